@@ -1,0 +1,1 @@
+//! sluice-identity (being built).

@@ -1,0 +1,1 @@
+//! sluice-mask (being built).

@@ -1,0 +1,1 @@
+//! Kubernetes API request classification. Being built.

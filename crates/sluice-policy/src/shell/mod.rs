@@ -1,0 +1,1 @@
+//! Shell command-line classification (POSIX splitting). Being built.

@@ -1,0 +1,1 @@
+//! MySQL / MariaDB classification: a MySQL-correct lexer feeding sqlparser. Being built.

@@ -1,0 +1,1 @@
+//! sluice-testbed (being built).

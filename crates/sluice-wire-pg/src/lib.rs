@@ -1,0 +1,1 @@
+//! sluice-wire-pg (being built).
