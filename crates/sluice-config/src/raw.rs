@@ -1,0 +1,100 @@
+//! The configuration file exactly as written by the operator: serde structs that mirror the TOML.
+//!
+//! Every struct denies unknown fields, so a typo such as `listn = ...` stops start-up instead of being silently
+//! ignored. Values that need more than a type check (addresses, paths that must come in pairs) are wrapped in
+//! [`toml::Spanned`] so that validation errors can point at the line that holds them. Nothing here has defaults
+//! beyond "absent"; defaults are decided in one place, [`crate::load`].
+
+use serde::Deserialize;
+use std::path::PathBuf;
+use toml::Spanned;
+
+/// The whole file. Every section is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where sluice keeps its state: the SQLite database, the master key, TLS material, the admin token.
+    /// Relative paths are taken from the working directory. Default: `./sluice-data`.
+    pub data_dir: Option<Spanned<PathBuf>>,
+    /// The state store.
+    #[serde(default)]
+    pub store: RawStore,
+    /// The REST API.
+    #[serde(default)]
+    pub api: RawApi,
+    /// The TLS certificate served by the API and protocol listeners.
+    #[serde(default)]
+    pub tls: RawTls,
+    /// Protocol listeners.
+    #[serde(default)]
+    pub listeners: RawListeners,
+    /// Logging.
+    #[serde(default)]
+    pub logging: RawLogging,
+}
+
+/// `[store]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `sqlite:///abs/path/state.db` or `postgres://user@host/db`. Default: SQLite under the data dir.
+    pub url: Option<Spanned<String>>,
+    /// File holding the master key that seals target credentials (32 bytes, base64). Default: `DATA_DIR/master.key`.
+    /// The key itself is never written in this file; use `SLUICE_MASTER_KEY` to pass it by environment.
+    pub master_key_file: Option<Spanned<PathBuf>>,
+}
+
+/// `[api]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    /// Address the REST API listens on. Default: `127.0.0.1:8009`.
+    pub listen: Option<Spanned<String>>,
+    /// Serve the API over TLS with the certificate from `[tls]`. Default: false (loopback HTTP).
+    pub tls: Option<bool>,
+    /// Largest request body accepted, in bytes; larger bodies get 413. Default: 1 MiB.
+    pub max_body_bytes: Option<Spanned<u64>>,
+    /// Peers whose `X-Forwarded-For` header is believed when recording the client address in the audit log.
+    /// Default: none (the TCP peer address is recorded).
+    pub trusted_proxies: Option<Vec<Spanned<String>>>,
+}
+
+/// `[tls]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM certificate chain. Give both `cert` and `key`, or neither (a self-signed pair is generated).
+    pub cert: Option<Spanned<PathBuf>>,
+    /// PEM private key matching `cert`.
+    pub key: Option<Spanned<PathBuf>>,
+    /// Extra DNS names or IP addresses put in the generated certificate, besides localhost, 127.0.0.1 and ::1.
+    pub names: Option<Vec<Spanned<String>>>,
+}
+
+/// `[listeners]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListeners {
+    /// `[listeners.postgres]`
+    pub postgres: Option<RawListener>,
+}
+
+/// One protocol listener.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListener {
+    /// Address to listen on.
+    pub listen: Option<Spanned<String>>,
+    /// Set to false to not open this listener. Default: true.
+    pub enabled: Option<bool>,
+}
+
+/// `[logging]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogging {
+    /// `error`, `warn`, `info`, `debug` or `trace`. Default: `info`.
+    pub level: Option<crate::LogLevel>,
+    /// `text` (for people) or `json` (for log shippers). Default: `text`.
+    pub format: Option<crate::LogFormat>,
+}
