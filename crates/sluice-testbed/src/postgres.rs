@@ -1,0 +1,344 @@
+//! A throwaway PostgreSQL server: its own data directory, a random loopback port, gone when dropped.
+//!
+//! The superuser `sluice` has a random password; TCP connections authenticate with SCRAM-SHA-256 (so tests exercise
+//! real password authentication) and unix-socket connections are trusted (so the testbed's own `psql` calls need no
+//! password). Durability is switched off: a test server that loses data on a crash is fine, a slow one is not.
+
+use crate::error::{Result, TestbedError};
+use crate::process::{self, ServerProcess};
+use crate::scratch;
+use crate::system::{self, Account};
+use rustix::process::Signal;
+use sluice_model::Secret;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The Debian package providing the server binaries.
+const PACKAGE: &str = "postgresql";
+/// The superuser tests connect as.
+const USER: &str = "sluice";
+/// The database created for tests.
+const DATABASE: &str = "sluice_test";
+/// How long a fast shutdown may take before the server is killed.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// A running throwaway PostgreSQL server. Dropping it stops the server and deletes its files.
+pub struct Postgres {
+    /// Stopped before the directory is removed (see `Drop`).
+    process: Option<ServerProcess>,
+    dir: TempDir,
+    port: u16,
+    password: Secret<String>,
+    bindir: PathBuf,
+}
+
+impl Postgres {
+    /// Starts a new server with a `sluice` superuser and a `sluice_test` database.
+    ///
+    /// Blocking (it takes a fraction of a second once the data directory template exists); from async tests call it
+    /// directly in setup or through `spawn_blocking`.
+    pub fn start() -> Result<Postgres> {
+        let bindir = bindir()?;
+        let account = Account::for_server("postgres", PACKAGE)?;
+        let version = system::run(Command::new(bindir.join("postgres")).arg("--version").env_clear())?;
+        let template = scratch::template(
+            &format!("postgres-{}", version.trim()),
+            account.as_ref(),
+            |data| initdb(&bindir, data, account.as_ref()),
+        )?;
+        let dir = scratch::instance_dir("pg", account.as_ref())?;
+        scratch::copy_tree(&template, &dir.path().join("data"), account.as_ref())?;
+
+        let mut postgres = Postgres {
+            process: None,
+            dir,
+            port: 0,
+            password: Secret::new(system::random_hex(16)?),
+            bindir,
+        };
+        let (port, process) = process::start_on_free_port(
+            |port| postgres.spawn(port, account.as_ref()),
+            |_, process| postgres.is_ready(process),
+        )?;
+        postgres.port = port;
+        postgres.process = Some(process);
+        postgres.set_up_roles()?;
+        Ok(postgres)
+    }
+
+    /// The TCP port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The host to connect to over TCP.
+    pub fn host(&self) -> &'static str {
+        "127.0.0.1"
+    }
+
+    /// The superuser's name.
+    pub fn user(&self) -> &'static str {
+        USER
+    }
+
+    /// The superuser's password (required over TCP, where authentication is SCRAM-SHA-256).
+    pub fn password(&self) -> &str {
+        self.password.expose()
+    }
+
+    /// The test database's name.
+    pub fn database(&self) -> &'static str {
+        DATABASE
+    }
+
+    /// `postgres://sluice:PASSWORD@127.0.0.1:PORT/sluice_test`. Contains the password: do not log it.
+    pub fn url(&self) -> String {
+        self.url_for_database(DATABASE)
+    }
+
+    /// Like [`Postgres::url`] for another database on this server.
+    pub fn url_for_database(&self, database: &str) -> String {
+        format!(
+            "postgres://{USER}:{}@127.0.0.1:{}/{database}",
+            self.password(),
+            self.port
+        )
+    }
+
+    /// The directory holding the server's unix socket (`.s.PGSQL.PORT`), where connections are trusted.
+    pub fn socket_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The server's log file (stdout and stderr of every run).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("postgres.log")
+    }
+
+    /// Runs `psql` connected as the superuser to the test database over the unix socket, with `.psqlrc` ignored and
+    /// `ON_ERROR_STOP` set, followed by `args`; returns its stdout.
+    pub fn psql<I, S>(&self, args: I) -> Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        system::run(self.psql_command().args(args))
+    }
+
+    /// Runs one SQL text with `psql` (unaligned, tuples only) and returns its output without the trailing newline:
+    /// `pg.query("select 1 + 1")? == "2"`.
+    pub fn query(&self, sql: &str) -> Result<String> {
+        let out = self.psql(["-q", "-A", "-t", "-c", sql])?;
+        Ok(out.trim_end_matches('\n').to_owned())
+    }
+
+    /// A `psql` command connected like [`Postgres::psql`], to add arguments or stdin to.
+    pub fn psql_command(&self) -> Command {
+        let mut command = Command::new(self.bindir.join("psql"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .arg("-X")
+            .arg("-w")
+            .args(["-v", "ON_ERROR_STOP=1"])
+            .arg("-h")
+            .arg(self.socket_dir())
+            .args(["-p", &self.port.to_string(), "-U", USER, "-d", DATABASE]);
+        command
+    }
+
+    /// Whether the server process is running.
+    pub fn is_running(&self) -> bool {
+        self.process.as_ref().is_some_and(|process| !process.has_exited())
+    }
+
+    /// Stops the server with a fast shutdown: clients are disconnected with an "administrator command" error, as when
+    /// an operator restarts a database. Idempotent.
+    pub fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.shutdown(Signal::INT, STOP_GRACE);
+        }
+    }
+
+    /// Kills the server and all its backends at once (SIGKILL), as when a machine dies: clients see their connections
+    /// drop without a message. Idempotent.
+    pub fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.kill_group();
+            self.remove_shared_memory();
+        }
+    }
+
+    /// Starts the server again on the same port with the same data, after [`Postgres::stop`] or [`Postgres::kill`]
+    /// (after a kill, PostgreSQL first runs crash recovery). Does nothing when it is running.
+    pub fn restart(&mut self) -> Result<()> {
+        if self.is_running() {
+            return Ok(());
+        }
+        self.process = None;
+        let account = Account::for_server("postgres", PACKAGE)?;
+        let mut process = self.spawn(self.port, account.as_ref())?;
+        process.wait_until(|process| self.is_ready(process))?;
+        self.process = Some(process);
+        Ok(())
+    }
+
+    fn spawn(&self, port: u16, account: Option<&Account>) -> Result<ServerProcess> {
+        let mut command = Command::new(self.bindir.join("postgres"));
+        command
+            .env_clear()
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-p", &port.to_string()])
+            .arg("-k")
+            .arg(self.socket_dir())
+            .args(["-c", "listen_addresses=127.0.0.1"])
+            .args(["-c", "password_encryption=scram-sha-256"])
+            .args([
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+            ])
+            .args(["-c", "shared_buffers=32MB", "-c", "max_connections=100"])
+            .args(["-c", "logging_collector=off", "-c", "log_min_messages=warning"]);
+        system::run_as(&mut command, account);
+        ServerProcess::spawn("PostgreSQL", command, &self.log_path())
+    }
+
+    /// PostgreSQL writes its pid as the first line of postmaster.pid and "ready" as the 8th once it accepts
+    /// connections. The pid matters: a killed server leaves a stale file that also says "ready".
+    fn is_ready(&self, process: &ServerProcess) -> bool {
+        std::fs::read_to_string(self.data_dir().join("postmaster.pid")).is_ok_and(|text| {
+            let mut lines = text.lines();
+            lines
+                .next()
+                .is_some_and(|pid| pid.trim() == process.pid().to_string())
+                && lines.nth(6).is_some_and(|status| status.trim() == "ready")
+        })
+    }
+
+    /// Gives the superuser this instance's own password and creates the test database. SQL goes through stdin so the
+    /// password never appears in an argument list.
+    fn set_up_roles(&self) -> Result<()> {
+        let password = self.password().replace('\'', "''");
+        let sql = format!("ALTER ROLE {USER} PASSWORD '{password}';\nCREATE DATABASE {DATABASE};\n");
+        let mut command = self.psql_command();
+        // The test database does not exist yet; connect to the default one.
+        command.args(["-q", "-d", "postgres", "-f", "-"]);
+        system::run_with_input(&mut command, sql.as_bytes()).map(drop)
+    }
+
+    /// A killed postmaster cannot remove its System V shared memory segment; do it for it so that killed instances
+    /// leave nothing behind. Best effort: a leftover segment is harmless, only untidy.
+    fn remove_shared_memory(&self) {
+        let Ok(pid_file) = std::fs::read_to_string(self.data_dir().join("postmaster.pid")) else {
+            return;
+        };
+        // Line 7 holds "KEY SHMID".
+        let Some(shmid) = pid_file
+            .lines()
+            .nth(6)
+            .and_then(|line| line.split_whitespace().nth(1))
+        else {
+            return;
+        };
+        if let Ok(ipcrm) = system::find_binary("ipcrm", "util-linux", &[]) {
+            let _ = system::run(Command::new(ipcrm).args(["-m", shmid]));
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // Immediate shutdown: fastest, and unlike SIGKILL it releases shared memory. Must happen before `dir` is
+        // removed.
+        if let Some(mut process) = self.process.take() {
+            process.shutdown(Signal::QUIT, STOP_GRACE);
+        }
+    }
+}
+
+impl fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Postgres")
+            .field("port", &self.port)
+            .field("dir", &self.dir.path())
+            .field("pid", &self.process.as_ref().map(ServerProcess::pid))
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+/// The directory with `initdb`, `postgres` and `psql`: what `pg_config --bindir` says, else the newest
+/// `/usr/lib/postgresql/N/bin` (Debian keeps the server binaries off `PATH`), else `PATH`.
+fn bindir() -> Result<PathBuf> {
+    let has_server = |dir: &Path| dir.join("postgres").is_file() && dir.join("initdb").is_file();
+    if let Ok(pg_config) = system::find_binary("pg_config", PACKAGE, &[]) {
+        if let Ok(out) = system::run(Command::new(pg_config).arg("--bindir")) {
+            let dir = PathBuf::from(out.trim());
+            if has_server(&dir) {
+                return Ok(dir);
+            }
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            Some((
+                entry.file_name().to_str()?.parse().ok()?,
+                entry.path().join("bin"),
+            ))
+        })
+        .filter(|(_, dir)| has_server(dir))
+        .collect();
+    versions.sort();
+    if let Some((_, dir)) = versions.pop() {
+        return Ok(dir);
+    }
+    let postgres = system::find_binary("postgres", PACKAGE, &[])?;
+    system::find_binary("initdb", PACKAGE, &[])?;
+    postgres
+        .parent()
+        .map(Path::to_path_buf)
+        .ok_or(TestbedError::MissingBinary {
+            binary: "postgres",
+            package: PACKAGE,
+        })
+}
+
+/// Initialises a data directory at `data`. The bootstrap password only exists because initdb requires one when TCP
+/// uses password authentication; every instance replaces it.
+fn initdb(bindir: &Path, data: &Path, account: Option<&Account>) -> Result<()> {
+    let parent = data.parent().unwrap_or(data);
+    let pwfile = parent.join("bootstrap-password");
+    std::fs::write(&pwfile, system::random_hex(16)?)
+        .map_err(|err| TestbedError::io(format!("writing {}", pwfile.display()), err))?;
+    if let Some(account) = account {
+        account.chown(&pwfile)?;
+    }
+    let mut command = Command::new(bindir.join("initdb"));
+    command
+        .env_clear()
+        .arg("-D")
+        .arg(data)
+        .args(["-U", USER, "--auth-local=trust", "--auth-host=scram-sha-256"])
+        .arg(format!("--pwfile={}", pwfile.display()))
+        .args(["-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]);
+    system::run_as(&mut command, account);
+    let result = system::run(&mut command).map(drop);
+    let _ = std::fs::remove_file(&pwfile);
+    result
+}

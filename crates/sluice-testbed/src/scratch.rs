@@ -1,0 +1,190 @@
+//! Scratch directories for server instances, and a cache of freshly initialised data directories.
+//!
+//! Initialising a data directory is the slow part of starting a throwaway server (initdb about a second,
+//! mariadb-install-db several). Test runners such as nextest run every test in its own process, so an in-memory cache
+//! would not help: the first start initialises a *template* under the system temp dir, atomically renamed into place,
+//! and every instance copies it. Templates are keyed by server version and by [`TEMPLATE_FORMAT`], so upgrading the
+//! server or changing how templates are made never reuses a stale one.
+
+use crate::error::{Result, TestbedError};
+use crate::system::{running_as_root, Account};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+/// Bump when the way templates are initialised changes.
+const TEMPLATE_FORMAT: u32 = 1;
+
+/// A new empty directory for one server instance, removed on drop, owned by `owner` when given.
+///
+/// Created directly under the system temp dir so that the server's unprivileged account can reach it and unix socket
+/// paths inside it stay short.
+pub(crate) fn instance_dir(prefix: &str, owner: Option<&Account>) -> Result<TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("sluice-testbed-{prefix}-"))
+        .tempdir()
+        .map_err(|err| TestbedError::io("creating a scratch directory", err))?;
+    if let Some(owner) = owner {
+        owner.chown(dir.path())?;
+    }
+    Ok(dir)
+}
+
+/// Returns the template directory for `name` (e.g. `postgres-15.14`), creating it with `init` when absent.
+///
+/// `init` receives a path that does not exist yet and must create the initialised directory there. Concurrent
+/// processes may both initialise; the first rename wins and the loser discards its copy.
+pub(crate) fn template(
+    name: &str,
+    owner: Option<&Account>,
+    init: impl FnOnce(&Path) -> Result<()>,
+) -> Result<PathBuf> {
+    let cache = cache_root()?;
+    let template = cache.join(format!("{}-f{TEMPLATE_FORMAT}", sanitize(name)));
+    if template.is_dir() {
+        return Ok(template);
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(".staging-")
+        .tempdir_in(&cache)
+        .map_err(|err| {
+            TestbedError::io(
+                format!("creating a staging directory in {}", cache.display()),
+                err,
+            )
+        })?;
+    if let Some(owner) = owner {
+        owner.chown(staging.path())?;
+    }
+    let built = staging.path().join("data");
+    init(&built)?;
+    match std::fs::rename(&built, &template) {
+        Ok(()) => Ok(template),
+        // Another process finished first: its template is as good as ours, which the staging dir's drop removes.
+        Err(_) if template.is_dir() => Ok(template),
+        Err(err) => Err(TestbedError::io(
+            format!("publishing the template {}", template.display()),
+            err,
+        )),
+    }
+}
+
+/// `$TMPDIR/sluice-testbed-cache-<uid>`: per user, so no one else can plant a template for us, and world-traversable
+/// so that the servers' accounts can initialise templates inside it.
+fn cache_root() -> Result<PathBuf> {
+    let uid = rustix::process::geteuid().as_raw();
+    let root = std::env::temp_dir().join(format!("sluice-testbed-cache-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o755).create(&root) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(err) => return Err(TestbedError::io(format!("creating {}", root.display()), err)),
+    }
+    let meta = std::fs::symlink_metadata(&root)
+        .map_err(|err| TestbedError::io(format!("inspecting {}", root.display()), err))?;
+    if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o022 != 0 {
+        return Err(TestbedError::io(
+            format!("using {} as the template cache", root.display()),
+            std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "it is not a directory owned by the current user and writable only by it; remove it",
+            ),
+        ));
+    }
+    Ok(root)
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Copies the directory tree `from` to `to` (which must not exist), keeping permission bits and giving everything to
+/// `owner` when given (only possible, and only needed, as root).
+pub(crate) fn copy_tree(from: &Path, to: &Path, owner: Option<&Account>) -> Result<()> {
+    let owner = owner.filter(|_| running_as_root());
+    let mode = std::fs::metadata(from)
+        .map_err(|err| TestbedError::io(format!("reading {}", from.display()), err))?
+        .permissions()
+        .mode();
+    std::fs::DirBuilder::new()
+        .mode(mode & 0o7777)
+        .create(to)
+        .map_err(|err| TestbedError::io(format!("creating {}", to.display()), err))?;
+    if let Some(owner) = owner {
+        owner.chown(to)?;
+    }
+    let entries = std::fs::read_dir(from)
+        .map_err(|err| TestbedError::io(format!("listing {}", from.display()), err))?;
+    for entry in entries {
+        let entry = entry.map_err(|err| TestbedError::io(format!("listing {}", from.display()), err))?;
+        let file_type = entry
+            .file_type()
+            .map_err(|err| TestbedError::io(format!("inspecting {}", entry.path().display()), err))?;
+        let target = to.join(entry.file_name());
+        if file_type.is_dir() {
+            copy_tree(&entry.path(), &target, owner)?;
+        } else if file_type.is_symlink() {
+            let link = std::fs::read_link(entry.path())
+                .map_err(|err| TestbedError::io(format!("reading link {}", entry.path().display()), err))?;
+            std::os::unix::fs::symlink(&link, &target)
+                .map_err(|err| TestbedError::io(format!("creating link {}", target.display()), err))?;
+        } else {
+            // `fs::copy` keeps the permission bits.
+            std::fs::copy(entry.path(), &target).map_err(|err| {
+                TestbedError::io(
+                    format!("copying {} to {}", entry.path().display(), target.display()),
+                    err,
+                )
+            })?;
+            if let Some(owner) = owner {
+                owner.chown(&target)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_tree_reproduces_files_directories_and_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("from");
+        std::fs::create_dir_all(from.join("sub/deeper")).unwrap();
+        std::fs::set_permissions(&from, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::write(from.join("a.conf"), "alpha").unwrap();
+        std::fs::set_permissions(from.join("a.conf"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::write(from.join("sub/deeper/b"), "beta").unwrap();
+        std::os::unix::fs::symlink("a.conf", from.join("link")).unwrap();
+
+        let to = dir.path().join("to");
+        copy_tree(&from, &to, None).unwrap();
+
+        assert_eq!(std::fs::read_to_string(to.join("a.conf")).unwrap(), "alpha");
+        assert_eq!(std::fs::read_to_string(to.join("sub/deeper/b")).unwrap(), "beta");
+        assert_eq!(std::fs::read_link(to.join("link")).unwrap(), Path::new("a.conf"));
+        assert_eq!(
+            std::fs::metadata(&to).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            std::fs::metadata(to.join("a.conf")).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn template_names_cannot_escape_the_cache() {
+        assert_eq!(sanitize("postgres-15.4 (Debian)/.."), "postgres-15.4__Debian__..");
+        assert!(!sanitize("../x").contains('/'));
+    }
+}
