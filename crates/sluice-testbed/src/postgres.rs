@@ -2,7 +2,8 @@
 //!
 //! The superuser `sluice` has a random password; TCP connections authenticate with SCRAM-SHA-256 (so tests exercise
 //! real password authentication) and unix-socket connections are trusted (so the testbed's own `psql` calls need no
-//! password). Durability is switched off: a test server that loses data on a crash is fine, a slow one is not.
+//! password). Nothing is fsynced: a test server that loses data when the machine crashes is fine, a slow one is not.
+//! Commits still reach the OS before they return, so data survives a killed server, which tests simulate.
 
 use crate::error::{Result, TestbedError};
 use crate::process::{self, ServerProcess};
@@ -202,14 +203,8 @@ impl Postgres {
             .arg(self.socket_dir())
             .args(["-c", "listen_addresses=127.0.0.1"])
             .args(["-c", "password_encryption=scram-sha-256"])
-            .args([
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ])
+            // No fsync, but commits still write their WAL before returning, so data survives a killed server.
+            .args(["-c", "fsync=off", "-c", "full_page_writes=off"])
             .args(["-c", "shared_buffers=32MB", "-c", "max_connections=100"])
             .args(["-c", "logging_collector=off", "-c", "log_min_messages=warning"]);
         system::run_as(&mut command, account);
