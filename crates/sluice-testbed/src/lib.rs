@@ -4,6 +4,7 @@
 //! - [`postgres::Postgres`]: `initdb` + `postgres`, a superuser with a password (SCRAM over TCP) and a test database.
 //! - [`mariadb::MariaDb`]: `mariadb-install-db` + `mariadbd`, a user with a password (`mysql_native_password`) and a
 //!   test database.
+//! - [`sshd::Sshd`]: OpenSSH `sshd` with its own host key and config, and a client key to log in as the current user.
 //!
 //! Servers run as their Debian system account (`postgres`, `mysql`) when the tests run as root, since the servers
 //! refuse root, and as the current user otherwise. A missing program fails with an error naming the Debian package
@@ -14,6 +15,7 @@ pub mod mariadb;
 pub mod postgres;
 mod process;
 mod scratch;
+pub mod sshd;
 mod system;
 
 pub use error::TestbedError;

@@ -69,6 +69,23 @@ impl Account {
         Ok(parse_passwd(&passwd, |fields| fields.first() == Some(&name)))
     }
 
+    /// The account of the current (effective) user, which sshd lets a test log in as.
+    pub(crate) fn current() -> Result<Account> {
+        let uid = rustix::process::geteuid().as_raw();
+        let passwd = std::fs::read_to_string("/etc/passwd")
+            .map_err(|err| TestbedError::io("reading /etc/passwd", err))?;
+        let wanted = uid.to_string();
+        parse_passwd(&passwd, |fields| fields.get(2) == Some(&wanted.as_str())).ok_or_else(|| {
+            TestbedError::io(
+                "looking up the current user",
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("uid {uid} is not in /etc/passwd"),
+                ),
+            )
+        })
+    }
+
     /// Makes `command` run as this account. (std drops root's supplementary groups when it switches uid.)
     pub(crate) fn apply(&self, command: &mut Command) {
         command.uid(self.uid).gid(self.gid);
