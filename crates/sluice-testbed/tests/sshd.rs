@@ -11,11 +11,13 @@ use sluice_testbed::sshd::Sshd;
 use std::net::TcpStream;
 use std::process::Output;
 
-fn output_text(out: &Output) -> String {
+/// The client's output and the server's log, for assertion messages.
+fn output_text(sshd: &Sshd, out: &Output) -> String {
     format!(
-        "stdout: {}\nstderr: {}",
+        "stdout: {}\nstderr: {}\nsshd log:\n{}",
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(sshd.log_path()).unwrap_or_default()
     )
 }
 
@@ -23,7 +25,7 @@ fn output_text(out: &Output) -> String {
 fn ssh_logs_in_with_the_client_key_and_runs_echo_hello() {
     let sshd = Sshd::start().unwrap();
     let out = sshd.ssh_command().arg("echo hello").output().unwrap();
-    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(out.status.success(), "{}", output_text(&sshd, &out));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "hello\n");
 }
 
@@ -31,7 +33,7 @@ fn ssh_logs_in_with_the_client_key_and_runs_echo_hello() {
 fn the_remote_command_runs_as_the_advertised_user() {
     let sshd = Sshd::start().unwrap();
     let out = sshd.ssh_command().arg("id -un").output().unwrap();
-    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(out.status.success(), "{}", output_text(&sshd, &out));
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), sshd.user());
 }
 
@@ -48,11 +50,11 @@ fn a_key_that_is_not_authorized_is_refused() {
     assert!(keygen.success());
     let mut command = sshd.ssh_command_with_key(&key);
     let out = command.arg("echo hello").output().unwrap();
-    assert!(!out.status.success(), "{}", output_text(&out));
+    assert!(!out.status.success(), "{}", output_text(&sshd, &out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
         "{}",
-        output_text(&out)
+        output_text(&sshd, &out)
     );
 
     sshd.authorize_key(&std::fs::read_to_string(key.with_extension("pub")).unwrap())
@@ -61,7 +63,7 @@ fn a_key_that_is_not_authorized_is_refused() {
     assert!(
         out.status.success(),
         "once authorized the key logs in: {}",
-        output_text(&out)
+        output_text(&sshd, &out)
     );
 }
 
@@ -90,11 +92,11 @@ fn a_server_presenting_another_host_key_is_rejected_by_the_client() {
         }
     }
     let out = command.arg("echo hello").output().unwrap();
-    assert!(!out.status.success(), "{}", output_text(&out));
+    assert!(!out.status.success(), "{}", output_text(&b, &out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("HOST IDENTIFICATION HAS CHANGED"),
         "{}",
-        output_text(&out)
+        output_text(&b, &out)
     );
 }
 
@@ -121,7 +123,7 @@ fn stopping_closes_the_port_and_restart_reopens_it() {
     assert!(TcpStream::connect(("127.0.0.1", sshd.port())).is_err());
     sshd.restart().unwrap();
     let out = sshd.ssh_command().arg("echo again").output().unwrap();
-    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(out.status.success(), "{}", output_text(&sshd, &out));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "again\n");
 }
 
