@@ -1,0 +1,35 @@
+//! The one error type of the recording crate.
+//!
+//! Writer errors are surfaced, never swallowed: the gateway turns them into a failed session (recording is on
+//! the data path and fails closed). Display texts name the operation and file, not event contents.
+
+use std::path::PathBuf;
+
+/// Why a recording could not be written or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// A file system operation failed.
+    #[error("recording {op} failed for {}: {source}", path.display())]
+    Io {
+        /// What we were doing (`create`, `write`, `sync`, `open`, `read`).
+        op: &'static str,
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The segment file already exists: recordings are never overwritten.
+    #[error("recording segment {} already exists; refusing to overwrite", .0.display())]
+    AlreadyExists(PathBuf),
+    /// An event could not be serialised.
+    #[error("recording event could not be serialised: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// An earlier write failed; the writer refuses further appends so the log never continues past a gap.
+    #[error("recording writer is unusable after an earlier failure")]
+    Poisoned,
+    /// A record read back does not continue the chain (see [`crate::BrokenLink`] for the precise place).
+    #[error("recording is broken at {0}")]
+    Broken(Box<crate::verify::BrokenLink>),
+}

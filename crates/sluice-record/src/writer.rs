@@ -1,0 +1,238 @@
+//! The append-only segment writer.
+//!
+//! Files are created with `create_new` (a recording is never overwritten), only ever appended to, and rotated
+//! by size: segment 0 is the given path, segment `n` is the path with `.n` appended. Durability is explicit:
+//! [`SegmentWriter::append`] buffers, [`SegmentWriter::flush`] writes the buffer and (per [`SyncPolicy`]) calls
+//! `fdatasync`; [`SegmentWriter::append_durable`] does both for events the gateway must not lose. After any
+//! I/O error the writer is poisoned, so a recording never silently continues past a gap.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::chain::{seal, Hash, Record, GENESIS};
+use crate::event::Event;
+use crate::RecordError;
+
+/// When appended bytes are forced to stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SyncPolicy {
+    /// `fdatasync` after every append: slowest, nothing acknowledged is ever lost.
+    EveryAppend,
+    /// `fdatasync` on each [`SegmentWriter::flush`] (the gateway flushes before releasing a response to the
+    /// client, so a batch of events costs one sync). The default.
+    OnFlush,
+    /// Never sync; the OS writes back eventually. For tests and benchmarks, not for production.
+    Never,
+}
+
+/// Writer configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// Rotate to a new segment when the current one would exceed this many bytes (a single larger record still
+    /// goes into its own segment).
+    pub segment_max_bytes: u64,
+    /// Sync policy.
+    pub sync: SyncPolicy,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            segment_max_bytes: 64 * 1024 * 1024,
+            sync: SyncPolicy::OnFlush,
+        }
+    }
+}
+
+/// The file name of segment `index` of the recording at `base`.
+pub fn segment_path(base: &Path, index: u32) -> PathBuf {
+    if index == 0 {
+        return base.to_path_buf();
+    }
+    let mut name = base.as_os_str().to_owned();
+    name.push(format!(".{index}"));
+    PathBuf::from(name)
+}
+
+/// Appends events to one session's hash-chained log.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    base: PathBuf,
+    options: WriterOptions,
+    file: BufWriter<File>,
+    segment: u32,
+    segment_bytes: u64,
+    next_seq: u64,
+    prev: Hash,
+    started: Instant,
+    poisoned: bool,
+}
+
+fn create_segment(path: &Path) -> Result<File, RecordError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| RecordError::Io {
+            op: "create",
+            path: dir.into(),
+            source,
+        })?;
+    }
+    OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                RecordError::AlreadyExists(path.into())
+            } else {
+                RecordError::Io {
+                    op: "create",
+                    path: path.into(),
+                    source,
+                }
+            }
+        })
+}
+
+impl SegmentWriter {
+    /// Creates the first segment at `path` (parent directories included). Fails if it already exists.
+    pub fn create(path: impl Into<PathBuf>, options: WriterOptions) -> Result<Self, RecordError> {
+        let base = path.into();
+        let file = create_segment(&base)?;
+        Ok(SegmentWriter {
+            base,
+            options,
+            file: BufWriter::with_capacity(64 * 1024, file),
+            segment: 0,
+            segment_bytes: 0,
+            next_seq: 0,
+            prev: GENESIS,
+            started: Instant::now(),
+            poisoned: false,
+        })
+    }
+
+    /// The sequence number the next event will get (= events appended so far).
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The hash of the last appended record (the chain head), [`GENESIS`] before the first.
+    pub fn head(&self) -> Hash {
+        self.prev
+    }
+
+    /// Appends an event to the buffer and returns its sequence number. It is durable after the next
+    /// [`flush`](Self::flush) (or immediately with [`SyncPolicy::EveryAppend`]).
+    pub fn append(&mut self, event: &Event) -> Result<u64, RecordError> {
+        if self.poisoned {
+            return Err(RecordError::Poisoned);
+        }
+        let result = self.append_inner(event);
+        // A serialisation error wrote nothing; anything else may have left the file in an unknown state.
+        if matches!(&result, Err(e) if !matches!(e, RecordError::Serialize(_))) {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    fn append_inner(&mut self, event: &Event) -> Result<u64, RecordError> {
+        let record = Record {
+            seq: self.next_seq,
+            mono_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            wall_us: wall_clock_us(),
+            prev_hash: crate::chain::to_hex(&self.prev),
+            event: event.clone(),
+        };
+        let (line, hash) = seal(&record, &self.prev)?;
+        let len = line.len() as u64;
+        if self.segment_bytes > 0 && self.segment_bytes.saturating_add(len) > self.options.segment_max_bytes {
+            self.rotate()?;
+        }
+        let path = segment_path(&self.base, self.segment);
+        self.file.write_all(&line).map_err(|source| RecordError::Io {
+            op: "write",
+            path,
+            source,
+        })?;
+        self.segment_bytes += len;
+        self.prev = hash;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if self.options.sync == SyncPolicy::EveryAppend {
+            self.sync_now()?;
+        }
+        Ok(seq)
+    }
+
+    /// Appends an event and makes it durable before returning, whatever the sync policy (unless `Never`).
+    pub fn append_durable(&mut self, event: &Event) -> Result<u64, RecordError> {
+        let seq = self.append(event)?;
+        self.flush()?;
+        Ok(seq)
+    }
+
+    /// Writes buffered records to the file and, unless the policy is `Never`, `fdatasync`s it.
+    pub fn flush(&mut self) -> Result<(), RecordError> {
+        if self.poisoned {
+            return Err(RecordError::Poisoned);
+        }
+        let result = match self.options.sync {
+            SyncPolicy::Never => self.write_out(),
+            SyncPolicy::EveryAppend | SyncPolicy::OnFlush => self.sync_now(),
+        };
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    /// Flushes, syncs and closes the recording. Returns the chain head, which the state store keeps so that a
+    /// recording truncated after the fact can be told from one that ended there.
+    pub fn finish(mut self) -> Result<Hash, RecordError> {
+        self.flush()?;
+        Ok(self.prev)
+    }
+
+    fn write_out(&mut self) -> Result<(), RecordError> {
+        let path = segment_path(&self.base, self.segment);
+        self.file.flush().map_err(|source| RecordError::Io {
+            op: "write",
+            path,
+            source,
+        })
+    }
+
+    fn sync_now(&mut self) -> Result<(), RecordError> {
+        self.write_out()?;
+        let path = segment_path(&self.base, self.segment);
+        self.file.get_ref().sync_data().map_err(|source| RecordError::Io {
+            op: "sync",
+            path,
+            source,
+        })
+    }
+
+    fn rotate(&mut self) -> Result<(), RecordError> {
+        // The old segment is complete: make it durable before the chain continues elsewhere.
+        if self.options.sync == SyncPolicy::Never {
+            self.write_out()?;
+        } else {
+            self.sync_now()?;
+        }
+        let next = self.segment + 1;
+        let file = create_segment(&segment_path(&self.base, next))?;
+        self.file = BufWriter::with_capacity(64 * 1024, file);
+        self.segment = next;
+        self.segment_bytes = 0;
+        Ok(())
+    }
+}
+
+fn wall_clock_us() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX),
+    }
+}
