@@ -1,0 +1,205 @@
+//! [`Masker`]: a [`MaskConfig`] compiled once (trigger automaton, globs, hash key) and shared by every session.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use crate::columns::{self, ColumnMask, CompiledRule};
+use crate::config::{DetectorKind, MaskConfig, MaskStyle};
+use crate::error::MaskError;
+use crate::render::Renderer;
+use crate::scan::{kind_index, resolve, Edges, Finding, PemBody, Scanner, Text};
+use crate::segment::{LazySink, SegmentState};
+use crate::stream::StreamMasker;
+
+/// Shortest accepted hash key: 128 bits, so that tokens cannot be reversed by hashing guesses.
+pub const MIN_HASH_KEY_LEN: usize = 16;
+
+/// A compiled masking configuration. Cloning is cheap (one `Arc`); share one per policy snapshot.
+#[derive(Debug, Clone)]
+pub struct Masker {
+    inner: Arc<Compiled>,
+}
+
+/// The compiled parts, shared by clones and by stream maskers.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    scanner: Scanner,
+    styles: [MaskStyle; DetectorKind::ALL.len()],
+    rules: Vec<CompiledRule>,
+    name_heuristics: bool,
+    renderer: Renderer,
+}
+
+impl Masker {
+    /// Validates and compiles `config`. `hash_key` keys the `hash` style; it must be at least
+    /// [`MIN_HASH_KEY_LEN`] bytes when any rule uses that style, and may be empty otherwise.
+    pub fn new(config: &MaskConfig, hash_key: &[u8]) -> Result<Masker, MaskError> {
+        if config.uses_hash() && hash_key.len() < MIN_HASH_KEY_LEN {
+            return Err(MaskError::HashKeyTooShort {
+                min: MIN_HASH_KEY_LEN,
+            });
+        }
+        let styles = columns::style_table(config);
+        let enabled = styles.map(|s| s != MaskStyle::Keep);
+        let scanner = Scanner::new(enabled).map_err(|_| MaskError::Automaton)?;
+        let rules = columns::compile_rules(&config.columns)?;
+        let renderer = Renderer::new(Some(hash_key));
+        let inner = Compiled {
+            scanner,
+            styles,
+            rules,
+            name_heuristics: config.name_heuristics,
+            renderer,
+        };
+        Ok(Masker {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// How values of `table.column` are masked. Resolve once per result column and use [`Masker::mask_with`] per
+    /// cell. `table` is `None` when unknown (computed columns, JSON keys): then only `table = "*"` rules apply.
+    pub fn column_mask(&self, table: Option<&str>, column: Option<&str>) -> ColumnMask {
+        let inner = &self.inner;
+        columns::resolve(
+            &inner.rules,
+            inner.name_heuristics,
+            |k| inner.style(k),
+            table,
+            column,
+        )
+    }
+
+    /// Masks one result cell: column rules first, then the column-name heuristic, then content detection.
+    pub fn mask_value<'a>(&self, table: Option<&str>, column: Option<&str>, value: &'a str) -> Cow<'a, str> {
+        self.mask_with(self.column_mask(table, column), value)
+    }
+
+    /// Masks one value according to an already resolved [`ColumnMask`].
+    pub fn mask_with<'a>(&self, mask: ColumnMask, value: &'a str) -> Cow<'a, str> {
+        match mask {
+            ColumnMask::Keep => Cow::Borrowed(value),
+            ColumnMask::Detect => self.mask_text(value),
+            ColumnMask::Whole(_) if value.is_empty() => Cow::Borrowed(value),
+            ColumnMask::Whole(style) => {
+                let mut out = Vec::new();
+                self.inner.render_whole(style, value.as_bytes(), &mut out);
+                Cow::Owned(bytes_to_string(out))
+            }
+        }
+    }
+
+    /// Masks whatever the detectors find in free text.
+    pub fn mask_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.mask_bytes(text.as_bytes()) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(bytes) => Cow::Owned(bytes_to_string(bytes)),
+        }
+    }
+
+    /// Masks whatever the detectors find in bytes that need not be UTF-8. Equal to feeding the bytes to a
+    /// [`StreamMasker`] in one chunk and finishing it.
+    pub fn mask_bytes<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+        let mut sink = LazySink::new(bytes);
+        let mut state = SegmentState::default();
+        state.process(&self.inner, bytes, true, &mut sink);
+        match sink.into_output() {
+            Some(out) => Cow::Owned(out),
+            None => Cow::Borrowed(bytes),
+        }
+    }
+
+    /// A stream masker for one terminal session.
+    pub fn stream(&self) -> StreamMasker {
+        StreamMasker::new(Arc::clone(&self.inner))
+    }
+}
+
+/// Masked output of a `str` is UTF-8: findings start and end on ASCII bytes and replacements are ASCII. The lossy
+/// conversion is only a guard that can never fire.
+fn bytes_to_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+impl Compiled {
+    /// The style in force for `kind`.
+    pub(crate) fn style(&self, kind: DetectorKind) -> MaskStyle {
+        self.styles
+            .get(kind_index(kind))
+            .copied()
+            .unwrap_or(MaskStyle::Redact)
+    }
+
+    /// Finds, resolves and returns the findings of one segment, updating the PEM continuation state.
+    pub(crate) fn find(&self, seg: &[u8], edges: Edges, pem: &mut PemBody, findings: &mut Vec<Finding>) {
+        findings.clear();
+        let carried = match *pem {
+            PemBody::Open(n) if self.style(DetectorKind::PemPrivateKey) != MaskStyle::Keep => {
+                let end = crate::scan::pem_body_end(seg, 0);
+                if end > 0 {
+                    findings.push(Finding {
+                        start: 0,
+                        end,
+                        guard: 0,
+                        kind: DetectorKind::PemPrivateKey,
+                    });
+                }
+                n
+            }
+            _ => 0,
+        };
+        self.scanner.scan(Text::new(seg, edges), findings);
+        resolve(findings);
+        *pem = match findings.last() {
+            Some(f) if f.kind == DetectorKind::PemPrivateKey && f.end == seg.len() => {
+                let masked = if f.start == 0 { carried } else { 0 } + (f.end - f.start);
+                if masked > crate::scan::MAX_BODY {
+                    PemBody::Closed
+                } else {
+                    PemBody::Open(masked)
+                }
+            }
+            _ => PemBody::Closed,
+        };
+    }
+
+    /// Findings for choosing a cut point: every candidate, unresolved, without touching the real PEM state.
+    pub(crate) fn find_all(&self, seg: &[u8], edges: Edges, pem: PemBody, findings: &mut Vec<Finding>) {
+        findings.clear();
+        if let PemBody::Open(_) = pem {
+            let end = crate::scan::pem_body_end(seg, 0);
+            findings.push(Finding {
+                start: 0,
+                end,
+                guard: 0,
+                kind: DetectorKind::PemPrivateKey,
+            });
+        }
+        self.scanner.scan(Text::new(seg, edges), findings);
+    }
+
+    /// Appends `seg` with its (resolved) findings masked.
+    pub(crate) fn render_segment(&self, seg: &[u8], findings: &[Finding], out: &mut Vec<u8>) {
+        let mut pos = 0usize;
+        for f in findings {
+            out.extend_from_slice(seg.get(pos..f.start).unwrap_or(&[]));
+            let value = seg.get(f.start..f.end).unwrap_or(&[]);
+            self.renderer.render(Some(f.kind), self.style(f.kind), value, out);
+            pos = f.end;
+        }
+        out.extend_from_slice(seg.get(pos..).unwrap_or(&[]));
+    }
+
+    /// Renders a whole value for a column rule: in the shape of the one kind it is, if the detectors recognise
+    /// all of it as one value; otherwise as an opaque value.
+    fn render_whole(&self, style: MaskStyle, value: &[u8], out: &mut Vec<u8>) {
+        let trimmed = value.trim_ascii();
+        let mut findings = Vec::new();
+        let mut pem = PemBody::Closed;
+        self.find(trimmed, Edges::default(), &mut pem, &mut findings);
+        let kind = match findings.as_slice() {
+            [f] if f.start == 0 && f.end == trimmed.len() => Some(f.kind),
+            _ => None,
+        };
+        self.renderer.render(kind, style, trimmed, out);
+    }
+}

@@ -1,0 +1,312 @@
+//! Finding sensitive values in one segment of text (a line, a cell, or a window of a long line).
+//!
+//! One pass finds candidates cheaply, then validators decide: an Aho-Corasick automaton over literal triggers
+//! (`@`, `://`, `AKIA`, `ghp_`, `eyJ`, `password`, `-----BEGIN `, ...) and a word-at-a-time scan for digit runs
+//! (cards, SSNs, phone numbers, IBAN check digits). Running fifteen regexes over every byte would cost ten times
+//! more; validators only run where a trigger fired.
+//!
+//! Offsets are byte offsets into the segment. Every finding starts and ends on an ASCII byte, so slicing a `str`
+//! at them is always valid.
+
+mod keyed;
+mod numeric;
+mod pem;
+mod tokens;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::config::DetectorKind;
+
+pub(crate) use pem::{pem_body_end, PemBody, MAX_BODY};
+pub(crate) use tokens::public_prefix_len;
+
+/// A sensitive value found in a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Finding {
+    /// First byte to mask.
+    pub start: usize,
+    /// One past the last byte to mask.
+    pub end: usize,
+    /// Start of the context that made the value recognisable (a `password=` key, an `ssn:` label, a URL scheme).
+    /// A stream may not be cut between `guard` and `end`, or the value would lose its context.
+    pub guard: usize,
+    /// What was found.
+    pub kind: DetectorKind,
+}
+
+impl Finding {
+    fn new(start: usize, end: usize, kind: DetectorKind) -> Finding {
+        Finding {
+            start,
+            end,
+            guard: start,
+            kind,
+        }
+    }
+
+    fn guarded(guard: usize, start: usize, end: usize, kind: DetectorKind) -> Finding {
+        Finding {
+            start,
+            end,
+            guard: guard.min(start),
+            kind,
+        }
+    }
+}
+
+/// The bytes just outside a segment, so that a value cut at a segment edge is not mistaken for a whole one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Edges {
+    /// The byte before the segment, if any.
+    pub before: Option<u8>,
+    /// The byte after the segment, if known.
+    pub after: Option<u8>,
+}
+
+/// A segment being scanned, with its edges: bounds-checked access that treats the outside as the edge bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Text<'a> {
+    pub bytes: &'a [u8],
+    pub edges: Edges,
+}
+
+impl<'a> Text<'a> {
+    pub(crate) fn new(bytes: &'a [u8], edges: Edges) -> Text<'a> {
+        Text { bytes, edges }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The byte at `i`, or `None` past the end.
+    pub(crate) fn at(&self, i: usize) -> Option<u8> {
+        self.bytes.get(i).copied()
+    }
+
+    /// The byte before position `i` (the edge byte at position 0).
+    pub(crate) fn before(&self, i: usize) -> Option<u8> {
+        match i.checked_sub(1) {
+            Some(j) => self.bytes.get(j).copied(),
+            None => self.edges.before,
+        }
+    }
+
+    /// The byte at `i`, or the edge byte after the segment when `i` is its end.
+    pub(crate) fn after(&self, i: usize) -> Option<u8> {
+        if i >= self.bytes.len() {
+            self.edges.after
+        } else {
+            self.bytes.get(i).copied()
+        }
+    }
+
+    /// Length of the run starting at `i` whose bytes satisfy `pred`, at most `max`.
+    pub(crate) fn run(&self, i: usize, max: usize, pred: impl Fn(u8) -> bool) -> usize {
+        self.bytes
+            .get(i..)
+            .map_or(0, |rest| rest.iter().take(max).take_while(|b| pred(**b)).count())
+    }
+
+    /// Length of the run ending just before `i` whose bytes satisfy `pred`, at most `max`.
+    pub(crate) fn run_back(&self, i: usize, max: usize, pred: impl Fn(u8) -> bool) -> usize {
+        self.bytes.get(..i).map_or(0, |head| {
+            head.iter().rev().take(max).take_while(|b| pred(**b)).count()
+        })
+    }
+
+    /// Whether the bytes at `i` equal `lit` exactly.
+    pub(crate) fn starts_with_at(&self, i: usize, lit: &[u8]) -> bool {
+        self.bytes.get(i..).is_some_and(|rest| rest.starts_with(lit))
+    }
+
+    /// Whether the bytes at `i` equal `lit` ignoring ASCII case.
+    pub(crate) fn starts_with_at_ci(&self, i: usize, lit: &[u8]) -> bool {
+        self.bytes
+            .get(i..i.saturating_add(lit.len()))
+            .is_some_and(|s| s.eq_ignore_ascii_case(lit))
+    }
+}
+
+/// Letters, digits and `_`: bytes that continue an identifier or a token.
+pub(crate) fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `b` (a neighbouring byte, `None` at the very start or end) does not continue a token.
+pub(crate) fn is_boundary(b: Option<u8>) -> bool {
+    !b.is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// What a literal trigger asks to be validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    At,
+    Scheme,
+    PemBegin,
+    Token(tokens::TokenPrefix),
+    Jwt,
+    SecretKey,
+    Bearer,
+    IdentifiedBy,
+}
+
+/// The literal triggers, ASCII-case-insensitive (validators re-check case where it matters).
+const TRIGGERS: &[(&str, Trigger)] = &[
+    ("@", Trigger::At),
+    ("://", Trigger::Scheme),
+    ("-----BEGIN ", Trigger::PemBegin),
+    ("eyJ", Trigger::Jwt),
+    ("bearer ", Trigger::Bearer),
+    ("identified by", Trigger::IdentifiedBy),
+    ("password", Trigger::SecretKey),
+    ("passwd", Trigger::SecretKey),
+    ("pwd", Trigger::SecretKey),
+    ("passphrase", Trigger::SecretKey),
+    ("secret", Trigger::SecretKey),
+    ("token", Trigger::SecretKey),
+    ("apikey", Trigger::SecretKey),
+    ("api_key", Trigger::SecretKey),
+    ("api-key", Trigger::SecretKey),
+    ("accesskey", Trigger::SecretKey),
+    ("access_key", Trigger::SecretKey),
+    ("access-key", Trigger::SecretKey),
+    ("privatekey", Trigger::SecretKey),
+    ("private_key", Trigger::SecretKey),
+    ("private-key", Trigger::SecretKey),
+    ("authorization", Trigger::SecretKey),
+];
+
+/// The compiled trigger automaton and the set of enabled detectors.
+#[derive(Debug, Clone)]
+pub(crate) struct Scanner {
+    automaton: AhoCorasick,
+    triggers: Vec<Trigger>,
+    enabled: [bool; DetectorKind::ALL.len()],
+}
+
+/// Index of a kind in [`DetectorKind::ALL`].
+pub(crate) fn kind_index(kind: DetectorKind) -> usize {
+    DetectorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
+}
+
+impl Scanner {
+    /// Builds the scanner for the given enabled kinds.
+    pub(crate) fn new(enabled: [bool; DetectorKind::ALL.len()]) -> Result<Scanner, aho_corasick::BuildError> {
+        let mut patterns: Vec<&str> = TRIGGERS.iter().map(|(p, _)| *p).collect();
+        let mut triggers: Vec<Trigger> = TRIGGERS.iter().map(|(_, t)| *t).collect();
+        for (prefix, token) in tokens::PREFIXES {
+            patterns.push(prefix);
+            triggers.push(Trigger::Token(*token));
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&patterns)?;
+        Ok(Scanner {
+            automaton,
+            triggers,
+            enabled,
+        })
+    }
+
+    fn on(&self, kind: DetectorKind) -> bool {
+        self.enabled.get(kind_index(kind)).copied().unwrap_or(false)
+    }
+
+    /// Finds every enabled kind in `text`, overlapping findings included (see [`resolve`]).
+    pub(crate) fn scan(&self, text: Text<'_>, out: &mut Vec<Finding>) {
+        let first = out.len();
+        let mut skip_until = 0usize;
+        for m in self.automaton.find_iter(text.bytes) {
+            if m.start() < skip_until {
+                continue;
+            }
+            let trigger = self.triggers.get(m.pattern().as_usize()).copied();
+            let found = match trigger {
+                Some(Trigger::At) if self.on(DetectorKind::Email) => tokens::email(text, m.start()),
+                Some(Trigger::Scheme) if self.on(DetectorKind::UrlPassword) => {
+                    keyed::url_password(text, m.start())
+                }
+                Some(Trigger::PemBegin) if self.on(DetectorKind::PemPrivateKey) => {
+                    pem::pem_block(text, m.start())
+                }
+                Some(Trigger::Jwt) if self.on(DetectorKind::Jwt) => tokens::jwt(text, m.start()),
+                Some(Trigger::Token(prefix)) if self.on(prefix.kind()) => {
+                    tokens::prefixed(text, m.start(), prefix)
+                }
+                Some(Trigger::SecretKey) => keyed::secret_after_key(text, m.start(), m.end()),
+                Some(Trigger::Bearer) => keyed::bearer(text, m.start(), m.end()),
+                Some(Trigger::IdentifiedBy) => keyed::identified_by(text, m.start(), m.end()),
+                _ => None,
+            };
+            if let Some(f) = found {
+                if self.on(f.kind) {
+                    skip_until = f.end;
+                    out.push(f);
+                } else if f.kind == DetectorKind::AwsSecretKey && self.on(DetectorKind::GenericSecret) {
+                    // An AWS secret is still a secret when its own detector is off but generic secrets are on.
+                    skip_until = f.end;
+                    out.push(Finding {
+                        kind: DetectorKind::GenericSecret,
+                        ..f
+                    });
+                }
+            }
+        }
+        numeric::scan_digits(text, &self.enabled, out);
+        if out.len() > first + 1 {
+            if let Some(tail) = out.get_mut(first..) {
+                tail.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(priority(f.kind))));
+            }
+        }
+    }
+}
+
+/// Which finding wins when two overlap: specific credentials over generic ones over personal data.
+fn priority(kind: DetectorKind) -> u8 {
+    match kind {
+        DetectorKind::PemPrivateKey => 15,
+        DetectorKind::Jwt => 14,
+        DetectorKind::AwsAccessKeyId
+        | DetectorKind::GithubToken
+        | DetectorKind::GitlabToken
+        | DetectorKind::SlackToken
+        | DetectorKind::StripeKey => 13,
+        DetectorKind::AwsSecretKey => 12,
+        DetectorKind::UrlPassword => 11,
+        DetectorKind::GenericSecret => 10,
+        DetectorKind::Iban => 6,
+        DetectorKind::CardNumber => 5,
+        DetectorKind::UsSsn => 4,
+        DetectorKind::Email => 3,
+        DetectorKind::Phone => 2,
+    }
+}
+
+/// Reduces findings sorted by start to a non-overlapping list, keeping the higher-priority one of any overlap.
+///
+/// Sorted by start, a new finding can only overlap the last kept one (which does not overlap its predecessor),
+/// so one sweep suffices.
+pub(crate) fn resolve(findings: &mut Vec<Finding>) {
+    let mut kept: usize = 0;
+    for i in 0..findings.len() {
+        let Some(f) = findings.get(i).copied() else { break };
+        match kept.checked_sub(1).and_then(|j| findings.get(j).copied()) {
+            Some(last) if f.start < last.end => {
+                if priority(f.kind) > priority(last.kind) {
+                    if let Some(slot) = kept.checked_sub(1).and_then(|j| findings.get_mut(j)) {
+                        *slot = f;
+                    }
+                }
+            }
+            _ => {
+                if let Some(slot) = findings.get_mut(kept) {
+                    *slot = f;
+                }
+                kept += 1;
+            }
+        }
+    }
+    findings.truncate(kept);
+}
