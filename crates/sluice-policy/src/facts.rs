@@ -160,7 +160,48 @@ pub enum Category {
     PodExec,
     /// Kubernetes: reading secrets.
     SecretRead,
+    /// A call to a function that is not known to be free of side effects. Only read-only rules act on it: under a
+    /// read-only rule it is handled like [`Category::Opaque`], because a user-defined function may write.
+    UnknownFunction,
     /// The classifier could not tell what this does: parse failure, dynamic SQL (`EXECUTE`, `PREPARE ... FROM @v`),
     /// `DO` blocks, functions not known to be read-only, `sh -c`, `eval`, `$(...)`, decoded payloads piped to a shell.
     Opaque,
+}
+
+impl Classified {
+    /// Whether any item carries a finding of `category`.
+    pub fn has(&self, category: Category) -> bool {
+        self.items.iter().any(|item| item.has(category))
+    }
+}
+
+impl Item {
+    /// Whether this item carries a finding of `category`.
+    pub fn has(&self, category: Category) -> bool {
+        self.findings.iter().any(|finding| finding.category == category)
+    }
+}
+
+impl Category {
+    /// The snake_case name used in policy files and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::DropObject => "drop_object",
+            Category::Truncate => "truncate",
+            Category::DeleteWithoutWhere => "delete_without_where",
+            Category::UpdateWithoutWhere => "update_without_where",
+            Category::TautologicalWhere => "tautological_where",
+            Category::DropColumn => "drop_column",
+            Category::Ddl => "ddl",
+            Category::Write => "write",
+            Category::ProgramExecution => "program_execution",
+            Category::PrivilegeChange => "privilege_change",
+            Category::DestructiveCommand => "destructive_command",
+            Category::DeleteNamespace => "delete_namespace",
+            Category::PodExec => "pod_exec",
+            Category::SecretRead => "secret_read",
+            Category::UnknownFunction => "unknown_function",
+            Category::Opaque => "opaque",
+        }
+    }
 }
