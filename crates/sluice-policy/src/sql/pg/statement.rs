@@ -147,6 +147,8 @@ impl<'a> Analysis<'a> {
                 let name = call.funccall.as_ref().map(|call| names::dotted(&call.funcname)).unwrap_or_default();
                 self.object(ObjectKind::Function, name.clone(), Access::Write);
                 self.flag(Category::Write, format!("CALL {name} runs a procedure, which may change data"));
+                // Procedures are user code: whatever the body does is unknown (its arguments are walked below).
+                self.flag(Category::UnknownFunction, format!("{name}() is a procedure sluice cannot see into"));
                 ("CALL".to_owned(), Kind::Write, true)
             }
             other => {
