@@ -1,1 +1,186 @@
-//! Shell command-line classification (POSIX splitting). Being built.
+//! Shell command-line classification: SSH exec commands, typed terminal lines, Kubernetes exec commands.
+//!
+//! The line is split the way a POSIX shell splits it (quotes, escapes, `;`, `&&`, `||`, `|`, `&`, newlines,
+//! subshells, groups, comments, redirections, here-documents, `NAME=value` prefixes), and every simple command is
+//! classified after peeling wrappers (`sudo`, `env`, `nice`, `timeout`, `xargs`, `nohup`, `command`, `exec`,
+//! `busybox`, ...) and taking the last component of a program path (`/bin/rm` is `rm`).
+//!
+//! What it cannot see, and so reports as Opaque: code built or fetched at run time (`$(...)`, backticks, process
+//! substitution, `eval`, `sh -c`, `source`, a shell reading its input, as in `base64 -d | sh` or `curl ... | bash`),
+//! interpreters given code (`python -c`, `perl -e`, scripts), a program name that comes from a variable, lines with
+//! unbalanced quotes, functions defined on the same line. What it does not know at all: aliases and functions defined
+//! in the user's shell start-up files, `PATH` on the target (a program called `ls` may be anything; a `PATH=`
+//! prefix on the line is reported as Opaque), the current directory (so `rm -rf *` or `rm -rf .` is a plain write),
+//! and what files contain. It reads one line at a time: a destructive command typed over several lines of an
+//! interactive session is only seen line by line.
+
+mod kubectl;
+mod lexer;
+mod paths;
+mod rules;
+mod wrappers;
+
+use std::ops::Range;
+
+use crate::facts::{Access, Category, Classified, Finding, Item, Kind, ObjectKind, ObjectRef, Source};
+use lexer::Command;
+use paths::is_device_target;
+
+/// How deep command strings may nest (`sh -c "bash -c '...'"`, `kubectl exec -- sh -c ...`).
+const MAX_DEPTH: u8 = 4;
+
+/// Variables that change which program runs or what it loads.
+const HIJACKING_VARIABLES: &[&str] = &["PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "BASH_ENV", "ENV", "IFS", "LD_AUDIT"];
+
+/// Classification context.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ctx<'a> {
+    src: &'a str,
+    depth: u8,
+    functions: &'a [String],
+}
+
+impl Ctx<'_> {
+    /// Classifies a command string found inside this line (`sh -c '...'`, `eval ...`, `kubectl exec -- ...`) and adds
+    /// its findings to `item`, located at `span` (positions inside a quoted string do not map one to one).
+    pub(crate) fn nested(&self, code: &str, span: Range<usize>, item: &mut Item) {
+        if self.depth >= MAX_DEPTH {
+            add(item, Category::Opaque, span, "command strings nested too deeply");
+            return;
+        }
+        for inner in classify_at(code, self.depth.saturating_add(1)).items {
+            for finding in inner.findings {
+                add(item, finding.category, span.clone(), finding.detail);
+            }
+        }
+    }
+}
+
+/// Classifies every simple command in `line`. Never panics.
+pub fn classify(line: &str) -> Classified {
+    classify_at(line, 0)
+}
+
+fn classify_at(line: &str, depth: u8) -> Classified {
+    let split = lexer::split(line);
+    let ctx = Ctx { src: line, depth, functions: &split.functions };
+    let mut items: Vec<Item> = Vec::new();
+    for (index, command) in split.commands.iter().enumerate() {
+        let mut item = Item {
+            index,
+            span: command.span.clone(),
+            kind: Kind::Write,
+            tag: String::new(),
+            objects: Vec::new(),
+            findings: Vec::new(),
+        };
+        classify_command(&ctx, command, &mut item);
+        if item.has(Category::Opaque) {
+            item.kind = Kind::Opaque;
+        }
+        items.push(item);
+    }
+    if let Some(problem) = &split.problem {
+        let mut item = new_item(items.len(), 0..line.len(), Kind::Opaque, "");
+        add(&mut item, Category::Opaque, 0..line.len(), format!("the line cannot be read as a shell would: {problem}"));
+        items.push(item);
+    }
+    if let Some(name) = fork_bomb(line, &split.functions) {
+        let mut item = new_item(items.len(), 0..line.len(), Kind::Write, &name);
+        add(&mut item, Category::DestructiveCommand, 0..line.len(), format!("fork bomb: {name} calls itself twice in the background"));
+        items.push(item);
+    }
+    Classified { source: Source::Shell, items }
+}
+
+/// Classifies one simple command into `item` (also used for `find -exec` and nested commands).
+fn classify_command(ctx: &Ctx<'_>, command: &Command, item: &mut Item) {
+    for (span, reason) in &command.opaque {
+        add(item, Category::Opaque, span.clone(), reason.clone());
+    }
+    for assignment in &command.assignments {
+        let name = assignment.text.split('=').next().unwrap_or("");
+        if HIJACKING_VARIABLES.contains(&name) && !command.words.is_empty() {
+            add(item, Category::Opaque, assignment.span.clone(), format!("{name}= changes which program runs or what it loads"));
+        }
+    }
+    let mut writes = false;
+    for redirect in &command.redirects {
+        let output = redirect.op.contains('>');
+        let target = redirect.target.text.as_str();
+        let descriptor_copy = redirect.op.ends_with('&') && (target == "-" || target.chars().all(|ch| ch.is_ascii_digit()));
+        if !output || descriptor_copy || target.is_empty() {
+            continue;
+        }
+        if is_device_target(target) {
+            add(item, Category::DestructiveCommand, redirect.target.span.clone(), format!("writes directly to the device {target}"));
+        }
+        if !target.starts_with("/dev/") || is_device_target(target) {
+            writes = true;
+            object(item, ObjectKind::Path, target.to_owned(), Access::Write);
+        }
+    }
+    let peeled = wrappers::peel(&command.words);
+    if let Some(reason) = &peeled.runs_string {
+        add(item, Category::Opaque, command.span.clone(), reason.clone());
+    }
+    let Some(program_at) = peeled.program else {
+        if item.tag.is_empty() {
+            item.tag = peeled.wrappers.first().cloned().unwrap_or_default();
+        }
+        if !writes && item.findings.is_empty() && peeled.wrappers.is_empty() {
+            item.kind = Kind::Session;
+        }
+        return;
+    };
+    let Some(program) = command.words.get(program_at) else { return };
+    let name = wrappers::program_name(&program.text).to_owned();
+    if item.tag.is_empty() {
+        item.tag = name.clone();
+    }
+    if program.expands || program.globs {
+        add(item, Category::Opaque, program.span.clone(), format!("the program name {} comes from an expansion", program.text));
+        return;
+    }
+    if ctx.functions.contains(&name) {
+        add(item, Category::Opaque, program.span.clone(), format!("{name} is a function defined on this line"));
+    }
+    if peeled.lookup_only {
+        item.kind = Kind::Read;
+        return;
+    }
+    let args = command.words.get(program_at.saturating_add(1)..).unwrap_or(&[]);
+    rules::program(ctx, &name, args, command, item);
+    if writes {
+        item.kind = Kind::Write;
+    }
+}
+
+/// `:(){ :|:& };:` and its spellings: a function that pipes into itself in the background.
+fn fork_bomb(line: &str, functions: &[String]) -> Option<String> {
+    let compact: String = line.chars().filter(|ch| !ch.is_whitespace()).collect();
+    functions.iter().find(|name| compact.contains(&format!("{name}|{name}&"))).cloned()
+}
+
+/// Quotes an argv so that splitting it again yields the same words.
+pub(crate) fn quote_argv(argv: &[String]) -> String {
+    argv.iter().map(|arg| format!("'{}'", arg.replace('\'', "'\\''"))).collect::<Vec<_>>().join(" ")
+}
+
+fn new_item(index: usize, span: Range<usize>, kind: Kind, tag: &str) -> Item {
+    Item { index, span, kind, tag: tag.to_owned(), objects: Vec::new(), findings: Vec::new() }
+}
+
+pub(crate) fn add(item: &mut Item, category: Category, span: Range<usize>, detail: impl Into<String>) {
+    let detail = detail.into();
+    if !item.findings.iter().any(|found| found.category == category && found.detail == detail) {
+        item.findings.push(Finding { category, span, detail });
+    }
+}
+
+pub(crate) fn object(item: &mut Item, kind: ObjectKind, name: String, access: Access) {
+    let object = ObjectRef { kind, name, access };
+    if !item.objects.contains(&object) {
+        item.objects.push(object);
+    }
+}
