@@ -306,18 +306,27 @@ fn pattern_hit<'a>(rule: &'a Rule, text: &str, classified: Option<&Classified>) 
     })
 }
 
-/// Object names are matched as written; an unqualified name also matches a qualified pattern on its last part,
-/// because the gateway does not know the session's search_path.
-fn object_matches(glob: &Glob, name: &str) -> bool {
-    glob.matches(name) || (!name.contains('.') && glob.last_part().matches(name))
-        || (glob.is_unqualified_name() && name.rsplit('.').next().is_some_and(|last| glob.matches(last)))
+/// Object names are matched as written. Because the gateway does not know the session's search_path, an
+/// unqualified pattern also matches the last part of a qualified name (`users` matches `public.users`), and when
+/// `loose` (rules that fire) an unqualified name matches a qualified pattern whose last part is literal
+/// (`invoices` matches `billing.invoices`, but not `billing.*`, which would match every unqualified name).
+/// Exemptions never match loosely: they must not exempt more than they say.
+fn object_matches(glob: &Glob, name: &str, loose: bool) -> bool {
+    if glob.matches(name) {
+        return true;
+    }
+    if glob.is_unqualified_name() {
+        return name.rsplit('.').next().is_some_and(|last| glob.matches(last));
+    }
+    let last = glob.last_part();
+    loose && !name.contains('.') && last.is_unqualified_name() && last.matches(name)
 }
 
 fn matching_object<'i>(filter: &ObjectFilter, item: &'i Item) -> Option<&'i str> {
     item.objects
         .iter()
         .map(|object| object.name.as_str())
-        .find(|name| filter.include.iter().any(|glob| object_matches(glob, name)))
+        .find(|name| filter.include.iter().any(|glob| object_matches(glob, name, true)))
 }
 
 fn objects_admit(filter: &ObjectFilter, item: &Item) -> bool {
@@ -328,7 +337,7 @@ fn objects_admit(filter: &ObjectFilter, item: &Item) -> bool {
         return true;
     }
     // Exempt only if every object the statement touches is exempt: `DROP TABLE tmp_x, users` still fires.
-    !item.objects.iter().all(|object| filter.exclude.iter().any(|glob| object_matches(glob, &object.name)))
+    !item.objects.iter().all(|object| filter.exclude.iter().any(|glob| object_matches(glob, &object.name, false)))
 }
 
 fn into_decision(hit: Hit<'_>, now: SystemTime) -> Decision {

@@ -458,7 +458,7 @@ fn compile_rule(checker: &mut Checker<'_>, rule: &RuleFile, key: &str) -> Option
         match regex::RegexBuilder::new(pattern.get_ref()).size_limit(1 << 20).build() {
             Ok(regex) => Matcher::Pattern(regex),
             Err(error) => {
-                checker.report(pattern.span(), format!("{key}.pattern"), format!("invalid regular expression: {error}"));
+                checker.report(pattern.span(), format!("{key}.pattern"), format!("invalid regular expression: {}", error.to_string().lines().last().unwrap_or_default().trim()));
                 return None;
             }
         }
