@@ -12,7 +12,16 @@ use sluice_wire_pg::{BackendDecoder, BackendMessage, Format, TransactionStatus};
 /// ReadyForQuery: roughly what `select * from customers` returns.
 fn result_stream(rows: usize) -> BytesMut {
     let mut buf = BytesMut::new();
-    let names = ["id", "name", "email", "card", "city", "balance", "created_at", "note"];
+    let names = [
+        "id",
+        "name",
+        "email",
+        "card",
+        "city",
+        "balance",
+        "created_at",
+        "note",
+    ];
     let fields = names
         .iter()
         .map(|n| FieldDescription {
@@ -25,7 +34,9 @@ fn result_stream(rows: usize) -> BytesMut {
             format: Format::Text,
         })
         .collect();
-    BackendMessage::RowDescription(RowDescription { fields }).encode(&mut buf).unwrap();
+    BackendMessage::RowDescription(RowDescription { fields })
+        .encode(&mut buf)
+        .unwrap();
     for i in 0..rows {
         let cols = [
             Some(Bytes::from(i.to_string())),
@@ -37,10 +48,20 @@ fn result_stream(rows: usize) -> BytesMut {
             Some(Bytes::from_static(b"2026-11-26 15:00:00+00")),
             None,
         ];
-        BackendMessage::DataRow(DataRow { columns: cols.to_vec() }).encode(&mut buf).unwrap();
+        BackendMessage::DataRow(DataRow {
+            columns: cols.to_vec(),
+        })
+        .encode(&mut buf)
+        .unwrap();
     }
-    BackendMessage::CommandComplete(CommandComplete { tag: format!("SELECT {rows}") }).encode(&mut buf).unwrap();
-    BackendMessage::ReadyForQuery(TransactionStatus::Idle).encode(&mut buf).unwrap();
+    BackendMessage::CommandComplete(CommandComplete {
+        tag: format!("SELECT {rows}"),
+    })
+    .encode(&mut buf)
+    .unwrap();
+    BackendMessage::ReadyForQuery(TransactionStatus::Idle)
+        .encode(&mut buf)
+        .unwrap();
     buf
 }
 
