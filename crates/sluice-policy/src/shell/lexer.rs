@@ -282,14 +282,10 @@ impl Lexer<'_> {
         while let Some(byte) = self.peek(0) {
             match byte {
                 _ if is_meta(byte) => break,
-                b'\\' => {
-                    match self.peek(1) {
-                        Some(b'\n') => {}
-                        Some(_) => self.push_char_at(self.pos.saturating_add(1), &mut word),
-                        None => {}
-                    }
-                    self.pos = self.pos.saturating_add(2).min(self.bytes.len());
-                }
+                b'\\' => match self.peek(1) {
+                    Some(b'\n') | None => self.pos = self.pos.saturating_add(2).min(self.bytes.len()),
+                    Some(_) => self.push_char_at(self.pos.saturating_add(1), &mut word),
+                },
                 b'\'' => self.single_quoted(&mut word),
                 b'"' => self.double_quoted(&mut word, current),
                 b'$' if self.peek(1) == Some(b'\'') => self.ansi_c_quoted(&mut word),

@@ -3,7 +3,7 @@
 //!
 //! The rewrite removes every place where the two lexers could disagree: comments are gone (executable comments
 //! already unwrapped by the lexer), string literals are re-quoted in one canonical form (so backslash and
-//! `NO_BACKSLASH_ESCAPES` questions cannot arise), identifiers that MySQL would not read as keywords (non-ASCII,
+//! `NO_BACKSLASH_ESCAPES` questions cannot arise), `||`/`&&` become `OR`/`AND`, identifiers that MySQL would not read as keywords (non-ASCII,
 //! leading digits, `$`) are backquoted so sqlparser cannot fold a lookalike into a keyword, and a space is put
 //! between tokens wherever the original had a gap or where gluing them would start a comment (`1--1`). The text is
 //! kept on one line so that sqlparser's line/column locations map back with a simple table.
@@ -45,6 +45,11 @@ pub(crate) fn normalize(src: &str, tokens: &[Token], replace_first: Option<&str>
             replace_first.unwrap_or(raw).to_owned()
         } else {
             match token.kind {
+                // `||` and `&&` are OR and AND in MySQL (without PIPES_AS_CONCAT), with OR's low precedence;
+                // sqlparser reads `||` as concatenation, which binds tighter than `=`, so `id = 5 || 1` would
+                // be misread as `id = (5 || 1)`.
+                TokenKind::Punct if raw == "||" => " OR ".to_owned(),
+                TokenKind::Punct if raw == "&&" => " AND ".to_owned(),
                 TokenKind::Word { plain: true } | TokenKind::Number | TokenKind::Punct => raw.to_owned(),
                 TokenKind::Word { plain: false } => quote_identifier(raw),
                 TokenKind::QuotedIdent => quote_identifier(&token.value),
