@@ -132,32 +132,21 @@ impl Compiled {
     /// Finds, resolves and returns the findings of one segment, updating the PEM continuation state.
     pub(crate) fn find(&self, seg: &[u8], edges: Edges, pem: &mut PemBody, findings: &mut Vec<Finding>) {
         findings.clear();
-        let carried = match *pem {
-            PemBody::Open(n) if self.style(DetectorKind::PemPrivateKey) != MaskStyle::Keep => {
-                let end = crate::scan::pem_body_end(seg, 0);
-                if end > 0 {
-                    findings.push(Finding {
-                        start: 0,
-                        end,
-                        guard: 0,
-                        kind: DetectorKind::PemPrivateKey,
-                    });
-                }
-                n
+        if *pem == PemBody::Open && self.style(DetectorKind::PemPrivateKey) != MaskStyle::Keep {
+            let end = crate::scan::pem_body_end(seg, 0);
+            if end > 0 {
+                findings.push(Finding {
+                    start: 0,
+                    end,
+                    guard: 0,
+                    kind: DetectorKind::PemPrivateKey,
+                });
             }
-            _ => 0,
-        };
+        }
         self.scanner.scan(Text::new(seg, edges), findings);
         resolve(findings);
         *pem = match findings.last() {
-            Some(f) if f.kind == DetectorKind::PemPrivateKey && f.end == seg.len() => {
-                let masked = if f.start == 0 { carried } else { 0 } + (f.end - f.start);
-                if masked > crate::scan::MAX_BODY {
-                    PemBody::Closed
-                } else {
-                    PemBody::Open(masked)
-                }
-            }
+            Some(f) if f.kind == DetectorKind::PemPrivateKey && f.end == seg.len() => PemBody::Open,
             _ => PemBody::Closed,
         };
     }
@@ -165,7 +154,7 @@ impl Compiled {
     /// Findings for choosing a cut point: every candidate, unresolved, without touching the real PEM state.
     pub(crate) fn find_all(&self, seg: &[u8], edges: Edges, pem: PemBody, findings: &mut Vec<Finding>) {
         findings.clear();
-        if let PemBody::Open(_) = pem {
+        if pem == PemBody::Open {
             let end = crate::scan::pem_body_end(seg, 0);
             findings.push(Finding {
                 start: 0,

@@ -7,6 +7,8 @@
 //! mask exactly like the whole text, and bounds what is held back: [`WINDOW`] bytes normally, [`HARD_CAP`] for
 //! blank-free text such as a long token.
 //!
+//! Consecutive complete lines form one segment (cutting after a newline changes nothing, see `next_cut`).
+//!
 //! PEM bodies are not held back at all: [`PemBody`] carries "inside a private key" from one segment to the next.
 
 use crate::masker::Compiled;
@@ -87,7 +89,17 @@ impl SegmentState {
     fn next_cut(&mut self, compiled: &Compiled, rest: &[u8]) -> Option<(usize, bool)> {
         let head = rest.get(..rest.len().min(WINDOW)).unwrap_or(rest);
         if let Some(n) = memchr::memchr(b'\n', head) {
-            return Some((n + 1, false));
+            // Cuts after newlines are transparent (no detector looks across a newline except PEM bodies, which
+            // carry over), so consecutive complete lines are masked as one segment: one scan instead of one per
+            // line. A line longer than the window ends the run; it gets the window treatment on its own.
+            let mut end = n + 1;
+            while let Some(next) = rest
+                .get(end..)
+                .and_then(|r| memchr::memchr(b'\n', r.get(..r.len().min(WINDOW))?))
+            {
+                end += next + 1;
+            }
+            return Some((end, false));
         }
         let window = rest.get(..WINDOW)?;
         if let Some(cut) = self.blank_cut(compiled, window) {

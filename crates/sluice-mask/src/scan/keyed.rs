@@ -191,7 +191,7 @@ fn is_token68(b: u8) -> bool {
 
 /// `Bearer <token>` anywhere (curl command lines, logged headers).
 pub(crate) fn bearer(text: Text<'_>, at: usize, end: usize) -> Option<Finding> {
-    if !is_boundary(text.before(at)) {
+    if !text.starts_with_at_ci(at, b"bearer ") || !is_boundary(text.before(at)) {
         return None;
     }
     let start = end + text.run(end, 4, |b| b == b' ');
@@ -210,7 +210,7 @@ pub(crate) fn bearer(text: Text<'_>, at: usize, end: usize) -> Option<Finding> {
 
 /// SQL `IDENTIFIED BY 'secret'` (MySQL, Oracle).
 pub(crate) fn identified_by(text: Text<'_>, at: usize, end: usize) -> Option<Finding> {
-    if !is_boundary(text.before(at)) {
+    if !text.starts_with_at_ci(at, b"identified by") || !is_boundary(text.before(at)) {
         return None;
     }
     let pos = end + text.run(end, 8, |b| b == b' ' || b == b'\t');

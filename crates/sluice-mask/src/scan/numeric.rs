@@ -10,6 +10,8 @@ use crate::config::DetectorKind;
 
 /// Groups considered in one sequence; more is a table of numbers, not one value.
 const MAX_GROUPS: usize = 8;
+/// Fewest digits of any numeric kind (an E.164 number).
+const MIN_DIGITS: usize = 8;
 
 /// A run of digits and the separator bytes before it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -82,6 +84,15 @@ pub(crate) fn scan_digits(text: Text<'_>, enabled: &[bool; DetectorKind::ALL.len
             pos = d + text.run(d, usize::MAX, is_word);
             continue;
         }
+        let run = text.run(d, 64, |b| b.is_ascii_digit());
+        if run < MIN_DIGITS && !continues_group(text, d + run) {
+            // A lone short number (a time, a size, a port): the common case, decided without building groups.
+            pos = d + run;
+            if text.at(pos).is_some_and(is_word) {
+                pos += text.run(pos, usize::MAX, is_word);
+            }
+            continue;
+        }
         let mut groups = [Group::default(); MAX_GROUPS];
         let n = collect_groups(text, d, &mut groups);
         let last_end = groups.get(n.saturating_sub(1)).map_or(d, |g| g.end);
@@ -123,7 +134,27 @@ fn starts_token(text: Text<'_>, i: usize) -> bool {
     }
 }
 
-/// Collects up to [`MAX_GROUPS`] digit groups starting at `d`, joined by 1-3 separator bytes from ` -.()`.
+/// Length of the separator at `i` if a digit group follows it: one of ` `, `-`, `.`, or a parenthesis with an
+/// optional blank or dash (`) `, `)-`, ` (`). Two blanks do not join groups: that is a table, not one number.
+fn separator_len(text: Text<'_>, i: usize) -> usize {
+    let len = match (text.at(i), text.at(i + 1)) {
+        (Some(b')'), Some(b' ' | b'-')) | (Some(b' '), Some(b'(')) => 2,
+        (Some(b' ' | b'-' | b'.' | b'(' | b')'), _) => 1,
+        _ => return 0,
+    };
+    if text.at(i + len).is_some_and(|b| b.is_ascii_digit()) {
+        len
+    } else {
+        0
+    }
+}
+
+/// Whether a digit group continues after a run ending at `i`.
+fn continues_group(text: Text<'_>, i: usize) -> bool {
+    separator_len(text, i) > 0
+}
+
+/// Collects up to [`MAX_GROUPS`] digit groups starting at `d`, joined by separators (see [`separator_len`]).
 fn collect_groups(text: Text<'_>, d: usize, groups: &mut [Group; MAX_GROUPS]) -> usize {
     let mut n = 0usize;
     let mut start = d;
@@ -142,8 +173,8 @@ fn collect_groups(text: Text<'_>, d: usize, groups: &mut [Group; MAX_GROUPS]) ->
         };
         n += 1;
         let end = start + len;
-        let s = text.run(end, 4, |b| matches!(b, b' ' | b'-' | b'.' | b'(' | b')'));
-        if s == 0 || s > 3 || !text.at(end + s).is_some_and(|b| b.is_ascii_digit()) {
+        let s = separator_len(text, end);
+        if s == 0 {
             break;
         }
         sep = [0u8; 3];
@@ -169,6 +200,9 @@ fn evaluate(
         let lead_here = if a == 0 { lead } else { None };
         for b in (a..groups.len().min(a + 6)).rev() {
             let Some(window) = groups.get(a..=b) else { continue };
+            if window.iter().map(Group::digits).sum::<usize>() < MIN_DIGITS {
+                continue;
+            }
             if on.cards {
                 if let Some(f) = card(text, window, lead_here) {
                     out.push(f);
@@ -193,6 +227,11 @@ fn evaluate(
         }
         a += 1;
     }
+}
+
+/// Whether the window's groups have exactly these digit counts.
+fn shape_is(window: &[Group], shape: &[usize]) -> bool {
+    window.len() == shape.len() && window.iter().zip(shape).all(|(g, n)| g.digits() == *n)
 }
 
 /// All separators of the window (after its first group) are the same single byte from `allowed`.
@@ -298,10 +337,9 @@ fn ssn(text: Text<'_>, window: &[Group], lead: Option<(usize, u8)>) -> Option<Fi
     if lead.is_some() {
         return None;
     }
-    let shape: Vec<usize> = window.iter().map(Group::digits).collect();
     let (start, end) = span(window);
-    let dashed = shape == [3, 2, 4] && uniform_sep(window, b"- ");
-    let labelled = shape == [9] && has_ssn_label(text, start);
+    let dashed = shape_is(window, &[3, 2, 4]) && uniform_sep(window, b"- ");
+    let labelled = shape_is(window, &[9]) && has_ssn_label(text, start);
     if !(dashed || labelled) {
         return None;
     }
@@ -357,25 +395,20 @@ fn phone(window: &[Group], lead: Option<(usize, u8)>) -> Option<Finding> {
         }
         Some((s, _)) => {
             // `(415) 555-2671`
-            let shape: Vec<usize> = window.iter().map(Group::digits).collect();
-            let seps: Vec<&[u8]> = window.iter().skip(1).map(Group::sep).collect();
-            let ok = shape == [3, 3, 4]
-                && matches!(seps.first().copied(), Some(b") " | b")" | b")-"))
-                && matches!(seps.get(1).copied(), Some(b"-" | b" " | b"."));
+            let sep = |i: usize| window.get(i).map(Group::sep);
+            let ok = shape_is(window, &[3, 3, 4])
+                && matches!(sep(1), Some(b") " | b")" | b")-"))
+                && matches!(sep(2), Some(b"-" | b" " | b"."));
             return ok
                 .then(|| Finding::new(s, end, DetectorKind::Phone))
                 .filter(|_| nanp_ok(window));
         }
         None => {}
     }
-    let shape: Vec<usize> = window.iter().map(Group::digits).collect();
-    if (shape == [3, 3, 4] || shape == [1, 3, 3, 4]) && uniform_sep(window, b"-. ") {
-        let nanp = if shape.len() == 4 {
-            window.get(1..)?
-        } else {
-            window
-        };
-        if shape.len() == 4 && first.lead_digits[0] != b'1' {
+    let four = shape_is(window, &[1, 3, 3, 4]);
+    if (four || shape_is(window, &[3, 3, 4])) && uniform_sep(window, b"-. ") {
+        let nanp = if four { window.get(1..)? } else { window };
+        if four && first.lead_digits[0] != b'1' {
             return None;
         }
         return nanp_ok(nanp).then(|| Finding::new(start, end, DetectorKind::Phone));

@@ -13,13 +13,10 @@ pub(crate) enum PemBody {
     /// Not inside a body.
     #[default]
     Closed,
-    /// Inside a body; the count is how many body bytes were masked so far (a body is at most [`MAX_BODY`]).
-    Open(usize),
+    /// Inside a body: the next segment starts with body bytes (until `-----END` or a byte that cannot be in a
+    /// body; ordinary output has such bytes on almost every line, so a runaway body ends quickly).
+    Open,
 }
-
-/// Largest body masked as one block. An 8192-bit RSA key is about 6.5 KB of base64; past 64 KiB without an END
-/// line the "body" is something else.
-pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 /// Bytes that can appear in a body: base64, line breaks and indentation, escaped `\n`, and the `Proc-Type:` /
 /// `DEK-Info:` headers of encrypted keys.
