@@ -13,7 +13,10 @@ const UNITS: [(char, u64); 4] = [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1
 
 /// Parses a lifetime such as `90s`, `15m`, `12h`, `7d` or `1h30m`.
 pub fn parse_ttl(s: &str) -> Result<Duration, IdentityError> {
-    let fail = |reason: &str| IdentityError::InvalidDuration { input: s.to_owned(), reason: reason.to_owned() };
+    let fail = |reason: &str| IdentityError::InvalidDuration {
+        input: s.to_owned(),
+        reason: reason.to_owned(),
+    };
     if s.is_empty() {
         return Err(fail("it is empty; write for example 90s, 15m, 12h, 7d or 1h30m"));
     }
@@ -28,7 +31,9 @@ pub fn parse_ttl(s: &str) -> Result<Duration, IdentityError> {
         }
         let Some(offset) = UNITS.iter().skip(next_unit).position(|(unit, _)| *unit == c) else {
             return Err(if UNITS.iter().any(|(unit, _)| *unit == c) {
-                fail(&format!("unit `{c}` is repeated or out of order; write the largest unit first, as in 1h30m"))
+                fail(&format!(
+                    "unit `{c}` is repeated or out of order; write the largest unit first, as in 1h30m"
+                ))
             } else {
                 fail(&format!("`{c}` is not a unit; use d, h, m or s"))
             });
@@ -47,7 +52,9 @@ pub fn parse_ttl(s: &str) -> Result<Duration, IdentityError> {
         next_unit = index + 1;
     }
     if !digits.is_empty() {
-        return Err(fail(&format!("`{digits}` has no unit; add d, h, m or s (for example {digits}h)")));
+        return Err(fail(&format!(
+            "`{digits}` has no unit; add d, h, m or s (for example {digits}h)"
+        )));
     }
     if total == 0 {
         return Err(fail("it must be longer than zero"));
@@ -80,7 +87,10 @@ mod tests {
     #[test]
     fn combined_units_add_up() {
         assert_eq!(parse_ttl("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_ttl("2d3h4m5s").unwrap(), Duration::from_secs(2 * 86_400 + 3 * 3600 + 4 * 60 + 5));
+        assert_eq!(
+            parse_ttl("2d3h4m5s").unwrap(),
+            Duration::from_secs(2 * 86_400 + 3 * 3600 + 4 * 60 + 5)
+        );
     }
 
     #[test]

@@ -88,7 +88,10 @@ pub fn looks_like_token(s: &str) -> bool {
     if !rest.bytes().all(is_base64url) {
         return false;
     }
-    match (s.get(..TOKEN_PREFIX.len() + BODY_LEN), s.get(TOKEN_PREFIX.len() + BODY_LEN..)) {
+    match (
+        s.get(..TOKEN_PREFIX.len() + BODY_LEN),
+        s.get(TOKEN_PREFIX.len() + BODY_LEN..),
+    ) {
         (Some(unchecked), Some(given)) => checksum(unchecked) == given,
         _ => false,
     }

@@ -1,0 +1,51 @@
+//! PostgreSQL: state shared by several gateways. Native types (UUID, TIMESTAMPTZ, JSONB, BYTEA); migrations take
+//! sqlx's advisory lock, so gateways starting together migrate once.
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use crate::{Backend, StoreError};
+
+type Db = Postgres;
+const BACKEND: Backend = Backend::Postgres;
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a request waits for a pooled connection: a server that went away must become a prompt
+/// "store unavailable" answer, not a request hanging for sqlx's default of 30 seconds.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a pool from a `postgres://` URL.
+pub(crate) async fn connect_url(url: &str) -> Result<PgPool, StoreError> {
+    // The parse error could quote the URL, password included; it is dropped.
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|_| StoreError::InvalidUrl("the PostgreSQL URL could not be parsed"))?
+        .application_name("sluice");
+    let pool = PgPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(db)?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|e| StoreError::from_migrate(e, BACKEND))?;
+    Ok(pool)
+}
+
+/// PostgreSQL stores `TIMESTAMPTZ` natively, at microsecond precision.
+fn ts(at: OffsetDateTime) -> OffsetDateTime {
+    at
+}
+
+/// Starts a write transaction. PostgreSQL's row locks and unique indexes serialise conflicting writers, so the
+/// default isolation level is enough for the operations in `ops.rs`.
+async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Db>, StoreError> {
+    pool.begin().await.map_err(db)
+}
+
+include!("ops.rs");

@@ -1,0 +1,257 @@
+//! [`Store`]: the handle every other crate uses, and the choice of backend behind it.
+//!
+//! Each method forwards to the same-named operation of the backend module (see [`crate::backend`]); the SQL is
+//! identical on both backends, the column types and connection settings are not.
+
+use std::fmt;
+use std::path::Path;
+
+use sluice_model::{TokenId, UserId};
+use sqlx::{PgPool, SqlitePool};
+use time::OffsetDateTime;
+
+use crate::backend::{postgres, sqlite};
+use crate::records::{
+    Actor, AuditEntry, AuditFilter, BootstrapToken, Connection, NewConnection, NewToken, NewUser,
+    PolicyVersion, TokenInfo, User,
+};
+use crate::seal::MasterKey;
+use crate::StoreError;
+use sluice_identity::token::TokenHash;
+
+/// Which database a [`Store`] runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Embedded SQLite file (or memory): the single-gateway default.
+    Sqlite,
+    /// A PostgreSQL server: state shared by several gateways.
+    Postgres,
+}
+
+/// The state store. Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl fmt::Debug for Store {
+    /// Shows the backend only: the pool's connection options would include the PostgreSQL password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Calls the backend operation `$op` with the pool of whichever backend this store uses.
+macro_rules! dispatch {
+    ($self:ident . $op:ident ( $($arg:expr),* $(,)? )) => {
+        match &$self.pool {
+            Pool::Sqlite(pool) => sqlite::$op(pool, $($arg),*).await,
+            Pool::Postgres(pool) => postgres::$op(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (and migrates) the store at `url`:
+    /// `sqlite:///abs/path/state.db` (file and parent directory created if missing), `sqlite::memory:`
+    /// (tests), or `postgres://user:password@host:port/db`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let pool = if url.starts_with("sqlite:") {
+            Pool::Sqlite(sqlite::connect_url(url).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Pool::Postgres(postgres::connect_url(url).await?)
+        } else {
+            return Err(StoreError::InvalidUrl(
+                "expected sqlite:///path/to/state.db, sqlite::memory: or postgres://user@host/database",
+            ));
+        };
+        Ok(Store { pool })
+    }
+
+    /// Opens (and migrates) the SQLite store in file `path`, creating it and its directory if missing.
+    /// Prefer this to [`Store::open`] for paths: it needs no URL escaping.
+    pub async fn open_sqlite_file(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store {
+            pool: Pool::Sqlite(sqlite::connect_file(path).await?),
+        })
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks the store answers (for health checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self.ping())
+    }
+
+    /// Closes every pooled connection and waits for them to finish; later calls fail with
+    /// [`StoreError::Unavailable`].
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    // ----- users -----
+
+    /// Creates a user. A taken name is [`StoreError::Conflict`].
+    pub async fn create_user(&self, actor: &Actor, new: NewUser) -> Result<User, StoreError> {
+        dispatch!(self.create_user(actor, new))
+    }
+
+    /// The user with this name, if any.
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<User>, StoreError> {
+        dispatch!(self.user_by_name(name))
+    }
+
+    /// The user with this id, if any.
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        dispatch!(self.user_by_id(id))
+    }
+
+    /// All users, by name.
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        dispatch!(self.list_users())
+    }
+
+    /// Disables or re-enables a user. An unknown name is [`StoreError::NotFound`].
+    pub async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        name: &str,
+        disabled: bool,
+    ) -> Result<User, StoreError> {
+        dispatch!(self.set_user_disabled(actor, name, disabled))
+    }
+
+    /// Replaces a user's groups. An unknown name is [`StoreError::NotFound`].
+    pub async fn set_user_groups(
+        &self,
+        actor: &Actor,
+        name: &str,
+        groups: Vec<String>,
+    ) -> Result<User, StoreError> {
+        dispatch!(self.set_user_groups(actor, name, groups))
+    }
+
+    // ----- tokens -----
+
+    /// Stores a new token's hash for an existing user (unknown user: [`StoreError::NotFound`]).
+    pub async fn create_token(&self, actor: &Actor, new: NewToken) -> Result<TokenInfo, StoreError> {
+        dispatch!(self.create_token(actor, new))
+    }
+
+    /// The authentication lookup: the token with this hash and its owner, in one indexed query.
+    ///
+    /// Expiry, revocation and the owner's `disabled` flag are returned, not checked: the caller decides.
+    pub async fn token_by_hash(&self, hash: &TokenHash) -> Result<Option<(TokenInfo, User)>, StoreError> {
+        dispatch!(self.token_by_hash(hash))
+    }
+
+    /// The token with this id, if any.
+    pub async fn token_by_id(&self, id: TokenId) -> Result<Option<TokenInfo>, StoreError> {
+        dispatch!(self.token_by_id(id))
+    }
+
+    /// All tokens, or one user's, oldest first (revoked and expired ones included).
+    pub async fn list_tokens(&self, user: Option<UserId>) -> Result<Vec<TokenInfo>, StoreError> {
+        dispatch!(self.list_tokens(user))
+    }
+
+    /// Revokes a token (revoking twice keeps the first time). Unknown id: [`StoreError::NotFound`].
+    pub async fn revoke_token(&self, actor: &Actor, id: TokenId) -> Result<TokenInfo, StoreError> {
+        dispatch!(self.revoke_token(actor, id))
+    }
+
+    /// Records a use of the token at `at`, at most once a minute per token so the hot path rarely writes.
+    /// Best effort: callers should log a failure and carry on. Not audited (it is not a change).
+    pub async fn touch_token(&self, id: TokenId, at: OffsetDateTime) -> Result<(), StoreError> {
+        dispatch!(self.touch_token(id, at))
+    }
+
+    // ----- connections -----
+
+    /// Creates a connection. A taken name is [`StoreError::Conflict`].
+    pub async fn create_connection(
+        &self,
+        actor: &Actor,
+        new: NewConnection,
+    ) -> Result<Connection, StoreError> {
+        dispatch!(self.create_connection(actor, new))
+    }
+
+    /// The connection with this name, if any.
+    pub async fn connection_by_name(&self, name: &str) -> Result<Option<Connection>, StoreError> {
+        dispatch!(self.connection_by_name(name))
+    }
+
+    /// All connections, by name.
+    pub async fn list_connections(&self) -> Result<Vec<Connection>, StoreError> {
+        dispatch!(self.list_connections())
+    }
+
+    /// Deletes a connection. An unknown name is [`StoreError::NotFound`].
+    pub async fn delete_connection(&self, actor: &Actor, name: &str) -> Result<(), StoreError> {
+        dispatch!(self.delete_connection(actor, name))
+    }
+
+    // ----- policies -----
+
+    /// Stores a new policy version (already validated by the caller); it becomes the active one.
+    pub async fn put_policy(&self, actor: &Actor, source: &str) -> Result<PolicyVersion, StoreError> {
+        dispatch!(self.put_policy(actor, source))
+    }
+
+    /// The newest policy version, if any was ever stored.
+    pub async fn active_policy(&self) -> Result<Option<PolicyVersion>, StoreError> {
+        dispatch!(self.active_policy())
+    }
+
+    // ----- audit -----
+
+    /// Audit entries matching `filter`, newest first.
+    pub async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        dispatch!(self.list_audit(filter))
+    }
+
+    // ----- first start and master key -----
+
+    /// Creates the first admin user and their token, atomically, if and only if the store has never been
+    /// bootstrapped and holds no user. Returns `None` otherwise, so only the very first start shows a token —
+    /// also when several gateways start at once against one PostgreSQL store.
+    pub async fn bootstrap_admin(
+        &self,
+        actor: &Actor,
+        user: NewUser,
+        token: BootstrapToken,
+    ) -> Result<Option<(User, TokenInfo)>, StoreError> {
+        dispatch!(self.bootstrap_admin(actor, user, token))
+    }
+
+    /// Verifies `key` is the store's master key: records a key check (a known value sealed with it) if the store
+    /// has none yet, else opens the recorded one. A different key is [`StoreError::WrongMasterKey`]; the check is
+    /// never replaced. Call at start-up, before using the key.
+    pub async fn check_master_key(&self, key: &MasterKey) -> Result<(), StoreError> {
+        dispatch!(self.check_master_key(key))
+    }
+
+    /// Whether a master key check is recorded, i.e. whether sealed data may exist. When it is, a missing key file
+    /// must stop start-up rather than lead to a new key being generated.
+    pub async fn master_key_recorded(&self) -> Result<bool, StoreError> {
+        dispatch!(self.master_key_recorded())
+    }
+}
