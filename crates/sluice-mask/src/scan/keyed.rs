@@ -4,7 +4,7 @@
 
 use super::{is_boundary, Finding, Text};
 use crate::config::DetectorKind;
-use crate::render::is_mask_output;
+use crate::render::{is_mask_output, REDACTED};
 
 /// Key suffixes that mark the value as a secret. `strict` ones must start at a word boundary (`authToken`,
 /// `auth_token`, but not `mytoken`); the others may follow anything (`dbpassword`).
@@ -79,6 +79,7 @@ fn is_benign_value(value: &[u8], suffix: &[u8]) -> bool {
         b"optional",
     ];
     value.is_empty()
+        || matches!(value, b"{" | b"[" | b"{}" | b"[]")
         || LITERALS.iter().any(|l| value.eq_ignore_ascii_case(l))
         || value.starts_with(b"$")
         || value.starts_with(b"{{")
@@ -151,14 +152,17 @@ pub(crate) fn secret_after_key(text: Text<'_>, kw_start: usize, kw_end: usize) -
             return None;
         }
     }
-    let (mut start, end) = value_span(text, pos)?;
     if suffix.eq_ignore_ascii_case(b"authorization") {
         // `Authorization: Basic dXNlcjpwYXNz` / `Bearer …`: the scheme stays readable.
-        let scheme = text.run(start, 16, |b| b.is_ascii_alphabetic());
-        if scheme > 0 && text.at(start + scheme) == Some(b' ') {
-            start += scheme + 1;
+        let scheme = text.run(pos, 16, |b| b.is_ascii_alphabetic());
+        if scheme > 0 && text.at(pos + scheme) == Some(b' ') {
+            pos += scheme + 1;
         }
     }
+    if text.starts_with_at(pos, REDACTED) {
+        return None;
+    }
+    let (start, end) = value_span(text, pos)?;
     let value = text.bytes.get(start..end)?;
     if is_benign_value(value, suffix) {
         return None;

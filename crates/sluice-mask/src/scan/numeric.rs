@@ -80,11 +80,11 @@ pub(crate) fn scan_digits(text: Text<'_>, enabled: &[bool; DetectorKind::ALL.len
             _ => None,
         };
         let seq_start = lead.map_or(d, |(s, _)| s);
-        if !starts_token(text, seq_start) {
+        let run = text.run(d, 64, |b| b.is_ascii_digit());
+        if !starts_token(text, seq_start, run) {
             pos = d + text.run(d, usize::MAX, is_word);
             continue;
         }
-        let run = text.run(d, 64, |b| b.is_ascii_digit());
         if run < MIN_DIGITS && !continues_group(text, d + run) {
             // A lone short number (a time, a size, a port): the common case, decided without building groups.
             pos = d + run;
@@ -124,12 +124,19 @@ struct Enabled {
     phone: bool,
 }
 
-/// Whether a number may start at `i`: not glued to a word, and not the tail of `word-123` / `1.5` style tokens.
-fn starts_token(text: Text<'_>, i: usize) -> bool {
+/// Whether a number whose first digit run is `run` long may start at `i`: not glued to a word, and not the tail
+/// of `word-123`, `1.5` or `a/42` style tokens. After `label:` only long runs start a number: short ones are IPv6
+/// groups and times (`fe80::1ff:4567`, `12:34`).
+fn starts_token(text: Text<'_>, i: usize, run: usize) -> bool {
     match text.before(i) {
         None => true,
         Some(b) if is_word(b) => false,
-        Some(b'.' | b'-' | b'/' | b':') => !text.before(i - 1).is_some_and(|b| b.is_ascii_alphanumeric()),
+        Some(b'.' | b'-' | b'/') => !text.before(i - 1).is_some_and(|b| b.is_ascii_alphanumeric()),
+        Some(b':') => match text.before(i - 1) {
+            Some(p) if p.is_ascii_digit() => false,
+            Some(p) if p.is_ascii_alphanumeric() => run > 4,
+            _ => true,
+        },
         Some(_) => true,
     }
 }
@@ -263,10 +270,10 @@ fn span(window: &[Group]) -> (usize, usize) {
     )
 }
 
-/// Payment card: 13-19 digits, plain or in groups of 4-6 (last group 3-6) joined by one kind of separator, a
+/// Payment card: 13-19 digits, plain or in groups of 4-6 (last group 2-6) joined by one kind of separator, a
 /// known brand prefix for that length, and a valid Luhn checksum.
 fn card(text: Text<'_>, window: &[Group], lead: Option<(usize, u8)>) -> Option<Finding> {
-    if lead.is_some() {
+    if matches!(lead, Some((_, b'+'))) {
         return None;
     }
     let total: usize = window.iter().map(Group::digits).sum();
@@ -275,7 +282,7 @@ fn card(text: Text<'_>, window: &[Group], lead: Option<(usize, u8)>) -> Option<F
     }
     if window.len() > 1 {
         let (last, init) = window.split_last()?;
-        if !(3..=6).contains(&last.digits()) || init.iter().any(|g| !(4..=6).contains(&g.digits())) {
+        if !(2..=6).contains(&last.digits()) || init.iter().any(|g| !(4..=6).contains(&g.digits())) {
             return None;
         }
     }
