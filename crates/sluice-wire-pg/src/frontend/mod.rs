@@ -219,8 +219,7 @@ impl FrontendDecoder {
                 let Some(frame) = split_startup(buf, self.limits.startup)? else {
                     return Ok(None);
                 };
-                let body = frame.body();
-                if body.get(..2) == Some(&[0, startup::PROTOCOL_MAJOR as u8][..]) {
+                if startup::is_protocol_3(&frame.body()) {
                     self.phase = FrontendPhase::Normal;
                 }
                 Ok(Some(frame))
