@@ -1,6 +1,13 @@
 //! Table-driven detector cases: values that must be masked (with their formatting variants) and look-alikes that
 //! must survive untouched.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use sluice_mask::{MaskConfig, Masker};
 
 fn masker() -> Masker {

@@ -81,7 +81,7 @@ pub(crate) fn scan_digits(text: Text<'_>, enabled: &[bool; DetectorKind::ALL.len
         };
         let seq_start = lead.map_or(d, |(s, _)| s);
         let run = text.run(d, 64, |b| b.is_ascii_digit());
-        if !starts_token(text, seq_start, run) {
+        if !starts_token(text, seq_start, run > 4 || continues_group(text, d + run)) {
             pos = d + text.run(d, usize::MAX, is_word);
             continue;
         }
@@ -124,17 +124,17 @@ struct Enabled {
     phone: bool,
 }
 
-/// Whether a number whose first digit run is `run` long may start at `i`: not glued to a word, and not the tail
-/// of `word-123`, `1.5` or `a/42` style tokens. After `label:` only long runs start a number: short ones are IPv6
-/// groups and times (`fe80::1ff:4567`, `12:34`).
-fn starts_token(text: Text<'_>, i: usize, run: usize) -> bool {
+/// Whether a number may start at `i`: not glued to a word, and not the tail of `word-123`, `1.5` or `a/42` style
+/// tokens. After `label:` only a `long` number (a run of 5+ digits, or grouped digits) starts one: short runs
+/// there are IPv6 groups and times (`fe80::1ff:4567`, `12:34`).
+fn starts_token(text: Text<'_>, i: usize, long: bool) -> bool {
     match text.before(i) {
         None => true,
         Some(b) if is_word(b) => false,
         Some(b'.' | b'-' | b'/') => !text.before(i - 1).is_some_and(|b| b.is_ascii_alphanumeric()),
         Some(b':') => match text.before(i - 1) {
             Some(p) if p.is_ascii_digit() => false,
-            Some(p) if p.is_ascii_alphanumeric() => run > 4,
+            Some(p) if p.is_ascii_alphanumeric() => long,
             _ => true,
         },
         Some(_) => true,
@@ -270,7 +270,7 @@ fn span(window: &[Group]) -> (usize, usize) {
     )
 }
 
-/// Payment card: 13-19 digits, plain or in groups of 4-6 (last group 2-6) joined by one kind of separator, a
+/// Payment card: 13-19 digits, plain or in groups of 3-6 digits (the last may be shorter) joined by one kind of separator, a
 /// known brand prefix for that length, and a valid Luhn checksum.
 fn card(text: Text<'_>, window: &[Group], lead: Option<(usize, u8)>) -> Option<Finding> {
     if matches!(lead, Some((_, b'+'))) {
@@ -282,7 +282,7 @@ fn card(text: Text<'_>, window: &[Group], lead: Option<(usize, u8)>) -> Option<F
     }
     if window.len() > 1 {
         let (last, init) = window.split_last()?;
-        if !(2..=6).contains(&last.digits()) || init.iter().any(|g| !(4..=6).contains(&g.digits())) {
+        if !(1..=6).contains(&last.digits()) || init.iter().any(|g| !(3..=6).contains(&g.digits())) {
             return None;
         }
     }
