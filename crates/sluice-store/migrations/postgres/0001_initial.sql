@@ -54,7 +54,7 @@ CREATE TABLE policies (
 CREATE TABLE audit (
     id          BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at          TIMESTAMPTZ NOT NULL,
-    actor_name  TEXT        NOT NULL,
+    actor_name  TEXT        NOT NULL CHECK (actor_name <> ''),
     actor_id    UUID,
     address     TEXT,
     action      TEXT        NOT NULL,

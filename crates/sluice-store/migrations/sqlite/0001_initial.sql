@@ -56,7 +56,7 @@ CREATE TABLE policies (
 CREATE TABLE audit (
     id          INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     at          TEXT    NOT NULL,
-    actor_name  TEXT    NOT NULL,
+    actor_name  TEXT    NOT NULL CHECK (actor_name <> ''),
     actor_id    BLOB,
     address     TEXT,
     action      TEXT    NOT NULL,
