@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod failures;
 mod suite;
 
 use sluice_store::{Backend, Store};
