@@ -21,7 +21,13 @@ fn rows() -> Event {
         statement: 7,
         columns: Vec::new(),
         rows: (0..10)
-            .map(|i| vec![Some(i.to_string()), Some(format!("Customer {i}")), Some("****-****-****-1111".into())])
+            .map(|i| {
+                vec![
+                    Some(i.to_string()),
+                    Some(format!("Customer {i}")),
+                    Some("****-****-****-1111".into()),
+                ]
+            })
             .collect(),
     })
 }
@@ -33,13 +39,21 @@ fn bench(c: &mut Criterion) {
     let mut n = 0;
     let mut writer = |sync| {
         n += 1;
-        SegmentWriter::create(dir.path().join(format!("bench-{n}.log")), WriterOptions { sync, ..WriterOptions::default() })
-            .unwrap()
+        SegmentWriter::create(
+            dir.path().join(format!("bench-{n}.log")),
+            WriterOptions {
+                sync,
+                ..WriterOptions::default()
+            },
+        )
+        .unwrap()
     };
 
     let mut w = writer(SyncPolicy::Never);
     let ev = statement();
-    group.bench_function("statement_buffered_no_sync", |b| b.iter(|| w.append(&ev).unwrap()));
+    group.bench_function("statement_buffered_no_sync", |b| {
+        b.iter(|| w.append(&ev).unwrap())
+    });
 
     let mut w = writer(SyncPolicy::Never);
     let ev = rows();
@@ -61,7 +75,9 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     let mut w = writer(SyncPolicy::EveryAppend);
     let ev = statement();
-    group.bench_function("statement_fdatasync_every_event", |b| b.iter(|| w.append(&ev).unwrap()));
+    group.bench_function("statement_fdatasync_every_event", |b| {
+        b.iter(|| w.append(&ev).unwrap())
+    });
     group.finish();
 }
 

@@ -37,6 +37,17 @@ pub struct Record {
     pub event: Event,
 }
 
+/// The serialisable view of a record the writer seals: borrows the event instead of cloning it. Field names and
+/// order must stay identical to [`Record`], which is what readers parse the same bytes into.
+#[derive(Serialize)]
+pub(crate) struct RecordRef<'a> {
+    pub(crate) seq: u64,
+    pub(crate) mono_ns: u64,
+    pub(crate) wall_us: i64,
+    pub(crate) prev_hash: &'a str,
+    pub(crate) event: &'a Event,
+}
+
 /// Lower-case hex of a hash.
 pub fn to_hex(hash: &Hash) -> String {
     use std::fmt::Write;
@@ -70,7 +81,7 @@ pub fn chain_hash(prev: &Hash, canonical: &[u8]) -> Hash {
 }
 
 /// Serialises a record and seals it: returns the full line (with `\n`) and its hash.
-pub(crate) fn seal(record: &Record, prev: &Hash) -> Result<(Vec<u8>, Hash), RecordError> {
+pub(crate) fn seal(record: &RecordRef<'_>, prev: &Hash) -> Result<(Vec<u8>, Hash), RecordError> {
     let canonical = serde_json::to_vec(record)?;
     let hash = chain_hash(prev, &canonical);
     let mut line = canonical;

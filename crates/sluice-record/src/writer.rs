@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::chain::{seal, Hash, Record, GENESIS};
+use crate::chain::{seal, to_hex, Hash, RecordRef, GENESIS};
 use crate::event::Event;
 use crate::RecordError;
 
@@ -138,12 +138,13 @@ impl SegmentWriter {
     }
 
     fn append_inner(&mut self, event: &Event) -> Result<u64, RecordError> {
-        let record = Record {
+        let prev_hash = to_hex(&self.prev);
+        let record = RecordRef {
             seq: self.next_seq,
             mono_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
             wall_us: wall_clock_us(),
-            prev_hash: crate::chain::to_hex(&self.prev),
-            event: event.clone(),
+            prev_hash: &prev_hash,
+            event,
         };
         let (line, hash) = seal(&record, &self.prev)?;
         let len = line.len() as u64;

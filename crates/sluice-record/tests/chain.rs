@@ -379,3 +379,33 @@ fn row_cap_records_the_first_rows_and_counts_the_rest() {
         r#"{"type":"rows_omitted","statement":0,"count":7}"#
     );
 }
+
+#[test]
+fn a_write_failure_is_surfaced_and_poisons_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_in(&dir);
+    let mut w = SegmentWriter::create(
+        &path,
+        WriterOptions {
+            segment_max_bytes: 200,
+            sync: SyncPolicy::Never,
+        },
+    )
+    .unwrap();
+    // Someone else holds the name of the next segment: rotation cannot create it.
+    std::fs::write(sluice_record::segment_path(&path, 1), b"not ours").unwrap();
+    w.append(&opened()).unwrap();
+    let err = w.append(&opened()).unwrap_err();
+    assert!(matches!(err, RecordError::AlreadyExists(_)), "{err}");
+    // The session must fail closed: nothing more is accepted, and the file on disk is still a valid prefix.
+    assert!(matches!(w.append(&opened()), Err(RecordError::Poisoned)));
+    assert!(matches!(w.flush(), Err(RecordError::Poisoned)));
+    drop(w);
+    // The one durable record verifies; the foreign file in the next segment's place is flagged, not trusted.
+    let report = verify(&path).unwrap();
+    assert_eq!(report.records, 1);
+    assert_eq!(
+        report.broken.unwrap().segment,
+        sluice_record::segment_path(&path, 1)
+    );
+}
