@@ -17,7 +17,7 @@ use std::thread;
 
 use bytes::{Bytes, BytesMut};
 use sluice_testbed::postgres::Postgres;
-use sluice_wire_pg::auth::{ChannelBinding, ScramClient};
+use sluice_wire_pg::auth::{ChannelBinding, ScramClient, ScramServer, ScramVerifier, SCRAM_SHA_256};
 use sluice_wire_pg::backend::{Authentication, DataRow};
 use sluice_wire_pg::frontend::{
     AuthResponse, Bind, Execute, Parse, ProtocolVersion, Query, StartupMessage, Target, TargetRef,
@@ -330,4 +330,29 @@ fn scram_client_with_a_wrong_password_gets_the_servers_refusal() {
         panic!("expected an ErrorResponse")
     };
     assert_eq!(notice.sqlstate(), Some("28P01"));
+}
+
+#[test]
+fn verifiers_match_postgresql_and_our_server_accepts_the_password_postgresql_stored() {
+    let pg = Postgres::start().unwrap();
+    let stored = pg
+        .query("select rolpassword from pg_authid where rolname = current_user")
+        .unwrap();
+    let verifier = ScramVerifier::parse(&stored).unwrap();
+    // Same password, salt and iterations give PostgreSQL's exact verifier.
+    let ours =
+        ScramVerifier::derive_with_salt(pg.password(), verifier.salt(), verifier.iterations()).unwrap();
+    assert_eq!(ours.encode(), stored);
+
+    let (client, initial) = ScramClient::start(
+        pg.password(),
+        &[SCRAM_SHA_256.to_owned()],
+        ChannelBinding::Disabled,
+    )
+    .unwrap();
+    let (server, first) = ScramServer::start(&verifier, &initial, &ChannelBinding::Disabled).unwrap();
+    let (client, client_final) = client.server_first(&first).unwrap();
+    client
+        .server_final(&server.client_final(&client_final).unwrap())
+        .unwrap();
 }

@@ -25,12 +25,12 @@ pub const SCRAM_SHA_256: &str = "SCRAM-SHA-256";
 /// Mechanism name with channel binding.
 pub const SCRAM_SHA_256_PLUS: &str = "SCRAM-SHA-256-PLUS";
 /// Client nonce length in random bytes (libpq uses 18, `SCRAM_RAW_NONCE_LEN`).
-const NONCE_BYTES: usize = 18;
+pub(super) const NONCE_BYTES: usize = 18;
 /// Upper bound on the iteration count we accept from a target. PostgreSQL's default is 4096; a hostile or broken
 /// target must not be able to pin a gateway core for minutes with `i=2147483647`.
-const MAX_ITERATIONS: u32 = 10_000_000;
+pub(super) const MAX_ITERATIONS: u32 = 10_000_000;
 
-type HmacSha256 = Hmac<Sha256>;
+pub(super) type HmacSha256 = Hmac<Sha256>;
 
 /// Whether and how to bind the SCRAM exchange to the TLS channel to the target.
 #[derive(Clone, PartialEq, Eq)]
@@ -79,20 +79,20 @@ impl fmt::Debug for ScramAwaitingServerFinal {
     }
 }
 
-fn fail(reason: &'static str) -> Error {
+pub(super) fn fail(reason: &'static str) -> Error {
     Error::Scram { reason }
 }
 
 /// SASLprep (RFC 4013) as PostgreSQL applies it: if the password is not valid for SASLprep, the raw bytes are
 /// used instead (`pg_saslprep` in `src/common/saslprep.c`), so we do the same.
-fn normalize(password: &str) -> Vec<u8> {
+pub(super) fn normalize(password: &str) -> Vec<u8> {
     match stringprep::saslprep(password) {
         Ok(p) => p.as_bytes().to_vec(),
         Err(_) => password.as_bytes().to_vec(),
     }
 }
 
-fn hmac(key: &[u8], data: &[u8]) -> Result<[u8; 32], Error> {
+pub(super) fn hmac(key: &[u8], data: &[u8]) -> Result<[u8; 32], Error> {
     let mut mac = HmacSha256::new_from_slice(key).map_err(|_| fail("invalid HMAC key"))?;
     mac.update(data);
     Ok(mac.finalize().into_bytes().into())

@@ -126,7 +126,8 @@ pub(crate) fn check_cancel_key(len: usize, message: &'static str) -> Result<(), 
 /// Whether a startup packet body starts with a protocol 3.x version (i.e. it is a StartupMessage, after which
 /// the client switches to tagged messages). Request codes such as SSLRequest have major version 1234.
 pub(crate) fn is_protocol_3(body: &[u8]) -> bool {
-    body.get(..2).is_some_and(|major| major == PROTOCOL_MAJOR.to_be_bytes())
+    body.get(..2)
+        .is_some_and(|major| major == PROTOCOL_MAJOR.to_be_bytes())
 }
 
 /// Encodes a body-less request (SSLRequest, GSSENCRequest).
