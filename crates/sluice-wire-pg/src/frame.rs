@@ -22,10 +22,21 @@ pub enum FrameKind {
 }
 
 /// One complete message as it arrived on the wire.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Frame {
     kind: FrameKind,
     bytes: Bytes,
+}
+
+impl std::fmt::Debug for Frame {
+    /// Kind and length only: a raw frame may be a password message or a row of sensitive data, and frames are
+    /// exactly what ends up in "unexpected message" logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("kind", &self.kind)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
 }
 
 impl Frame {

@@ -388,3 +388,11 @@ proptest! {
         let _ = BackendDecoder::default().decode(&mut buf);
     }
 }
+
+#[test]
+fn raw_frames_never_show_their_contents_in_debug_output() {
+    let mut buf = tagged(b'p', b"hunter2-token\0");
+    let frame = normal_phase().decode_frame(&mut buf).unwrap().unwrap();
+    let shown = format!("{frame:?}");
+    assert!(!shown.contains("hunter2") && shown.contains("len: 19"), "{shown}");
+}
