@@ -1,7 +1,8 @@
 //! The one error type of the recording crate.
 //!
 //! Writer errors are surfaced, never swallowed: the gateway turns them into a failed session (recording is on
-//! the data path and fails closed). Display texts name the operation and file, not event contents.
+//! the data path and fails closed). Display texts are safe to show a client: they name the operation, never the
+//! file system layout or event contents. The file is available through the fields (and `Debug`) for logs.
 
 use std::path::PathBuf;
 
@@ -10,7 +11,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum RecordError {
     /// A file system operation failed.
-    #[error("recording {op} failed for {}: {source}", path.display())]
+    #[error("the session recording could not be accessed ({op} failed)")]
     Io {
         /// What we were doing (`create`, `write`, `sync`, `open`, `read`).
         op: &'static str,
@@ -21,15 +22,15 @@ pub enum RecordError {
         source: std::io::Error,
     },
     /// The segment file already exists: recordings are never overwritten.
-    #[error("recording segment {} already exists; refusing to overwrite", .0.display())]
+    #[error("the session recording already exists and is never overwritten")]
     AlreadyExists(PathBuf),
     /// An event could not be serialised.
-    #[error("recording event could not be serialised: {0}")]
+    #[error("a session recording event could not be serialised")]
     Serialize(#[from] serde_json::Error),
     /// An earlier write failed; the writer refuses further appends so the log never continues past a gap.
     #[error("recording writer is unusable after an earlier failure")]
     Poisoned,
     /// A record read back does not continue the chain (see [`crate::BrokenLink`] for the precise place).
-    #[error("recording is broken at {0}")]
+    #[error("the session recording fails verification")]
     Broken(Box<crate::verify::BrokenLink>),
 }
