@@ -164,6 +164,22 @@ fn a_real_psql_session_decodes_and_reencodes_byte_for_byte() {
     }
     assert!(buf.is_empty(), "{} undecoded server bytes", buf.len());
     assert_eq!(auth, ["Sasl", "SaslContinue", "SaslFinal", "Ok"]);
+
+    // The same capture fed one byte at a time yields the same messages as fed whole.
+    let decode_all = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+        let mut dec = BackendDecoder::default();
+        dec.expect_encryption_response();
+        let (mut buf, mut out) = (BytesMut::new(), Vec::new());
+        for piece in pieces {
+            buf.extend_from_slice(piece);
+            while let Some(m) = dec.decode(&mut buf).unwrap() {
+                out.push(m);
+            }
+        }
+        out
+    };
+    let whole = decode_all(&mut std::iter::once(&down[..]));
+    assert_eq!(decode_all(&mut down.chunks(1)), whole);
     assert_eq!(rows, 4, "2 rows selected + count + repeat");
     for k in [
         "EncryptionResponse",
