@@ -1,1 +1,74 @@
-//! sluice-api (being built).
+//! sluice-api: the REST API of the control plane (users, tokens, connections, policy, audit log).
+//!
+//! The only crate that knows HTTP and JSON shapes ([`dto`]). Handlers authenticate with [`auth::Caller`], decide
+//! authorisation explicitly at the top of each handler, and talk to `sluice-store`, which writes the audit entry of
+//! every change in the same transaction as the change. Every failure is an [`ApiError`] with a JSON body.
+
+pub mod auth;
+pub mod dto;
+mod error;
+pub mod extract;
+mod openapi;
+pub mod policy_check;
+mod routes;
+mod state;
+
+pub use error::ApiError;
+pub use state::{ApiSettings, ApiState};
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, Router};
+use extract::BodyLimit;
+
+/// Every `(method, path)` the router serves; the OpenAPI document must list exactly these (a unit test checks).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/api/openapi.json"),
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("get", "/api/v1/users/{name}"),
+    ("post", "/api/v1/users/{name}/disable"),
+    ("post", "/api/v1/users/{name}/enable"),
+    ("put", "/api/v1/users/{name}/groups"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{id}"),
+    ("get", "/api/v1/connections"),
+    ("post", "/api/v1/connections"),
+    ("get", "/api/v1/connections/{name}"),
+    ("delete", "/api/v1/connections/{name}"),
+    ("get", "/api/v1/policy"),
+    ("put", "/api/v1/policy"),
+    ("get", "/api/v1/audit"),
+];
+
+/// The API router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the audit log gets
+/// the client's address.
+pub fn router(state: ApiState) -> Router {
+    let limit = state.settings().max_body_bytes;
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/api/v1/me", get(routes::me::me))
+        .route("/api/v1/users", get(routes::users::list).post(routes::users::create))
+        .route("/api/v1/users/{name}", get(routes::users::show))
+        .route("/api/v1/users/{name}/disable", post(routes::users::disable))
+        .route("/api/v1/users/{name}/enable", post(routes::users::enable))
+        .route("/api/v1/users/{name}/groups", put(routes::users::set_groups))
+        .route("/api/v1/tokens", get(routes::tokens::list).post(routes::tokens::create))
+        .route("/api/v1/tokens/{id}", delete(routes::tokens::revoke))
+        .route("/api/v1/connections", get(routes::connections::list).post(routes::connections::create))
+        .route("/api/v1/connections/{name}", get(routes::connections::show).delete(routes::connections::delete))
+        .route("/api/v1/policy", get(routes::policy::show).put(routes::policy::apply))
+        .route("/api/v1/audit", get(routes::audit::list))
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(Extension(BodyLimit(limit)))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+//! The `sluice` command line. `sluice gateway` runs the gateway; every other subcommand is a client of the REST
+//! API (`--url`/`SLUICE_URL`, `--token`/`SLUICE_TOKEN`). Listings print aligned tables, or JSON with `--json`.
+
+mod client;
+mod commands;
+mod serve;
+mod table;
+
+use clap::{Args, Parser, Subcommand};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Default API address for client commands: the gateway's default listen address.
+const DEFAULT_URL: &str = "http://127.0.0.1:8009";
+
+/// sluice — an identity-aware Layer-7 access gateway.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Gateway API address for client commands.
+    #[arg(long, global = true, env = "SLUICE_URL", default_value = DEFAULT_URL)]
+    url: String,
+    /// API token for client commands (prefer SLUICE_TOKEN: command lines are visible to other users).
+    #[arg(long, global = true, env = "SLUICE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway (REST API; protocol listeners as they land).
+    Gateway(GatewayArgs),
+    /// Show who the token belongs to.
+    Whoami {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage users and service accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage target connections.
+    #[command(subcommand)]
+    Conn(ConnCommand),
+    /// Manage the guardrail policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Read the control-plane audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `sluice gateway`
+#[derive(Debug, Args)]
+struct GatewayArgs {
+    /// Data directory [env: SLUICE_DATA_DIR] [default: ./sluice-data]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file [env: SLUICE_CONFIG]
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// State store URL, e.g. postgres://user@host/db [env: SLUICE_STORE] [default: SQLite in the data directory]
+    #[arg(long)]
+    store: Option<String>,
+    /// REST API listen address [env: SLUICE_API_LISTEN] [default: 127.0.0.1:8009]
+    #[arg(long)]
+    api_listen: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user (or, with --service, a service account for CI jobs and agents).
+    Add {
+        /// Unique user name.
+        name: String,
+        /// Control-plane role.
+        #[arg(long, default_value = "user", value_parser = ["admin", "auditor", "user"])]
+        role: String,
+        /// Group membership (repeatable); groups decide which connections the user may use.
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Create a service account (authenticates with tokens only).
+        #[arg(long)]
+        service: bool,
+    },
+    /// List users.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one user.
+    Show {
+        /// User name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: their tokens stop working on the next request.
+    Disable {
+        /// User name.
+        name: String,
+    },
+    /// Enable a disabled user.
+    Enable {
+        /// User name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        /// Owner (admins only; default: yourself).
+        #[arg(long)]
+        user: Option<String>,
+        /// Lifetime such as 90s, 15m, 12h, 7d, 1h30m (default 30d, at most 365d).
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Label to recognise the token by.
+        #[arg(long)]
+        name: Option<String>,
+        /// Print JSON (including the token).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tokens (yours; admins see all).
+    List {
+        /// Only this user's tokens (admins).
+        #[arg(long)]
+        user: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id; it stops working on its next request.
+    Revoke {
+        /// Token id (see `sluice token list`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnCommand {
+    /// Add a connection. Its credential is sealed by the gateway and never shown again.
+    Add(ConnAddArgs),
+    /// List the connections you may use (admins: all).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one connection (its credential only as `set` / `not set`).
+    Show {
+        /// Connection name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a connection.
+    Rm {
+        /// Connection name.
+        name: String,
+    },
+}
+
+/// `sluice conn add`
+#[derive(Debug, Args)]
+struct ConnAddArgs {
+    /// Unique connection name (clients ask for it by this name).
+    name: String,
+    /// Target protocol.
+    #[arg(long = "type", value_parser = ["postgres", "mysql", "ssh", "http"])]
+    protocol: String,
+    /// Target host.
+    #[arg(long)]
+    host: String,
+    /// Target port (default: the protocol's usual port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// User the gateway logs in to the target as.
+    #[arg(long)]
+    user: Option<String>,
+    /// Read the target password from standard input (never from the command line).
+    #[arg(long, conflicts_with = "key_file")]
+    password_stdin: bool,
+    /// SSH private key file for the target.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Database name at the target.
+    #[arg(long)]
+    database: Option<String>,
+    /// Group allowed to use the connection (repeatable).
+    #[arg(long = "group")]
+    groups: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Validate and upload a policy file; an invalid file is refused whole.
+    Apply {
+        /// Policy file (TOML).
+        file: PathBuf,
+    },
+    /// Print the active policy.
+    Show {
+        /// Print JSON (with version and author).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a policy file offline, without a gateway.
+    Check {
+        /// Policy file (TOML).
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// List audit entries, newest first.
+    List {
+        /// Since an RFC 3339 time, or a duration ago such as 2h.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only changes by this user.
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only this action, e.g. connection.create.
+        #[arg(long)]
+        action: Option<String>,
+        /// At most this many entries (1-1000, default 100).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses the command line, runs the command and returns the process exit code. Errors are printed as
+/// `error: ...` on standard error.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Gateway(args) => serve::run(args),
+        command => commands::run(&cli.url, cli.token, command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut err = std::io::stderr().lock();
+            // Nothing sensible to do if standard error is gone.
+            let _ = writeln!(err, "error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
