@@ -1,0 +1,1 @@
+//! sluice-gateway: the session runtime and the protocol proxies (being built).
