@@ -55,6 +55,20 @@ pub enum TestbedError {
         /// The end of that log.
         log_tail: String,
     },
+    /// The in-process gateway did not start or stop as asked.
+    #[error("the in-process gateway failed: {message}")]
+    Gateway {
+        /// What went wrong, with the gateway's error chain.
+        message: String,
+    },
+    /// An HTTP call to the gateway could not be made (connection refused, timeout). Non-2xx answers are not errors.
+    #[error("{request} failed: {message}")]
+    Http {
+        /// The method and URL, or what was being parsed.
+        request: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl TestbedError {

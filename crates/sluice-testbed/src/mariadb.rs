@@ -221,7 +221,7 @@ impl MariaDb {
                 "--collation-server=utf8mb4_general_ci",
             ]);
         system::run_as(&mut command, account);
-        ServerProcess::spawn("MariaDB", command, &self.log_path())
+        ServerProcess::spawn("MariaDB", command, &self.log_path(), Signal::KILL)
     }
 
     /// Creates the test user and database, and removes root's TCP accounts so that every TCP login needs a password.

@@ -174,7 +174,7 @@ impl Postgres {
     pub fn kill(&mut self) {
         if let Some(mut process) = self.process.take() {
             process.kill_group();
-            self.remove_shared_memory();
+            release_shared_memory(&self.data_dir());
         }
     }
 
@@ -208,7 +208,7 @@ impl Postgres {
             .args(["-c", "shared_buffers=32MB", "-c", "max_connections=100"])
             .args(["-c", "logging_collector=off", "-c", "log_min_messages=warning"]);
         system::run_as(&mut command, account);
-        ServerProcess::spawn("PostgreSQL", command, &self.log_path())
+        ServerProcess::spawn("PostgreSQL", command, &self.log_path(), Signal::QUIT)
     }
 
     /// PostgreSQL writes its pid as the first line of postmaster.pid and "ready" as the 8th once it accepts
@@ -233,25 +233,6 @@ impl Postgres {
         command.args(["-q", "-d", "postgres", "-f", "-"]);
         system::run_with_input(&mut command, sql.as_bytes()).map(drop)
     }
-
-    /// A killed postmaster cannot remove its System V shared memory segment; do it for it so that killed instances
-    /// leave nothing behind. Best effort: a leftover segment is harmless, only untidy.
-    fn remove_shared_memory(&self) {
-        let Ok(pid_file) = std::fs::read_to_string(self.data_dir().join("postmaster.pid")) else {
-            return;
-        };
-        // Line 7 holds "KEY SHMID".
-        let Some(shmid) = pid_file
-            .lines()
-            .nth(6)
-            .and_then(|line| line.split_whitespace().nth(1))
-        else {
-            return;
-        };
-        if let Ok(ipcrm) = system::find_binary("ipcrm", "util-linux", &[]) {
-            let _ = system::run(Command::new(ipcrm).args(["-m", shmid]));
-        }
-    }
 }
 
 impl Drop for Postgres {
@@ -272,6 +253,36 @@ impl fmt::Debug for Postgres {
             .field("pid", &self.process.as_ref().map(ServerProcess::pid))
             .field("password", &self.password)
             .finish()
+    }
+}
+
+/// A killed postmaster cannot remove its System V shared memory segment; do it for it so that killed instances leave
+/// nothing behind. Only a segment that still has the key postmaster.pid recorded and that no process has attached is
+/// removed, so a segment id reused by someone else is never touched. Best effort: a leftover segment is harmless, only
+/// untidy.
+pub(crate) fn release_shared_memory(data_dir: &Path) {
+    let Ok(pid_file) = std::fs::read_to_string(data_dir.join("postmaster.pid")) else {
+        return;
+    };
+    // Line 7 holds "KEY SHMID".
+    let Some(line) = pid_file.lines().nth(6) else {
+        return;
+    };
+    let mut fields = line.split_whitespace();
+    let (Some(key), Some(shmid)) = (fields.next(), fields.next()) else {
+        return;
+    };
+    // /proc/sysvipc/shm columns: key shmid perms size cpid lpid nattch ...
+    let unattached = std::fs::read_to_string("/proc/sysvipc/shm").is_ok_and(|table| {
+        table.lines().any(|row| {
+            let columns: Vec<&str> = row.split_whitespace().collect();
+            columns.first() == Some(&key) && columns.get(1) == Some(&shmid) && columns.get(6) == Some(&"0")
+        })
+    });
+    if unattached {
+        if let Ok(ipcrm) = system::find_binary("ipcrm", "util-linux", &[]) {
+            let _ = system::run(Command::new(ipcrm).args(["-m", shmid]));
+        }
     }
 }
 

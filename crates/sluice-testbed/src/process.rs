@@ -5,6 +5,7 @@
 //! (which is also the group id) cannot be reused, so the group kill can never hit an unrelated process.
 
 use crate::error::{Result, TestbedError};
+use crate::orphans::{self, Watchdog};
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 use std::fs::File;
 use std::os::unix::process::CommandExt;
@@ -31,11 +32,20 @@ pub(crate) struct ServerProcess {
     log_start: u64,
     /// Set once the child has been reaped; after that its pid must not be signalled.
     exit: Option<ExitStatus>,
+    /// Stops the server if the test process exits first; ended once the server is reaped.
+    watchdog: Option<Watchdog>,
 }
 
 impl ServerProcess {
-    /// Spawns `command` in a new process group with stdin closed and stdout and stderr appended to `log`.
-    pub(crate) fn spawn(server: &'static str, mut command: Command, log: &Path) -> Result<ServerProcess> {
+    /// Spawns `command` in a new process group with stdin closed and stdout and stderr appended to `log`, which lives
+    /// in the instance directory. If the test process exits without stopping the server, a [`Watchdog`] sends it
+    /// `on_orphan`, kills its group and deletes the directory.
+    pub(crate) fn spawn(
+        server: &'static str,
+        mut command: Command,
+        log: &Path,
+        on_orphan: Signal,
+    ) -> Result<ServerProcess> {
         let log_file = File::options()
             .create(true)
             .append(true)
@@ -60,12 +70,16 @@ impl ServerProcess {
                     err,
                 )
             })?;
+        let dir = log.parent().unwrap_or(log);
+        orphans::record_server(dir, child.id());
+        let watchdog = Watchdog::spawn(child.id(), dir, on_orphan);
         Ok(ServerProcess {
             server,
             child,
             log: log.to_path_buf(),
             log_start,
             exit: None,
+            watchdog,
         })
     }
 
@@ -124,6 +138,8 @@ impl ServerProcess {
         if self.exit.is_none() {
             self.exit = self.child.wait().ok();
         }
+        // The pid is free for reuse now: the watchdog must not signal it any more.
+        self.watchdog = None;
         self.exit
     }
 
@@ -227,7 +243,7 @@ mod tests {
     fn sleeper(dir: &Path, script: &str) -> ServerProcess {
         let mut command = Command::new("/bin/sh");
         command.arg("-c").arg(script);
-        ServerProcess::spawn("sleeper", command, &dir.join("sleeper.log")).unwrap()
+        ServerProcess::spawn("sleeper", command, &dir.join("sleeper.log"), Signal::TERM).unwrap()
     }
 
     #[test]
@@ -258,22 +274,13 @@ mod tests {
         drop(server);
         // The grandchild was re-parented to init (or a subreaper) when killed; give it a moment to be reaped.
         let started = Instant::now();
-        while process_is_alive(grandchild) {
+        while orphans::is_alive(grandchild) {
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "grandchild {grandchild} survived the drop"
             );
             std::thread::sleep(POLL_INTERVAL);
         }
-    }
-
-    fn process_is_alive(pid: u32) -> bool {
-        // A zombie (state Z) is dead; it merely waits for its new parent to reap it.
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-            stat.rsplit(')')
-                .next()
-                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
-        })
     }
 
     #[test]

@@ -15,15 +15,21 @@ use tempfile::TempDir;
 /// Bump when the way templates are initialised changes.
 const TEMPLATE_FORMAT: u32 = 1;
 
+/// Prefix of the per-user template caches, which orphan sweeping must leave alone.
+pub(crate) const CACHE_PREFIX: &str = "sluice-testbed-cache-";
+
 /// A new empty directory for one server instance, removed on drop, owned by `owner` when given.
 ///
 /// Created directly under the system temp dir so that the server's unprivileged account can reach it and unix socket
-/// paths inside it stay short.
-pub(crate) fn instance_dir(prefix: &str, owner: Option<&Account>) -> Result<TempDir> {
+/// paths inside it stay short. The first call in a process also cleans up after test processes that were killed
+/// (see [`crate::orphans`]).
+pub(crate) fn instance_dir(kind: &str, owner: Option<&Account>) -> Result<TempDir> {
+    crate::orphans::sweep_once();
     let dir = tempfile::Builder::new()
-        .prefix(&format!("sluice-testbed-{prefix}-"))
+        .prefix(&format!("{}{kind}-", crate::orphans::DIR_PREFIX))
         .tempdir()
         .map_err(|err| TestbedError::io("creating a scratch directory", err))?;
+    crate::orphans::record_owner(dir.path());
     if let Some(owner) = owner {
         owner.chown(dir.path())?;
     }
@@ -73,7 +79,7 @@ pub(crate) fn template(
 /// so that the servers' accounts can initialise templates inside it.
 fn cache_root() -> Result<PathBuf> {
     let uid = rustix::process::geteuid().as_raw();
-    let root = std::env::temp_dir().join(format!("sluice-testbed-cache-{uid}"));
+    let root = std::env::temp_dir().join(format!("{CACHE_PREFIX}{uid}"));
     match std::fs::DirBuilder::new().mode(0o755).create(&root) {
         Ok(()) => {}
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}

@@ -203,7 +203,7 @@ impl Sshd {
             .map_err(|err| TestbedError::io(format!("writing {}", config.display()), err))?;
         let mut command = Command::new(&self.binaries.sshd);
         command.env_clear().args(["-D", "-e", "-f"]).arg(&config);
-        ServerProcess::spawn("sshd", command, &self.log_path())
+        ServerProcess::spawn("sshd", command, &self.log_path(), Signal::KILL)
     }
 
     fn config(&self, port: u16) -> String {
