@@ -84,7 +84,9 @@ suite_on_both_backends!(
     policies_are_versioned_and_the_newest_is_active,
     the_audit_log_filters_by_actor_action_and_time_newest_first,
     bootstrap_creates_the_admin_and_token_only_once,
+    concurrent_bootstraps_create_exactly_one_admin,
     bootstrap_does_nothing_when_users_already_exist,
     the_master_key_check_is_recorded_once_and_refuses_another_key,
+    racing_master_key_checks_with_different_keys_let_exactly_one_key_win,
     ping_answers_and_debug_names_only_the_backend,
 );

@@ -188,8 +188,6 @@ pub(crate) async fn list_users(pool: &Pool<Db>) -> Result<Vec<User>, StoreError>
     rows.into_iter().map(User::try_from).collect()
 }
 
-/// Runs `UPDATE users SET <assignment> WHERE name = $2` with `$1` bound to `value`, audits it, and returns the
-/// updated user.
 pub(crate) async fn set_user_disabled(
     pool: &Pool<Db>,
     actor: &Actor,

@@ -576,6 +576,27 @@ pub async fn bootstrap_creates_the_admin_and_token_only_once(store: &Store) {
         .all(|e| e.actor_name == Actor::SYSTEM_NAME && e.actor_id.is_none()));
 }
 
+pub async fn concurrent_bootstraps_create_exactly_one_admin(store: &Store) {
+    let attempts: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (_, token) = bootstrap_token();
+                store.bootstrap_admin(&Actor::system(), admin_user(), token).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for attempt in attempts {
+        if attempt.await.unwrap().unwrap().is_some() {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+    assert_eq!(store.list_tokens(None).await.unwrap().len(), 1);
+}
+
 pub async fn bootstrap_does_nothing_when_users_already_exist(store: &Store) {
     store
         .create_user(&admin_actor(), new_user("alice"))
@@ -606,6 +627,28 @@ pub async fn the_master_key_check_is_recorded_once_and_refuses_another_key(store
     assert!(matches!(err, StoreError::WrongMasterKey), "{err:?}");
     // The refused key did not replace the recorded check.
     store.check_master_key(&key).await.unwrap();
+}
+
+pub async fn racing_master_key_checks_with_different_keys_let_exactly_one_key_win(store: &Store) {
+    let keys: Vec<_> = (0..3).map(|_| MasterKey::generate().unwrap()).collect();
+    let checks: Vec<_> = keys
+        .iter()
+        .cloned()
+        .map(|key| {
+            let store = store.clone();
+            tokio::spawn(async move { store.check_master_key(&key).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (index, check) in checks.into_iter().enumerate() {
+        match check.await.unwrap() {
+            Ok(()) => winners.push(index),
+            Err(StoreError::WrongMasterKey) => {}
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    store.check_master_key(&keys[winners[0]]).await.unwrap();
 }
 
 pub async fn ping_answers_and_debug_names_only_the_backend(store: &Store) {
