@@ -379,8 +379,8 @@ fn has_ssn_label(text: Text<'_>, start: usize) -> bool {
 }
 
 /// Phone numbers, conservatively: E.164 with a `+` (8-15 digits, no leading 0); North American `(415) 555-2671`,
-/// `415-555-2671`, `415.555.2671`, `1-800-555-0199`; national numbers with a trunk `0` in 2-4 groups
-/// (`020 7946 0958`). Plain digit strings without a `+` are never phone numbers here: they are ids.
+/// `415-555-2671`, `415.555.2671`, `1-800-555-0199`; national numbers with a trunk `0`, 9-11 digits in 2-5
+/// groups (`020 7946 0958`, `01 23 45 67 89`, `030 901820`). Plain digit strings without a `+` are never phone numbers here: they are ids.
 fn phone(window: &[Group], lead: Option<(usize, u8)>) -> Option<Finding> {
     let total: usize = window.iter().map(Group::digits).sum();
     let (start, end) = span(window);
@@ -422,8 +422,8 @@ fn phone(window: &[Group], lead: Option<(usize, u8)>) -> Option<Finding> {
     }
     let trunk = first.lead_digits[0] == b'0' && first.lead_digits[1] != b'0';
     if trunk
-        && (10..=11).contains(&total)
-        && (2..=4).contains(&window.len())
+        && (9..=11).contains(&total)
+        && (2..=5).contains(&window.len())
         && window.iter().all(|g| g.digits() >= 2)
         && uniform_sep(window, b" -")
         && !first.sep().contains(&b'.')
@@ -433,10 +433,10 @@ fn phone(window: &[Group], lead: Option<(usize, u8)>) -> Option<Finding> {
     None
 }
 
-/// North American numbering: area code and exchange both start with 2-9.
+/// North American numbering: the area code starts with 2-9. (Real exchanges do too, but `555-123-4567` is how
+/// people write example numbers, and they are still someone's number-shaped data.)
 fn nanp_ok(window: &[Group]) -> bool {
-    let ok = |g: Option<&Group>| g.is_some_and(|g| (b'2'..=b'9').contains(&g.lead_digits[0]));
-    ok(window.first()) && ok(window.get(1))
+    window.first().is_some_and(|g| (b'2'..=b'9').contains(&g.lead_digits[0]))
 }
 
 /// IBAN lengths by country (SWIFT IBAN registry).

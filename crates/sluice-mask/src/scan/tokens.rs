@@ -119,10 +119,7 @@ fn is_b64url(b: u8) -> bool {
 /// Validates a JWT starting at `at` (`eyJ` is base64url of `{"`): three base64url parts, the header decoding to a
 /// JSON object that names an `alg`. The signature may be empty (`alg: none` tokens still carry claims).
 pub(crate) fn jwt(text: Text<'_>, at: usize) -> Option<Finding> {
-    if text.starts_with_at(at, b"eyJ") && text.before(at).is_some_and(|b| is_b64url(b) || b == b'.') {
-        return None;
-    }
-    if !text.starts_with_at(at, b"eyJ") {
+    if !text.starts_with_at(at, b"eyJ") || text.before(at).is_some_and(|b| is_b64url(b) || b == b'.') {
         return None;
     }
     let header_len = text.run(at, 4096, is_b64url);
