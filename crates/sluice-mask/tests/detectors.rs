@@ -498,3 +498,28 @@ fn invalid_utf8_and_control_bytes_never_break_masking() {
     assert!(out.starts_with(b"\xff\xfe card ************1111 \x1b[31m\xc3("));
     assert!(out.ends_with(b" mail a****@*****.io \x00\x01"));
 }
+
+#[test]
+fn long_inputs_are_masked_exactly_like_short_ones() {
+    // Longer inputs take the SIMD trigger searches instead of the single short-input automaton.
+    let m = masker();
+    let pad = " ".repeat(130);
+    let inputs = SECRETS
+        .iter()
+        .map(|(input, _)| *input)
+        .chain(SURVIVORS.iter().copied());
+    let failures: Vec<String> = inputs
+        .filter_map(|input| {
+            let long = m.mask_text(&format!("{pad}{input}")).into_owned();
+            let short = format!("{pad}{}", m.mask_text(input));
+            (long != short).then(|| {
+                format!(
+                    "{input:?}: long {:?} vs short {:?}",
+                    &long[pad.len()..],
+                    &short[pad.len()..]
+                )
+            })
+        })
+        .collect();
+    assert!(failures.is_empty(), "paths disagree:\n{}", failures.join("\n"));
+}

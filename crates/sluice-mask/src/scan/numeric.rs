@@ -436,7 +436,9 @@ fn phone(window: &[Group], lead: Option<(usize, u8)>) -> Option<Finding> {
 /// North American numbering: the area code starts with 2-9. (Real exchanges do too, but `555-123-4567` is how
 /// people write example numbers, and they are still someone's number-shaped data.)
 fn nanp_ok(window: &[Group]) -> bool {
-    window.first().is_some_and(|g| (b'2'..=b'9').contains(&g.lead_digits[0]))
+    window
+        .first()
+        .is_some_and(|g| (b'2'..=b'9').contains(&g.lead_digits[0]))
 }
 
 /// IBAN lengths by country (SWIFT IBAN registry).
