@@ -40,7 +40,10 @@ pub enum StoreError {
     #[error("the state store is unavailable: {0}")]
     Unavailable(&'static str, #[source] Option<BoxError>),
     /// The store refuses writes (read-only file or directory, or a PostgreSQL standby). Nothing was changed.
-    #[error("the state store is read-only; no change was made (check the data directory's permissions)")]
+    #[error(
+        "the state store is read-only; no change was made (check the data directory's permissions, \
+         or that the PostgreSQL server is not a read-only standby)"
+    )]
     ReadOnly,
     /// Stored data could not be read back; the database was damaged or written by something else.
     #[error("the state store holds data sluice cannot read: {0}")]

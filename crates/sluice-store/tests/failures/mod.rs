@@ -236,6 +236,27 @@ async fn a_postgres_store_that_goes_away_reports_unavailable_and_recovers_when_i
         None,
         "the failed write must not have happened"
     );
+
+    // A crash (SIGKILL: connections drop without a goodbye) is reported the same way.
+    let mut server = server;
+    let mut server = tokio::task::spawn_blocking(move || {
+        server.kill();
+        server
+    })
+    .await
+    .unwrap();
+    let err = store
+        .set_user_disabled(&admin_actor(), "alice", true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(..)), "{err:?}");
+    let server = tokio::task::spawn_blocking(move || {
+        server.restart().unwrap();
+        server
+    })
+    .await
+    .unwrap();
+    assert!(!store.user_by_name("alice").await.unwrap().unwrap().disabled);
     drop(store);
     drop(server);
 }
