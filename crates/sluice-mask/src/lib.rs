@@ -11,6 +11,7 @@
 //! Everything here is pure and synchronous: no I/O, no clocks, no globals. Masking never fails and never panics,
 //! whatever the bytes (invalid UTF-8 and ANSI escape sequences included).
 
+mod ansi;
 mod columns;
 mod config;
 mod error;

@@ -114,6 +114,16 @@ impl Masker {
     }
 }
 
+/// Moves findings from stripped-text offsets to offsets in the original segment.
+fn map_back(stripped: &crate::ansi::Stripped, findings: &mut [Finding]) {
+    for f in findings {
+        let (start, end) = stripped.origin_range(f.start, f.end);
+        f.guard = stripped.origin(f.guard).min(start);
+        f.start = start;
+        f.end = end;
+    }
+}
+
 /// Masked output of a `str` is UTF-8: findings start and end on ASCII bytes and replacements are ASCII. The lossy
 /// conversion is only a guard that can never fire.
 fn bytes_to_string(bytes: Vec<u8>) -> String {
@@ -131,6 +141,16 @@ impl Compiled {
 
     /// Finds, resolves and returns the findings of one segment, updating the PEM continuation state.
     pub(crate) fn find(&self, seg: &[u8], edges: Edges, pem: &mut PemBody, findings: &mut Vec<Finding>) {
+        if !crate::ansi::has_escape(seg) {
+            return self.find_plain(seg, edges, pem, findings);
+        }
+        // Detect on the text without escape sequences, then map the findings back.
+        let stripped = crate::ansi::strip(seg);
+        self.find_plain(&stripped.text, edges, pem, findings);
+        map_back(&stripped, findings);
+    }
+
+    fn find_plain(&self, seg: &[u8], edges: Edges, pem: &mut PemBody, findings: &mut Vec<Finding>) {
         findings.clear();
         if *pem == PemBody::Open && self.style(DetectorKind::PemPrivateKey) != MaskStyle::Keep {
             let end = crate::scan::pem_body_end(seg, 0);
@@ -153,6 +173,15 @@ impl Compiled {
 
     /// Findings for choosing a cut point: every candidate, unresolved, without touching the real PEM state.
     pub(crate) fn find_all(&self, seg: &[u8], edges: Edges, pem: PemBody, findings: &mut Vec<Finding>) {
+        if !crate::ansi::has_escape(seg) {
+            return self.find_all_plain(seg, edges, pem, findings);
+        }
+        let stripped = crate::ansi::strip(seg);
+        self.find_all_plain(&stripped.text, edges, pem, findings);
+        map_back(&stripped, findings);
+    }
+
+    fn find_all_plain(&self, seg: &[u8], edges: Edges, pem: PemBody, findings: &mut Vec<Finding>) {
         findings.clear();
         if pem == PemBody::Open {
             let end = crate::scan::pem_body_end(seg, 0);

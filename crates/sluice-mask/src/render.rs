@@ -63,6 +63,17 @@ impl Renderer {
         value: &[u8],
         out: &mut Vec<u8>,
     ) {
+        if style != MaskStyle::Keep && crate::ansi::has_escape(value) {
+            // Mask the printable text; keep the terminal's colour changes, after the mask.
+            let (text, escapes) = crate::ansi::split(value);
+            self.render_plain(kind, style, &text, out);
+            out.extend_from_slice(&escapes);
+            return;
+        }
+        self.render_plain(kind, style, value, out);
+    }
+
+    fn render_plain(&self, kind: Option<DetectorKind>, style: MaskStyle, value: &[u8], out: &mut Vec<u8>) {
         if kind == Some(DetectorKind::PemPrivateKey) && style != MaskStyle::Keep {
             // Blocks are streamed line by line, so every style stars the body in place.
             out.extend(

@@ -523,3 +523,43 @@ fn long_inputs_are_masked_exactly_like_short_ones() {
         .collect();
     assert!(failures.is_empty(), "paths disagree:\n{}", failures.join("\n"));
 }
+
+#[test]
+fn values_coloured_by_the_terminal_are_masked_and_the_colours_kept() {
+    let m = masker();
+    let cases: &[(&str, &str)] = &[
+        (
+            "\x1b[0;32m4111111111111111\x1b[0m",
+            "\x1b[0;32m************1111\x1b[0m",
+        ),
+        (
+            "card=\x1b[1m4111 1111 1111 1111\x1b[22m.",
+            "card=\x1b[1m**** **** **** 1111\x1b[22m.",
+        ),
+        // jq colours keys and values separately.
+        (
+            "\x1b[1;34m\"password\"\x1b[0m: \x1b[0;32m\"hunter2\"\x1b[0m",
+            "\x1b[1;34m\"password\"\x1b[0m: \x1b[0;32m\"********\"\x1b[0m",
+        ),
+        // grep --color highlights the match inside an address; the sequences move after the mask.
+        (
+            "mail jane.\x1b[01;31mdoe\x1b[0m@example.com",
+            "mail j****@*****.com\x1b[01;31m\x1b[0m",
+        ),
+        (
+            "\x1b]0;alice@db: ~\x07token: ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            "\x1b]0;alice@db: ~\x07token: ghp_********",
+        ),
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(input, expected)| {
+            let out = m.mask_text(input);
+            (out != *expected).then(|| format!("{input:?} -> {out:?}, expected {expected:?}"))
+        })
+        .collect();
+    assert!(failures.is_empty(), "wrong:\n{}", failures.join("\n"));
+    // Escape sequences alone are never touched.
+    let colours = "\x1b[38;5;196mred\x1b[0m \x1b[1;32m12:34:56\x1b[0m \x1b(B\x1b[m";
+    assert_eq!(m.mask_text(colours), colours);
+}

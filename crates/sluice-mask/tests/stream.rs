@@ -85,6 +85,8 @@ const SEPARATORS: &[&str] = &[" ", "\n", "\r\n", "  ", "\t", ", ", " | "];
 #[derive(Debug, Clone)]
 enum Piece {
     Secret(usize),
+    /// A secret wrapped in a terminal colour.
+    Coloured(usize),
     Noise(usize),
     /// A long line without newline (exercises the window and hard-cap cuts).
     Long(usize, bool),
@@ -93,6 +95,7 @@ enum Piece {
 fn piece() -> impl Strategy<Value = Piece> {
     prop_oneof![
         4 => (0..SECRETS.len()).prop_map(Piece::Secret),
+        1 => (0..SECRETS.len()).prop_map(Piece::Coloured),
         6 => (0..NOISE.len()).prop_map(Piece::Noise),
         1 => (100usize..5000, any::<bool>()).prop_map(|(n, blanks)| Piece::Long(n, blanks)),
     ]
@@ -107,6 +110,12 @@ fn document() -> impl Strategy<Value = (Vec<u8>, Vec<&'static str>)> {
             match piece {
                 Piece::Secret(i) => {
                     text.push_str(SECRETS[i].0);
+                    cores.push(SECRETS[i].1);
+                }
+                Piece::Coloured(i) => {
+                    text.push_str("\x1b[0;32m");
+                    text.push_str(SECRETS[i].0);
+                    text.push_str("\x1b[0m");
                     cores.push(SECRETS[i].1);
                 }
                 Piece::Noise(i) => text.push_str(NOISE[i]),
