@@ -33,7 +33,11 @@ pub struct Caller {
 impl Caller {
     /// The actor recorded in the audit log for changes made by this request.
     pub fn actor(&self) -> Actor {
-        Actor { user_id: Some(self.user.id), name: self.user.name.clone(), address: self.address.clone() }
+        Actor {
+            user_id: Some(self.user.id),
+            name: self.user.name.clone(),
+            address: self.address.clone(),
+        }
     }
 
     /// Whether the caller is an administrator.
@@ -54,7 +58,9 @@ impl Caller {
     pub fn require_audit_reader(&self) -> Result<(), ApiError> {
         match self.user.role {
             Role::Admin | Role::Auditor => Ok(()),
-            Role::User => Err(ApiError::Forbidden("reading the audit log needs the admin or auditor role".into())),
+            Role::User => Err(ApiError::Forbidden(
+                "reading the audit log needs the admin or auditor role".into(),
+            )),
         }
     }
 }
@@ -68,7 +74,11 @@ impl FromRequestParts<ApiState> for Caller {
             return Err(ApiError::Unauthorized);
         }
         let hash = token::hash(presented);
-        let (info, user) = state.store().token_by_hash(&hash).await?.ok_or(ApiError::Unauthorized)?;
+        let (info, user) = state
+            .store()
+            .token_by_hash(&hash)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         let now = OffsetDateTime::now_utc();
         let expired = info.expires_at.is_some_and(|at| at <= now);
         if expired || info.revoked_at.is_some() || user.disabled {
@@ -85,7 +95,11 @@ impl FromRequestParts<ApiState> for Caller {
             });
         }
         let address = client_address(parts, &state.settings().trusted_proxies);
-        Ok(Caller { user, token_id: info.id, address })
+        Ok(Caller {
+            user,
+            token_id: info.id,
+            address,
+        })
     }
 }
 
@@ -99,7 +113,10 @@ fn bearer(parts: &Parts) -> Option<&str> {
 /// The client's address: the TCP peer, or — only when the peer is a trusted proxy — the right-most address in
 /// `X-Forwarded-For` that is not itself a trusted proxy (left-most entries are client-controlled).
 pub(crate) fn client_address(parts: &Parts, trusted: &[IpAddr]) -> Option<String> {
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())?;
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())?;
     if !trusted.contains(&peer) {
         return Some(peer.to_string());
     }
@@ -111,6 +128,11 @@ pub(crate) fn client_address(parts: &Parts, trusted: &[IpAddr]) -> Option<String
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse::<IpAddr>().ok())
         .collect::<Vec<_>>();
-    let client = forwarded.iter().rev().find(|ip| !trusted.contains(ip)).copied().unwrap_or(peer);
+    let client = forwarded
+        .iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .copied()
+        .unwrap_or(peer);
     Some(client.to_string())
 }

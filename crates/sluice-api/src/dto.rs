@@ -31,7 +31,15 @@ pub struct UserDto {
 
 impl From<User> for UserDto {
     fn from(u: User) -> Self {
-        UserDto { id: u.id, name: u.name, kind: u.kind, role: u.role, groups: u.groups, disabled: u.disabled, created_at: u.created_at }
+        UserDto {
+            id: u.id,
+            name: u.name,
+            kind: u.kind,
+            role: u.role,
+            groups: u.groups,
+            disabled: u.disabled,
+            created_at: u.created_at,
+        }
     }
 }
 
@@ -244,7 +252,12 @@ pub struct PolicyDto {
 
 impl From<PolicyVersion> for PolicyDto {
     fn from(p: PolicyVersion) -> Self {
-        PolicyDto { version: p.id, source: p.source, created_at: p.created_at, created_by: p.created_by }
+        PolicyDto {
+            version: p.id,
+            source: p.source,
+            created_at: p.created_at,
+            created_by: p.created_by,
+        }
     }
 }
 
@@ -297,7 +310,15 @@ pub struct AuditEntryDto {
 
 impl From<AuditEntry> for AuditEntryDto {
     fn from(e: AuditEntry) -> Self {
-        AuditEntryDto { id: e.id, at: e.at, actor: e.actor_name, address: e.address, action: e.action, target: e.target, detail: e.detail }
+        AuditEntryDto {
+            id: e.id,
+            at: e.at,
+            actor: e.actor_name,
+            address: e.address,
+            action: e.action,
+            target: e.target,
+            detail: e.detail,
+        }
     }
 }
 

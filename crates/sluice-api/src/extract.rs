@@ -39,10 +39,14 @@ fn json_rejection(rejection: &JsonRejection, limit: usize) -> ApiError {
         return ApiError::PayloadTooLarge { limit };
     }
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::bad_request("unsupported_media_type", "send the body as JSON with Content-Type: application/json")
-        }
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("invalid_json", format!("malformed JSON: {}", detail(e.body_text()))),
+        JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+            "invalid_json",
+            format!("malformed JSON: {}", detail(e.body_text())),
+        ),
         JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_request", detail(e.body_text())),
         other => ApiError::bad_request("invalid_request", other.body_text()),
     }
@@ -84,7 +88,9 @@ where
 
 fn query_rejection(rejection: &QueryRejection) -> ApiError {
     match rejection {
-        QueryRejection::FailedToDeserializeQueryString(e) => ApiError::bad_request("invalid_query", detail(e.body_text())),
+        QueryRejection::FailedToDeserializeQueryString(e) => {
+            ApiError::bad_request("invalid_query", detail(e.body_text()))
+        }
         other => ApiError::bad_request("invalid_query", other.body_text()),
     }
 }

@@ -52,16 +52,31 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/v1/me", get(routes::me::me))
-        .route("/api/v1/users", get(routes::users::list).post(routes::users::create))
+        .route(
+            "/api/v1/users",
+            get(routes::users::list).post(routes::users::create),
+        )
         .route("/api/v1/users/{name}", get(routes::users::show))
         .route("/api/v1/users/{name}/disable", post(routes::users::disable))
         .route("/api/v1/users/{name}/enable", post(routes::users::enable))
         .route("/api/v1/users/{name}/groups", put(routes::users::set_groups))
-        .route("/api/v1/tokens", get(routes::tokens::list).post(routes::tokens::create))
+        .route(
+            "/api/v1/tokens",
+            get(routes::tokens::list).post(routes::tokens::create),
+        )
         .route("/api/v1/tokens/{id}", delete(routes::tokens::revoke))
-        .route("/api/v1/connections", get(routes::connections::list).post(routes::connections::create))
-        .route("/api/v1/connections/{name}", get(routes::connections::show).delete(routes::connections::delete))
-        .route("/api/v1/policy", get(routes::policy::show).put(routes::policy::apply))
+        .route(
+            "/api/v1/connections",
+            get(routes::connections::list).post(routes::connections::create),
+        )
+        .route(
+            "/api/v1/connections/{name}",
+            get(routes::connections::show).delete(routes::connections::delete),
+        )
+        .route(
+            "/api/v1/policy",
+            get(routes::policy::show).put(routes::policy::apply),
+        )
         .route("/api/v1/audit", get(routes::audit::list))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

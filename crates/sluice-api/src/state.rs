@@ -30,7 +30,13 @@ struct Inner {
 impl ApiState {
     /// Builds the state from an open store, the checked master key and the settings.
     pub fn new(store: Store, master_key: Arc<MasterKey>, settings: ApiSettings) -> Self {
-        ApiState { inner: Arc::new(Inner { store, master_key, settings }) }
+        ApiState {
+            inner: Arc::new(Inner {
+                store,
+                master_key,
+                settings,
+            }),
+        }
     }
 
     /// The state store.
@@ -51,6 +57,8 @@ impl ApiState {
 
 impl fmt::Debug for ApiState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiState").field("settings", &self.inner.settings).finish_non_exhaustive()
+        f.debug_struct("ApiState")
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
     }
 }

@@ -15,32 +15,69 @@ use tower::ServiceExt as _;
 async fn app_with_admin_token(max_body_bytes: usize) -> (Router, String) {
     let store = Store::open("sqlite::memory:").await.unwrap();
     let (secret, hash) = token::mint().unwrap();
-    let user = NewUser { name: "admin".into(), kind: UserKind::Human, role: Role::Admin, groups: vec![] };
-    let draft = BootstrapToken { name: None, hash, display_prefix: token::display_prefix(secret.expose()), expires_at: None };
-    store.bootstrap_admin(&Actor::system(), user, draft).await.unwrap().unwrap();
+    let user = NewUser {
+        name: "admin".into(),
+        kind: UserKind::Human,
+        role: Role::Admin,
+        groups: vec![],
+    };
+    let draft = BootstrapToken {
+        name: None,
+        hash,
+        display_prefix: token::display_prefix(secret.expose()),
+        expires_at: None,
+    };
+    store
+        .bootstrap_admin(&Actor::system(), user, draft)
+        .await
+        .unwrap()
+        .unwrap();
     let key = Arc::new(MasterKey::generate().unwrap());
-    let settings = ApiSettings { max_body_bytes, trusted_proxies: vec![] };
-    (router(ApiState::new(store, key, settings)), secret.expose().clone())
+    let settings = ApiSettings {
+        max_body_bytes,
+        trusted_proxies: vec![],
+    };
+    (
+        router(ApiState::new(store, key, settings)),
+        secret.expose().clone(),
+    )
 }
 
-async fn send(app: &Router, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (StatusCode, Value) {
+async fn send(
+    app: &Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (StatusCode, Value) {
     let mut req = Request::builder().method(method).uri(path);
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
     let req = match body {
-        Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_owned())).unwrap(),
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_owned()))
+            .unwrap(),
         None => req.body(Body::empty()).unwrap(),
     };
     let response = app.clone().oneshot(req).await.unwrap();
     let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
     (status, value)
 }
 
 fn error_code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {v}"))
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {v}"))
 }
 
 #[test]
@@ -51,9 +88,17 @@ fn openapi_document_lists_exactly_the_served_routes() {
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.clone(), path.clone())))
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.clone(), path.clone()))
+        })
         .collect();
-    let mut served: Vec<(String, String)> = ROUTES.iter().map(|(m, p)| ((*m).to_owned(), (*p).to_owned())).collect();
+    let mut served: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
     documented.sort();
     served.sort();
     assert_eq!(documented, served);
@@ -78,7 +123,10 @@ async fn unknown_paths_and_methods_get_json_errors() {
     let (status, body) = send(&app, "GET", "/api/v1/nothing", None, None).await;
     assert_eq!((status, error_code(&body)), (StatusCode::NOT_FOUND, "no_route"));
     let (status, body) = send(&app, "PATCH", "/api/v1/users", None, None).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
 }
 
 #[tokio::test]
@@ -91,12 +139,20 @@ async fn requests_without_a_valid_token_get_the_same_401() {
         (0, other.expose().clone())
     };
     let mut bodies = Vec::new();
-    for presented in [None, Some("garbage"), Some(wrong.as_str()), Some(unknown.as_str())] {
+    for presented in [
+        None,
+        Some("garbage"),
+        Some(wrong.as_str()),
+        Some(unknown.as_str()),
+    ] {
         let (status, body) = send(&app, "GET", "/api/v1/me", presented, None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         bodies.push(body);
     }
-    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "401 bodies differ: {bodies:?}");
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "401 bodies differ: {bodies:?}"
+    );
     let (status, body) = send(&app, "GET", "/api/v1/me", Some(&token), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["name"], "admin");
@@ -107,15 +163,47 @@ async fn malformed_json_unknown_fields_and_wrong_types_are_400_with_json_bodies(
     let (app, token) = app_with_admin_token(4096).await;
     let t = Some(token.as_str());
     let (status, body) = send(&app, "POST", "/api/v1/users", t, Some("{\"name\": ")).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_json"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_json")
+    );
 
-    let (status, body) = send(&app, "POST", "/api/v1/users", t, Some(r#"{"name":"bob","rol":"admin"}"#)).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_request"));
-    assert!(body["error"]["message"].as_str().unwrap().contains("unknown field `rol`"), "{body}");
+    let (status, body) = send(
+        &app,
+        "POST",
+        "/api/v1/users",
+        t,
+        Some(r#"{"name":"bob","rol":"admin"}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `rol`"),
+        "{body}"
+    );
 
-    let (status, body) = send(&app, "POST", "/api/v1/users", t, Some(r#"{"name":"bob","role":"root"}"#)).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_request"));
-    assert!(body["error"]["message"].as_str().unwrap().contains("role"), "{body}");
+    let (status, body) = send(
+        &app,
+        "POST",
+        "/api/v1/users",
+        t,
+        Some(r#"{"name":"bob","role":"root"}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("role"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -123,7 +211,10 @@ async fn oversized_bodies_are_413_with_a_json_body() {
     let (app, token) = app_with_admin_token(2048).await;
     let big = format!(r#"{{"source": "{}"}}"#, "x".repeat(4096));
     let (status, body) = send(&app, "PUT", "/api/v1/policy", Some(&token), Some(&big)).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
     assert!(body["error"]["message"].as_str().unwrap().contains("2048"));
 }
 
@@ -132,11 +223,27 @@ async fn bad_query_parameters_are_400() {
     let (app, token) = app_with_admin_token(4096).await;
     let t = Some(token.as_str());
     let (status, body) = send(&app, "GET", "/api/v1/audit?limit=lots", t, None).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_query"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
     let (status, body) = send(&app, "GET", "/api/v1/audit?since=yesterday", t, None).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_duration"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_duration")
+    );
     let (status, body) = send(&app, "GET", "/api/v1/audit?action=user.explode", t, None).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "invalid_query"));
-    let (status, _) = send(&app, "GET", "/api/v1/audit?since=1h&action=user.create&limit=5", t, None).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
+    let (status, _) = send(
+        &app,
+        "GET",
+        "/api/v1/audit?since=1h&action=user.create&limit=5",
+        t,
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 }

@@ -27,7 +27,10 @@ pub async fn list(
     let since = query.since.as_deref().map(parse_since).transpose()?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request("invalid_query", format!("limit must be between 1 and {MAX_LIMIT}")));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
     }
     if let Some(action) = &query.action {
         if !AuditAction::ALL.iter().any(|a| a.as_str() == action) {
@@ -38,7 +41,12 @@ pub async fn list(
             ));
         }
     }
-    let filter = AuditFilter { since, actor: query.actor, action: query.action, limit };
+    let filter = AuditFilter {
+        since,
+        actor: query.actor,
+        action: query.action,
+        limit,
+    };
     let entries = state.store().list_audit(&filter).await?;
     Ok(Json(entries.into_iter().map(AuditEntryDto::from).collect()))
 }
@@ -49,7 +57,10 @@ fn parse_since(text: &str) -> Result<OffsetDateTime, ApiError> {
         return Ok(at);
     }
     let ago = duration::parse_ttl(text).map_err(|e| {
-        ApiError::bad_request("invalid_duration", format!("since: expected an RFC 3339 time or a duration: {e}"))
+        ApiError::bad_request(
+            "invalid_duration",
+            format!("since: expected an RFC 3339 time or a duration: {e}"),
+        )
     })?;
     time::Duration::try_from(ago)
         .ok()

@@ -29,12 +29,20 @@ fn may_use(caller: &Caller, connection: &Connection) -> bool {
 }
 
 /// `GET /api/v1/connections`
-pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Vec<ConnectionDto>>, ApiError> {
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<Vec<ConnectionDto>>, ApiError> {
     if caller.user.role == Role::Auditor {
         return Err(ApiError::Forbidden("auditors read the audit log only".into()));
     }
     let all = state.store().list_connections().await?;
-    Ok(Json(all.into_iter().filter(|c| may_use(&caller, c)).map(ConnectionDto::from).collect()))
+    Ok(Json(
+        all.into_iter()
+            .filter(|c| may_use(&caller, c))
+            .map(ConnectionDto::from)
+            .collect(),
+    ))
 }
 
 /// `GET /api/v1/connections/{name}`
@@ -46,9 +54,15 @@ pub async fn show(
     if caller.user.role == Role::Auditor {
         return Err(ApiError::Forbidden("auditors read the audit log only".into()));
     }
-    let connection = state.store().connection_by_name(&name).await?.ok_or_else(|| not_found(&name))?;
+    let connection = state
+        .store()
+        .connection_by_name(&name)
+        .await?
+        .ok_or_else(|| not_found(&name))?;
     if !may_use(&caller, &connection) {
-        return Err(ApiError::Forbidden(format!("none of your groups may use connection `{name}`")));
+        return Err(ApiError::Forbidden(format!(
+            "none of your groups may use connection `{name}`"
+        )));
     }
     Ok(Json(ConnectionDto::from(connection)))
 }
@@ -65,7 +79,10 @@ pub async fn create(
     check_host(&req.host)?;
     let port = req.port.unwrap_or_else(|| req.protocol.default_port());
     if port == 0 {
-        return Err(ApiError::bad_request("invalid_port", "port must be between 1 and 65535"));
+        return Err(ApiError::bad_request(
+            "invalid_port",
+            "port must be between 1 and 65535",
+        ));
     }
     let credential = seal_credential(&state, &req.name, req.protocol, req.password, req.private_key)?;
     let new = NewConnection {
@@ -101,7 +118,10 @@ fn not_found(name: &str) -> ApiError {
 fn check_host(host: &str) -> Result<(), ApiError> {
     let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '[' | ']');
     if host.is_empty() || host.len() > MAX_HOST_LEN || !host.chars().all(valid_char) {
-        return Err(ApiError::bad_request("invalid_host", format!("`{host}` is not a host name or IP address")));
+        return Err(ApiError::bad_request(
+            "invalid_host",
+            format!("`{host}` is not a host name or IP address"),
+        ));
     }
     Ok(())
 }
@@ -116,21 +136,33 @@ fn seal_credential(
 ) -> Result<Option<SealedCredential>, ApiError> {
     let (kind, plaintext) = match (password, private_key) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request("invalid_credential", "give either password or private_key, not both"))
+            return Err(ApiError::bad_request(
+                "invalid_credential",
+                "give either password or private_key, not both",
+            ))
         }
         (Some(p), None) => (CredentialKind::Password, p),
         (None, Some(k)) if protocol == Protocol::Ssh => (CredentialKind::PrivateKey, k),
         (None, Some(_)) => {
-            return Err(ApiError::bad_request("invalid_credential", "private_key is only for ssh connections"))
+            return Err(ApiError::bad_request(
+                "invalid_credential",
+                "private_key is only for ssh connections",
+            ))
         }
         (None, None) => return Ok(None),
     };
     if plaintext.expose().is_empty() {
-        return Err(ApiError::bad_request("invalid_credential", "the credential is empty"));
+        return Err(ApiError::bad_request(
+            "invalid_credential",
+            "the credential is empty",
+        ));
     }
-    let sealed = state.master_key().seal(plaintext.expose().as_bytes(), name.as_bytes()).map_err(|e| {
-        tracing::error!(error = %e, "cannot seal a connection credential");
-        ApiError::Internal
-    })?;
+    let sealed = state
+        .master_key()
+        .seal(plaintext.expose().as_bytes(), name.as_bytes())
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot seal a connection credential");
+            ApiError::Internal
+        })?;
     Ok(Some(SealedCredential { kind, sealed }))
 }

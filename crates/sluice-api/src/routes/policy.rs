@@ -13,11 +13,9 @@ use axum::Json;
 /// `GET /api/v1/policy`
 pub async fn show(State(state): State<ApiState>, caller: Caller) -> Result<Json<PolicyDto>, ApiError> {
     caller.require_admin()?;
-    let active = state
-        .store()
-        .active_policy()
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no policy has been applied yet; see `sluice policy apply`".into()))?;
+    let active = state.store().active_policy().await?.ok_or_else(|| {
+        ApiError::NotFound("no policy has been applied yet; see `sluice policy apply`".into())
+    })?;
     Ok(Json(PolicyDto::from(active)))
 }
 
@@ -28,8 +26,10 @@ pub async fn apply(
     ApiJson(req): ApiJson<PutPolicyRequest>,
 ) -> Result<Json<PolicyDto>, ApiError> {
     caller.require_admin()?;
-    policy_check::validate(&req.source)
-        .map_err(|message| ApiError::Unprocessable { code: "invalid_policy", message })?;
+    policy_check::validate(&req.source).map_err(|message| ApiError::Unprocessable {
+        code: "invalid_policy",
+        message,
+    })?;
     let version = state.store().put_policy(&caller.actor(), &req.source).await?;
     Ok(Json(PolicyDto::from(version)))
 }

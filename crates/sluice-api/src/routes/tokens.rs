@@ -28,7 +28,14 @@ pub async fn list(
     let owner = match query.user {
         Some(name) if name != caller.user.name => {
             caller.require_admin()?;
-            Some(state.store().user_by_name(&name).await?.ok_or_else(|| super::users::not_found(&name))?.id)
+            Some(
+                state
+                    .store()
+                    .user_by_name(&name)
+                    .await?
+                    .ok_or_else(|| super::users::not_found(&name))?
+                    .id,
+            )
         }
         Some(_) => Some(caller.user.id),
         None if caller.is_admin() => None,
@@ -50,7 +57,10 @@ pub async fn create(
         None => DEFAULT_TTL,
     };
     if ttl > MAX_TTL {
-        return Err(ApiError::bad_request("invalid_duration", "ttl: at most 365d; create a new token when it runs out"));
+        return Err(ApiError::bad_request(
+            "invalid_duration",
+            "ttl: at most 365d; create a new token when it runs out",
+        ));
     }
     if let Some(label) = &req.name {
         check_name("token", label)?;
@@ -58,18 +68,27 @@ pub async fn create(
     let owner = match req.user {
         Some(name) if name != caller.user.name => {
             caller.require_admin()?;
-            state.store().user_by_name(&name).await?.ok_or_else(|| super::users::not_found(&name))?
+            state
+                .store()
+                .user_by_name(&name)
+                .await?
+                .ok_or_else(|| super::users::not_found(&name))?
         }
         _ => caller.user.clone(),
     };
     if owner.disabled {
-        return Err(ApiError::Conflict(format!("user `{}` is disabled; enable it before creating tokens", owner.name)));
+        return Err(ApiError::Conflict(format!(
+            "user `{}` is disabled; enable it before creating tokens",
+            owner.name
+        )));
     }
     let (secret, hash) = token::mint().map_err(|e| {
         tracing::error!(error = %e, "cannot mint token");
         ApiError::Internal
     })?;
-    let expires_at = time::Duration::try_from(ttl).ok().and_then(|d| OffsetDateTime::now_utc().checked_add(d));
+    let expires_at = time::Duration::try_from(ttl)
+        .ok()
+        .and_then(|d| OffsetDateTime::now_utc().checked_add(d));
     let new = NewToken {
         user_id: owner.id,
         name: req.name,
@@ -78,7 +97,13 @@ pub async fn create(
         expires_at,
     };
     let info = state.store().create_token(&caller.actor(), new).await?;
-    Ok((StatusCode::CREATED, Json(CreatedTokenDto { token: secret.expose().clone(), info: TokenDto::from(info) })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedTokenDto {
+            token: secret.expose().clone(),
+            info: TokenDto::from(info),
+        }),
+    ))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revocation takes effect on the token's next request.
@@ -87,12 +112,21 @@ pub async fn revoke(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TokenDto>, ApiError> {
-    let id: TokenId = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("invalid_id", format!("`{id}` is not a token id (a UUID, see `sluice token list`)")))?;
-    let info = state.store().token_by_id(id).await?.ok_or_else(|| ApiError::NotFound(format!("no token with id {id}")))?;
+    let id: TokenId = id.parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("`{id}` is not a token id (a UUID, see `sluice token list`)"),
+        )
+    })?;
+    let info = state
+        .store()
+        .token_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no token with id {id}")))?;
     if info.user_id != caller.user.id {
-        caller.require_admin().map_err(|_| ApiError::Forbidden("you may only revoke your own tokens".into()))?;
+        caller
+            .require_admin()
+            .map_err(|_| ApiError::Forbidden("you may only revoke your own tokens".into()))?;
     }
     let info = state.store().revoke_token(&caller.actor(), id).await?;
     Ok(Json(TokenDto::from(info)))

@@ -48,9 +48,15 @@ pub async fn show(
         return Ok(Json(UserDto::from(caller.user)));
     }
     if !caller.is_admin() {
-        return Err(ApiError::Forbidden("you may only read your own user record".into()));
+        return Err(ApiError::Forbidden(
+            "you may only read your own user record".into(),
+        ));
     }
-    let user = state.store().user_by_name(&name).await?.ok_or_else(|| not_found(&name))?;
+    let user = state
+        .store()
+        .user_by_name(&name)
+        .await?
+        .ok_or_else(|| not_found(&name))?;
     Ok(Json(UserDto::from(user)))
 }
 
@@ -62,9 +68,14 @@ pub async fn disable(
 ) -> Result<Json<UserDto>, ApiError> {
     caller.require_admin()?;
     if caller.user.name == name {
-        return Err(ApiError::Conflict("you cannot disable your own account; ask another admin".into()));
+        return Err(ApiError::Conflict(
+            "you cannot disable your own account; ask another admin".into(),
+        ));
     }
-    let user = state.store().set_user_disabled(&caller.actor(), &name, true).await?;
+    let user = state
+        .store()
+        .set_user_disabled(&caller.actor(), &name, true)
+        .await?;
     Ok(Json(UserDto::from(user)))
 }
 
@@ -75,7 +86,10 @@ pub async fn enable(
     Path(name): Path<String>,
 ) -> Result<Json<UserDto>, ApiError> {
     caller.require_admin()?;
-    let user = state.store().set_user_disabled(&caller.actor(), &name, false).await?;
+    let user = state
+        .store()
+        .set_user_disabled(&caller.actor(), &name, false)
+        .await?;
     Ok(Json(UserDto::from(user)))
 }
 
@@ -88,7 +102,10 @@ pub async fn set_groups(
 ) -> Result<Json<UserDto>, ApiError> {
     caller.require_admin()?;
     check_groups(&req.groups)?;
-    let user = state.store().set_user_groups(&caller.actor(), &name, req.groups).await?;
+    let user = state
+        .store()
+        .set_user_groups(&caller.actor(), &name, req.groups)
+        .await?;
     Ok(Json(UserDto::from(user)))
 }
 

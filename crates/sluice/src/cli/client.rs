@@ -21,7 +21,11 @@ impl Client {
     /// A client for the gateway at `base` (e.g. `http://127.0.0.1:8009`).
     pub fn new(base: &str, token: Secret<String>) -> Self {
         let agent = ureq::AgentBuilder::new().timeout(TIMEOUT).build();
-        Client { agent, base: base.trim_end_matches('/').to_owned(), token }
+        Client {
+            agent,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+        }
     }
 
     /// `GET path` with optional query pairs.
@@ -52,7 +56,9 @@ impl Client {
     fn finish(&self, result: Result<ureq::Response, ureq::Error>) -> anyhow::Result<Value> {
         match result {
             Ok(response) if response.status() == 204 => Ok(Value::Null),
-            Ok(response) => response.into_json::<Value>().context("the gateway sent a response that is not JSON"),
+            Ok(response) => response
+                .into_json::<Value>()
+                .context("the gateway sent a response that is not JSON"),
             Err(ureq::Error::Status(status, response)) => {
                 let body = response.into_string().unwrap_or_default();
                 Err(anyhow!(api_message(status, &body)))

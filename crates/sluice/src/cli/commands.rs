@@ -24,19 +24,36 @@ pub(super) fn run(url: &str, token: Option<String>, command: Command) -> anyhow:
         Command::Token(cmd) => token_cmd(&mut out, &client, cmd),
         Command::Conn(cmd) => conn(&mut out, &client, cmd),
         Command::Policy(cmd) => policy(&mut out, &client, cmd),
-        Command::Audit(AuditCommand::List { since, actor, action, limit, json }) => {
+        Command::Audit(AuditCommand::List {
+            since,
+            actor,
+            action,
+            limit,
+            json,
+        }) => {
             let limit = limit.map(|l| l.to_string());
-            let query: Vec<(&str, &str)> = [("since", &since), ("actor", &actor), ("action", &action), ("limit", &limit)]
-                .into_iter()
-                .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
-                .collect();
+            let query: Vec<(&str, &str)> = [
+                ("since", &since),
+                ("actor", &actor),
+                ("action", &action),
+                ("limit", &limit),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+            .collect();
             let entries = client.get("/api/v1/audit", &query)?;
             if json {
                 return print_json(&mut out, &entries);
             }
             let mut table = Table::new(&["TIME", "ACTOR", "ADDRESS", "ACTION", "TARGET"]);
             for e in rows(&entries) {
-                table.row(vec![when(e, "at"), text(e, "actor"), text(e, "address"), text(e, "action"), text(e, "target")]);
+                table.row(vec![
+                    when(e, "at"),
+                    text(e, "actor"),
+                    text(e, "address"),
+                    text(e, "action"),
+                    text(e, "target"),
+                ]);
             }
             Ok(table.print(&mut out, "no audit entries")?)
         }
@@ -49,7 +66,8 @@ fn require_token(token: Option<String>) -> anyhow::Result<Secret<String>> {
     if let Some(token) = token.filter(|t| !t.trim().is_empty()) {
         return Ok(Secret::new(token.trim().to_owned()));
     }
-    let data_dir = std::env::var_os("SLUICE_DATA_DIR").map_or_else(|| PathBuf::from("sluice-data"), PathBuf::from);
+    let data_dir =
+        std::env::var_os("SLUICE_DATA_DIR").map_or_else(|| PathBuf::from("sluice-data"), PathBuf::from);
     let admin_token = data_dir.join("admin.token");
     let hint = if std::fs::File::open(&admin_token).is_ok() {
         format!(
@@ -79,13 +97,27 @@ fn path_segment(name: &str) -> String {
 
 fn user(out: &mut impl Write, client: &Client, cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
-        UserCommand::Add { name, role, groups, service } => {
+        UserCommand::Add {
+            name,
+            role,
+            groups,
+            service,
+        } => {
             let kind = if service { "service" } else { "human" };
             let body = json!({ "name": name, "role": role, "kind": kind, "groups": groups });
             let user = client.send("POST", "/api/v1/users", &body)?;
-            writeln!(out, "created {} `{}` (role {})", text(&user, "kind"), text(&user, "name"), text(&user, "role"))?;
+            writeln!(
+                out,
+                "created {} `{}` (role {})",
+                text(&user, "kind"),
+                text(&user, "name"),
+                text(&user, "role")
+            )?;
             if service {
-                writeln!(out, "create its token with: sluice token create --user {name} --ttl 7d")?;
+                writeln!(
+                    out,
+                    "create its token with: sluice token create --user {name} --ttl 7d"
+                )?;
             }
             Ok(())
         }
@@ -96,7 +128,11 @@ fn user(out: &mut impl Write, client: &Client, cmd: UserCommand) -> anyhow::Resu
             }
             let mut table = Table::new(&["NAME", "KIND", "ROLE", "GROUPS", "STATUS", "CREATED"]);
             for u in rows(&users) {
-                let status = if u.get("disabled").and_then(Value::as_bool) == Some(true) { "disabled" } else { "active" };
+                let status = if u.get("disabled").and_then(Value::as_bool) == Some(true) {
+                    "disabled"
+                } else {
+                    "active"
+                };
                 table.row(vec![
                     text(u, "name"),
                     text(u, "kind"),
@@ -108,12 +144,17 @@ fn user(out: &mut impl Write, client: &Client, cmd: UserCommand) -> anyhow::Resu
             }
             Ok(table.print(out, "no users")?)
         }
-        UserCommand::Show { name, json } => {
-            show_user(out, &client.get(&format!("/api/v1/users/{}", path_segment(&name)), &[])?, json)
-        }
+        UserCommand::Show { name, json } => show_user(
+            out,
+            &client.get(&format!("/api/v1/users/{}", path_segment(&name)), &[])?,
+            json,
+        ),
         UserCommand::Disable { name } => {
             client.call("POST", &format!("/api/v1/users/{}/disable", path_segment(&name)))?;
-            Ok(writeln!(out, "disabled user `{name}`; their tokens no longer work")?)
+            Ok(writeln!(
+                out,
+                "disabled user `{name}`; their tokens no longer work"
+            )?)
         }
         UserCommand::Enable { name } => {
             client.call("POST", &format!("/api/v1/users/{}/enable", path_segment(&name)))?;
@@ -138,7 +179,12 @@ fn show_user(out: &mut impl Write, u: &Value, json: bool) -> anyhow::Result<()> 
 
 fn token_cmd(out: &mut impl Write, client: &Client, cmd: TokenCommand) -> anyhow::Result<()> {
     match cmd {
-        TokenCommand::Create { user, ttl, name, json } => {
+        TokenCommand::Create {
+            user,
+            ttl,
+            name,
+            json,
+        } => {
             let mut body = Map::new();
             for (key, value) in [("user", user), ("ttl", ttl), ("name", name)] {
                 if let Some(v) = value {
@@ -182,7 +228,13 @@ fn token_cmd(out: &mut impl Write, client: &Client, cmd: TokenCommand) -> anyhow
         }
         TokenCommand::Revoke { id } => {
             let t = client.call("DELETE", &format!("/api/v1/tokens/{}", path_segment(&id)))?;
-            Ok(writeln!(out, "revoked token {} ({}) of `{}`", text(&t, "id"), text(&t, "prefix"), text(&t, "user"))?)
+            Ok(writeln!(
+                out,
+                "revoked token {} ({}) of `{}`",
+                text(&t, "id"),
+                text(&t, "prefix"),
+                text(&t, "user")
+            )?)
         }
     }
 }
@@ -205,7 +257,13 @@ fn conn(out: &mut impl Write, client: &Client, cmd: ConnCommand) -> anyhow::Resu
             let name = args.name.clone();
             let body = conn_body(args)?;
             let c = client.send("POST", "/api/v1/connections", &body)?;
-            writeln!(out, "added connection `{name}` ({} {}:{})", text(&c, "type"), text(&c, "host"), text(&c, "port"))?;
+            writeln!(
+                out,
+                "added connection `{name}` ({} {}:{})",
+                text(&c, "type"),
+                text(&c, "host"),
+                text(&c, "port")
+            )?;
             Ok(())
         }
         ConnCommand::List { json } => {
@@ -213,7 +271,15 @@ fn conn(out: &mut impl Write, client: &Client, cmd: ConnCommand) -> anyhow::Resu
             if json {
                 return print_json(out, &conns);
             }
-            let mut table = Table::new(&["NAME", "TYPE", "TARGET", "USER", "DATABASE", "GROUPS", "CREDENTIAL"]);
+            let mut table = Table::new(&[
+                "NAME",
+                "TYPE",
+                "TARGET",
+                "USER",
+                "DATABASE",
+                "GROUPS",
+                "CREDENTIAL",
+            ]);
             for c in rows(&conns) {
                 table.row(vec![
                     text(c, "name"),
@@ -275,7 +341,11 @@ fn conn_body(args: ConnAddArgs) -> anyhow::Result<Value> {
         "host": args.host,
         "groups": args.groups,
     });
-    let fields = [("port", args.port.map(Value::from)), ("username", args.user.map(Value::from)), ("database", args.database.map(Value::from))];
+    let fields = [
+        ("port", args.port.map(Value::from)),
+        ("username", args.user.map(Value::from)),
+        ("database", args.database.map(Value::from)),
+    ];
     if let Some(map) = body.as_object_mut() {
         for (key, value) in fields {
             if let Some(v) = value {
@@ -283,11 +353,15 @@ fn conn_body(args: ConnAddArgs) -> anyhow::Result<Value> {
             }
         }
         if args.password_stdin {
-            map.insert("password".into(), Value::String(read_password_stdin()?.expose().clone()));
+            map.insert(
+                "password".into(),
+                Value::String(read_password_stdin()?.expose().clone()),
+            );
         }
         if let Some(path) = &args.key_file {
             let key = Secret::new(
-                std::fs::read_to_string(path).with_context(|| format!("cannot read key file {}", path.display()))?,
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read key file {}", path.display()))?,
             );
             map.insert("private_key".into(), Value::String(key.expose().clone()));
         }
@@ -298,7 +372,9 @@ fn conn_body(args: ConnAddArgs) -> anyhow::Result<Value> {
 /// Reads the password from standard input, without the trailing newline an `echo` or a terminal adds.
 fn read_password_stdin() -> anyhow::Result<Secret<String>> {
     let mut raw = String::new();
-    io::stdin().read_to_string(&mut raw).context("cannot read the password from standard input")?;
+    io::stdin()
+        .read_to_string(&mut raw)
+        .context("cannot read the password from standard input")?;
     let secret = Secret::new(raw);
     let trimmed = secret.expose().trim_end_matches(['\n', '\r']);
     if trimmed.is_empty() {
@@ -312,7 +388,12 @@ fn policy(out: &mut impl Write, client: &Client, cmd: PolicyCommand) -> anyhow::
         PolicyCommand::Apply { file } => {
             let source = read_policy(&file)?;
             let applied = client.send("PUT", "/api/v1/policy", &json!({ "source": source }))?;
-            Ok(writeln!(out, "applied {} as policy version {}", file.display(), text(&applied, "version"))?)
+            Ok(writeln!(
+                out,
+                "applied {} as policy version {}",
+                file.display(),
+                text(&applied, "version")
+            )?)
         }
         PolicyCommand::Show { json } => {
             let active = client.get("/api/v1/policy", &[])?;
@@ -320,7 +401,13 @@ fn policy(out: &mut impl Write, client: &Client, cmd: PolicyCommand) -> anyhow::
                 return print_json(out, &active);
             }
             let source = active.get("source").and_then(Value::as_str).unwrap_or_default();
-            write!(out, "# version {}, applied {} by {}\n{source}", text(&active, "version"), when(&active, "created_at"), text(&active, "created_by"))?;
+            write!(
+                out,
+                "# version {}, applied {} by {}\n{source}",
+                text(&active, "version"),
+                when(&active, "created_at"),
+                text(&active, "created_by")
+            )?;
             if !source.ends_with('\n') {
                 writeln!(out)?;
             }

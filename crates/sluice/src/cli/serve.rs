@@ -10,11 +10,18 @@ use std::path::Path;
 use tracing_subscriber::EnvFilter;
 
 pub(super) fn run(args: GatewayArgs) -> anyhow::Result<()> {
-    let overrides =
-        Overrides { config_file: args.config, data_dir: args.data_dir, store: args.store, api_listen: args.api_listen };
+    let overrides = Overrides {
+        config_file: args.config,
+        data_dir: args.data_dir,
+        store: args.store,
+        api_listen: args.api_listen,
+    };
     let config = Config::load(&overrides)?;
     init_logging(config.logging);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
     runtime.block_on(async move {
         let token_path = config.admin_token_path();
         let running = gateway::start(config).await?;
@@ -31,7 +38,9 @@ pub(super) fn run(args: GatewayArgs) -> anyhow::Result<()> {
 /// Logs go to standard error so that standard output carries only what the operator must act on.
 fn init_logging(logging: LoggingConfig) {
     let filter = EnvFilter::new(format!("{},hyper=warn,sqlx=warn", logging.level.as_str()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match logging.format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

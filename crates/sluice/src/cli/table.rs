@@ -16,7 +16,10 @@ pub struct Table {
 impl Table {
     /// A table with these column headers.
     pub fn new(headers: &[&'static str]) -> Self {
-        Table { headers: headers.to_vec(), rows: Vec::new() }
+        Table {
+            headers: headers.to_vec(),
+            rows: Vec::new(),
+        }
     }
 
     /// Adds a row (one cell per header).
@@ -69,7 +72,13 @@ pub fn text(v: &Value, key: &str) -> String {
 
 /// A list-of-strings field joined with commas, or `-`.
 pub fn list(v: &Value, key: &str) -> String {
-    let items: Vec<&str> = v.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let items: Vec<&str> = v
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     if items.is_empty() {
         "-".to_owned()
     } else {

@@ -17,14 +17,22 @@ pub const ADMIN_USER: &str = "admin";
 /// expired one would lock them out. The README tells them to revoke it once they have.
 pub async fn first_admin(store: &Store, token_path: &Path) -> anyhow::Result<Option<Secret<String>>> {
     let (secret, hash) = token::mint().context("cannot create the admin token")?;
-    let user = NewUser { name: ADMIN_USER.to_owned(), kind: UserKind::Human, role: Role::Admin, groups: Vec::new() };
+    let user = NewUser {
+        name: ADMIN_USER.to_owned(),
+        kind: UserKind::Human,
+        role: Role::Admin,
+        groups: Vec::new(),
+    };
     let draft = BootstrapToken {
         name: Some("bootstrap".to_owned()),
         hash,
         display_prefix: token::display_prefix(secret.expose()),
         expires_at: None,
     };
-    let created = store.bootstrap_admin(&Actor::system(), user, draft).await.context("cannot create the first admin")?;
+    let created = store
+        .bootstrap_admin(&Actor::system(), user, draft)
+        .await
+        .context("cannot create the first admin")?;
     if created.is_none() {
         return Ok(None);
     }

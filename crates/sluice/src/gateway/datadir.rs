@@ -16,7 +16,17 @@ const LOCK_FILE: &str = "sluice.lock";
 pub struct DataDir {
     path: PathBuf,
     /// Held for its advisory lock; released when the process or this value goes away.
-    _lock: File,
+    lock: File,
+}
+
+impl Drop for DataDir {
+    /// Unlocks explicitly instead of relying on close: a child process forked by another thread may briefly hold a
+    /// duplicate of the descriptor (until its exec), and `flock` locks live as long as any duplicate does.
+    fn drop(&mut self) {
+        if let Err(e) = fs4::fs_std::FileExt::unlock(&self.lock) {
+            tracing::warn!(error = %e, path = %self.path.display(), "cannot unlock the data directory");
+        }
+    }
 }
 
 impl DataDir {
@@ -27,7 +37,9 @@ impl DataDir {
             Ok(meta) if meta.is_dir() => {}
             Ok(_) => bail!("data directory {} exists but is not a directory", path.display()),
             Err(e) if e.kind() == ErrorKind::NotFound => create(path)?,
-            Err(e) => return Err(e).with_context(|| format!("cannot access data directory {}", path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot access data directory {}", path.display()))
+            }
         }
         let lock_path = path.join(LOCK_FILE);
         let lock = OpenOptions::new()
@@ -46,7 +58,10 @@ impl DataDir {
             ),
             Err(e) => return Err(e).with_context(|| format!("cannot lock {}", lock_path.display())),
         }
-        Ok(DataDir { path: path.to_path_buf(), _lock: lock })
+        Ok(DataDir {
+            path: path.to_path_buf(),
+            lock,
+        })
     }
 
     /// The directory.
@@ -65,13 +80,16 @@ fn create(path: &Path) -> anyhow::Result<()> {
             );
         }
     }
-    fs::DirBuilder::new().mode(0o700).create(path).map_err(|e| match e.kind() {
-        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => anyhow::anyhow!(
-            "cannot create data directory {}: its parent is not writable ({e})",
-            path.display()
-        ),
-        _ => anyhow::Error::new(e).context(format!("cannot create data directory {}", path.display())),
-    })
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| match e.kind() {
+            ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => anyhow::anyhow!(
+                "cannot create data directory {}: its parent is not writable ({e})",
+                path.display()
+            ),
+            _ => anyhow::Error::new(e).context(format!("cannot create data directory {}", path.display())),
+        })
 }
 
 fn not_writable(path: &Path, e: &std::io::Error) -> anyhow::Error {
@@ -99,6 +117,8 @@ pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    file.write_all(contents).with_context(|| format!("cannot write {}", path.display()))?;
-    file.sync_all().with_context(|| format!("cannot write {}", path.display()))
+    file.write_all(contents)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -47,7 +47,12 @@ pub struct RunningGateway {
 impl RunningGateway {
     /// Stops accepting, lets in-flight requests finish (up to a timeout), then closes the store.
     pub async fn shutdown(self) {
-        let RunningGateway { shutdown, server, store, .. } = self;
+        let RunningGateway {
+            shutdown,
+            server,
+            store,
+            ..
+        } = self;
         // The receiver is gone only if the server already stopped; either way we go on to wait for it.
         let _ = shutdown.send(());
         match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
@@ -75,18 +80,25 @@ pub async fn start(config: Config) -> anyhow::Result<RunningGateway> {
         .await
         .with_context(|| format!("cannot open the {} state store", config.store.url.scheme()))?;
     let master_key = load_master_key(&config.store.master_key, &store).await?;
-    store.check_master_key(&master_key).await.context("refusing to start")?;
+    store
+        .check_master_key(&master_key)
+        .await
+        .context("refusing to start")?;
     tls::ensure_material(&config.tls)?;
     let admin_token = bootstrap::first_admin(&store, &config.admin_token_path()).await?;
 
-    let settings =
-        ApiSettings { max_body_bytes: config.api.max_body_bytes, trusted_proxies: config.api.trusted_proxies.clone() };
+    let settings = ApiSettings {
+        max_body_bytes: config.api.max_body_bytes,
+        trusted_proxies: config.api.trusted_proxies.clone(),
+    };
     let app = sluice_api::router(ApiState::new(store.clone(), Arc::new(master_key), settings))
         .into_make_service_with_connect_info::<SocketAddr>();
     let listener = TcpListener::bind(config.api.listen)
         .await
         .with_context(|| format!("cannot listen on {} for the API (api.listen)", config.api.listen))?;
-    let api_addr = listener.local_addr().context("cannot read the API listener's address")?;
+    let api_addr = listener
+        .local_addr()
+        .context("cannot read the API listener's address")?;
     let (shutdown, stop) = oneshot::channel::<()>();
     let stopped = async move {
         // A dropped sender also means "stop".
@@ -144,8 +156,16 @@ async fn load_master_key(source: &MasterKeySource, store: &Store) -> anyhow::Res
 }
 
 async fn store_has_data(store: &Store) -> anyhow::Result<bool> {
-    let recorded = store.master_key_recorded().await.context("cannot read the state store")?;
-    Ok(recorded || !store.list_users().await.context("cannot read the state store")?.is_empty())
+    let recorded = store
+        .master_key_recorded()
+        .await
+        .context("cannot read the state store")?;
+    Ok(recorded
+        || !store
+            .list_users()
+            .await
+            .context("cannot read the state store")?
+            .is_empty())
 }
 
 fn missing_key(path: &Path) -> anyhow::Error {

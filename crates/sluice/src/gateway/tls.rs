@@ -42,8 +42,14 @@ pub fn ensure_material(tls: &TlsConfig) -> anyhow::Result<()> {
             .with_context(|| format!("cannot create TLS directory {}", dir.display()))?;
     }
     let mut all: Vec<String> = LOCAL_NAMES.iter().map(|n| (*n).to_owned()).collect();
-    all.extend(names.iter().filter(|n| !LOCAL_NAMES.contains(&n.as_str())).cloned());
-    let certified = rcgen::generate_simple_self_signed(all).context("cannot generate a self-signed certificate")?;
+    all.extend(
+        names
+            .iter()
+            .filter(|n| !LOCAL_NAMES.contains(&n.as_str()))
+            .cloned(),
+    );
+    let certified =
+        rcgen::generate_simple_self_signed(all).context("cannot generate a self-signed certificate")?;
     write_private(&tls.key_path, certified.signing_key.serialize_pem().as_bytes())?;
     std::fs::write(&tls.cert_path, certified.cert.pem())
         .with_context(|| format!("cannot write {}", tls.cert_path.display()))?;
@@ -58,12 +64,13 @@ pub fn server_config(tls: &TlsConfig) -> anyhow::Result<Arc<rustls::ServerConfig
         .with_context(|| format!("cannot read TLS certificate {}", tls.cert_path.display()))?;
     let key = PrivateKeyDer::from_pem_file(&tls.key_path)
         .with_context(|| format!("cannot read TLS key {}", tls.key_path.display()))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .context("the TLS certificate and key do not form a usable pair")?;
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .context("TLS protocol versions")?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .context("the TLS certificate and key do not form a usable pair")?;
     Ok(Arc::new(config))
 }
 
@@ -82,13 +89,18 @@ pub struct TlsListener {
 impl TlsListener {
     /// Wraps a bound listener.
     pub fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> Self {
-        TlsListener { tcp, acceptor: TlsAcceptor::from(config) }
+        TlsListener {
+            tcp,
+            acceptor: TlsAcceptor::from(config),
+        }
     }
 }
 
 impl std::fmt::Debug for TlsListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsListener").field("tcp", &self.tcp).finish_non_exhaustive()
+        f.debug_struct("TlsListener")
+            .field("tcp", &self.tcp)
+            .finish_non_exhaustive()
     }
 }
 

@@ -1,6 +1,12 @@
 //! Shared helpers of the end-to-end tests: an in-process gateway on a temp data dir, the real `sluice` binary,
 //! and raw HTTP calls.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    dead_code
+)]
 
 use serde_json::Value;
 use sluice::gateway::{self, RunningGateway};
@@ -25,8 +31,17 @@ impl Gateway {
     pub async fn start_in(dir: tempfile::TempDir) -> Gateway {
         let config = Config::for_data_dir(dir.path().join("data"));
         let running = gateway::start(config).await.expect("gateway starts");
-        let admin_token = running.admin_token.as_ref().expect("first start has an admin token").expose().clone();
-        Gateway { running, admin_token, dir }
+        let admin_token = running
+            .admin_token
+            .as_ref()
+            .expect("first start has an admin token")
+            .expose()
+            .clone();
+        Gateway {
+            running,
+            admin_token,
+            dir,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -48,14 +63,28 @@ impl Gateway {
         let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
         let stdin = stdin.map(str::to_owned);
         let cwd = self.dir.path().to_path_buf();
-        tokio::task::spawn_blocking(move || run_cli(&cwd, &url, &token, &args, stdin.as_deref())).await.unwrap()
+        tokio::task::spawn_blocking(move || run_cli(&cwd, &url, &token, &args, stdin.as_deref()))
+            .await
+            .unwrap()
     }
 
     /// A raw HTTP call; returns status and JSON body (Null when empty).
-    pub async fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
+    pub async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, Value) {
         let url = format!("{}{path}", self.url());
-        let (method, token, body) = (method.to_owned(), token.map(str::to_owned), body.map(str::to_owned));
-        tokio::task::spawn_blocking(move || http(&method, &url, token.as_deref(), body.as_deref())).await.unwrap()
+        let (method, token, body) = (
+            method.to_owned(),
+            token.map(str::to_owned),
+            body.map(str::to_owned),
+        );
+        tokio::task::spawn_blocking(move || http(&method, &url, token.as_deref(), body.as_deref()))
+            .await
+            .unwrap()
     }
 
     /// Creates a user with the CLI as admin and returns a fresh token for them.
@@ -65,7 +94,13 @@ impl Gateway {
             args.extend(["--group", g]);
         }
         self.cli(&self.admin_token, &args).await.success();
-        let out = self.cli(&self.admin_token, &["token", "create", "--user", name, "--ttl", "1h"]).await.success();
+        let out = self
+            .cli(
+                &self.admin_token,
+                &["token", "create", "--user", name, "--ttl", "1h"],
+            )
+            .await
+            .success();
         out.stdout.trim().to_owned()
     }
 }
@@ -78,12 +113,21 @@ pub struct CliOutput {
 
 impl CliOutput {
     pub fn success(self) -> CliOutput {
-        assert!(self.status.success(), "sluice failed: stdout={} stderr={}", self.stdout, self.stderr);
+        assert!(
+            self.status.success(),
+            "sluice failed: stdout={} stderr={}",
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
     pub fn failure(self) -> CliOutput {
-        assert!(!self.status.success(), "sluice should have failed: stdout={}", self.stdout);
+        assert!(
+            !self.status.success(),
+            "sluice should have failed: stdout={}",
+            self.stdout
+        );
         self
     }
 }
@@ -98,7 +142,11 @@ pub fn run_cli(cwd: &Path, url: &str, token: &str, args: &[String], stdin: Optio
         .current_dir(cwd)
         .env_clear()
         .env("SLUICE_URL", url)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if !token.is_empty() {
@@ -108,8 +156,16 @@ pub fn run_cli(cwd: &Path, url: &str, token: &str, args: &[String], stdin: Optio
     if let Some(input) = stdin {
         child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     }
-    let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
-    CliOutput { status, stdout: String::from_utf8(stdout).unwrap(), stderr: String::from_utf8(stderr).unwrap() }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    CliOutput {
+        status,
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
 }
 
 pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&str>) -> (u16, Value) {
@@ -128,15 +184,118 @@ pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&str>) ->
     };
     let status = response.status();
     let text = response.into_string().unwrap();
-    let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, value)
 }
 
 pub fn error_code(v: &Value) -> String {
-    v["error"]["code"].as_str().unwrap_or_else(|| panic!("not an error body: {v}")).to_owned()
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {v}"))
+        .to_owned()
 }
 
 /// A loopback port that was free a moment ago (for subprocess gateways that must be told a port).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `sluice gateway` child process with its standard output and error captured in files.
+pub struct GatewayProcess {
+    pub child: std::process::Child,
+    pub url: String,
+    pub stdout_path: PathBuf,
+    pub stderr_path: PathBuf,
+}
+
+impl GatewayProcess {
+    /// Starts `sluice gateway --data-dir DATA --api-listen 127.0.0.1:PORT` and waits until `/healthz` answers.
+    pub fn spawn(work: &Path, data_dir: &Path, env: &[(&str, &str)], label: &str) -> GatewayProcess {
+        let port = free_port();
+        let stdout_path = work.join(format!("{label}.stdout"));
+        let stderr_path = work.join(format!("{label}.stderr"));
+        let mut cmd = Command::new(sluice_bin());
+        cmd.args([
+            "gateway",
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+            "--api-listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .current_dir(work)
+        .env_clear()
+        .env("SLUICE_POSTGRES_ENABLED", "false")
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let mut process = GatewayProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            stdout_path,
+            stderr_path,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(status) = process.child.try_wait().unwrap() {
+                panic!("gateway exited with {status}: {}", process.stderr());
+            }
+            if ureq::get(&format!("{}/healthz", process.url)).call().is_ok() {
+                return process;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gateway did not come up: {}",
+                process.stderr()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub fn stop(mut self) -> (String, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "gateway exited with {exit}: {}", self.stderr());
+        (self.stdout(), self.stderr())
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout_path).unwrap()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap()
+    }
+}
+
+/// Runs `sluice gateway ARGS` expecting it to refuse to start; returns its standard error.
+pub fn gateway_refuses(work: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(sluice_bin());
+    cmd.arg("gateway")
+        .args(args)
+        .current_dir(work)
+        .env_clear()
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "gateway should have refused to start");
+    String::from_utf8(out.stderr).unwrap()
 }
