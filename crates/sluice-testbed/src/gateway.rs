@@ -26,7 +26,8 @@ pub struct TestGateway {
     runtime: Option<Runtime>,
     config: Config,
     admin_token: Secret<String>,
-    dir: TempDir,
+    /// Held for its `Drop`, which deletes the data directory.
+    _dir: TempDir,
 }
 
 impl TestGateway {
@@ -39,10 +40,7 @@ impl TestGateway {
     /// Like [`TestGateway::start`], letting `configure` adjust the configuration first (e.g. to use a PostgreSQL
     /// store from [`crate::postgres::Postgres::url`]).
     pub fn start_with(configure: impl FnOnce(&mut Config)) -> Result<TestGateway> {
-        let dir = tempfile::Builder::new()
-            .prefix("sluice-testbed-gateway-")
-            .tempdir()
-            .map_err(|err| TestbedError::io("creating the gateway's data directory", err))?;
+        let dir = crate::scratch::instance_dir("gateway", None)?;
         let mut config = Config::for_data_dir(dir.path().join("data"));
         configure(&mut config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -64,7 +62,7 @@ impl TestGateway {
             runtime: Some(runtime),
             config,
             admin_token,
-            dir,
+            _dir: dir,
         })
     }
 

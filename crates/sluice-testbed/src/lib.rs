@@ -4,7 +4,7 @@
 //! - [`postgres::Postgres`]: `initdb` + `postgres`, a superuser with a password (SCRAM over TCP) and a test database.
 //! - [`mariadb::MariaDb`]: `mariadb-install-db` + `mariadbd`, a user with a password (`mysql_native_password`) and a
 //!   test database.
-//! - `gateway::TestGateway` (feature `gateway`): a complete sluice gateway in the test process on a temporary data
+//! - [`gateway::TestGateway`] (default feature `gateway`): a complete sluice gateway in the test process on a temporary data
 //!   directory, with blocking helpers for its REST API.
 //! - [`sshd::Sshd`]: OpenSSH `sshd` with its own host key and config, and a client key to log in as the current user.
 //!
