@@ -26,7 +26,8 @@ type Conn = <Db as sqlx::Database>::Connection;
 const META_KEY_CHECK: &str = "master_key_check";
 /// `meta` key set once by the first-start bootstrap.
 const META_BOOTSTRAPPED: &str = "bootstrapped";
-/// What the key check seals, and the associated data it is bound to (no connection can be named like this).
+/// What the key check seals, and the associated data it is bound to. The opened plaintext is compared as well, so
+/// even a connection credential copied over the check (by someone with write access to the database) fails it.
 const KEY_CHECK_PLAINTEXT: &[u8] = b"sluice master key check v1";
 const KEY_CHECK_AAD: &[u8] = b"sluice:master-key-check";
 /// `touch_token` writes at most this often per token.
@@ -616,10 +617,10 @@ pub(crate) async fn bootstrap_admin(
         return Ok(None);
     }
     // The marker row makes concurrent bootstraps on a shared PostgreSQL store safe: the second insert waits for
-    // the first transaction and then does nothing.
+    // the first transaction and then does nothing. Its value, the bootstrap time in Unix seconds, is informative.
     let marked = sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
         .bind(META_BOOTSTRAPPED)
-        .bind(ts(now()).to_string().into_bytes())
+        .bind(now().unix_timestamp().to_string().into_bytes())
         .execute(&mut *tx)
         .await
         .map_err(db)?;
