@@ -4,6 +4,24 @@ mod support;
 
 use support::Gateway;
 
+/// The README's example policy.
+const POLICY: &str = r#"version = 1
+
+[[ruleset]]
+name = "orders guardrails"
+connections = ["orders-*"]
+
+[[ruleset.rule]]
+name = "no-drop"
+guardrail = "drop_objects"
+action = "deny"
+
+[[ruleset.rule]]
+name = "no-unbounded-delete"
+guardrail = "delete_without_where"
+action = "deny"
+"#;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn readme_walkthrough_works_with_the_cli() {
     let gw = Gateway::start().await;
@@ -126,7 +144,7 @@ async fn readme_walkthrough_works_with_the_cli() {
 
     // Apply a policy, show it, and check a file offline.
     let policy = gw.dir.path().join("policy.toml");
-    std::fs::write(&policy, "# guardrails\n[settings]\nopaque = \"deny\"\n").unwrap();
+    std::fs::write(&policy, POLICY).unwrap();
     let out = gw
         .cli(&admin, &["policy", "apply", policy.to_str().unwrap()])
         .await
@@ -134,7 +152,7 @@ async fn readme_walkthrough_works_with_the_cli() {
     assert!(out.stdout.contains("as policy version 1"), "{}", out.stdout);
     let shown = gw.cli(&admin, &["policy", "show"]).await.success().stdout;
     assert!(
-        shown.contains("opaque = \"deny\"") && shown.contains("by admin"),
+        shown.contains("guardrail = \"drop_objects\"") && shown.contains("by admin"),
         "{shown}"
     );
     let out = gw
