@@ -17,7 +17,8 @@ pub(crate) fn has_escape(bytes: &[u8]) -> bool {
 }
 
 /// Length of the escape sequence starting at `i` (where `bytes[i]` is ESC): CSI (`ESC [ params final`), OSC
-/// (`ESC ] … BEL` or `ESC ] … ESC \`), `ESC` + intermediates + final, or a two-byte `ESC x`.
+/// (`ESC ] … BEL` or `ESC ] … ESC \`), `ESC` + intermediates + final, a two-byte `ESC x`, or a lone ESC. No
+/// sequence contains a line break.
 fn escape_len(bytes: &[u8], i: usize) -> usize {
     let rest = bytes.get(i..).unwrap_or(&[]);
     match rest.get(1) {
@@ -29,6 +30,8 @@ fn escape_len(bytes: &[u8], i: usize) -> usize {
             2 + params + usize::from(fin)
         }
         Some(b']') => {
+            // Ends at BEL or ST; a line break also ends it, so stripping never reaches across lines (masking a
+            // text line by line must give the same result as masking it whole).
             let body = rest.get(2..).unwrap_or(&[]);
             let limit = body.len().min(MAX_OSC);
             let mut j = 0;
@@ -36,6 +39,7 @@ fn escape_len(bytes: &[u8], i: usize) -> usize {
                 match body.get(j) {
                     Some(&BEL) => return 2 + j + 1,
                     Some(&ESC) if body.get(j + 1) == Some(&b'\\') => return 2 + j + 2,
+                    Some(b'\n' | b'\r') => return 2 + j,
                     _ => j += 1,
                 }
             }
@@ -44,9 +48,10 @@ fn escape_len(bytes: &[u8], i: usize) -> usize {
         Some(b) if (0x20..=0x2F).contains(b) => {
             let body = rest.get(1..).unwrap_or(&[]);
             let inter = body.iter().take_while(|b| (0x20..=0x2F).contains(*b)).count();
-            1 + inter + usize::from(body.get(inter).is_some())
+            1 + inter + usize::from(body.get(inter).is_some_and(|b| (0x30..=0x7E).contains(b)))
         }
-        Some(_) => 2,
+        Some(b) if (0x30..=0x7E).contains(b) => 2,
+        Some(_) => 1,
     }
 }
 

@@ -103,9 +103,9 @@ impl<'a> Text<'a> {
 
     /// Length of the run starting at `i` whose bytes satisfy `pred`, at most `max`.
     pub(crate) fn run(&self, i: usize, max: usize, pred: impl Fn(u8) -> bool) -> usize {
-        self.bytes
-            .get(i..)
-            .map_or(0, |rest| rest.iter().take(max).take_while(|b| pred(**b)).count())
+        let Some(rest) = self.bytes.get(i..) else { return 0 };
+        let rest = rest.get(..max.min(rest.len())).unwrap_or(rest);
+        rest.iter().position(|b| !pred(*b)).unwrap_or(rest.len())
     }
 
     /// Length of the run ending just before `i` whose bytes satisfy `pred`, at most `max`.
@@ -130,8 +130,22 @@ impl<'a> Text<'a> {
 
 /// Letters, digits and `_`: bytes that continue an identifier or a token.
 pub(crate) fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    WORD_BYTES.get(usize::from(b)).copied().unwrap_or(false)
 }
+
+/// [`is_word`] as a table: it runs on every byte of every word that contains a digit.
+// Indexing is bounded by the loop (`b < 256` on a 256-entry table); `get_mut` is not usable in a const block.
+#[allow(clippy::indexing_slicing)]
+static WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    table
+};
 
 /// Whether `b` (a neighbouring byte, `None` at the very start or end) does not continue a token.
 pub(crate) fn is_boundary(b: Option<u8>) -> bool {
@@ -207,7 +221,7 @@ impl TriggerSet {
             }
         }
         let mut builder = AhoCorasickBuilder::new();
-        builder.match_kind(MatchKind::LeftmostFirst);
+        builder.match_kind(MatchKind::Standard);
         if dfa {
             builder.kind(Some(AhoCorasickKind::DFA)).prefilter(false);
         }
@@ -303,18 +317,26 @@ impl Scanner {
         numeric::scan_digits(text, &self.enabled, out);
         if out.len() > first + 1 {
             if let Some(tail) = out.get_mut(first..) {
-                tail.sort_unstable_by_key(|f| (f.start, std::cmp::Reverse(priority(f.kind))));
+                tail.sort_unstable_by_key(|f| {
+                    (
+                        f.start,
+                        std::cmp::Reverse(priority(f.kind)),
+                        std::cmp::Reverse(f.end),
+                        f.guard,
+                        f.kind,
+                    )
+                });
             }
         }
     }
 
-    /// Validates every trigger of one automaton in `text`.
+    /// Validates every trigger of one automaton in `text`, overlapping ones included.
+    ///
+    /// All matches are validated (none skipped because an earlier finding covers them; [`resolve`] settles
+    /// overlaps). That makes the findings a pure function of the text, whichever automaton found the triggers
+    /// and however the text was cut into segments, which is what stream masking relies on.
     fn run_set(&self, set: &TriggerSet, text: Text<'_>, out: &mut Vec<Finding>) {
-        let mut skip_until = 0usize;
-        for m in set.automaton.find_iter(text.bytes) {
-            if m.start() < skip_until {
-                continue;
-            }
+        for m in set.automaton.find_overlapping_iter(text.bytes) {
             let Some(&trigger) = set.triggers.get(m.pattern().as_usize()) else {
                 continue;
             };
@@ -322,11 +344,9 @@ impl Scanner {
                 continue;
             };
             if self.on(f.kind) {
-                skip_until = f.end;
                 out.push(f);
             } else if f.kind == DetectorKind::AwsSecretKey && self.on(DetectorKind::GenericSecret) {
                 // An AWS secret is still a secret when its own detector is off but generic secrets are on.
-                skip_until = f.end;
                 out.push(Finding {
                     kind: DetectorKind::GenericSecret,
                     ..f

@@ -66,26 +66,32 @@ pub(crate) fn scan_digits(text: Text<'_>, enabled: &[bool; DetectorKind::ALL.len
     let bytes = text.bytes;
     let mut pos = 0usize;
     while let Some(d) = next_digit(bytes, pos) {
-        // IBAN: two upper-case letters glued to this run.
-        if iban && d >= 2 {
-            if let Some(f) = iban_at(text, d - 2) {
-                pos = f.end;
-                out.push(f);
-                continue;
+        let prev = text.before(d);
+        if prev.is_some_and(is_word) {
+            // Digits inside a word (hex ids, `v1`, `e29b`): only an IBAN starts with letters glued to digits.
+            if iban && d >= 2 && prev.is_some_and(|b| b.is_ascii_uppercase()) {
+                if let Some(f) = iban_at(text, d - 2) {
+                    pos = f.end;
+                    out.push(f);
+                    continue;
+                }
             }
+            pos = d + text.run(d, usize::MAX, is_word);
+            continue;
         }
-        let lead = match text.before(d) {
+        let lead = match prev {
             Some(b'+') => Some((d - 1, b'+')),
             Some(b'(') => Some((d - 1, b'(')),
             _ => None,
         };
         let seq_start = lead.map_or(d, |(s, _)| s);
         let run = text.run(d, 64, |b| b.is_ascii_digit());
-        if !starts_token(text, seq_start, run > 4 || continues_group(text, d + run)) {
+        let continues = continues_group(text, d + run);
+        if !starts_token(text, seq_start, run > 4 || continues) {
             pos = d + text.run(d, usize::MAX, is_word);
             continue;
         }
-        if run < MIN_DIGITS && !continues_group(text, d + run) {
+        if run < MIN_DIGITS && !continues {
             // A lone short number (a time, a size, a port): the common case, decided without building groups.
             pos = d + run;
             if text.at(pos).is_some_and(is_word) {
