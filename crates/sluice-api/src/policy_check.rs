@@ -5,5 +5,10 @@
 
 /// Checks a policy's text; the error lists every problem with its line, column and key.
 pub fn validate(source: &str) -> Result<(), String> {
-    sluice_policy::Policy::from_toml(source).map(|_| ()).map_err(|e| format!("policy {e}"))
+    match sluice_policy::Policy::from_toml(source) {
+        Ok(_) => Ok(()),
+        // "line 3, column 1: ..." reads better as "policy line 3, ..."; the list of problems introduces itself.
+        Err(e @ sluice_policy::PolicyError::Syntax { .. }) => Err(format!("policy {e}")),
+        Err(e) => Err(e.to_string()),
+    }
 }

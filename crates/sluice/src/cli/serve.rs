@@ -5,7 +5,7 @@ use super::GatewayArgs;
 use crate::gateway;
 use anyhow::Context as _;
 use sluice_config::{Config, LogFormat, LoggingConfig, Overrides};
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use tracing_subscriber::EnvFilter;
 
