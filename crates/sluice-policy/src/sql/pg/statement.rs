@@ -378,42 +378,8 @@ fn rank(access: Access) -> u8 {
 /// (which may be the target's; the gateway cannot tell without the catalog, so it gives the benefit of the doubt).
 fn mentions_relation(condition: &protobuf::Node, relation: &protobuf::RangeVar) -> bool {
     let qualifier = relation.alias.as_ref().map_or(relation.relname.as_str(), |alias| alias.aliasname.as_str());
-    let Ok(tree) = serde_json::to_value(condition) else { return true };
-    let mut columns = Vec::new();
-    collect_column_refs(&tree, &mut columns);
-    columns.iter().any(|fields| match fields.as_slice() {
+    scan::scan(condition).columns.iter().any(|fields| match fields.as_slice() {
         [] | [_] => true,
         [.., table, _column] => table == qualifier || *table == relation.relname,
     })
-}
-
-fn collect_column_refs(value: &serde_json::Value, out: &mut Vec<Vec<String>>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, inner) in map {
-                if key == "ColumnRef" {
-                    let fields = inner
-                        .get("fields")
-                        .and_then(serde_json::Value::as_array)
-                        .map(|fields| {
-                            fields
-                                .iter()
-                                .map(|field| {
-                                    field
-                                        .pointer("/node/String/sval")
-                                        .and_then(serde_json::Value::as_str)
-                                        .unwrap_or("*")
-                                        .to_owned()
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    out.push(fields);
-                }
-                collect_column_refs(inner, out);
-            }
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|item| collect_column_refs(item, out)),
-        _ => {}
-    }
 }
