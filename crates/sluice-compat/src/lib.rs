@@ -14,6 +14,7 @@ pub mod clients;
 pub mod endpoint;
 pub mod error;
 pub mod report;
+mod server_tls;
 pub mod target;
 mod tls;
 pub mod tokio_pg;

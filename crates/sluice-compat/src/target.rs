@@ -11,10 +11,12 @@
 
 use crate::endpoint::{CardExpectation, DropExpectation, Endpoint, Expectations, SslMode};
 use crate::error::{CompatError, Result};
+use crate::server_tls;
 use sluice_model::Secret;
 use sluice_testbed::postgres::Postgres;
 use std::io::{Read, Write};
 use std::process::Stdio;
+use tempfile::TempDir;
 
 /// The unprivileged role the direct-mode clients log in as.
 pub const CLIENT_ROLE: &str = "compat_user";
@@ -36,6 +38,8 @@ pub struct Target {
     postgres: Postgres,
     endpoint: Endpoint,
     expectations: Expectations,
+    /// Holds the root certificate the endpoint points at.
+    _client_dir: TempDir,
 }
 
 impl Target {
@@ -54,14 +58,19 @@ impl Target {
         let postgres = Postgres::start()?;
         let password = random_password()?;
         set_up_fixtures(&postgres, &password)?;
+        let client_dir = tempfile::Builder::new()
+            .prefix("sluice-compat-client-")
+            .tempdir()
+            .map_err(|err| CompatError::io("creating the clients' directory", err))?;
+        let root_cert = server_tls::enable(&postgres, client_dir.path())?;
         let endpoint = Endpoint {
             host: postgres.host().to_owned(),
             port: postgres.port(),
             user: CLIENT_ROLE.to_owned(),
             password: Secret::new(password),
             dbname: postgres.database().to_owned(),
-            sslmode: SslMode::Disable,
-            root_cert: None,
+            sslmode: SslMode::Require,
+            root_cert: Some(root_cert),
         };
         let expectations = Expectations {
             drop: DropExpectation::Refused,
@@ -72,6 +81,7 @@ impl Target {
             postgres,
             endpoint,
             expectations,
+            _client_dir: client_dir,
         })
     }
 

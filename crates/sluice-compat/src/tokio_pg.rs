@@ -104,24 +104,8 @@ fn quote(ident: &str) -> String {
 pub async fn run(endpoint: &Endpoint, expectations: &Expectations) -> Result<ScenarioReport> {
     let mut steps = Steps::default();
     let connector = tls::connector(endpoint)?;
-    let mut config = tokio_postgres::Config::new();
-    config
-        .host(&endpoint.host)
-        .port(endpoint.port)
-        .user(&endpoint.user)
-        .password(endpoint.password.expose())
-        .dbname(&endpoint.dbname)
-        .application_name("sluice-compat-tokio-postgres")
-        .connect_timeout(Duration::from_secs(10))
-        .ssl_mode(match endpoint.sslmode {
-            SslMode::Disable => PgSslMode::Disable,
-            SslMode::Prefer => PgSslMode::Prefer,
-            SslMode::Require | SslMode::VerifyFull => PgSslMode::Require,
-        });
-    let client = match config.connect(connector.clone()).await {
-        Ok((client, connection)) => {
-            // The connection task ends with the client; its error, if any, surfaces in the next step.
-            tokio::spawn(connection);
+    let client = match connect_with(endpoint, connector.clone()).await {
+        Ok(client) => {
             steps.record("connect", "ok", Ok(Observed::new(None, true, "")));
             client
         }
@@ -179,6 +163,35 @@ pub async fn run(endpoint: &Endpoint, expectations: &Expectations) -> Result<Sce
     cancel(&client, connector, &mut steps).await;
     steps.record("after_cancel", "ok", select_one(&client).await);
     Ok(finish(steps))
+}
+
+/// Connects to `endpoint` as the scenario does (TLS per its `sslmode`), driving the connection on a spawned task.
+pub async fn connect(endpoint: &Endpoint) -> Result<Result<Client, tokio_postgres::Error>> {
+    Ok(connect_with(endpoint, tls::connector(endpoint)?).await)
+}
+
+async fn connect_with(
+    endpoint: &Endpoint,
+    connector: tokio_postgres_rustls::MakeRustlsConnect,
+) -> Result<Client, tokio_postgres::Error> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(&endpoint.host)
+        .port(endpoint.port)
+        .user(&endpoint.user)
+        .password(endpoint.password.expose())
+        .dbname(&endpoint.dbname)
+        .application_name("sluice-compat-tokio-postgres")
+        .connect_timeout(Duration::from_secs(10))
+        .ssl_mode(match endpoint.sslmode {
+            SslMode::Disable => PgSslMode::Disable,
+            SslMode::Prefer => PgSslMode::Prefer,
+            SslMode::Require | SslMode::VerifyFull => PgSslMode::Require,
+        });
+    let (client, connection) = config.connect(connector).await?;
+    // The connection task ends with the client; its error, if any, surfaces in the client's next call.
+    tokio::spawn(connection);
+    Ok(client)
 }
 
 fn finish(steps: Steps) -> ScenarioReport {

@@ -85,3 +85,28 @@ mod direct {
         tokio_postgres_scenario(TargetMode::Direct).await;
     }
 }
+
+/// The harness's TLS set-up is real: a client that verifies the server's certificate against the endpoint's root
+/// connects, the server sees the session encrypted, and the whole scenario passes that way too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_postgres_verifies_the_direct_servers_certificate_with_verify_full() {
+    let target = tokio::task::spawn_blocking(|| support::target(TargetMode::Direct))
+        .await
+        .unwrap();
+    let mut endpoint = target.endpoint().clone();
+    endpoint.sslmode = sluice_compat::endpoint::SslMode::VerifyFull;
+    let client = sluice_compat::tokio_pg::connect(&endpoint)
+        .await
+        .unwrap()
+        .unwrap_or_else(|err| panic!("verify-full connect: {err}"));
+    let row = client
+        .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[])
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "the session is not encrypted");
+    let report = sluice_compat::tokio_pg::run(&endpoint, target.expectations())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_scenario(&target, &report);
+    tokio::task::spawn_blocking(move || drop(target)).await.unwrap();
+}
