@@ -100,7 +100,8 @@ fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-/// Runs the scenario against `endpoint`. Connection and TLS set-up failures are reported as a failed `connect` step.
+/// Runs the scenario against `endpoint`. A failed connection is reported as a failed `connect` step; only a TLS
+/// configuration that cannot be built (e.g. an unreadable root certificate) is an error.
 pub async fn run(endpoint: &Endpoint, expectations: &Expectations) -> Result<ScenarioReport> {
     let mut steps = Steps::default();
     let connector = tls::connector(endpoint)?;
