@@ -247,3 +247,30 @@ async fn bad_query_parameters_are_400() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+fn parts_from(peer: &str, forwarded: Option<&str>) -> axum::http::request::Parts {
+    let mut req = Request::builder().uri("/");
+    if let Some(f) = forwarded {
+        req = req.header("x-forwarded-for", f);
+    }
+    let (mut parts, ()) = req.body(()).unwrap().into_parts();
+    parts.extensions.insert(axum::extract::ConnectInfo(
+        peer.parse::<std::net::SocketAddr>().unwrap(),
+    ));
+    parts
+}
+
+#[test]
+fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
+    let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+    let client_address = crate::auth::client_address;
+    // Untrusted peer: its own address, whatever it claims.
+    let parts = parts_from("192.0.2.7:5000", Some("198.51.100.1"));
+    assert_eq!(client_address(&parts, &[proxy]).as_deref(), Some("192.0.2.7"));
+    // Trusted proxy: the right-most address that is not a trusted proxy (left-most entries are client-controlled).
+    let parts = parts_from("10.0.0.2:5000", Some("203.0.113.9, 198.51.100.1, 10.0.0.2"));
+    assert_eq!(client_address(&parts, &[proxy]).as_deref(), Some("198.51.100.1"));
+    // Trusted proxy without the header: the proxy itself.
+    let parts = parts_from("10.0.0.2:5000", None);
+    assert_eq!(client_address(&parts, &[proxy]).as_deref(), Some("10.0.0.2"));
+}

@@ -133,7 +133,10 @@ async fn an_invalid_policy_is_refused_whole_and_the_active_one_stays() {
     let bad = serde_json::json!({ "source": unknown_guardrail }).to_string();
     let (status, response) = gw.http("PUT", "/api/v1/policy", t, Some(&bad)).await;
     assert_eq!((status, error_code(&response).as_str()), (422, "invalid_policy"));
-    assert!(response["error"]["message"].as_str().unwrap().contains("line 6"), "{response}");
+    assert!(
+        response["error"]["message"].as_str().unwrap().contains("line 6"),
+        "{response}"
+    );
     let (_, active) = gw.http("GET", "/api/v1/policy", t, None).await;
     assert_eq!(
         (active["version"].as_i64(), active["source"].as_str()),

@@ -206,10 +206,18 @@ async fn the_api_can_be_served_over_tls_with_the_generated_certificate() {
     let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client));
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let mut tls = connector.connect(name, tcp).await.expect("certificate verifies for 127.0.0.1");
-    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut tls = connector
+        .connect(name, tcp)
+        .await
+        .expect("certificate verifies for 127.0.0.1");
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut response = String::new();
     tls.read_to_string(&mut response).await.unwrap();
-    assert!(response.starts_with("HTTP/1.1 200") && response.contains("\"status\":\"ok\""), "{response}");
+    assert!(
+        response.starts_with("HTTP/1.1 200") && response.contains("\"status\":\"ok\""),
+        "{response}"
+    );
     running.shutdown().await;
 }

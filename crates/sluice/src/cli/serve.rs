@@ -38,8 +38,11 @@ pub(super) fn run(args: GatewayArgs) -> anyhow::Result<()> {
 /// Logs go to standard error so that standard output carries only what the operator must act on.
 fn init_logging(logging: LoggingConfig) {
     let filter = EnvFilter::new(format!("{},hyper=warn,sqlx=warn", logging.level.as_str()));
+    // Colour only for a person at a terminal; files and log shippers get plain text.
+    let ansi = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match logging.format {
         LogFormat::Text => builder.init(),
