@@ -342,7 +342,9 @@ fn initdb(bindir: &Path, data: &Path, account: Option<&Account>) -> Result<()> {
         .arg(data)
         .args(["-U", USER, "--auth-local=trust", "--auth-host=scram-sha-256"])
         .arg(format!("--pwfile={}", pwfile.display()))
-        .args(["-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"]);
+        .args(["-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"])
+        // 1 MiB WAL segments instead of 16: every instance copies the template, and the WAL was 40% of it.
+        .arg("--wal-segsize=1");
     system::run_as(&mut command, account);
     let result = system::run(&mut command).map(drop);
     let _ = std::fs::remove_file(&pwfile);

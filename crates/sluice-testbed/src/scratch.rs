@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 /// Bump when the way templates are initialised changes.
-const TEMPLATE_FORMAT: u32 = 1;
+const TEMPLATE_FORMAT: u32 = 2;
 
 /// Prefix of the per-user template caches, which orphan sweeping must leave alone.
 pub(crate) const CACHE_PREFIX: &str = "sluice-testbed-cache-";
@@ -65,13 +65,37 @@ pub(crate) fn template(
     let built = staging.path().join("data");
     init(&built)?;
     match std::fs::rename(&built, &template) {
-        Ok(()) => Ok(template),
+        Ok(()) => {
+            remove_outdated(&cache, &sanitize(name));
+            Ok(template)
+        }
         // Another process finished first: its template is as good as ours, which the staging dir's drop removes.
         Err(_) if template.is_dir() => Ok(template),
         Err(err) => Err(TestbedError::io(
             format!("publishing the template {}", template.display()),
             err,
         )),
+    }
+}
+
+/// Removes templates of `name` made in an older format. Best effort: an outdated template only wastes space.
+fn remove_outdated(cache: &Path, name: &str) {
+    let current = format!("{name}-f{TEMPLATE_FORMAT}");
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let outdated = file_name
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix("-f"))
+            .is_some_and(|format| format.parse::<u32>().is_ok() && file_name != current);
+        if outdated {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
@@ -186,6 +210,45 @@ mod tests {
             std::fs::metadata(to.join("a.conf")).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn concurrent_template_builds_agree_on_one_template_and_replace_outdated_ones() {
+        let name = format!("unit-test-{}", crate::system::random_hex(6).unwrap());
+        let cache = cache_root().unwrap();
+        let outdated = cache.join(format!("{name}-f0"));
+        std::fs::create_dir(&outdated).unwrap();
+
+        let builders: Vec<_> = (0..4)
+            .map(|builder| {
+                let name = name.clone();
+                std::thread::spawn(move || {
+                    template(&name, None, |path| {
+                        std::fs::create_dir(path).unwrap();
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        std::fs::write(path.join("built-by"), builder.to_string()).unwrap();
+                        Ok(())
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        let paths: Vec<PathBuf> = builders.into_iter().map(|b| b.join().unwrap()).collect();
+
+        assert!(paths.iter().all(|path| *path == paths[0]), "{paths:?}");
+        let built_by: usize = std::fs::read_to_string(paths[0].join("built-by"))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(built_by < 4);
+        assert!(!outdated.exists(), "the outdated template was kept");
+        // Other test processes may be building their own templates; only this test's leftovers would hold `built-by`.
+        let staging_left = std::fs::read_dir(&cache).unwrap().flatten().any(|entry| {
+            entry.file_name().to_string_lossy().starts_with(".staging-")
+                && entry.path().join("data/built-by").exists()
+        });
+        assert!(!staging_left, "a staging directory was left behind");
+        std::fs::remove_dir_all(&paths[0]).unwrap();
     }
 
     #[test]
