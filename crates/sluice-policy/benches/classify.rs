@@ -1,7 +1,12 @@
 //! Classification and decision benchmarks: a simple SELECT, pgbench's TPC-B statements, a 200-line report query,
 //! and `decide()` on the documented example policy. Figures and how to run them: benches/README.md.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sluice_model::Protocol;
@@ -28,7 +33,9 @@ fn classification(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("simple_select", |b| b.iter(|| classify(black_box(SIMPLE))));
     for (index, sql) in PGBENCH.iter().enumerate() {
-        group.bench_with_input(BenchmarkId::new("pgbench", index), sql, |b, sql| b.iter(|| classify(black_box(sql))));
+        group.bench_with_input(BenchmarkId::new("pgbench", index), sql, |b, sql| {
+            b.iter(|| classify(black_box(sql)))
+        });
     }
     group.bench_function("report_200_lines", |b| b.iter(|| classify(black_box(REPORT))));
     group.finish();
@@ -39,7 +46,10 @@ fn decision(c: &mut Criterion) {
     let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
     let end = start + doc[start..].find("```").unwrap();
     let policy = Policy::from_toml(&doc[start..end]).unwrap();
-    let subject = Subject { user: "alice".into(), groups: vec!["developers".into(), "analysts".into()] };
+    let subject = Subject {
+        user: "alice".into(),
+        groups: vec!["developers".into(), "analysts".into()],
+    };
     let target = Target {
         connection: "prod-main".into(),
         protocol: Protocol::Postgres,
@@ -59,7 +69,9 @@ fn decision(c: &mut Criterion) {
     group.bench_function("classify_and_decide_simple_select", |b| {
         b.iter(|| policy.decide_pg(black_box(&subject), black_box(&target), black_box(SIMPLE), now))
     });
-    group.bench_function("load_example_policy", |b| b.iter(|| Policy::from_toml(black_box(&doc[start..end]))));
+    group.bench_function("load_example_policy", |b| {
+        b.iter(|| Policy::from_toml(black_box(&doc[start..end])))
+    });
     group.finish();
 }
 

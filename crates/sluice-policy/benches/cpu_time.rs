@@ -4,7 +4,12 @@
 //! CPU time does not, so it is the figure to compare against the classification budget when the machine is busy.
 //! Prints one line per workload: iterations, total CPU seconds, CPU microseconds per classification.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::indexing_slicing
+)]
 
 use sluice_policy::sql::pg::classify;
 use std::hint::black_box;
@@ -38,8 +43,16 @@ fn main() {
     if std::env::args().any(|arg| arg == "--list") {
         return;
     }
-    measure("simple_select", "SELECT id, name, email FROM users WHERE id = $1", 100_000);
-    measure("pgbench_update", "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2", 100_000);
+    measure(
+        "simple_select",
+        "SELECT id, name, email FROM users WHERE id = $1",
+        100_000,
+    );
+    measure(
+        "pgbench_update",
+        "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
+        100_000,
+    );
     measure(
         "pgbench_insert",
         "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)",

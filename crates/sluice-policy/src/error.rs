@@ -21,7 +21,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: `{}`: {}", self.line, self.column, self.key, self.message)
+        write!(
+            f,
+            "line {}, column {}: `{}`: {}",
+            self.line, self.column, self.key, self.message
+        )
     }
 }
 
@@ -44,7 +48,11 @@ pub enum PolicyError {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|problem| format!("  {problem}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|problem| format!("  {problem}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// 1-based line and column of a byte offset.

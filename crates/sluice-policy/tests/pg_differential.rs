@@ -7,7 +7,12 @@
 //! - whenever the fingerprint changed, the classifier flagged something a read-only rule acts on;
 //! - whenever the classifier reports a DELETE without a real WHERE on the probe, the server emptied it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use sluice_policy::facts::{Category, Classified, Kind};
 use sluice_policy::sql::pg::classify;
@@ -27,7 +32,8 @@ CREATE FUNCTION probe_writer() RETURNS int LANGUAGE plpgsql AS $$ BEGIN DELETE F
 CREATE VIEW probe_view AS SELECT * FROM probe;
 "#;
 
-const FINGERPRINT: &str = "SELECT 'FP:' || (SELECT count(*) || '/' || coalesce(sum(hashtext(id || v || n)), 0) FROM probe) \
+const FINGERPRINT: &str =
+    "SELECT 'FP:' || (SELECT count(*) || '/' || coalesce(sum(hashtext(id || v || n)), 0) FROM probe) \
     || '|' || (SELECT count(*) FROM probe2) \
     || '|' || (SELECT count(*) FROM pg_class) \
     || '|' || (SELECT count(*) FROM pg_attribute WHERE attnum > 0 AND NOT attisdropped) \
@@ -176,13 +182,22 @@ fn run(pg: &Postgres, database: &str, sql: &str) -> Run {
     let mut command = pg.psql_command();
     command.args(["-d", database, "-A", "-t", "-q", "-v", "VERBOSITY=verbose"]);
     command.args(["-c", FINGERPRINT, "-c", sql, "-c", FINGERPRINT]);
-    let Output { stdout, stderr, status } = command.output().unwrap();
+    let Output {
+        stdout,
+        stderr,
+        status,
+    } = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&stdout).into_owned();
     let stderr = String::from_utf8_lossy(&stderr).into_owned();
-    let mut fingerprints = stdout.lines().filter(|line| line.starts_with("FP:")).map(str::to_owned);
+    let mut fingerprints = stdout
+        .lines()
+        .filter(|line| line.starts_with("FP:"))
+        .map(str::to_owned);
     Run {
-        grammar_error: stderr.contains("42601: syntax error at") || stderr.contains("42601: unterminated")
-            || stderr.contains("42601: zero-length") || stderr.contains("42601: syntax error"),
+        grammar_error: stderr.contains("42601: syntax error at")
+            || stderr.contains("42601: unterminated")
+            || stderr.contains("42601: zero-length")
+            || stderr.contains("42601: syntax error"),
         failed: !status.success(),
         before: fingerprints.next(),
         after: fingerprints.next(),
@@ -191,7 +206,10 @@ fn run(pg: &Postgres, database: &str, sql: &str) -> Run {
 }
 
 fn parse_failed(classified: &Classified) -> bool {
-    classified.items.iter().any(|item| item.tag == "UNKNOWN" && item.has(Category::Opaque))
+    classified
+        .items
+        .iter()
+        .any(|item| item.tag == "UNKNOWN" && item.has(Category::Opaque))
 }
 
 /// Whether a read-only guardrail would refuse or hold the request (or treat it as opaque).
@@ -211,15 +229,21 @@ fn the_classifier_agrees_with_a_real_postgresql_server() {
     let mut setup = pg.psql_command();
     setup.args(["-d", "probe_template", "-q", "-c", SETUP]);
     let output = setup.output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let mut failures = Vec::new();
     let (mut executed, mut changed) = (0, 0);
     for (index, sql) in CORPUS.iter().enumerate() {
         let database = format!("probe_{index}");
-        pg.query(&format!("CREATE DATABASE {database} TEMPLATE probe_template")).unwrap();
+        pg.query(&format!("CREATE DATABASE {database} TEMPLATE probe_template"))
+            .unwrap();
         let server = run(&pg, &database, sql);
-        pg.query(&format!("DROP DATABASE {database} WITH (FORCE)")).unwrap();
+        pg.query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+            .unwrap();
         let classified = classify(sql);
 
         if server.grammar_error != parse_failed(&classified) {
@@ -231,7 +255,9 @@ fn the_classifier_agrees_with_a_real_postgresql_server() {
             ));
             continue;
         }
-        let (Some(before), Some(after)) = (&server.before, &server.after) else { continue };
+        let (Some(before), Some(after)) = (&server.before, &server.after) else {
+            continue;
+        };
         if !server.failed {
             executed += 1;
         }
@@ -249,10 +275,17 @@ fn the_classifier_agrees_with_a_real_postgresql_server() {
                 && item.objects.iter().any(|object| object.name == "probe")
         });
         if wipes && !server.failed && !after.starts_with("FP:0/") {
-            failures.push(format!("{sql:?} was classified as deleting every row, but the server kept some: {after}"));
+            failures.push(format!(
+                "{sql:?} was classified as deleting every row, but the server kept some: {after}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} disagreement(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     // The corpus must exercise both sides, or the test proves nothing.
     assert!(executed > 80, "only {executed} statements executed");
     assert!(changed > 40, "only {changed} statements changed the database");

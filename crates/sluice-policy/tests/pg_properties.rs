@@ -1,7 +1,12 @@
 //! Property tests for the PostgreSQL classifier and the engine: no input panics, layout and keyword case do not
 //! change what a statement is, and hiding a statement behind harmless ones does not change the decision.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use proptest::prelude::*;
 use sluice_model::Protocol;
@@ -33,7 +38,16 @@ const STATEMENTS: &[&str] = &[
     "DELETE FROM a USING b WHERE b.x = 1",
 ];
 
-const SEPARATORS: &[&str] = &[" ", "  ", "\n", "\t", " /* note */ ", " /* a /* nested */ b */ ", " -- comment\n", "\r\n"];
+const SEPARATORS: &[&str] = &[
+    " ",
+    "  ",
+    "\n",
+    "\t",
+    " /* note */ ",
+    " /* a /* nested */ b */ ",
+    " -- comment\n",
+    "\r\n",
+];
 
 fn summary(classified: &Classified) -> (Vec<String>, BTreeSet<&'static str>) {
     let tags = classified.items.iter().map(|item| item.tag.clone()).collect();
@@ -60,7 +74,13 @@ fn recased(statement: &str, flips: &[bool]) -> String {
     statement
         .chars()
         .enumerate()
-        .map(|(index, c)| if flips[index % flips.len()] { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+        .map(|(index, c)| {
+            if flips[index % flips.len()] {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect()
 }
 

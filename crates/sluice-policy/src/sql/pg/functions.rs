@@ -53,8 +53,7 @@ fn is_extension_danger(name: &str) -> bool {
 }
 
 fn is_read_only(name: &str) -> bool {
-    READ_ONLY.binary_search(&name).is_ok()
-        || READ_ONLY_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+    READ_ONLY.binary_search(&name).is_ok() || READ_ONLY_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
 /// Built-ins that change data, sequences, other sessions or server state.
@@ -420,7 +419,12 @@ mod tests {
 
     #[test]
     fn no_function_is_both_dangerous_and_allow_listed() {
-        for name in WRITES.iter().chain(SERVER_ACCESS).chain(DYNAMIC_SQL).chain(PRIVILEGE) {
+        for name in WRITES
+            .iter()
+            .chain(SERVER_ACCESS)
+            .chain(DYNAMIC_SQL)
+            .chain(PRIVILEGE)
+        {
             assert!(READ_ONLY.binary_search(name).is_err(), "{name} is on two lists");
         }
     }
@@ -428,8 +432,14 @@ mod tests {
     #[test]
     fn qualification_outside_pg_catalog_makes_a_builtin_name_unknown() {
         assert_eq!(classify_function(&["lower"]), FunctionClass::ReadOnly);
-        assert_eq!(classify_function(&["pg_catalog", "lower"]), FunctionClass::ReadOnly);
+        assert_eq!(
+            classify_function(&["pg_catalog", "lower"]),
+            FunctionClass::ReadOnly
+        );
         assert_eq!(classify_function(&["public", "lower"]), FunctionClass::Unknown);
-        assert_eq!(classify_function(&["ext", "dblink_exec"]), FunctionClass::DynamicSql);
+        assert_eq!(
+            classify_function(&["ext", "dblink_exec"]),
+            FunctionClass::DynamicSql
+        );
     }
 }

@@ -25,7 +25,10 @@ pub fn classify(sql: &str) -> Classified {
         Some(item) => vec![item],
         None => parse(sql).unwrap_or_else(|reason| vec![opaque_item(sql, reason)]),
     };
-    Classified { source: Source::Postgres, items }
+    Classified {
+        source: Source::Postgres,
+        items,
+    }
 }
 
 fn parse(sql: &str) -> Result<Vec<Item>, String> {
@@ -58,7 +61,10 @@ fn effective_kind(kind: Kind, findings: &[Finding]) -> Kind {
     let writes = findings.iter().any(|finding| {
         matches!(
             finding.category,
-            Category::Write | Category::DeleteWithoutWhere | Category::UpdateWithoutWhere | Category::TautologicalWhere
+            Category::Write
+                | Category::DeleteWithoutWhere
+                | Category::UpdateWithoutWhere
+                | Category::TautologicalWhere
         )
     });
     match kind {
@@ -90,7 +96,11 @@ fn meta_command(sql: &str) -> Option<Item> {
     }
     let start = sql.len() - trimmed.len();
     let span = start..sql.len();
-    let command: String = trimmed.chars().skip(1).take_while(|c| !c.is_whitespace()).collect();
+    let command: String = trimmed
+        .chars()
+        .skip(1)
+        .take_while(|c| !c.is_whitespace())
+        .collect();
     let mut findings = vec![Finding {
         category: Category::Opaque,
         span: span.clone(),
@@ -104,7 +114,14 @@ fn meta_command(sql: &str) -> Option<Item> {
             detail: format!("psql meta-command \\{command} runs a shell command"),
         });
     }
-    Some(Item { index: 0, span, kind: Kind::Opaque, tag: format!("\\{command}"), objects: Vec::new(), findings })
+    Some(Item {
+        index: 0,
+        span,
+        kind: Kind::Opaque,
+        tag: format!("\\{command}"),
+        objects: Vec::new(),
+        findings,
+    })
 }
 
 fn opaque_item(sql: &str, reason: String) -> Item {
@@ -115,7 +132,11 @@ fn opaque_item(sql: &str, reason: String) -> Item {
         kind: Kind::Opaque,
         tag: "UNKNOWN".to_owned(),
         objects: Vec::new(),
-        findings: vec![Finding { category: Category::Opaque, span, detail: reason }],
+        findings: vec![Finding {
+            category: Category::Opaque,
+            span,
+            detail: reason,
+        }],
     }
 }
 

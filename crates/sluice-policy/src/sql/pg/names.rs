@@ -7,7 +7,9 @@ use pg_query::NodeEnum;
 
 /// The words an object type contributes to a command tag (`DROP <words>`) and the kind of object it is.
 pub(crate) fn object_type(raw: i32) -> (&'static str, ObjectKind) {
-    let Ok(object_type) = ObjectType::try_from(raw) else { return ("OBJECT", ObjectKind::Other) };
+    let Ok(object_type) = ObjectType::try_from(raw) else {
+        return ("OBJECT", ObjectKind::Other);
+    };
     match object_type {
         ObjectType::ObjectTable => ("TABLE", ObjectKind::Table),
         ObjectType::ObjectForeignTable => ("FOREIGN TABLE", ObjectKind::Table),
@@ -51,7 +53,9 @@ pub(crate) fn object_type(raw: i32) -> (&'static str, ObjectKind) {
         ObjectType::ObjectTstemplate => ("TEXT SEARCH TEMPLATE", ObjectKind::Other),
         ObjectType::ObjectLargeobject => ("LARGE OBJECT", ObjectKind::Other),
         ObjectType::ObjectUserMapping => ("USER MAPPING", ObjectKind::Other),
-        ObjectType::ObjectTabconstraint | ObjectType::ObjectDomconstraint => ("CONSTRAINT", ObjectKind::Other),
+        ObjectType::ObjectTabconstraint | ObjectType::ObjectDomconstraint => {
+            ("CONSTRAINT", ObjectKind::Other)
+        }
         _ => ("OBJECT", ObjectKind::Other),
     }
 }

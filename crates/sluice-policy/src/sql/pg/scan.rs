@@ -49,7 +49,9 @@ pub(crate) fn scan(node: &Node) -> Scan {
     if let Some(inner) = node.node.as_ref() {
         found.walk_enum(inner, true);
     }
-    found.relations.retain(|relation| !found.cte_names.contains(&relation.name));
+    found
+        .relations
+        .retain(|relation| !found.cte_names.contains(&relation.name));
     found
 }
 
@@ -96,7 +98,9 @@ impl Scan {
                 self.columns.push(parts);
             }
             NodeEnum::FuncCall(call) => self.func_call(call),
-            NodeEnum::RangeVar(relation) => self.relations.push(Relation { name: super::names::range_var(relation) }),
+            NodeEnum::RangeVar(relation) => self.relations.push(Relation {
+                name: super::names::range_var(relation),
+            }),
             NodeEnum::AExpr(expr) => {
                 self.opt(expr.lexpr.as_deref());
                 self.opt(expr.rexpr.as_deref());
@@ -206,7 +210,10 @@ impl Scan {
                 _ => None,
             })
             .collect();
-        self.calls.push(Call { parts, location: usize::try_from(call.location).ok() });
+        self.calls.push(Call {
+            parts,
+            location: usize::try_from(call.location).ok(),
+        });
         self.nodes(&call.args);
         self.nodes(&call.agg_order);
         self.opt(call.agg_filter.as_deref());
@@ -238,7 +245,10 @@ impl Scan {
         if !select.locking_clause.is_empty() {
             self.row_locks = true;
         }
-        for side in [select.larg.as_deref(), select.rarg.as_deref()].into_iter().flatten() {
+        for side in [select.larg.as_deref(), select.rarg.as_deref()]
+            .into_iter()
+            .flatten()
+        {
             self.select(side);
         }
     }
@@ -247,7 +257,9 @@ impl Scan {
         let Some(with) = with else { return };
         for cte in &with.ctes {
             match cte.node.as_ref() {
-                Some(NodeEnum::CommonTableExpr(cte)) if cte.search_clause.is_none() && cte.cycle_clause.is_none() => {
+                Some(NodeEnum::CommonTableExpr(cte))
+                    if cte.search_clause.is_none() && cte.cycle_clause.is_none() =>
+                {
                     self.cte_names.push(cte.ctename.clone());
                     self.opt(cte.ctequery.as_deref());
                 }
@@ -258,7 +270,9 @@ impl Scan {
 
     fn relation(&mut self, relation: Option<&protobuf::RangeVar>) {
         if let Some(relation) = relation {
-            self.relations.push(Relation { name: super::names::range_var(relation) });
+            self.relations.push(Relation {
+                name: super::names::range_var(relation),
+            });
         }
     }
 
@@ -281,7 +295,10 @@ impl Scan {
             Ok(value) => self.walk_json(&value, is_root),
             // Serialising plain data cannot fail; if it ever did, report an unknown call, which rules treat
             // fail-closed, rather than an empty (innocent-looking) scan.
-            Err(_) => self.calls.push(Call { parts: vec!["<unserialisable>".to_owned()], location: None }),
+            Err(_) => self.calls.push(Call {
+                parts: vec!["<unserialisable>".to_owned()],
+                location: None,
+            }),
         }
     }
 
@@ -319,16 +336,33 @@ impl Scan {
             .get("funcname")
             .and_then(Value::as_array)
             .map(|names| {
-                names.iter().filter_map(|name| name.pointer("/node/String/sval")?.as_str()).map(str::to_owned).collect()
+                names
+                    .iter()
+                    .filter_map(|name| name.pointer("/node/String/sval")?.as_str())
+                    .map(str::to_owned)
+                    .collect()
             })
             .unwrap_or_default();
-        self.calls.push(Call { parts, location: call.get("location").and_then(json_location) });
+        self.calls.push(Call {
+            parts,
+            location: call.get("location").and_then(json_location),
+        });
     }
 
     fn json_relation(&mut self, range_var: &Value) {
-        let name = range_var.get("relname").and_then(Value::as_str).unwrap_or_default();
-        let schema = range_var.get("schemaname").and_then(Value::as_str).unwrap_or_default();
-        let name = if schema.is_empty() { name.to_owned() } else { format!("{schema}.{name}") };
+        let name = range_var
+            .get("relname")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let schema = range_var
+            .get("schemaname")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = if schema.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{schema}.{name}")
+        };
         self.relations.push(Relation { name });
     }
 
@@ -339,7 +373,13 @@ impl Scan {
             .map(|fields| {
                 fields
                     .iter()
-                    .map(|field| field.pointer("/node/String/sval").and_then(Value::as_str).unwrap_or("*").to_owned())
+                    .map(|field| {
+                        field
+                            .pointer("/node/String/sval")
+                            .and_then(Value::as_str)
+                            .unwrap_or("*")
+                            .to_owned()
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -397,9 +437,16 @@ mod tests {
     #[test]
     fn nested_writes_are_found_below_the_root_only() {
         assert!(scanned("DELETE FROM t").nested_writes.is_empty());
-        assert_eq!(scanned("WITH d AS (DELETE FROM t RETURNING 1) SELECT 1").nested_writes.len(), 1);
         assert_eq!(
-            scanned("SELECT * FROM (WITH u AS (UPDATE t SET a = 1 RETURNING 1) SELECT 1) s").nested_writes.len(),
+            scanned("WITH d AS (DELETE FROM t RETURNING 1) SELECT 1")
+                .nested_writes
+                .len(),
+            1
+        );
+        assert_eq!(
+            scanned("SELECT * FROM (WITH u AS (UPDATE t SET a = 1 RETURNING 1) SELECT 1) s")
+                .nested_writes
+                .len(),
             1
         );
     }
@@ -408,6 +455,9 @@ mod tests {
     fn row_locks_and_column_references_are_reported() {
         let found = scanned("SELECT t.a, b FROM t FOR UPDATE");
         assert!(found.row_locks);
-        assert_eq!(found.columns, vec![vec!["t".to_owned(), "a".to_owned()], vec!["b".to_owned()]]);
+        assert_eq!(
+            found.columns,
+            vec![vec!["t".to_owned(), "a".to_owned()], vec!["b".to_owned()]]
+        );
     }
 }

@@ -36,7 +36,12 @@ pub(super) enum Walk {
 
 impl<'a> Analysis<'a> {
     pub(crate) fn new(sql: &'a str, span: Span) -> Self {
-        Self { sql, span, objects: Vec::new(), findings: Vec::new() }
+        Self {
+            sql,
+            span,
+            objects: Vec::new(),
+            findings: Vec::new(),
+        }
     }
 
     /// Records a finding over the whole statement.
@@ -47,15 +52,27 @@ impl<'a> Analysis<'a> {
 
     /// Records a finding over `span`, once per category and span.
     pub(super) fn flag_at(&mut self, category: Category, span: Span, detail: impl Into<String>) {
-        if !self.findings.iter().any(|found| found.category == category && found.span == span) {
-            self.findings.push(Finding { category, span, detail: detail.into() });
+        if !self
+            .findings
+            .iter()
+            .any(|found| found.category == category && found.span == span)
+        {
+            self.findings.push(Finding {
+                category,
+                span,
+                detail: detail.into(),
+            });
         }
     }
 
     /// Records an object, keeping the strongest access if it is already known.
     pub(super) fn object(&mut self, kind: ObjectKind, name: impl Into<String>, access: Access) {
         let name = name.into();
-        if let Some(known) = self.objects.iter_mut().find(|known| known.kind == kind && known.name == name) {
+        if let Some(known) = self
+            .objects
+            .iter_mut()
+            .find(|known| known.kind == kind && known.name == name)
+        {
             if rank(access) > rank(known.access) {
                 known.access = access;
             }
@@ -67,7 +84,9 @@ impl<'a> Analysis<'a> {
     /// The span of the token starting at a parser location (an identifier chain such as `pg_catalog.setval`),
     /// falling back to the statement when the location is unknown or outside it.
     pub(super) fn span_at(&self, location: Option<usize>) -> Span {
-        let Some(start) = location.filter(|start| self.span.contains(start)) else { return self.span.clone() };
+        let Some(start) = location.filter(|start| self.span.contains(start)) else {
+            return self.span.clone();
+        };
         let rest = self.sql.get(start..self.span.end).unwrap_or_default();
         let len = rest
             .char_indices()
@@ -78,7 +97,9 @@ impl<'a> Analysis<'a> {
 
     /// Analyses a statement node and returns its command tag and kind.
     pub(crate) fn statement(&mut self, node: &protobuf::Node, walk: Walk) -> (String, Kind) {
-        let Some(inner) = node.node.as_ref() else { return ("UNKNOWN".to_owned(), Kind::Opaque) };
+        let Some(inner) = node.node.as_ref() else {
+            return ("UNKNOWN".to_owned(), Kind::Opaque);
+        };
         let (tag, kind, runs) = match inner {
             NodeEnum::SelectStmt(select) => {
                 self.select(select);
@@ -133,22 +154,38 @@ impl<'a> Analysis<'a> {
             }
             NodeEnum::CreateTableAsStmt(create) => self.create_table_as(create, walk),
             NodeEnum::DoStmt(_) => {
-                self.flag(Category::Opaque, "DO block runs procedural code sluice cannot inspect");
+                self.flag(
+                    Category::Opaque,
+                    "DO block runs procedural code sluice cannot inspect",
+                );
                 ("DO".to_owned(), Kind::Opaque, false)
             }
             NodeEnum::ExecuteStmt(execute) => {
                 self.flag(
                     Category::Opaque,
-                    format!("EXECUTE {} runs a prepared statement whose text sluice has not seen", execute.name),
+                    format!(
+                        "EXECUTE {} runs a prepared statement whose text sluice has not seen",
+                        execute.name
+                    ),
                 );
                 ("EXECUTE".to_owned(), Kind::Opaque, false)
             }
             NodeEnum::CallStmt(call) => {
-                let name = call.funccall.as_ref().map(|call| names::dotted(&call.funcname)).unwrap_or_default();
+                let name = call
+                    .funccall
+                    .as_ref()
+                    .map(|call| names::dotted(&call.funcname))
+                    .unwrap_or_default();
                 self.object(ObjectKind::Function, name.clone(), Access::Write);
-                self.flag(Category::Write, format!("CALL {name} runs a procedure, which may change data"));
+                self.flag(
+                    Category::Write,
+                    format!("CALL {name} runs a procedure, which may change data"),
+                );
                 // Procedures are user code: whatever the body does is unknown (its arguments are walked below).
-                self.flag(Category::UnknownFunction, format!("{name}() is a procedure sluice cannot see into"));
+                self.flag(
+                    Category::UnknownFunction,
+                    format!("{name}() is a procedure sluice cannot see into"),
+                );
                 ("CALL".to_owned(), Kind::Write, true)
             }
             other => {
@@ -177,7 +214,10 @@ impl<'a> Analysis<'a> {
 
     fn select(&mut self, select: &protobuf::SelectStmt) {
         self.with_clause(select.with_clause.as_ref());
-        for side in [select.larg.as_deref(), select.rarg.as_deref()].into_iter().flatten() {
+        for side in [select.larg.as_deref(), select.rarg.as_deref()]
+            .into_iter()
+            .flatten()
+        {
             self.select(side);
         }
         if let Some(into) = select.into_clause.as_deref() {
@@ -200,42 +240,54 @@ impl<'a> Analysis<'a> {
 
     fn update(&mut self, update: &protobuf::UpdateStmt) {
         self.with_clause(update.with_clause.as_ref());
-        let Some(relation) = update.relation.as_ref() else { return };
+        let Some(relation) = update.relation.as_ref() else {
+            return;
+        };
         let table = names::range_var(relation);
         self.object(ObjectKind::Table, table.clone(), Access::Write);
         self.flag(Category::Write, format!("UPDATE {table}"));
         match update.where_clause.as_deref() {
-            None => self.flag(Category::UpdateWithoutWhere, format!("UPDATE {table} has no WHERE clause")),
+            None => self.flag(
+                Category::UpdateWithoutWhere,
+                format!("UPDATE {table} has no WHERE clause"),
+            ),
             Some(condition) if is_tautology(condition) => self.flag(
                 Category::TautologicalWhere,
                 format!("UPDATE {table} has a WHERE clause that is true for every row"),
             ),
-            Some(condition) if !update.from_clause.is_empty() && !mentions_relation(condition, relation) => self
-                .flag(
+            Some(condition) if !update.from_clause.is_empty() && !mentions_relation(condition, relation) => {
+                self.flag(
                     Category::UpdateWithoutWhere,
                     format!("UPDATE {table} ... FROM has no condition on {table}: every row would change"),
-                ),
+                )
+            }
             Some(_) => {}
         }
     }
 
     fn delete(&mut self, delete: &protobuf::DeleteStmt) {
         self.with_clause(delete.with_clause.as_ref());
-        let Some(relation) = delete.relation.as_ref() else { return };
+        let Some(relation) = delete.relation.as_ref() else {
+            return;
+        };
         let table = names::range_var(relation);
         self.object(ObjectKind::Table, table.clone(), Access::Write);
         self.flag(Category::Write, format!("DELETE FROM {table}"));
         match delete.where_clause.as_deref() {
-            None => self.flag(Category::DeleteWithoutWhere, format!("DELETE FROM {table} has no WHERE clause")),
+            None => self.flag(
+                Category::DeleteWithoutWhere,
+                format!("DELETE FROM {table} has no WHERE clause"),
+            ),
             Some(condition) if is_tautology(condition) => self.flag(
                 Category::TautologicalWhere,
                 format!("DELETE FROM {table} has a WHERE clause that is true for every row"),
             ),
-            Some(condition) if !delete.using_clause.is_empty() && !mentions_relation(condition, relation) => self
-                .flag(
+            Some(condition) if !delete.using_clause.is_empty() && !mentions_relation(condition, relation) => {
+                self.flag(
                     Category::DeleteWithoutWhere,
                     format!("DELETE FROM {table} USING ... has no condition on {table}: every row would go"),
-                ),
+                )
+            }
             Some(_) => {}
         }
     }
@@ -259,7 +311,9 @@ impl<'a> Analysis<'a> {
     }
 
     fn explain(&mut self, explain: &protobuf::ExplainStmt, walk: Walk) -> (String, Kind, bool) {
-        let Some(query) = explain.query.as_deref() else { return ("EXPLAIN".to_owned(), Kind::Read, false) };
+        let Some(query) = explain.query.as_deref() else {
+            return ("EXPLAIN".to_owned(), Kind::Read, false);
+        };
         if names::def_elem_enabled(&explain.options, "analyze") {
             // EXPLAIN ANALYZE executes the statement: it does whatever the statement does, and custom rules on the
             // statement's tag must see through it.
@@ -286,13 +340,23 @@ impl<'a> Analysis<'a> {
             kind = inner;
         }
         if copy.is_program {
-            self.flag(Category::ProgramExecution, format!("COPY ... PROGRAM runs `{}` on the server", copy.filename));
-        } else if !copy.filename.is_empty() {
-            let direction = if copy.is_from { "reads" } else { "writes" };
-            self.object(ObjectKind::Path, copy.filename.clone(), if copy.is_from { Access::Read } else { Access::Write });
             self.flag(
                 Category::ProgramExecution,
-                format!("COPY ... '{}' {direction} a file on the database server", copy.filename),
+                format!("COPY ... PROGRAM runs `{}` on the server", copy.filename),
+            );
+        } else if !copy.filename.is_empty() {
+            let direction = if copy.is_from { "reads" } else { "writes" };
+            self.object(
+                ObjectKind::Path,
+                copy.filename.clone(),
+                if copy.is_from { Access::Read } else { Access::Write },
+            );
+            self.flag(
+                Category::ProgramExecution,
+                format!(
+                    "COPY ... '{}' {direction} a file on the database server",
+                    copy.filename
+                ),
             );
         }
         let tag = if copy.is_from { "COPY FROM" } else { "COPY TO" };
@@ -305,7 +369,12 @@ impl<'a> Analysis<'a> {
             _ if create.is_select_into => ("SELECT INTO", ObjectKind::Table),
             _ => ("CREATE TABLE AS", ObjectKind::Table),
         };
-        let table = create.into.as_ref().and_then(|into| into.rel.as_ref()).map(names::range_var).unwrap_or_default();
+        let table = create
+            .into
+            .as_ref()
+            .and_then(|into| into.rel.as_ref())
+            .map(names::range_var)
+            .unwrap_or_default();
         self.object(kind, table.clone(), Access::Ddl);
         self.flag(Category::Ddl, format!("{tag} {table}"));
         self.flag(Category::Write, format!("{tag} {table} writes rows"));
@@ -338,9 +407,11 @@ impl<'a> Analysis<'a> {
         let span = self.span_at(call.location);
         match classify_function(&parts) {
             FunctionClass::ReadOnly => {}
-            FunctionClass::Writes => {
-                self.flag_at(Category::Write, span, format!("{name}() changes server or session state"))
-            }
+            FunctionClass::Writes => self.flag_at(
+                Category::Write,
+                span,
+                format!("{name}() changes server or session state"),
+            ),
             FunctionClass::ChangesPrivilege => self.flag_at(
                 Category::PrivilegeChange,
                 span,
@@ -351,9 +422,11 @@ impl<'a> Analysis<'a> {
                 span,
                 format!("{name}() reads or writes files on the database server"),
             ),
-            FunctionClass::DynamicSql => {
-                self.flag_at(Category::Opaque, span, format!("{name}() runs SQL text sluice cannot inspect"))
-            }
+            FunctionClass::DynamicSql => self.flag_at(
+                Category::Opaque,
+                span,
+                format!("{name}() runs SQL text sluice cannot inspect"),
+            ),
             FunctionClass::Unknown => {
                 self.object(ObjectKind::Function, name.clone(), Access::Read);
                 self.flag_at(
@@ -377,9 +450,15 @@ fn rank(access: Access) -> u8 {
 /// Whether a condition refers to the target relation: through its alias or name, or through an unqualified column
 /// (which may be the target's; the gateway cannot tell without the catalog, so it gives the benefit of the doubt).
 fn mentions_relation(condition: &protobuf::Node, relation: &protobuf::RangeVar) -> bool {
-    let qualifier = relation.alias.as_ref().map_or(relation.relname.as_str(), |alias| alias.aliasname.as_str());
-    scan::scan(condition).columns.iter().any(|fields| match fields.as_slice() {
-        [] | [_] => true,
-        [.., table, _column] => table == qualifier || *table == relation.relname,
-    })
+    let qualifier = relation
+        .alias
+        .as_ref()
+        .map_or(relation.relname.as_str(), |alias| alias.aliasname.as_str());
+    scan::scan(condition)
+        .columns
+        .iter()
+        .any(|fields| match fields.as_slice() {
+            [] | [_] => true,
+            [.., table, _column] => table == qualifier || *table == relation.relname,
+        })
 }

@@ -19,7 +19,7 @@ pub(crate) fn is_tautology(node: &protobuf::Node) -> bool {
             _ => matches!(eval(node), Some(Value::Bool(true))),
         },
         Some(NodeEnum::AExpr(expr)) if compares_column_with_itself(expr) => true,
-        _ => matches!(eval(node).and_then(Value::to_bool), Some(Value::Bool(true))),
+        _ => matches!(eval(node).and_then(Value::into_bool), Some(Value::Bool(true))),
     }
 }
 
@@ -36,7 +36,7 @@ enum Value {
 impl Value {
     /// PostgreSQL's boolean input syntax (`t`, `true`, `yes`, `on`, `1` and unambiguous prefixes), applied to
     /// untyped literals, plus integer-to-boolean casts.
-    fn to_bool(self) -> Option<Value> {
+    fn into_bool(self) -> Option<Value> {
         match self {
             Value::Bool(_) | Value::Null => Some(self),
             Value::Int(int) => Some(Value::Bool(int != 0)),
@@ -86,7 +86,7 @@ fn eval(node: &protobuf::Node) -> Option<Value> {
             }
         }
         NodeEnum::BooleanTest(test) => {
-            let value = eval(test.arg.as_deref()?)?.to_bool()?;
+            let value = eval(test.arg.as_deref()?)?.into_bool()?;
             let result = match (BoolTestType::try_from(test.booltesttype).ok()?, value) {
                 (BoolTestType::IsTrue, v) => v == Value::Bool(true),
                 (BoolTestType::IsNotTrue, v) => v != Value::Bool(true),
@@ -117,7 +117,7 @@ fn constant_value(constant: &protobuf::AConst) -> Option<Value> {
 
 fn cast_value(value: Value, type_name: &str) -> Option<Value> {
     match type_name {
-        "bool" | "boolean" => value.to_bool(),
+        "bool" | "boolean" => value.into_bool(),
         "int2" | "int4" | "int8" | "integer" | "smallint" | "bigint" => match value {
             Value::Text(text) => text.trim().parse().ok().map(Value::Int),
             Value::Bool(flag) => Some(Value::Int(i64::from(flag))),
@@ -135,7 +135,7 @@ fn cast_value(value: Value, type_name: &str) -> Option<Value> {
 fn eval_bool_expr(expr: &protobuf::BoolExpr) -> Option<Value> {
     let kind = BoolExprType::try_from(expr.boolop).ok()?;
     if kind == BoolExprType::NotExpr {
-        return match eval(expr.args.first()?)?.to_bool()? {
+        return match eval(expr.args.first()?)?.into_bool()? {
             Value::Bool(flag) => Some(Value::Bool(!flag)),
             _ => Some(Value::Null),
         };
@@ -145,7 +145,7 @@ fn eval_bool_expr(expr: &protobuf::BoolExpr) -> Option<Value> {
     let mut all_known = true;
     let mut saw_null = false;
     for arg in &expr.args {
-        match eval(arg).and_then(Value::to_bool) {
+        match eval(arg).and_then(Value::into_bool) {
             Some(Value::Bool(flag)) if flag == decisive => return Some(Value::Bool(decisive)),
             Some(Value::Null) => saw_null = true,
             Some(_) => {}
@@ -186,7 +186,9 @@ fn eval_a_expr(expr: &protobuf::AExpr) -> Option<Value> {
         AExprKind::AexprIn => {
             let left = eval(expr.lexpr.as_deref()?)?;
             let op = expr.name.last().and_then(string_of)?;
-            let Some(NodeEnum::List(list)) = right()?.node.as_ref() else { return None };
+            let Some(NodeEnum::List(list)) = right()?.node.as_ref() else {
+                return None;
+            };
             let mut any = false;
             for item in &list.items {
                 if let Some(std::cmp::Ordering::Equal) = compare(&left, &eval(item)?) {
@@ -197,14 +199,19 @@ fn eval_a_expr(expr: &protobuf::AExpr) -> Option<Value> {
         }
         AExprKind::AexprBetween | AExprKind::AexprNotBetween => {
             let value = eval(expr.lexpr.as_deref()?)?;
-            let Some(NodeEnum::List(list)) = right()?.node.as_ref() else { return None };
-            let [low, high] = list.items.as_slice() else { return None };
+            let Some(NodeEnum::List(list)) = right()?.node.as_ref() else {
+                return None;
+            };
+            let [low, high] = list.items.as_slice() else {
+                return None;
+            };
             let inside = compare(&value, &eval(low)?)?.is_ge() && compare(&value, &eval(high)?)?.is_le();
             Some(Value::Bool(inside == (kind == AExprKind::AexprBetween)))
         }
         AExprKind::AexprLike | AExprKind::AexprIlike => {
             let op = expr.name.last().and_then(string_of)?;
-            let (Value::Text(text), Value::Text(pattern)) = (eval(expr.lexpr.as_deref()?)?, eval(right()?)?) else {
+            let (Value::Text(text), Value::Text(pattern)) = (eval(expr.lexpr.as_deref()?)?, eval(right()?)?)
+            else {
                 return None;
             };
             let matched = like_matches(&text, &pattern, kind == AExprKind::AexprIlike)?;
@@ -222,7 +229,11 @@ fn like_matches(text: &str, pattern: &str, case_insensitive: bool) -> Option<boo
     if pattern.contains(['%', '_', '\\']) {
         return None;
     }
-    Some(if case_insensitive { text.eq_ignore_ascii_case(pattern) } else { text == pattern })
+    Some(if case_insensitive {
+        text.eq_ignore_ascii_case(pattern)
+    } else {
+        text == pattern
+    })
 }
 
 fn unary(op: &str, value: Value) -> Option<Value> {
@@ -279,11 +290,11 @@ fn compare(left: &Value, right: &Value) -> Option<std::cmp::Ordering> {
     match (left, right) {
         (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
         (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
-        (Value::Bool(a), other) => match other.clone().to_bool()? {
+        (Value::Bool(a), other) => match other.clone().into_bool()? {
             Value::Bool(b) => Some(a.cmp(&b)),
             _ => None,
         },
-        (other, Value::Bool(b)) => match other.clone().to_bool()? {
+        (other, Value::Bool(b)) => match other.clone().into_bool()? {
             Value::Bool(a) => Some(a.cmp(b)),
             _ => None,
         },
@@ -296,7 +307,10 @@ fn compare(left: &Value, right: &Value) -> Option<std::cmp::Ordering> {
 fn compares_column_with_itself(expr: &protobuf::AExpr) -> bool {
     let reflexive = match AExprKind::try_from(expr.kind) {
         Ok(AExprKind::AexprOp) => {
-            matches!(expr.name.last().and_then(string_of).as_deref(), Some("=" | "<=" | ">="))
+            matches!(
+                expr.name.last().and_then(string_of).as_deref(),
+                Some("=" | "<=" | ">=")
+            )
         }
         Ok(AExprKind::AexprNotDistinct) => true,
         _ => false,

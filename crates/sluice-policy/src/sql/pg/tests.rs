@@ -8,7 +8,11 @@ use crate::facts::{Access, ObjectKind};
 fn every_statement_of_a_multi_statement_string_gets_its_own_span_and_index() {
     let sql = "SELECT 1;  DROP TABLE users ; DELETE FROM t";
     let classified = classify(sql);
-    let spans: Vec<&str> = classified.items.iter().map(|item| &sql[item.span.clone()]).collect();
+    let spans: Vec<&str> = classified
+        .items
+        .iter()
+        .map(|item| &sql[item.span.clone()])
+        .collect();
     assert_eq!(spans, ["SELECT 1", "DROP TABLE users", "DELETE FROM t"]);
     let indexes: Vec<usize> = classified.items.iter().map(|item| item.index).collect();
     assert_eq!(indexes, [0, 1, 2]);
@@ -18,7 +22,11 @@ fn every_statement_of_a_multi_statement_string_gets_its_own_span_and_index() {
 fn function_findings_point_at_the_call() {
     let sql = "SELECT id, nextval('s') FROM t";
     let item = &classify(sql).items[0];
-    let finding = item.findings.iter().find(|finding| finding.category == Category::Write).unwrap();
+    let finding = item
+        .findings
+        .iter()
+        .find(|finding| finding.category == Category::Write)
+        .unwrap();
     assert_eq!(&sql[finding.span.clone()], "nextval");
 }
 
@@ -26,7 +34,10 @@ fn function_findings_point_at_the_call() {
 fn kinds_follow_what_the_statement_does() {
     let kind = |sql: &str| classify(sql).items[0].kind;
     assert_eq!(kind("SELECT 1"), Kind::Read);
-    assert_eq!(kind("WITH d AS (DELETE FROM t RETURNING 1) SELECT 1"), Kind::Write);
+    assert_eq!(
+        kind("WITH d AS (DELETE FROM t RETURNING 1) SELECT 1"),
+        Kind::Write
+    );
     assert_eq!(kind("SELECT nextval('s')"), Kind::Write);
     assert_eq!(kind("DROP TABLE t"), Kind::Ddl);
     assert_eq!(kind("GRANT SELECT ON t TO r"), Kind::Privilege);
@@ -38,10 +49,15 @@ fn kinds_follow_what_the_statement_does() {
 
 #[test]
 fn objects_carry_their_access_mode_and_ctes_are_not_tables() {
-    let classified = classify("WITH recent AS (SELECT * FROM orders) INSERT INTO archive.orders SELECT * FROM recent");
+    let classified =
+        classify("WITH recent AS (SELECT * FROM orders) INSERT INTO archive.orders SELECT * FROM recent");
     let objects = &classified.items[0].objects;
-    assert!(objects.iter().any(|o| o.name == "archive.orders" && o.access == Access::Write && o.kind == ObjectKind::Table));
-    assert!(objects.iter().any(|o| o.name == "orders" && o.access == Access::Read));
+    assert!(objects
+        .iter()
+        .any(|o| o.name == "archive.orders" && o.access == Access::Write && o.kind == ObjectKind::Table));
+    assert!(objects
+        .iter()
+        .any(|o| o.name == "orders" && o.access == Access::Read));
     assert!(!objects.iter().any(|o| o.name == "recent"));
 }
 

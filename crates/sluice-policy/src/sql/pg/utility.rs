@@ -25,7 +25,16 @@ const CODE_SETTINGS: &[&str] = &[
 ];
 
 /// Procedural languages that are not sandboxed: a function in them can run programs as the server's OS user.
-const UNTRUSTED_LANGUAGES: &[&str] = &["c", "internal", "plpythonu", "plpython2u", "plpython3u", "plperlu", "pltclu", "plsh"];
+const UNTRUSTED_LANGUAGES: &[&str] = &[
+    "c",
+    "internal",
+    "plpythonu",
+    "plpython2u",
+    "plpython3u",
+    "plperlu",
+    "pltclu",
+    "plsh",
+];
 
 /// Classifies a utility statement, returning its command tag and kind.
 pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) {
@@ -35,7 +44,10 @@ pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) 
             for relation in &truncate.relations {
                 let table = names::object_name(relation);
                 a.object(ObjectKind::Table, table.clone(), Access::Ddl);
-                a.flag(Category::Truncate, format!("TRUNCATE {table}{}", cascade(truncate.behavior)));
+                a.flag(
+                    Category::Truncate,
+                    format!("TRUNCATE {table}{}", cascade(truncate.behavior)),
+                );
             }
             ("TRUNCATE TABLE".to_owned(), Kind::Ddl)
         }
@@ -47,46 +59,75 @@ pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) 
         }
         NodeEnum::DropOwnedStmt(drop) => {
             let roles = role_list(&drop.roles);
-            a.flag(Category::DropObject, format!("DROP OWNED BY {roles} drops every object they own"));
+            a.flag(
+                Category::DropObject,
+                format!("DROP OWNED BY {roles} drops every object they own"),
+            );
             a.flag(Category::Ddl, format!("DROP OWNED BY {roles}"));
             ("DROP OWNED".to_owned(), Kind::Ddl)
         }
-        NodeEnum::DropTableSpaceStmt(drop) => dropped(a, "TABLESPACE", ObjectKind::Other, &drop.tablespacename),
+        NodeEnum::DropTableSpaceStmt(drop) => {
+            dropped(a, "TABLESPACE", ObjectKind::Other, &drop.tablespacename)
+        }
         NodeEnum::DropSubscriptionStmt(drop) => dropped(a, "SUBSCRIPTION", ObjectKind::Other, &drop.subname),
         NodeEnum::DropUserMappingStmt(_) => dropped(a, "USER MAPPING", ObjectKind::Other, ""),
         NodeEnum::AlterTableStmt(alter) => alter_table(a, alter),
         NodeEnum::AlterSystemStmt(alter) => {
-            let name = alter.setstmt.as_ref().map(|set| set.name.clone()).unwrap_or_default();
-            a.flag(Category::Ddl, format!("ALTER SYSTEM changes server configuration ({name})"));
+            let name = alter
+                .setstmt
+                .as_ref()
+                .map(|set| set.name.clone())
+                .unwrap_or_default();
+            a.flag(
+                Category::Ddl,
+                format!("ALTER SYSTEM changes server configuration ({name})"),
+            );
             if CODE_SETTINGS.contains(&name.to_ascii_lowercase().as_str()) {
-                a.flag(Category::ProgramExecution, format!("ALTER SYSTEM SET {name} makes the server run or load code"));
+                a.flag(
+                    Category::ProgramExecution,
+                    format!("ALTER SYSTEM SET {name} makes the server run or load code"),
+                );
             }
             ("ALTER SYSTEM".to_owned(), Kind::Ddl)
         }
         NodeEnum::LoadStmt(load) => {
-            a.flag(Category::ProgramExecution, format!("LOAD '{}' loads a shared library into the server", load.filename));
+            a.flag(
+                Category::ProgramExecution,
+                format!("LOAD '{}' loads a shared library into the server", load.filename),
+            );
             ("LOAD".to_owned(), Kind::Ddl)
         }
         NodeEnum::CreateFunctionStmt(function) => create_function(a, function),
         NodeEnum::VariableSetStmt(set) => variable_set(a, set),
         NodeEnum::VariableShowStmt(_) => ("SHOW".to_owned(), Kind::Read),
-        NodeEnum::TransactionStmt(transaction) => (transaction_tag(transaction.kind).to_owned(), Kind::Transaction),
+        NodeEnum::TransactionStmt(transaction) => {
+            (transaction_tag(transaction.kind).to_owned(), Kind::Transaction)
+        }
         NodeEnum::ConstraintsSetStmt(_) => ("SET CONSTRAINTS".to_owned(), Kind::Transaction),
         NodeEnum::DiscardStmt(_) => ("DISCARD".to_owned(), Kind::Session),
         NodeEnum::ListenStmt(_) => ("LISTEN".to_owned(), Kind::Session),
         NodeEnum::UnlistenStmt(_) => ("UNLISTEN".to_owned(), Kind::Session),
         NodeEnum::DeallocateStmt(_) => ("DEALLOCATE".to_owned(), Kind::Session),
         NodeEnum::ClosePortalStmt(_) => ("CLOSE CURSOR".to_owned(), Kind::Read),
-        NodeEnum::FetchStmt(fetch) => ((if fetch.ismove { "MOVE" } else { "FETCH" }).to_owned(), Kind::Read),
+        NodeEnum::FetchStmt(fetch) => (
+            (if fetch.ismove { "MOVE" } else { "FETCH" }).to_owned(),
+            Kind::Read,
+        ),
         NodeEnum::NotifyStmt(notify) => {
-            a.flag(Category::Write, format!("NOTIFY {} signals other sessions", notify.conditionname));
+            a.flag(
+                Category::Write,
+                format!("NOTIFY {} signals other sessions", notify.conditionname),
+            );
             ("NOTIFY".to_owned(), Kind::Write)
         }
         NodeEnum::LockStmt(lock) => {
             for relation in &lock.relations {
                 a.object(ObjectKind::Table, names::object_name(relation), Access::Write);
             }
-            a.flag(Category::Write, "LOCK TABLE blocks other sessions as a write would");
+            a.flag(
+                Category::Write,
+                "LOCK TABLE blocks other sessions as a write would",
+            );
             ("LOCK TABLE".to_owned(), Kind::Write)
         }
         NodeEnum::VacuumStmt(vacuum) => {
@@ -97,20 +138,33 @@ pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) 
         NodeEnum::ClusterStmt(_) => maintenance(a, "CLUSTER"),
         NodeEnum::CheckPointStmt(_) => maintenance(a, "CHECKPOINT"),
         NodeEnum::RefreshMatViewStmt(refresh) => {
-            let view = refresh.relation.as_ref().map(names::range_var).unwrap_or_default();
+            let view = refresh
+                .relation
+                .as_ref()
+                .map(names::range_var)
+                .unwrap_or_default();
             a.object(ObjectKind::View, view.clone(), Access::Write);
-            a.flag(Category::Write, format!("REFRESH MATERIALIZED VIEW {view} rewrites its rows"));
+            a.flag(
+                Category::Write,
+                format!("REFRESH MATERIALIZED VIEW {view} rewrites its rows"),
+            );
             ("REFRESH MATERIALIZED VIEW".to_owned(), Kind::Write)
         }
         NodeEnum::GrantStmt(grant) => grant_stmt(a, grant),
         NodeEnum::GrantRoleStmt(grant) => {
             let verb = if grant.is_grant { "GRANT" } else { "REVOKE" };
             let roles = role_list(&grant.granted_roles);
-            a.flag(Category::PrivilegeChange, format!("{verb} role {roles} to/from {}", role_list(&grant.grantee_roles)));
+            a.flag(
+                Category::PrivilegeChange,
+                format!("{verb} role {roles} to/from {}", role_list(&grant.grantee_roles)),
+            );
             (verb.to_owned(), Kind::Privilege)
         }
         NodeEnum::AlterDefaultPrivilegesStmt(_) => {
-            a.flag(Category::PrivilegeChange, "ALTER DEFAULT PRIVILEGES changes grants on future objects");
+            a.flag(
+                Category::PrivilegeChange,
+                "ALTER DEFAULT PRIVILEGES changes grants on future objects",
+            );
             ("ALTER DEFAULT PRIVILEGES".to_owned(), Kind::Privilege)
         }
         NodeEnum::CreateRoleStmt(create) => role_change(a, "CREATE ROLE", &create.role),
@@ -128,7 +182,10 @@ pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) 
         }
         NodeEnum::ReassignOwnedStmt(reassign) => {
             let roles = role_list(&reassign.roles);
-            a.flag(Category::PrivilegeChange, format!("REASSIGN OWNED BY {roles} moves ownership"));
+            a.flag(
+                Category::PrivilegeChange,
+                format!("REASSIGN OWNED BY {roles} moves ownership"),
+            );
             ("REASSIGN OWNED".to_owned(), Kind::Privilege)
         }
         NodeEnum::AlterOwnerStmt(alter) => {
@@ -140,18 +197,27 @@ pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) 
                 .or_else(|| alter.object.as_deref().map(names::object_name))
                 .unwrap_or_default();
             a.object(kind, name.clone(), Access::Ddl);
-            a.flag(Category::PrivilegeChange, format!("ALTER {noun} {name} OWNER TO changes ownership"));
+            a.flag(
+                Category::PrivilegeChange,
+                format!("ALTER {noun} {name} OWNER TO changes ownership"),
+            );
             a.flag(Category::Ddl, format!("ALTER {noun} {name} OWNER TO"));
             (format!("ALTER {noun}"), Kind::Ddl)
         }
         NodeEnum::CreatePolicyStmt(policy) => {
             let table = policy.table.as_ref().map(names::range_var).unwrap_or_default();
-            a.flag(Category::PrivilegeChange, format!("CREATE POLICY on {table} changes row-level security"));
+            a.flag(
+                Category::PrivilegeChange,
+                format!("CREATE POLICY on {table} changes row-level security"),
+            );
             ddl(a, "CREATE POLICY", ObjectKind::Table, &table)
         }
         NodeEnum::AlterPolicyStmt(policy) => {
             let table = policy.table.as_ref().map(names::range_var).unwrap_or_default();
-            a.flag(Category::PrivilegeChange, format!("ALTER POLICY on {table} changes row-level security"));
+            a.flag(
+                Category::PrivilegeChange,
+                format!("ALTER POLICY on {table} changes row-level security"),
+            );
             ddl(a, "ALTER POLICY", ObjectKind::Table, &table)
         }
         NodeEnum::CreateSchemaStmt(schema) => {
@@ -168,7 +234,12 @@ pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) 
         }
         NodeEnum::CreateForeignTableStmt(create) => {
             let table = create.base_stmt.as_ref().and_then(|base| base.relation.as_ref());
-            ddl(a, "CREATE FOREIGN TABLE", ObjectKind::Table, &table.map(names::range_var).unwrap_or_default())
+            ddl(
+                a,
+                "CREATE FOREIGN TABLE",
+                ObjectKind::Table,
+                &table.map(names::range_var).unwrap_or_default(),
+            )
         }
         NodeEnum::ViewStmt(view) => {
             let name = view.view.as_ref().map(names::range_var).unwrap_or_default();
@@ -179,12 +250,18 @@ pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) 
             a.object(ObjectKind::Index, index.idxname.clone(), Access::Ddl);
             ddl(a, "CREATE INDEX", ObjectKind::Table, &table)
         }
-        NodeEnum::CreateSeqStmt(seq) => {
-            ddl(a, "CREATE SEQUENCE", ObjectKind::Sequence, &seq.sequence.as_ref().map(names::range_var).unwrap_or_default())
-        }
-        NodeEnum::AlterSeqStmt(seq) => {
-            ddl(a, "ALTER SEQUENCE", ObjectKind::Sequence, &seq.sequence.as_ref().map(names::range_var).unwrap_or_default())
-        }
+        NodeEnum::CreateSeqStmt(seq) => ddl(
+            a,
+            "CREATE SEQUENCE",
+            ObjectKind::Sequence,
+            &seq.sequence.as_ref().map(names::range_var).unwrap_or_default(),
+        ),
+        NodeEnum::AlterSeqStmt(seq) => ddl(
+            a,
+            "ALTER SEQUENCE",
+            ObjectKind::Sequence,
+            &seq.sequence.as_ref().map(names::range_var).unwrap_or_default(),
+        ),
         NodeEnum::RenameStmt(rename) => {
             let (noun, kind) = object_type(rename.rename_type);
             let name = rename
@@ -207,99 +284,213 @@ pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) 
         }
         NodeEnum::CommentStmt(comment) => {
             let (_, kind) = object_type(comment.objtype);
-            let name = comment.object.as_deref().map(names::object_name).unwrap_or_default();
+            let name = comment
+                .object
+                .as_deref()
+                .map(names::object_name)
+                .unwrap_or_default();
             ddl(a, "COMMENT", kind, &name)
         }
         NodeEnum::SecLabelStmt(label) => {
             let (_, kind) = object_type(label.objtype);
-            let name = label.object.as_deref().map(names::object_name).unwrap_or_default();
+            let name = label
+                .object
+                .as_deref()
+                .map(names::object_name)
+                .unwrap_or_default();
             ddl(a, "SECURITY LABEL", kind, &name)
         }
         NodeEnum::CreatedbStmt(create) => ddl(a, "CREATE DATABASE", ObjectKind::Database, &create.dbname),
         NodeEnum::AlterDatabaseStmt(alter) => ddl(a, "ALTER DATABASE", ObjectKind::Database, &alter.dbname),
-        NodeEnum::AlterDatabaseSetStmt(alter) => ddl(a, "ALTER DATABASE", ObjectKind::Database, &alter.dbname),
-        NodeEnum::AlterDatabaseRefreshCollStmt(alter) => ddl(a, "ALTER DATABASE", ObjectKind::Database, &alter.dbname),
-        NodeEnum::CreateExtensionStmt(create) => ddl(a, "CREATE EXTENSION", ObjectKind::Other, &create.extname),
+        NodeEnum::AlterDatabaseSetStmt(alter) => {
+            ddl(a, "ALTER DATABASE", ObjectKind::Database, &alter.dbname)
+        }
+        NodeEnum::AlterDatabaseRefreshCollStmt(alter) => {
+            ddl(a, "ALTER DATABASE", ObjectKind::Database, &alter.dbname)
+        }
+        NodeEnum::CreateExtensionStmt(create) => {
+            ddl(a, "CREATE EXTENSION", ObjectKind::Other, &create.extname)
+        }
         NodeEnum::AlterExtensionStmt(alter) => ddl(a, "ALTER EXTENSION", ObjectKind::Other, &alter.extname),
-        NodeEnum::AlterExtensionContentsStmt(alter) => ddl(a, "ALTER EXTENSION", ObjectKind::Other, &alter.extname),
+        NodeEnum::AlterExtensionContentsStmt(alter) => {
+            ddl(a, "ALTER EXTENSION", ObjectKind::Other, &alter.extname)
+        }
         NodeEnum::CreatePlangStmt(language) => {
             if !language.pltrusted {
-                a.flag(Category::ProgramExecution, format!("CREATE LANGUAGE {} is untrusted", language.plname));
+                a.flag(
+                    Category::ProgramExecution,
+                    format!("CREATE LANGUAGE {} is untrusted", language.plname),
+                );
             }
             ddl(a, "CREATE LANGUAGE", ObjectKind::Other, &language.plname)
         }
         NodeEnum::CreateTrigStmt(trigger) => {
-            let table = trigger.relation.as_ref().map(names::range_var).unwrap_or_default();
+            let table = trigger
+                .relation
+                .as_ref()
+                .map(names::range_var)
+                .unwrap_or_default();
             ddl(a, "CREATE TRIGGER", ObjectKind::Table, &table)
         }
-        NodeEnum::CreateEventTrigStmt(trigger) => ddl(a, "CREATE EVENT TRIGGER", ObjectKind::Other, &trigger.trigname),
-        NodeEnum::AlterEventTrigStmt(trigger) => ddl(a, "ALTER EVENT TRIGGER", ObjectKind::Other, &trigger.trigname),
-        NodeEnum::ImportForeignSchemaStmt(import) => {
-            ddl(a, "IMPORT FOREIGN SCHEMA", ObjectKind::Schema, &import.local_schema)
+        NodeEnum::CreateEventTrigStmt(trigger) => {
+            ddl(a, "CREATE EVENT TRIGGER", ObjectKind::Other, &trigger.trigname)
         }
+        NodeEnum::AlterEventTrigStmt(trigger) => {
+            ddl(a, "ALTER EVENT TRIGGER", ObjectKind::Other, &trigger.trigname)
+        }
+        NodeEnum::ImportForeignSchemaStmt(import) => ddl(
+            a,
+            "IMPORT FOREIGN SCHEMA",
+            ObjectKind::Schema,
+            &import.local_schema,
+        ),
         NodeEnum::AlterFunctionStmt(alter) => {
-            let name = alter.func.as_ref().map(|func| names::dotted(&func.objname)).unwrap_or_default();
+            let name = alter
+                .func
+                .as_ref()
+                .map(|func| names::dotted(&func.objname))
+                .unwrap_or_default();
             ddl(a, "ALTER FUNCTION", ObjectKind::Function, &name)
         }
         NodeEnum::AlterTableMoveAllStmt(_) => ddl(a, "ALTER TABLE", ObjectKind::Table, ""),
-        NodeEnum::AlterDomainStmt(alter) => ddl(a, "ALTER DOMAIN", ObjectKind::Type, &names::dotted(&alter.type_name)),
-        NodeEnum::AlterEnumStmt(alter) => ddl(a, "ALTER TYPE", ObjectKind::Type, &names::dotted(&alter.type_name)),
-        NodeEnum::AlterTypeStmt(alter) => ddl(a, "ALTER TYPE", ObjectKind::Type, &names::dotted(&alter.type_name)),
-        NodeEnum::CompositeTypeStmt(create) => {
-            ddl(a, "CREATE TYPE", ObjectKind::Type, &create.typevar.as_ref().map(names::range_var).unwrap_or_default())
-        }
-        NodeEnum::CreateEnumStmt(create) => ddl(a, "CREATE TYPE", ObjectKind::Type, &names::dotted(&create.type_name)),
-        NodeEnum::CreateRangeStmt(create) => ddl(a, "CREATE TYPE", ObjectKind::Type, &names::dotted(&create.type_name)),
-        NodeEnum::CreateDomainStmt(create) => {
-            ddl(a, "CREATE DOMAIN", ObjectKind::Type, &names::dotted(&create.domainname))
-        }
+        NodeEnum::AlterDomainStmt(alter) => ddl(
+            a,
+            "ALTER DOMAIN",
+            ObjectKind::Type,
+            &names::dotted(&alter.type_name),
+        ),
+        NodeEnum::AlterEnumStmt(alter) => ddl(
+            a,
+            "ALTER TYPE",
+            ObjectKind::Type,
+            &names::dotted(&alter.type_name),
+        ),
+        NodeEnum::AlterTypeStmt(alter) => ddl(
+            a,
+            "ALTER TYPE",
+            ObjectKind::Type,
+            &names::dotted(&alter.type_name),
+        ),
+        NodeEnum::CompositeTypeStmt(create) => ddl(
+            a,
+            "CREATE TYPE",
+            ObjectKind::Type,
+            &create.typevar.as_ref().map(names::range_var).unwrap_or_default(),
+        ),
+        NodeEnum::CreateEnumStmt(create) => ddl(
+            a,
+            "CREATE TYPE",
+            ObjectKind::Type,
+            &names::dotted(&create.type_name),
+        ),
+        NodeEnum::CreateRangeStmt(create) => ddl(
+            a,
+            "CREATE TYPE",
+            ObjectKind::Type,
+            &names::dotted(&create.type_name),
+        ),
+        NodeEnum::CreateDomainStmt(create) => ddl(
+            a,
+            "CREATE DOMAIN",
+            ObjectKind::Type,
+            &names::dotted(&create.domainname),
+        ),
         NodeEnum::DefineStmt(define) => {
             let (noun, kind) = object_type(define.kind);
-            ddl(a, &format!("CREATE {noun}"), kind, &names::dotted(&define.defnames))
+            ddl(
+                a,
+                &format!("CREATE {noun}"),
+                kind,
+                &names::dotted(&define.defnames),
+            )
         }
-        NodeEnum::CreateSubscriptionStmt(create) => ddl(a, "CREATE SUBSCRIPTION", ObjectKind::Other, &create.subname),
-        NodeEnum::AlterSubscriptionStmt(alter) => ddl(a, "ALTER SUBSCRIPTION", ObjectKind::Other, &alter.subname),
-        NodeEnum::CreatePublicationStmt(create) => ddl(a, "CREATE PUBLICATION", ObjectKind::Other, &create.pubname),
-        NodeEnum::AlterPublicationStmt(alter) => ddl(a, "ALTER PUBLICATION", ObjectKind::Other, &alter.pubname),
+        NodeEnum::CreateSubscriptionStmt(create) => {
+            ddl(a, "CREATE SUBSCRIPTION", ObjectKind::Other, &create.subname)
+        }
+        NodeEnum::AlterSubscriptionStmt(alter) => {
+            ddl(a, "ALTER SUBSCRIPTION", ObjectKind::Other, &alter.subname)
+        }
+        NodeEnum::CreatePublicationStmt(create) => {
+            ddl(a, "CREATE PUBLICATION", ObjectKind::Other, &create.pubname)
+        }
+        NodeEnum::AlterPublicationStmt(alter) => {
+            ddl(a, "ALTER PUBLICATION", ObjectKind::Other, &alter.pubname)
+        }
         NodeEnum::CreateTableSpaceStmt(create) => {
             ddl(a, "CREATE TABLESPACE", ObjectKind::Other, &create.tablespacename)
         }
         NodeEnum::AlterTableSpaceOptionsStmt(alter) => {
             ddl(a, "ALTER TABLESPACE", ObjectKind::Other, &alter.tablespacename)
         }
-        NodeEnum::CreateFdwStmt(create) => ddl(a, "CREATE FOREIGN DATA WRAPPER", ObjectKind::Other, &create.fdwname),
-        NodeEnum::AlterFdwStmt(alter) => ddl(a, "ALTER FOREIGN DATA WRAPPER", ObjectKind::Other, &alter.fdwname),
-        NodeEnum::CreateForeignServerStmt(create) => ddl(a, "CREATE SERVER", ObjectKind::Other, &create.servername),
-        NodeEnum::AlterForeignServerStmt(alter) => ddl(a, "ALTER SERVER", ObjectKind::Other, &alter.servername),
-        NodeEnum::CreateUserMappingStmt(create) => ddl(a, "CREATE USER MAPPING", ObjectKind::Other, &create.servername),
-        NodeEnum::AlterUserMappingStmt(alter) => ddl(a, "ALTER USER MAPPING", ObjectKind::Other, &alter.servername),
+        NodeEnum::CreateFdwStmt(create) => ddl(
+            a,
+            "CREATE FOREIGN DATA WRAPPER",
+            ObjectKind::Other,
+            &create.fdwname,
+        ),
+        NodeEnum::AlterFdwStmt(alter) => {
+            ddl(a, "ALTER FOREIGN DATA WRAPPER", ObjectKind::Other, &alter.fdwname)
+        }
+        NodeEnum::CreateForeignServerStmt(create) => {
+            ddl(a, "CREATE SERVER", ObjectKind::Other, &create.servername)
+        }
+        NodeEnum::AlterForeignServerStmt(alter) => {
+            ddl(a, "ALTER SERVER", ObjectKind::Other, &alter.servername)
+        }
+        NodeEnum::CreateUserMappingStmt(create) => {
+            ddl(a, "CREATE USER MAPPING", ObjectKind::Other, &create.servername)
+        }
+        NodeEnum::AlterUserMappingStmt(alter) => {
+            ddl(a, "ALTER USER MAPPING", ObjectKind::Other, &alter.servername)
+        }
         NodeEnum::CreateAmStmt(create) => ddl(a, "CREATE ACCESS METHOD", ObjectKind::Other, &create.amname),
         NodeEnum::CreateCastStmt(_) => ddl(a, "CREATE CAST", ObjectKind::Other, ""),
         NodeEnum::CreateTransformStmt(_) => ddl(a, "CREATE TRANSFORM", ObjectKind::Other, ""),
-        NodeEnum::CreateConversionStmt(create) => {
-            ddl(a, "CREATE CONVERSION", ObjectKind::Other, &names::dotted(&create.conversion_name))
-        }
-        NodeEnum::CreateOpClassStmt(create) => {
-            ddl(a, "CREATE OPERATOR CLASS", ObjectKind::Other, &names::dotted(&create.opclassname))
-        }
-        NodeEnum::CreateOpFamilyStmt(create) => {
-            ddl(a, "CREATE OPERATOR FAMILY", ObjectKind::Other, &names::dotted(&create.opfamilyname))
-        }
-        NodeEnum::AlterOpFamilyStmt(alter) => {
-            ddl(a, "ALTER OPERATOR FAMILY", ObjectKind::Other, &names::dotted(&alter.opfamilyname))
-        }
+        NodeEnum::CreateConversionStmt(create) => ddl(
+            a,
+            "CREATE CONVERSION",
+            ObjectKind::Other,
+            &names::dotted(&create.conversion_name),
+        ),
+        NodeEnum::CreateOpClassStmt(create) => ddl(
+            a,
+            "CREATE OPERATOR CLASS",
+            ObjectKind::Other,
+            &names::dotted(&create.opclassname),
+        ),
+        NodeEnum::CreateOpFamilyStmt(create) => ddl(
+            a,
+            "CREATE OPERATOR FAMILY",
+            ObjectKind::Other,
+            &names::dotted(&create.opfamilyname),
+        ),
+        NodeEnum::AlterOpFamilyStmt(alter) => ddl(
+            a,
+            "ALTER OPERATOR FAMILY",
+            ObjectKind::Other,
+            &names::dotted(&alter.opfamilyname),
+        ),
         NodeEnum::AlterOperatorStmt(_) => ddl(a, "ALTER OPERATOR", ObjectKind::Other, ""),
         NodeEnum::CreateStatsStmt(_) => ddl(a, "CREATE STATISTICS", ObjectKind::Other, ""),
         NodeEnum::AlterStatsStmt(_) => ddl(a, "ALTER STATISTICS", ObjectKind::Other, ""),
-        NodeEnum::AlterCollationStmt(alter) => {
-            ddl(a, "ALTER COLLATION", ObjectKind::Other, &names::dotted(&alter.collname))
-        }
-        NodeEnum::AlterTsdictionaryStmt(alter) => {
-            ddl(a, "ALTER TEXT SEARCH DICTIONARY", ObjectKind::Other, &names::dotted(&alter.dictname))
-        }
-        NodeEnum::AlterTsconfigurationStmt(alter) => {
-            ddl(a, "ALTER TEXT SEARCH CONFIGURATION", ObjectKind::Other, &names::dotted(&alter.cfgname))
-        }
+        NodeEnum::AlterCollationStmt(alter) => ddl(
+            a,
+            "ALTER COLLATION",
+            ObjectKind::Other,
+            &names::dotted(&alter.collname),
+        ),
+        NodeEnum::AlterTsdictionaryStmt(alter) => ddl(
+            a,
+            "ALTER TEXT SEARCH DICTIONARY",
+            ObjectKind::Other,
+            &names::dotted(&alter.dictname),
+        ),
+        NodeEnum::AlterTsconfigurationStmt(alter) => ddl(
+            a,
+            "ALTER TEXT SEARCH CONFIGURATION",
+            ObjectKind::Other,
+            &names::dotted(&alter.cfgname),
+        ),
         NodeEnum::AlterObjectDependsStmt(_) => ddl(a, "ALTER OBJECT DEPENDS", ObjectKind::Other, ""),
         NodeEnum::ReplicaIdentityStmt(_) => ddl(a, "ALTER TABLE", ObjectKind::Table, ""),
         _ => {
@@ -313,13 +504,23 @@ fn ddl(a: &mut Analysis<'_>, tag: &str, kind: ObjectKind, name: &str) -> (String
     if !name.is_empty() {
         a.object(kind, name.to_owned(), Access::Ddl);
     }
-    a.flag(Category::Ddl, if name.is_empty() { tag.to_owned() } else { format!("{tag} {name}") });
+    a.flag(
+        Category::Ddl,
+        if name.is_empty() {
+            tag.to_owned()
+        } else {
+            format!("{tag} {name}")
+        },
+    );
     (tag.to_owned(), Kind::Ddl)
 }
 
 fn dropped(a: &mut Analysis<'_>, noun: &str, kind: ObjectKind, name: &str) -> (String, Kind) {
     let tag = format!("DROP {noun}");
-    a.flag(Category::DropObject, format!("{tag} {name}").trim_end().to_owned());
+    a.flag(
+        Category::DropObject,
+        format!("{tag} {name}").trim_end().to_owned(),
+    );
     ddl(a, &tag, kind, name)
 }
 
@@ -356,17 +557,30 @@ fn alter_table(a: &mut Analysis<'_>, alter: &protobuf::AlterTableStmt) -> (Strin
     a.object(kind, table.clone(), Access::Ddl);
     a.flag(Category::Ddl, format!("ALTER {noun} {table}"));
     for command in &alter.cmds {
-        let Some(NodeEnum::AlterTableCmd(command)) = command.node.as_ref() else { continue };
+        let Some(NodeEnum::AlterTableCmd(command)) = command.node.as_ref() else {
+            continue;
+        };
         match AlterTableType::try_from(command.subtype) {
             Ok(AlterTableType::AtDropColumn) => {
-                a.object(ObjectKind::Column, format!("{table}.{}", command.name), Access::Ddl);
+                a.object(
+                    ObjectKind::Column,
+                    format!("{table}.{}", command.name),
+                    Access::Ddl,
+                );
                 a.flag(
                     Category::DropColumn,
-                    format!("ALTER {noun} {table} DROP COLUMN {}{}", command.name, cascade(command.behavior)),
+                    format!(
+                        "ALTER {noun} {table} DROP COLUMN {}{}",
+                        command.name,
+                        cascade(command.behavior)
+                    ),
                 );
             }
             Ok(AlterTableType::AtChangeOwner) => {
-                a.flag(Category::PrivilegeChange, format!("ALTER {noun} {table} OWNER TO changes ownership"));
+                a.flag(
+                    Category::PrivilegeChange,
+                    format!("ALTER {noun} {table} OWNER TO changes ownership"),
+                );
             }
             Ok(
                 AlterTableType::AtDisableRowSecurity
@@ -374,7 +588,10 @@ fn alter_table(a: &mut Analysis<'_>, alter: &protobuf::AlterTableStmt) -> (Strin
                 | AlterTableType::AtEnableRowSecurity
                 | AlterTableType::AtForceRowSecurity,
             ) => {
-                a.flag(Category::PrivilegeChange, format!("ALTER {noun} {table} changes row-level security"));
+                a.flag(
+                    Category::PrivilegeChange,
+                    format!("ALTER {noun} {table} changes row-level security"),
+                );
             }
             _ => {}
         }
@@ -383,13 +600,19 @@ fn alter_table(a: &mut Analysis<'_>, alter: &protobuf::AlterTableStmt) -> (Strin
 }
 
 fn create_function(a: &mut Analysis<'_>, function: &protobuf::CreateFunctionStmt) -> (String, Kind) {
-    let noun = if function.is_procedure { "PROCEDURE" } else { "FUNCTION" };
+    let noun = if function.is_procedure {
+        "PROCEDURE"
+    } else {
+        "FUNCTION"
+    };
     let name = names::dotted(&function.funcname);
     if let Some(language) = names::def_elem_text(&function.options, "language") {
         if UNTRUSTED_LANGUAGES.contains(&language.to_ascii_lowercase().as_str()) {
             a.flag(
                 Category::ProgramExecution,
-                format!("CREATE {noun} {name} in untrusted language {language} can run programs on the server"),
+                format!(
+                    "CREATE {noun} {name} in untrusted language {language} can run programs on the server"
+                ),
             );
         }
     }
@@ -404,8 +627,15 @@ fn variable_set(a: &mut Analysis<'_>, set: &protobuf::VariableSetStmt) -> (Strin
     );
     let tag = if reset { "RESET" } else { "SET" };
     if matches!(name.as_str(), "role" | "session_authorization") {
-        let what = if name == "role" { "ROLE" } else { "SESSION AUTHORIZATION" };
-        a.flag(Category::PrivilegeChange, format!("{tag} {what} changes the privileges of the session"));
+        let what = if name == "role" {
+            "ROLE"
+        } else {
+            "SESSION AUTHORIZATION"
+        };
+        a.flag(
+            Category::PrivilegeChange,
+            format!("{tag} {what} changes the privileges of the session"),
+        );
         return (tag.to_owned(), Kind::Privilege);
     }
     (tag.to_owned(), Kind::Session)
@@ -419,7 +649,10 @@ fn grant_stmt(a: &mut Analysis<'_>, grant: &protobuf::GrantStmt) -> (String, Kin
         a.object(kind, object.clone(), Access::Ddl);
     }
     let grantees = role_list(&grant.grantees);
-    a.flag(Category::PrivilegeChange, format!("{verb} on {noun} {} to/from {grantees}", objects.join(", ")));
+    a.flag(
+        Category::PrivilegeChange,
+        format!("{verb} on {noun} {} to/from {grantees}", objects.join(", ")),
+    );
     (verb.to_owned(), Kind::Privilege)
 }
 
@@ -435,7 +668,11 @@ fn maintenance(a: &mut Analysis<'_>, tag: &str) -> (String, Kind) {
 }
 
 fn role_list(roles: &[protobuf::Node]) -> String {
-    roles.iter().map(names::object_name).collect::<Vec<_>>().join(", ")
+    roles
+        .iter()
+        .map(names::object_name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn transaction_tag(kind: i32) -> &'static str {
