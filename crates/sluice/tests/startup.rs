@@ -221,3 +221,24 @@ async fn the_api_can_be_served_over_tls_with_the_generated_certificate() {
     );
     running.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_start_that_cannot_bind_its_port_keeps_the_admin_token_for_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = Config::for_data_dir(dir.path().join("data"));
+    config.api.listen = taken.local_addr().unwrap();
+    let err = sluice::gateway::start(config).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("cannot listen on") && format!("{err:#}").contains("api.listen"),
+        "{err:#}"
+    );
+    let running = sluice::gateway::start(Config::for_data_dir(dir.path().join("data")))
+        .await
+        .unwrap();
+    assert!(
+        running.admin_token.is_some(),
+        "the one-time token is shown on the first start that succeeds"
+    );
+    running.shutdown().await;
+}

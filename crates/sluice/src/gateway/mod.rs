@@ -85,7 +85,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningGateway> {
         .await
         .context("refusing to start")?;
     tls::ensure_material(&config.tls)?;
-    let admin_token = bootstrap::first_admin(&store, &config.admin_token_path()).await?;
 
     let settings = ApiSettings {
         max_body_bytes: config.api.max_body_bytes,
@@ -99,15 +98,23 @@ pub async fn start(config: Config) -> anyhow::Result<RunningGateway> {
     let api_addr = listener
         .local_addr()
         .context("cannot read the API listener's address")?;
+    let tls_config = if config.api.tls {
+        Some(tls::server_config(&config.tls)?)
+    } else {
+        None
+    };
+    // Bootstrap only once everything that can still fail has succeeded, so a first start that cannot bind its port
+    // does not consume the one-time token without showing it.
+    let admin_token = bootstrap::first_admin(&store, &config.admin_token_path()).await?;
     let (shutdown, stop) = oneshot::channel::<()>();
     let stopped = async move {
         // A dropped sender also means "stop".
         let _ = stop.await;
     };
-    let (server, scheme) = if config.api.tls {
+    let (server, scheme) = if let Some(tls_config) = tls_config {
         // `tap_io` is a no-op wrapper here: axum provides `ConnectInfo<SocketAddr>` for tapped listeners of any
         // kind, which is how the TLS listener gets client addresses into the audit log like plain TCP does.
-        let tls_listener = tls::TlsListener::new(listener, tls::server_config(&config.tls)?).tap_io(|_| {});
+        let tls_listener = tls::TlsListener::new(listener, tls_config).tap_io(|_| {});
         let serve = axum::serve(tls_listener, app).with_graceful_shutdown(stopped);
         (tokio::spawn(async move { serve.await }), "https")
     } else {
