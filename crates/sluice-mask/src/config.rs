@@ -131,7 +131,8 @@ pub enum MaskStyle {
     /// recognisable as one detector kind become `********`.
     #[default]
     Partial,
-    /// Replace the whole value with `[REDACTED]` (its length is not revealed).
+    /// Replace the whole value with `[REDACTED]` (its length is not revealed). Exception: PEM key bodies are
+    /// starred byte for byte in every style, because they are masked line by line as they stream past.
     Redact,
     /// Replace the value with a keyed, stable token (`tok_3f9a12bc04e1`): HMAC-SHA256 under the gateway's key,
     /// truncated. Equal inputs give equal tokens, so joins by eye still work; the key keeps dictionary attacks out.

@@ -9,7 +9,12 @@
 //!   only a small window is ever held back.
 //!
 //! Everything here is pure and synchronous: no I/O, no clocks, no globals. Masking never fails and never panics,
-//! whatever the bytes (invalid UTF-8 and ANSI escape sequences included).
+//! whatever the bytes: invalid UTF-8 passes through, and values coloured by ANSI escape sequences are detected as
+//! if the sequences were not there (the sequences themselves are kept).
+//!
+//! Invariant the stream masker relies on: what is found in a text does not depend on how the text is cut into
+//! segments at newlines (every detector stops at a line break; PEM bodies carry their state across), so masking
+//! is the same for any chunking. The property tests and the `stream_mask` fuzz target check it.
 
 mod ansi;
 mod columns;

@@ -7,7 +7,7 @@ use crate::columns::{self, ColumnMask, CompiledRule};
 use crate::config::{DetectorKind, MaskConfig, MaskStyle};
 use crate::error::MaskError;
 use crate::render::Renderer;
-use crate::scan::{kind_index, resolve, Edges, Finding, PemBody, Scanner, Text};
+use crate::scan::{kind_index, resolve, Edges, Finding, PemBody, Scanner, Text, SHORT_INPUT};
 use crate::segment::{LazySink, SegmentState};
 use crate::stream::StreamMasker;
 
@@ -90,7 +90,22 @@ impl Masker {
 
     /// Masks whatever the detectors find in free text.
     pub fn mask_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        match self.mask_bytes(text.as_bytes()) {
+        let bytes = text.as_bytes();
+        if bytes.len() < SHORT_INPUT && !bytes.contains(&b'\n') && !crate::ansi::has_escape(bytes) {
+            // A short single value (most cells): one automaton pass, no segmentation.
+            let mut findings = Vec::new();
+            self.inner
+                .scanner
+                .scan(Text::new(bytes, Edges::default()), true, &mut findings);
+            if findings.is_empty() {
+                return Cow::Borrowed(text);
+            }
+            resolve(&mut findings);
+            let mut out = Vec::with_capacity(bytes.len() + 8);
+            self.inner.render_segment(bytes, &findings, &mut out);
+            return Cow::Owned(bytes_to_string(out));
+        }
+        match self.mask_bytes(bytes) {
             Cow::Borrowed(_) => Cow::Borrowed(text),
             Cow::Owned(bytes) => Cow::Owned(bytes_to_string(bytes)),
         }
@@ -163,7 +178,7 @@ impl Compiled {
                 });
             }
         }
-        self.scanner.scan(Text::new(seg, edges), findings);
+        self.scanner.scan(Text::new(seg, edges), false, findings);
         resolve(findings);
         *pem = match findings.last() {
             Some(f) if f.kind == DetectorKind::PemPrivateKey && f.end == seg.len() => PemBody::Open,
@@ -192,7 +207,7 @@ impl Compiled {
                 kind: DetectorKind::PemPrivateKey,
             });
         }
-        self.scanner.scan(Text::new(seg, edges), findings);
+        self.scanner.scan(Text::new(seg, edges), false, findings);
     }
 
     /// Appends `seg` with its (resolved) findings masked.

@@ -202,8 +202,8 @@ const KEY_FRAGMENTS: &[(&str, Trigger)] = &[
     ("dentified by", Trigger::IdentifiedBy),
 ];
 
-/// Inputs shorter than this are scanned by the single short-input automaton.
-const SHORT_INPUT: usize = 48;
+/// Single values shorter than this (most result cells) are scanned by the single short-input automaton.
+pub(crate) const SHORT_INPUT: usize = 48;
 
 /// One literal automaton and what each of its patterns triggers.
 #[derive(Debug, Clone)]
@@ -221,7 +221,7 @@ impl TriggerSet {
             }
         }
         let mut builder = AhoCorasickBuilder::new();
-        builder.match_kind(MatchKind::Standard);
+        builder.match_kind(MatchKind::LeftmostFirst);
         if dfa {
             builder.kind(Some(AhoCorasickKind::DFA)).prefilter(false);
         }
@@ -238,8 +238,8 @@ impl TriggerSet {
 /// The triggers are split over small automata (each under ~30 exact patterns) because that is what lets
 /// Aho-Corasick use its SIMD (Teddy) prefilter: one automaton with all ~80 spellings, or one case-insensitive
 /// automaton, runs at under 300 MB/s; these run at several GB/s each. Short inputs (most result cells) are
-/// different: there the fixed cost of starting four searches dominates, so they take one pass of a single DFA
-/// over every trigger instead.
+/// different: there the fixed cost of starting five searches dominates, so single short values take one pass of a
+/// single DFA over every trigger instead (see [`Scanner::scan`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Scanner {
     sets: [TriggerSet; 3],
@@ -294,10 +294,13 @@ impl Scanner {
     }
 
     /// Finds every enabled kind in `text`, overlapping findings included (see [`resolve`]).
-    pub(crate) fn scan(&self, text: Text<'_>, out: &mut Vec<Finding>) {
+    ///
+    /// `short` selects the single-automaton search for a short single value; segments of a text always use the
+    /// split search, so that how a text is segmented never changes which search finds its triggers.
+    pub(crate) fn scan(&self, text: Text<'_>, short: bool, out: &mut Vec<Finding>) {
         let first = out.len();
         let bytes = text.bytes;
-        if bytes.len() < SHORT_INPUT {
+        if short {
             self.run_set(&self.short, text, out);
         } else {
             if self.on(DetectorKind::Email) {
@@ -330,13 +333,16 @@ impl Scanner {
         }
     }
 
-    /// Validates every trigger of one automaton in `text`, overlapping ones included.
+    /// Validates the triggers of one automaton in `text`, skipping those inside a value already found.
     ///
-    /// All matches are validated (none skipped because an earlier finding covers them; [`resolve`] settles
-    /// overlaps). That makes the findings a pure function of the text, whichever automaton found the triggers
-    /// and however the text was cut into segments, which is what stream masking relies on.
+    /// Skipping cannot make the result depend on segmentation: no trigger spans a line break, and the only
+    /// findings that do (PEM bodies) win every overlap anyway.
     fn run_set(&self, set: &TriggerSet, text: Text<'_>, out: &mut Vec<Finding>) {
-        for m in set.automaton.find_overlapping_iter(text.bytes) {
+        let mut skip_until = 0usize;
+        for m in set.automaton.find_iter(text.bytes) {
+            if m.start() < skip_until {
+                continue;
+            }
             let Some(&trigger) = set.triggers.get(m.pattern().as_usize()) else {
                 continue;
             };
@@ -344,9 +350,11 @@ impl Scanner {
                 continue;
             };
             if self.on(f.kind) {
+                skip_until = f.end;
                 out.push(f);
             } else if f.kind == DetectorKind::AwsSecretKey && self.on(DetectorKind::GenericSecret) {
                 // An AWS secret is still a secret when its own detector is off but generic secrets are on.
+                skip_until = f.end;
                 out.push(Finding {
                     kind: DetectorKind::GenericSecret,
                     ..f
