@@ -484,3 +484,17 @@ fn opaque_items_always_carry_an_opaque_finding() {
         }
     }
 }
+
+#[test]
+fn regressions_found_by_property_tests_terminate_and_stay_opaque() {
+    // A digit followed by a character outside the BMP once produced an empty token and an endless loop.
+    for sql in ["1\u{1134b}_\u{1fae7}\"", "SELECT 1\u{1f600}"] {
+        let classified = classify(sql, &MysqlOptions::default());
+        assert!(classified.items.iter().any(|item| item.kind == Kind::Opaque), "{sql:?}: {classified:?}");
+    }
+    // A backslash before a multi-byte character once left the lexer inside that character.
+    let sql = "\\\u{113c7} SELECT 1";
+    for item in classify(sql, &MysqlOptions::default()).items {
+        assert!(sql.get(item.span.clone()).is_some(), "{item:?}");
+    }
+}

@@ -3,26 +3,102 @@
 //! Global flags may sit anywhere (`kubectl -n prod delete ns x`), so the verb is the first operand that is a known
 //! verb, with the values of flags that take one skipped.
 
+use super::lexer::Command;
 use super::lexer::Word;
 use super::{add, object, quote_argv, Ctx};
 use crate::facts::{Access, Category, Item, Kind, ObjectKind};
-use super::lexer::Command;
 
 /// Flags that take a value in the next word (unless written `--flag=value`).
 const VALUE_FLAGS: &[&str] = &[
-    "-n", "--namespace", "-l", "--selector", "-o", "--output", "-c", "--container", "-f", "--filename", "--context",
-    "--cluster", "--kubeconfig", "--user", "-s", "--server", "--field-selector", "--sort-by", "--template", "-p",
-    "--patch", "--type", "--timeout", "--grace-period", "--as", "--as-group", "--token", "--image", "-i", "--request-timeout",
+    "-n",
+    "--namespace",
+    "-l",
+    "--selector",
+    "-o",
+    "--output",
+    "-c",
+    "--container",
+    "-f",
+    "--filename",
+    "--context",
+    "--cluster",
+    "--kubeconfig",
+    "--user",
+    "-s",
+    "--server",
+    "--field-selector",
+    "--sort-by",
+    "--template",
+    "-p",
+    "--patch",
+    "--type",
+    "--timeout",
+    "--grace-period",
+    "--as",
+    "--as-group",
+    "--token",
+    "--image",
+    "-i",
+    "--request-timeout",
 ];
 
 const VERBS: &[&str] = &[
-    "get", "describe", "logs", "top", "explain", "api-resources", "api-versions", "version", "cluster-info", "config",
-    "auth", "delete", "exec", "attach", "debug", "port-forward", "cp", "apply", "create", "replace", "patch", "edit",
-    "scale", "rollout", "label", "annotate", "expose", "run", "set", "drain", "cordon", "uncordon", "taint", "proxy",
-    "wait", "diff", "kustomize", "autoscale", "certificate",
+    "get",
+    "describe",
+    "logs",
+    "top",
+    "explain",
+    "api-resources",
+    "api-versions",
+    "version",
+    "cluster-info",
+    "config",
+    "auth",
+    "delete",
+    "exec",
+    "attach",
+    "debug",
+    "port-forward",
+    "cp",
+    "apply",
+    "create",
+    "replace",
+    "patch",
+    "edit",
+    "scale",
+    "rollout",
+    "label",
+    "annotate",
+    "expose",
+    "run",
+    "set",
+    "drain",
+    "cordon",
+    "uncordon",
+    "taint",
+    "proxy",
+    "wait",
+    "diff",
+    "kustomize",
+    "autoscale",
+    "certificate",
 ];
 
-const READ_VERBS: &[&str] = &["get", "describe", "logs", "top", "explain", "api-resources", "api-versions", "version", "cluster-info", "auth", "wait", "diff", "kustomize"];
+const READ_VERBS: &[&str] = &[
+    "get",
+    "describe",
+    "logs",
+    "top",
+    "explain",
+    "api-resources",
+    "api-versions",
+    "version",
+    "cluster-info",
+    "auth",
+    "wait",
+    "diff",
+    "kustomize",
+];
 
 /// Classifies a kubectl invocation.
 pub(crate) fn kubectl(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Command, item: &mut Item) {
@@ -40,27 +116,46 @@ pub(crate) fn kubectl(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
         }
         operands.push(arg);
     }
-    let verb_at = operands.iter().position(|word| VERBS.contains(&word.text.as_str())).unwrap_or(0);
+    let verb_at = operands
+        .iter()
+        .position(|word| VERBS.contains(&word.text.as_str()))
+        .unwrap_or(0);
     let verb = operands.get(verb_at).map_or("", |word| word.text.as_str());
     let resources: Vec<&Word> = operands.iter().skip(verb_at.saturating_add(1)).copied().collect();
     item.tag = format!("{name} {verb}").trim_end().to_owned();
     let span = command.span.clone();
     match verb {
         "delete" => {
-            let mut kinds = resources.first().map(|word| word.text.to_ascii_lowercase()).unwrap_or_default();
+            let mut kinds = resources
+                .first()
+                .map(|word| word.text.to_ascii_lowercase())
+                .unwrap_or_default();
             if let Some((kind, _)) = kinds.clone().split_once('/') {
                 kinds = kind.to_owned();
             }
-            if kinds.split(',').any(|kind| matches!(kind, "ns" | "namespace" | "namespaces")) {
+            if kinds
+                .split(',')
+                .any(|kind| matches!(kind, "ns" | "namespace" | "namespaces"))
+            {
                 let names: Vec<String> = resources.iter().map(|word| word.text.clone()).collect();
                 for word in resources.iter().skip(1) {
                     object(item, ObjectKind::Namespace, word.text.clone(), Access::Write);
                 }
-                add(item, Category::DeleteNamespace, span.clone(), format!("{name} delete {}", names.join(" ")));
+                add(
+                    item,
+                    Category::DeleteNamespace,
+                    span.clone(),
+                    format!("{name} delete {}", names.join(" ")),
+                );
             }
         }
         "exec" | "attach" | "debug" | "port-forward" | "cp" => {
-            add(item, Category::PodExec, span.clone(), format!("{name} {verb} runs inside a pod"));
+            add(
+                item,
+                Category::PodExec,
+                span.clone(),
+                format!("{name} {verb} runs inside a pod"),
+            );
             if let Some(after) = dash_dash.map(|at| args.get(at.saturating_add(1)..).unwrap_or(&[])) {
                 if !after.is_empty() {
                     let argv: Vec<String> = after.iter().map(|word| word.text.clone()).collect();
@@ -70,7 +165,15 @@ pub(crate) fn kubectl(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
                 }
             }
         }
-        _ if READ_VERBS.contains(&verb) || (verb == "config" && resources.first().is_some_and(|word| matches!(word.text.as_str(), "view" | "get-contexts" | "current-context" | "get-clusters"))) => {
+        _ if READ_VERBS.contains(&verb)
+            || (verb == "config"
+                && resources.first().is_some_and(|word| {
+                    matches!(
+                        word.text.as_str(),
+                        "view" | "get-contexts" | "current-context" | "get-clusters"
+                    )
+                })) =>
+        {
             item.kind = Kind::Read;
         }
         _ => {}
@@ -83,7 +186,12 @@ pub(crate) fn kubectl(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
             })
         });
         if reads_secrets {
-            add(item, Category::SecretRead, span, format!("{name} {verb} reads secrets"));
+            add(
+                item,
+                Category::SecretRead,
+                span,
+                format!("{name} {verb} reads secrets"),
+            );
         }
     }
 }

@@ -53,7 +53,13 @@ pub(crate) struct Split {
 
 /// Splits `line` into simple commands.
 pub(crate) fn split(line: &str) -> Split {
-    let mut lexer = Lexer { src: line, bytes: line.as_bytes(), pos: 0, out: Split::default(), heredocs: Vec::new() };
+    let mut lexer = Lexer {
+        src: line,
+        bytes: line.as_bytes(),
+        pos: 0,
+        out: Split::default(),
+        heredocs: Vec::new(),
+    };
     lexer.run();
     lexer.out
 }
@@ -68,18 +74,30 @@ struct Lexer<'a> {
 }
 
 fn is_meta(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>')
+    matches!(
+        byte,
+        b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>'
+    )
 }
 
 impl Lexer<'_> {
     fn peek(&self, ahead: usize) -> Option<u8> {
-        self.pos.checked_add(ahead).and_then(|at| self.bytes.get(at).copied())
+        self.pos
+            .checked_add(ahead)
+            .and_then(|at| self.bytes.get(at).copied())
     }
 
     fn run(&mut self) {
         let mut current = Command::default();
         let mut at_command_start = true;
+        let mut last_pos = None;
         while let Some(byte) = self.peek(0) {
+            // Every step consumes input; if one ever did not, stop rather than loop (fail closed).
+            if last_pos == Some(self.pos) {
+                self.out.problem.get_or_insert_with(|| "the line could not be split".to_owned());
+                break;
+            }
+            last_pos = Some(self.pos);
             match byte {
                 b' ' | b'\t' => self.pos = self.pos.saturating_add(1),
                 b'\\' if self.peek(1) == Some(b'\n') => self.pos = self.pos.saturating_add(2),
@@ -102,7 +120,10 @@ impl Lexer<'_> {
                     }
                     self.end_command(&mut current);
                     self.pos = self.pos.saturating_add(1);
-                    if matches!((byte, self.peek(0)), (b'&', Some(b'&' | b'>')) | (b'|', Some(b'|' | b'&')) | (b';', Some(b';'))) {
+                    if matches!(
+                        (byte, self.peek(0)),
+                        (b'&', Some(b'&' | b'>')) | (b'|', Some(b'|' | b'&')) | (b';', Some(b';'))
+                    ) {
                         if byte == b'&' && self.peek(0) == Some(b'>') {
                             // `&>file`: a redirection, not a separator. Step back and read it as one.
                             self.pos = self.pos.saturating_sub(1);
@@ -117,7 +138,9 @@ impl Lexer<'_> {
                     if self.peek(1) == Some(b'(') {
                         let start = self.pos;
                         let end = self.skip_balanced(self.pos.saturating_add(1));
-                        current.opaque.push((start..end, "process substitution runs a command".to_owned()));
+                        current
+                            .opaque
+                            .push((start..end, "process substitution runs a command".to_owned()));
                         self.note_span(&mut current, start..end);
                         continue;
                     }
@@ -125,7 +148,13 @@ impl Lexer<'_> {
                 }
                 _ => {
                     let digits_then_redirect = {
-                        let digits = self.bytes.get(self.pos..).unwrap_or(&[]).iter().take_while(|b| b.is_ascii_digit()).count();
+                        let digits = self
+                            .bytes
+                            .get(self.pos..)
+                            .unwrap_or(&[])
+                            .iter()
+                            .take_while(|b| b.is_ascii_digit())
+                            .count();
                         digits > 0 && matches!(self.peek(digits), Some(b'<' | b'>'))
                     };
                     if digits_then_redirect {
@@ -139,7 +168,21 @@ impl Lexer<'_> {
                     let is_assignment = current.words.is_empty() && is_assignment(&word.text);
                     let is_group = current.words.is_empty()
                         && current.assignments.is_empty()
-                        && matches!(word.text.as_str(), "{" | "}" | "!" | "then" | "do" | "else" | "elif" | "if" | "while" | "until" | "fi" | "done" | "esac")
+                        && matches!(
+                            word.text.as_str(),
+                            "{" | "}"
+                                | "!"
+                                | "then"
+                                | "do"
+                                | "else"
+                                | "elif"
+                                | "if"
+                                | "while"
+                                | "until"
+                                | "fi"
+                                | "done"
+                                | "esac"
+                        )
                         && word.span.len() == word.text.len();
                     self.note_span(&mut current, word.span.clone());
                     if is_group {
@@ -161,7 +204,10 @@ impl Lexer<'_> {
     }
 
     fn prev_is_blank(&self) -> bool {
-        self.pos.checked_sub(1).and_then(|at| self.bytes.get(at)).is_none_or(|byte| is_meta(*byte))
+        self.pos
+            .checked_sub(1)
+            .and_then(|at| self.bytes.get(at))
+            .is_none_or(|byte| is_meta(*byte))
     }
 
     fn skip_comment(&mut self) {
@@ -174,7 +220,11 @@ impl Lexer<'_> {
     }
 
     fn note_span(&self, command: &mut Command, span: Range<usize>) {
-        if command.span.is_empty() && command.words.is_empty() && command.assignments.is_empty() && command.redirects.is_empty() {
+        if command.span.is_empty()
+            && command.words.is_empty()
+            && command.assignments.is_empty()
+            && command.redirects.is_empty()
+        {
             command.span = span;
         } else {
             command.span.end = command.span.end.max(span.end);
@@ -183,7 +233,11 @@ impl Lexer<'_> {
 
     fn end_command(&mut self, current: &mut Command) {
         let done = std::mem::take(current);
-        if !done.words.is_empty() || !done.assignments.is_empty() || !done.redirects.is_empty() || !done.opaque.is_empty() {
+        if !done.words.is_empty()
+            || !done.assignments.is_empty()
+            || !done.redirects.is_empty()
+            || !done.opaque.is_empty()
+        {
             self.out.commands.push(done);
         }
     }
@@ -212,7 +266,9 @@ impl Lexer<'_> {
             }
         }
         if depth > 0 || quote.is_some() {
-            self.out.problem.get_or_insert_with(|| "unbalanced parentheses or quotes in a substitution".to_owned());
+            self.out
+                .problem
+                .get_or_insert_with(|| "unbalanced parentheses or quotes in a substitution".to_owned());
         }
         self.pos = at.min(self.bytes.len());
         self.pos
@@ -224,22 +280,38 @@ impl Lexer<'_> {
             self.pos = self.pos.saturating_add(1);
         }
         let op_start = self.pos;
-        while self.peek(0).is_some_and(|byte| matches!(byte, b'<' | b'>' | b'&' | b'|' | b'-')) {
+        while self
+            .peek(0)
+            .is_some_and(|byte| matches!(byte, b'<' | b'>' | b'&' | b'|' | b'-'))
+        {
             let byte = self.peek(0);
             // `>&-` closes a descriptor; `<<-` strips tabs. A `-` only belongs to the operator right after it.
-            if byte == Some(b'-') && !(self.src.get(op_start..self.pos) == Some("<<") || self.src.get(op_start..self.pos) == Some(">&")) {
+            if byte == Some(b'-')
+                && !(self.src.get(op_start..self.pos) == Some("<<")
+                    || self.src.get(op_start..self.pos) == Some(">&"))
+            {
                 break;
             }
             self.pos = self.pos.saturating_add(1);
         }
-        let op = self.src.get(op_start..self.pos).unwrap_or("").trim_end_matches('-').to_owned();
+        let op = self
+            .src
+            .get(op_start..self.pos)
+            .unwrap_or("")
+            .trim_end_matches('-')
+            .to_owned();
         while matches!(self.peek(0), Some(b' ' | b'\t')) {
             self.pos = self.pos.saturating_add(1);
         }
-        let target = if self.peek(0).is_some_and(|byte| !is_meta(byte) || byte == b'(') && self.peek(0) != Some(b'(') {
+        let target = if self.peek(0).is_some_and(|byte| !is_meta(byte) || byte == b'(')
+            && self.peek(0) != Some(b'(')
+        {
             self.word(current)
         } else {
-            Word { span: self.pos..self.pos, ..Word::default() }
+            Word {
+                span: self.pos..self.pos,
+                ..Word::default()
+            }
         };
         self.note_span(current, start..target.span.end.max(self.pos));
         if op == "<<" {
@@ -248,7 +320,11 @@ impl Lexer<'_> {
             let command_index = self.out.commands.len();
             self.heredocs.push((command_index, index, target.text.clone()));
         }
-        current.redirects.push(Redirect { op, target, body: None });
+        current.redirects.push(Redirect {
+            op,
+            target,
+            body: None,
+        });
     }
 
     /// After a newline, reads the bodies of pending here-documents.
@@ -258,7 +334,11 @@ impl Lexer<'_> {
             let body_start = self.pos;
             let mut body_end = self.bytes.len();
             while self.pos < self.bytes.len() {
-                let line_end = self.src.get(self.pos..).and_then(|rest| rest.find('\n')).map_or(self.bytes.len(), |at| self.pos.saturating_add(at));
+                let line_end = self
+                    .src
+                    .get(self.pos..)
+                    .and_then(|rest| rest.find('\n'))
+                    .map_or(self.bytes.len(), |at| self.pos.saturating_add(at));
                 let line = self.src.get(self.pos..line_end).unwrap_or("");
                 let done = line.trim_start_matches('\t') == delimiter;
                 if done {
@@ -269,7 +349,12 @@ impl Lexer<'_> {
                     break;
                 }
             }
-            if let Some(redirect) = self.out.commands.get_mut(command_index).and_then(|command| command.redirects.get_mut(redirect_index)) {
+            if let Some(redirect) = self
+                .out
+                .commands
+                .get_mut(command_index)
+                .and_then(|command| command.redirects.get_mut(redirect_index))
+            {
                 redirect.body = Some(body_start..body_end);
             }
         }
@@ -292,7 +377,9 @@ impl Lexer<'_> {
                 b'$' if self.peek(1) == Some(b'(') => {
                     let at = self.pos;
                     let end = self.skip_balanced(self.pos.saturating_add(1));
-                    current.opaque.push((at..end, "command substitution $(...) runs a command".to_owned()));
+                    current
+                        .opaque
+                        .push((at..end, "command substitution $(...) runs a command".to_owned()));
                     word.text.push_str(self.src.get(at..end).unwrap_or(""));
                     word.expands = true;
                 }
@@ -333,7 +420,8 @@ impl Lexer<'_> {
         let open = self.pos.saturating_add(1);
         match self.src.get(open..).and_then(|rest| rest.find('\'')) {
             Some(len) => {
-                word.text.push_str(self.src.get(open..open.saturating_add(len)).unwrap_or(""));
+                word.text
+                    .push_str(self.src.get(open..open.saturating_add(len)).unwrap_or(""));
                 self.pos = open.saturating_add(len).saturating_add(1);
             }
             None => self.unbalanced("'"),
@@ -349,20 +437,20 @@ impl Lexer<'_> {
                     self.pos = self.pos.saturating_add(1);
                     return;
                 }
-                Some(b'\\') => {
-                    match self.peek(1) {
-                        Some(b'$' | b'`' | b'"' | b'\\') => self.push_char_at(self.pos.saturating_add(1), word),
-                        Some(b'\n') => self.pos = self.pos.saturating_add(2),
-                        _ => {
-                            word.text.push('\\');
-                            self.pos = self.pos.saturating_add(1);
-                        }
+                Some(b'\\') => match self.peek(1) {
+                    Some(b'$' | b'`' | b'"' | b'\\') => self.push_char_at(self.pos.saturating_add(1), word),
+                    Some(b'\n') => self.pos = self.pos.saturating_add(2),
+                    _ => {
+                        word.text.push('\\');
+                        self.pos = self.pos.saturating_add(1);
                     }
-                }
+                },
                 Some(b'$') if self.peek(1) == Some(b'(') => {
                     let at = self.pos;
                     let end = self.skip_balanced(self.pos.saturating_add(1));
-                    current.opaque.push((at..end, "command substitution $(...) runs a command".to_owned()));
+                    current
+                        .opaque
+                        .push((at..end, "command substitution $(...) runs a command".to_owned()));
                     word.text.push_str(self.src.get(at..end).unwrap_or(""));
                     word.expands = true;
                     if self.out.problem.is_some() {
@@ -391,7 +479,9 @@ impl Lexer<'_> {
         match self.src.get(open..).and_then(|rest| rest.find('`')) {
             Some(len) => {
                 let end = open.saturating_add(len).saturating_add(1);
-                current.opaque.push((start..end, "command substitution `...` runs a command".to_owned()));
+                current
+                    .opaque
+                    .push((start..end, "command substitution `...` runs a command".to_owned()));
                 word.text.push_str(self.src.get(start..end).unwrap_or(""));
                 word.expands = true;
                 self.pos = end;
@@ -405,12 +495,16 @@ impl Lexer<'_> {
         let mut at = self.pos.saturating_add(2);
         let mut bytes: Vec<u8> = Vec::new();
         loop {
-            let Some(byte) = self.bytes.get(at).copied() else { return self.unbalanced("$'") };
+            let Some(byte) = self.bytes.get(at).copied() else {
+                return self.unbalanced("$'");
+            };
             at = at.saturating_add(1);
             match byte {
                 b'\'' => break,
                 b'\\' => {
-                    let Some(escaped) = self.bytes.get(at).copied() else { return self.unbalanced("$'") };
+                    let Some(escaped) = self.bytes.get(at).copied() else {
+                        return self.unbalanced("$'");
+                    };
                     at = at.saturating_add(1);
                     match escaped {
                         b'n' => bytes.push(b'\n'),
@@ -422,14 +516,31 @@ impl Lexer<'_> {
                         b'f' => bytes.push(0x0c),
                         b'v' => bytes.push(0x0b),
                         b'x' => {
-                            let digits = self.bytes.get(at..).unwrap_or(&[]).iter().take(2).take_while(|b| b.is_ascii_hexdigit()).count();
+                            let digits = self
+                                .bytes
+                                .get(at..)
+                                .unwrap_or(&[])
+                                .iter()
+                                .take(2)
+                                .take_while(|b| b.is_ascii_hexdigit())
+                                .count();
                             let text = self.src.get(at..at.saturating_add(digits)).unwrap_or("");
                             bytes.push(u8::from_str_radix(text, 16).unwrap_or(0));
                             at = at.saturating_add(digits);
                         }
                         b'0'..=b'7' => {
-                            let digits = self.bytes.get(at.saturating_sub(1)..).unwrap_or(&[]).iter().take(3).take_while(|b| (b'0'..=b'7').contains(*b)).count();
-                            let text = self.src.get(at.saturating_sub(1)..at.saturating_sub(1).saturating_add(digits)).unwrap_or("0");
+                            let digits = self
+                                .bytes
+                                .get(at.saturating_sub(1)..)
+                                .unwrap_or(&[])
+                                .iter()
+                                .take(3)
+                                .take_while(|b| (b'0'..=b'7').contains(*b))
+                                .count();
+                            let text = self
+                                .src
+                                .get(at.saturating_sub(1)..at.saturating_sub(1).saturating_add(digits))
+                                .unwrap_or("0");
                             bytes.push(u8::from_str_radix(text, 8).unwrap_or(0));
                             at = at.saturating_sub(1).saturating_add(digits);
                         }
@@ -444,15 +555,21 @@ impl Lexer<'_> {
     }
 
     fn unbalanced(&mut self, quote: &str) {
-        self.out.problem.get_or_insert_with(|| format!("unbalanced {quote} quote"));
+        self.out
+            .problem
+            .get_or_insert_with(|| format!("unbalanced {quote} quote"));
         self.pos = self.bytes.len();
     }
 }
 
 /// `NAME=value` with a valid shell name.
 pub(crate) fn is_assignment(text: &str) -> bool {
-    let Some((name, _)) = text.split_once('=') else { return false };
+    let Some((name, _)) = text.split_once('=') else {
+        return false;
+    };
     let mut chars = name.chars();
-    chars.next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
         && chars.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }

@@ -30,7 +30,15 @@ use paths::is_device_target;
 const MAX_DEPTH: u8 = 4;
 
 /// Variables that change which program runs or what it loads.
-const HIJACKING_VARIABLES: &[&str] = &["PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "BASH_ENV", "ENV", "IFS", "LD_AUDIT"];
+const HIJACKING_VARIABLES: &[&str] = &[
+    "PATH",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "BASH_ENV",
+    "ENV",
+    "IFS",
+    "LD_AUDIT",
+];
 
 /// Classification context.
 #[derive(Clone, Copy, Debug)]
@@ -63,7 +71,11 @@ pub fn classify(line: &str) -> Classified {
 
 fn classify_at(line: &str, depth: u8) -> Classified {
     let split = lexer::split(line);
-    let ctx = Ctx { src: line, depth, functions: &split.functions };
+    let ctx = Ctx {
+        src: line,
+        depth,
+        functions: &split.functions,
+    };
     let mut items: Vec<Item> = Vec::new();
     for (index, command) in split.commands.iter().enumerate() {
         let mut item = Item {
@@ -82,15 +94,28 @@ fn classify_at(line: &str, depth: u8) -> Classified {
     }
     if let Some(problem) = &split.problem {
         let mut item = new_item(items.len(), 0..line.len(), Kind::Opaque, "");
-        add(&mut item, Category::Opaque, 0..line.len(), format!("the line cannot be read as a shell would: {problem}"));
+        add(
+            &mut item,
+            Category::Opaque,
+            0..line.len(),
+            format!("the line cannot be read as a shell would: {problem}"),
+        );
         items.push(item);
     }
     if let Some(name) = fork_bomb(line, &split.functions) {
         let mut item = new_item(items.len(), 0..line.len(), Kind::Write, &name);
-        add(&mut item, Category::DestructiveCommand, 0..line.len(), format!("fork bomb: {name} calls itself twice in the background"));
+        add(
+            &mut item,
+            Category::DestructiveCommand,
+            0..line.len(),
+            format!("fork bomb: {name} calls itself twice in the background"),
+        );
         items.push(item);
     }
-    Classified { source: Source::Shell, items }
+    Classified {
+        source: Source::Shell,
+        items,
+    }
 }
 
 /// Classifies one simple command into `item` (also used for `find -exec` and nested commands).
@@ -101,19 +126,30 @@ fn classify_command(ctx: &Ctx<'_>, command: &Command, item: &mut Item) {
     for assignment in &command.assignments {
         let name = assignment.text.split('=').next().unwrap_or("");
         if HIJACKING_VARIABLES.contains(&name) && !command.words.is_empty() {
-            add(item, Category::Opaque, assignment.span.clone(), format!("{name}= changes which program runs or what it loads"));
+            add(
+                item,
+                Category::Opaque,
+                assignment.span.clone(),
+                format!("{name}= changes which program runs or what it loads"),
+            );
         }
     }
     let mut writes = false;
     for redirect in &command.redirects {
         let output = redirect.op.contains('>');
         let target = redirect.target.text.as_str();
-        let descriptor_copy = redirect.op.ends_with('&') && (target == "-" || target.chars().all(|ch| ch.is_ascii_digit()));
+        let descriptor_copy =
+            redirect.op.ends_with('&') && (target == "-" || target.chars().all(|ch| ch.is_ascii_digit()));
         if !output || descriptor_copy || target.is_empty() {
             continue;
         }
         if is_device_target(target) {
-            add(item, Category::DestructiveCommand, redirect.target.span.clone(), format!("writes directly to the device {target}"));
+            add(
+                item,
+                Category::DestructiveCommand,
+                redirect.target.span.clone(),
+                format!("writes directly to the device {target}"),
+            );
         }
         if !target.starts_with("/dev/") || is_device_target(target) {
             writes = true;
@@ -133,17 +169,29 @@ fn classify_command(ctx: &Ctx<'_>, command: &Command, item: &mut Item) {
         }
         return;
     };
-    let Some(program) = command.words.get(program_at) else { return };
+    let Some(program) = command.words.get(program_at) else {
+        return;
+    };
     let name = wrappers::program_name(&program.text).to_owned();
     if item.tag.is_empty() {
         item.tag = name.clone();
     }
     if program.expands || program.globs {
-        add(item, Category::Opaque, program.span.clone(), format!("the program name {} comes from an expansion", program.text));
+        add(
+            item,
+            Category::Opaque,
+            program.span.clone(),
+            format!("the program name {} comes from an expansion", program.text),
+        );
         return;
     }
     if ctx.functions.contains(&name) {
-        add(item, Category::Opaque, program.span.clone(), format!("{name} is a function defined on this line"));
+        add(
+            item,
+            Category::Opaque,
+            program.span.clone(),
+            format!("{name} is a function defined on this line"),
+        );
     }
     if peeled.lookup_only {
         item.kind = Kind::Read;
@@ -159,22 +207,43 @@ fn classify_command(ctx: &Ctx<'_>, command: &Command, item: &mut Item) {
 /// `:(){ :|:& };:` and its spellings: a function that pipes into itself in the background.
 fn fork_bomb(line: &str, functions: &[String]) -> Option<String> {
     let compact: String = line.chars().filter(|ch| !ch.is_whitespace()).collect();
-    functions.iter().find(|name| compact.contains(&format!("{name}|{name}&"))).cloned()
+    functions
+        .iter()
+        .find(|name| compact.contains(&format!("{name}|{name}&")))
+        .cloned()
 }
 
 /// Quotes an argv so that splitting it again yields the same words.
 pub(crate) fn quote_argv(argv: &[String]) -> String {
-    argv.iter().map(|arg| format!("'{}'", arg.replace('\'', "'\\''"))).collect::<Vec<_>>().join(" ")
+    argv.iter()
+        .map(|arg| format!("'{}'", arg.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn new_item(index: usize, span: Range<usize>, kind: Kind, tag: &str) -> Item {
-    Item { index, span, kind, tag: tag.to_owned(), objects: Vec::new(), findings: Vec::new() }
+    Item {
+        index,
+        span,
+        kind,
+        tag: tag.to_owned(),
+        objects: Vec::new(),
+        findings: Vec::new(),
+    }
 }
 
 pub(crate) fn add(item: &mut Item, category: Category, span: Range<usize>, detail: impl Into<String>) {
     let detail = detail.into();
-    if !item.findings.iter().any(|found| found.category == category && found.detail == detail) {
-        item.findings.push(Finding { category, span, detail });
+    if !item
+        .findings
+        .iter()
+        .any(|found| found.category == category && found.detail == detail)
+    {
+        item.findings.push(Finding {
+            category,
+            span,
+            detail,
+        });
     }
 }
 

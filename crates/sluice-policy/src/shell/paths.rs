@@ -6,24 +6,40 @@ use super::lexer::Word;
 
 /// Top-level directories whose loss breaks the machine (or every user's data).
 const SYSTEM: &[&str] = &[
-    "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc", "root", "sbin", "snap",
-    "srv", "sys", "usr", "var",
+    "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc", "root", "sbin",
+    "snap", "srv", "sys", "usr", "var",
 ];
 
 /// Devices that are safe to write to.
-const SAFE_DEVICES: &[&str] = &["null", "zero", "full", "stdout", "stderr", "stdin", "tty", "random", "urandom", "console"];
+const SAFE_DEVICES: &[&str] = &[
+    "null", "zero", "full", "stdout", "stderr", "stdin", "tty", "random", "urandom", "console",
+];
 
 /// Why removing `word` recursively would be a disaster, if it would.
 pub(crate) fn dangerous_path(word: &Word) -> Option<String> {
     let text = word.text.as_str();
-    let home = ["~", "~/", "~/*", "~/.*", "$HOME", "${HOME}", "$HOME/", "${HOME}/", "$HOME/*", "${HOME}/*"];
+    let home = [
+        "~",
+        "~/",
+        "~/*",
+        "~/.*",
+        "$HOME",
+        "${HOME}",
+        "$HOME/",
+        "${HOME}/",
+        "$HOME/*",
+        "${HOME}/*",
+    ];
     if home.contains(&text) {
         return Some("the home directory".to_owned());
     }
     if let Some(rest) = text.strip_prefix('$') {
         // `$DIR/` or `${DIR}/*`: if the variable is empty or unset, this is `/` (the Steam bug).
         let name_end = rest.trim_start_matches('{');
-        let name: String = name_end.chars().take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_').collect();
+        let name: String = name_end
+            .chars()
+            .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+            .collect();
         let after = name_end.get(name.len()..).unwrap_or("").trim_start_matches('}');
         if !name.is_empty() && (after == "/" || after == "/*") {
             return Some(format!("if ${name} is empty this is {after}"));
@@ -68,9 +84,15 @@ pub(crate) fn dangerous_path(word: &Word) -> Option<String> {
 
 /// Whether writing to `target` writes straight onto a device (`/dev/sda`, `/dev/nvme0n1`, `/dev/mem`).
 pub(crate) fn is_device_target(target: &str) -> bool {
-    let Some(device) = target.strip_prefix("/dev/") else { return false };
+    let Some(device) = target.strip_prefix("/dev/") else {
+        return false;
+    };
     let device = device.trim_start_matches('/');
-    !(SAFE_DEVICES.contains(&device) || device.starts_with("fd/") || device.starts_with("pts/") || device.starts_with("shm/") || device.is_empty())
+    !(SAFE_DEVICES.contains(&device)
+        || device.starts_with("fd/")
+        || device.starts_with("pts/")
+        || device.starts_with("shm/")
+        || device.is_empty())
 }
 
 #[cfg(test)]
@@ -78,7 +100,10 @@ mod tests {
     use super::*;
 
     fn word(text: &str) -> Word {
-        Word { text: text.to_owned(), ..Word::default() }
+        Word {
+            text: text.to_owned(),
+            ..Word::default()
+        }
     }
 
     #[test]
@@ -90,7 +115,14 @@ mod tests {
 
     #[test]
     fn ordinary_paths_are_not() {
-        for path in ["/tmp/build", "/home/alice/project", "./target", "build", "/var/log/app/old.log", "/opt/app/cache/x"] {
+        for path in [
+            "/tmp/build",
+            "/home/alice/project",
+            "./target",
+            "build",
+            "/var/log/app/old.log",
+            "/opt/app/cache/x",
+        ] {
             assert!(dangerous_path(&word(path)).is_none(), "{path}");
         }
     }

@@ -11,21 +11,144 @@ use crate::facts::{Access, Category, Item, Kind, ObjectKind};
 
 /// Programs that only read (when not redirected into a file).
 const READ_ONLY: &[&str] = &[
-    "[", "basename", "bzcat", "cal", "cat", "cksum", "cmp", "column", "comm", "cut", "date", "df", "diff", "dig",
-    "dirname", "dmesg", "du", "echo", "egrep", "expr", "false", "fgrep", "file", "free", "getent", "grep", "groups",
-    "head", "hexdump", "history", "host", "hostname", "id", "iostat", "jq", "journalctl", "last", "less", "locale",
-    "ls", "lsblk", "lscpu", "lsof", "man", "md5sum", "more", "mpstat", "netstat", "nl", "nproc", "nslookup", "od",
-    "ping", "printenv", "printf", "ps", "pwd", "readlink", "realpath", "rev", "rg", "sar", "seq", "sha1sum",
-    "sha256sum", "sha512sum", "sleep", "sort", "ss", "stat", "strings", "tac", "tail", "test", "top", "tr", "tree",
-    "true", "type", "uname", "uniq", "uptime", "vmstat", "w", "wc", "whereis", "which", "who", "whoami", "xxd",
-    "yq", "zcat", "zgrep", "base64", "htop", "env", "fold", "xzcat",
+    "[",
+    "basename",
+    "bzcat",
+    "cal",
+    "cat",
+    "cksum",
+    "cmp",
+    "column",
+    "comm",
+    "cut",
+    "date",
+    "df",
+    "diff",
+    "dig",
+    "dirname",
+    "dmesg",
+    "du",
+    "echo",
+    "egrep",
+    "expr",
+    "false",
+    "fgrep",
+    "file",
+    "free",
+    "getent",
+    "grep",
+    "groups",
+    "head",
+    "hexdump",
+    "history",
+    "host",
+    "hostname",
+    "id",
+    "iostat",
+    "jq",
+    "journalctl",
+    "last",
+    "less",
+    "locale",
+    "ls",
+    "lsblk",
+    "lscpu",
+    "lsof",
+    "man",
+    "md5sum",
+    "more",
+    "mpstat",
+    "netstat",
+    "nl",
+    "nproc",
+    "nslookup",
+    "od",
+    "ping",
+    "printenv",
+    "printf",
+    "ps",
+    "pwd",
+    "readlink",
+    "realpath",
+    "rev",
+    "rg",
+    "sar",
+    "seq",
+    "sha1sum",
+    "sha256sum",
+    "sha512sum",
+    "sleep",
+    "sort",
+    "ss",
+    "stat",
+    "strings",
+    "tac",
+    "tail",
+    "test",
+    "top",
+    "tr",
+    "tree",
+    "true",
+    "type",
+    "uname",
+    "uniq",
+    "uptime",
+    "vmstat",
+    "w",
+    "wc",
+    "whereis",
+    "which",
+    "who",
+    "whoami",
+    "xxd",
+    "yq",
+    "zcat",
+    "zgrep",
+    "base64",
+    "htop",
+    "env",
+    "fold",
+    "xzcat",
 ];
 
-const SHELLS: &[&str] = &["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "yash", "rbash", "pwsh", "powershell"];
+const SHELLS: &[&str] = &[
+    "sh",
+    "bash",
+    "zsh",
+    "dash",
+    "ksh",
+    "mksh",
+    "ash",
+    "fish",
+    "csh",
+    "tcsh",
+    "yash",
+    "rbash",
+    "pwsh",
+    "powershell",
+];
 
 const INTERPRETERS: &[&str] = &[
-    "perl", "ruby", "node", "nodejs", "php", "lua", "luajit", "tclsh", "wish", "rscript", "osascript", "deno", "bun",
-    "irb", "jshell", "groovy", "scala", "expect", "gdb", "julia",
+    "perl",
+    "ruby",
+    "node",
+    "nodejs",
+    "php",
+    "lua",
+    "luajit",
+    "tclsh",
+    "wish",
+    "rscript",
+    "osascript",
+    "deno",
+    "bun",
+    "irb",
+    "jshell",
+    "groovy",
+    "scala",
+    "expect",
+    "gdb",
+    "julia",
 ];
 
 /// Classifies the program `name` run with `args` and adds findings to `item`.
@@ -36,25 +159,57 @@ pub(crate) fn program(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
         _ if SHELLS.contains(&name) => shell(ctx, name, args, command, item),
         "eval" => {
             add(item, Category::Opaque, span, "eval runs a string as shell code");
-            let code = args.iter().map(|arg| arg.text.as_str()).collect::<Vec<_>>().join(" ");
-            ctx.nested(&code, args.first().map_or(command.span.clone(), |arg| arg.span.clone()), item);
+            let code = args
+                .iter()
+                .map(|arg| arg.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            ctx.nested(
+                &code,
+                args.first().map_or(command.span.clone(), |arg| arg.span.clone()),
+                item,
+            );
         }
-        "source" | "." => add(item, Category::Opaque, span, format!("{name} runs a script the gateway cannot see")),
-        _ if lower.starts_with("python") || lower.starts_with("pypy") || INTERPRETERS.contains(&lower.as_str()) => {
-            add(item, Category::Opaque, span, format!("{name} runs code in an interpreter"));
+        "source" | "." => add(
+            item,
+            Category::Opaque,
+            span,
+            format!("{name} runs a script the gateway cannot see"),
+        ),
+        _ if lower.starts_with("python")
+            || lower.starts_with("pypy")
+            || INTERPRETERS.contains(&lower.as_str()) =>
+        {
+            add(
+                item,
+                Category::Opaque,
+                span,
+                format!("{name} runs code in an interpreter"),
+            );
         }
         "awk" | "gawk" | "mawk" | "nawk" => {
             let program = args.iter().find(|arg| !arg.text.starts_with('-'));
             let risky = args.iter().any(|arg| arg.text == "-f")
-                || program.is_some_and(|text| text.text.contains("system") || text.text.contains('|') || text.text.contains('>'));
+                || program.is_some_and(|text| {
+                    text.text.contains("system") || text.text.contains('|') || text.text.contains('>')
+                });
             if risky {
-                add(item, Category::Opaque, span, format!("{name} program may run commands or write files"));
+                add(
+                    item,
+                    Category::Opaque,
+                    span,
+                    format!("{name} program may run commands or write files"),
+                );
             } else {
                 item.kind = Kind::Read;
             }
         }
         "sed" => {
-            let in_place = args.iter().any(|arg| arg.text.starts_with("-i") || arg.text.starts_with("--in-place") || (arg.text.starts_with('-') && !arg.text.starts_with("--") && arg.text.contains('i')));
+            let in_place = args.iter().any(|arg| {
+                arg.text.starts_with("-i")
+                    || arg.text.starts_with("--in-place")
+                    || (arg.text.starts_with('-') && !arg.text.starts_with("--") && arg.text.contains('i'))
+            });
             item.kind = if in_place { Kind::Write } else { Kind::Read };
         }
         "find" => find(ctx, args, command, item),
@@ -63,36 +218,87 @@ pub(crate) fn program(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
             for arg in args {
                 if let Some(target) = arg.text.strip_prefix("of=") {
                     if is_device_target(target) {
-                        add(item, Category::DestructiveCommand, arg.span.clone(), format!("dd writes directly to the device {target}"));
+                        add(
+                            item,
+                            Category::DestructiveCommand,
+                            arg.span.clone(),
+                            format!("dd writes directly to the device {target}"),
+                        );
                     }
                     object(item, ObjectKind::Path, target.to_owned(), Access::Write);
                 }
             }
         }
         "shred" | "wipefs" | "blkdiscard" => {
-            let device = args.iter().find(|arg| is_device_target(&arg.text) || dangerous_path(arg).is_some());
+            let device = args
+                .iter()
+                .find(|arg| is_device_target(&arg.text) || dangerous_path(arg).is_some());
             match device {
-                Some(arg) => add(item, Category::DestructiveCommand, arg.span.clone(), format!("{name} destroys the data on {}", arg.text)),
-                None if name != "shred" => add(item, Category::DestructiveCommand, span, format!("{name} erases disk signatures or blocks")),
+                Some(arg) => add(
+                    item,
+                    Category::DestructiveCommand,
+                    arg.span.clone(),
+                    format!("{name} destroys the data on {}", arg.text),
+                ),
+                None if name != "shred" => add(
+                    item,
+                    Category::DestructiveCommand,
+                    span,
+                    format!("{name} erases disk signatures or blocks"),
+                ),
                 None => {}
             }
         }
-        _ if name.starts_with("mkfs") || matches!(name, "mke2fs" | "mkswap" | "mkdosfs" | "mkntfs" | "mkexfatfs") => {
-            add(item, Category::DestructiveCommand, span, format!("{name} creates a file system, erasing the device"));
+        _ if name.starts_with("mkfs")
+            || matches!(name, "mke2fs" | "mkswap" | "mkdosfs" | "mkntfs" | "mkexfatfs") =>
+        {
+            add(
+                item,
+                Category::DestructiveCommand,
+                span,
+                format!("{name} creates a file system, erasing the device"),
+            );
         }
         "fdisk" | "gdisk" | "cfdisk" | "sfdisk" | "parted" | "sgdisk" => {
-            let listing = args.iter().any(|arg| matches!(arg.text.as_str(), "-l" | "--list" | "print" | "-d" | "--dump" | "-p" | "--print"));
+            let listing = args.iter().any(|arg| {
+                matches!(
+                    arg.text.as_str(),
+                    "-l" | "--list" | "print" | "-d" | "--dump" | "-p" | "--print"
+                )
+            });
             if listing {
                 item.kind = Kind::Read;
             } else {
-                add(item, Category::DestructiveCommand, span, format!("{name} can rewrite partition tables"));
+                add(
+                    item,
+                    Category::DestructiveCommand,
+                    span,
+                    format!("{name} can rewrite partition tables"),
+                );
             }
         }
         "shutdown" | "reboot" | "halt" | "poweroff" => {
-            add(item, Category::DestructiveCommand, span, format!("{name} stops the machine"));
+            add(
+                item,
+                Category::DestructiveCommand,
+                span,
+                format!("{name} stops the machine"),
+            );
         }
-        "init" | "telinit" if args.first().is_some_and(|arg| matches!(arg.text.as_str(), "0" | "6")) => {
-            add(item, Category::DestructiveCommand, span, format!("{name} {} stops the machine", args.first().map_or("", |arg| arg.text.as_str())));
+        "init" | "telinit"
+            if args
+                .first()
+                .is_some_and(|arg| matches!(arg.text.as_str(), "0" | "6")) =>
+        {
+            add(
+                item,
+                Category::DestructiveCommand,
+                span,
+                format!(
+                    "{name} {} stops the machine",
+                    args.first().map_or("", |arg| arg.text.as_str())
+                ),
+            );
         }
         "systemctl" => systemctl(args, command, item),
         "chmod" | "chown" | "chgrp" => ownership(name, args, item),
@@ -100,14 +306,41 @@ pub(crate) fn program(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
         "mysql" | "mariadb" => sql_client(ctx, name, args, command, item, &["-e", "--execute"]),
         "psql" => sql_client(ctx, name, args, command, item, &["-c", "--command"]),
         "mysqladmin" | "mariadb-admin" => {
-            if let Some(arg) = args.iter().find(|arg| matches!(arg.text.to_ascii_lowercase().as_str(), "drop" | "shutdown")) {
-                add(item, Category::DestructiveCommand, arg.span.clone(), format!("{name} {} {}", arg.text, args.last().map_or("", |last| last.text.as_str())));
+            if let Some(arg) = args
+                .iter()
+                .find(|arg| matches!(arg.text.to_ascii_lowercase().as_str(), "drop" | "shutdown"))
+            {
+                add(
+                    item,
+                    Category::DestructiveCommand,
+                    arg.span.clone(),
+                    format!(
+                        "{name} {} {}",
+                        arg.text,
+                        args.last().map_or("", |last| last.text.as_str())
+                    ),
+                );
             }
         }
-        "dropdb" => add(item, Category::DestructiveCommand, span, "dropdb drops a database"),
+        "dropdb" => add(
+            item,
+            Category::DestructiveCommand,
+            span,
+            "dropdb drops a database",
+        ),
         "redis-cli" => {
-            if let Some(arg) = args.iter().find(|arg| matches!(arg.text.to_ascii_lowercase().as_str(), "flushall" | "flushdb" | "shutdown")) {
-                add(item, Category::DestructiveCommand, arg.span.clone(), format!("redis-cli {} erases or stops the server", arg.text));
+            if let Some(arg) = args.iter().find(|arg| {
+                matches!(
+                    arg.text.to_ascii_lowercase().as_str(),
+                    "flushall" | "flushdb" | "shutdown"
+                )
+            }) {
+                add(
+                    item,
+                    Category::DestructiveCommand,
+                    arg.span.clone(),
+                    format!("redis-cli {} erases or stops the server", arg.text),
+                );
             }
         }
         _ if READ_ONLY.contains(&name) => item.kind = Kind::Read,
@@ -117,17 +350,30 @@ pub(crate) fn program(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
 
 fn shell(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Command, item: &mut Item) {
     let span = command.span.clone();
-    let string_at = args.iter().position(|arg| arg.text.starts_with('-') && !arg.text.starts_with("--") && arg.text.contains('c'));
+    let string_at = args
+        .iter()
+        .position(|arg| arg.text.starts_with('-') && !arg.text.starts_with("--") && arg.text.contains('c'));
     if let Some(at) = string_at {
-        add(item, Category::Opaque, span, format!("{name} -c runs a command string"));
+        add(
+            item,
+            Category::Opaque,
+            span,
+            format!("{name} -c runs a command string"),
+        );
         if let Some(code) = args.get(at.saturating_add(1)) {
             ctx.nested(&code.text, code.span.clone(), item);
         }
         return;
     }
     let script = args.iter().find(|arg| !arg.text.starts_with('-'));
-    let detail = match (script, command.redirects.iter().any(|redirect| redirect.body.is_some())) {
-        (Some(script), _) => format!("{name} runs the script {} which the gateway cannot see", script.text),
+    let detail = match (
+        script,
+        command.redirects.iter().any(|redirect| redirect.body.is_some()),
+    ) {
+        (Some(script), _) => format!(
+            "{name} runs the script {} which the gateway cannot see",
+            script.text
+        ),
         (None, true) => format!("{name} runs a here-document as shell code"),
         (None, false) => format!("{name} runs commands read from its input"),
     };
@@ -159,17 +405,30 @@ fn rm(args: &[Word], command: &Command, item: &mut Item) {
         object(item, ObjectKind::Path, target.text.clone(), Access::Write);
         if recursive {
             if let Some(reason) = dangerous_path(target) {
-                add(item, Category::DestructiveCommand, target.span.clone(), format!("rm -r of {}: {reason}", target.text));
+                add(
+                    item,
+                    Category::DestructiveCommand,
+                    target.span.clone(),
+                    format!("rm -r of {}: {reason}", target.text),
+                );
             }
         }
     }
     if no_preserve_root {
-        add(item, Category::DestructiveCommand, command.span.clone(), "rm --no-preserve-root disables the protection of /");
+        add(
+            item,
+            Category::DestructiveCommand,
+            command.span.clone(),
+            "rm --no-preserve-root disables the protection of /",
+        );
     }
 }
 
 fn find(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
-    let starts: Vec<&Word> = args.iter().take_while(|arg| !arg.text.starts_with('-') && arg.text != "(" && arg.text != "!").collect();
+    let starts: Vec<&Word> = args
+        .iter()
+        .take_while(|arg| !arg.text.starts_with('-') && arg.text != "(" && arg.text != "!")
+        .collect();
     let mut read_only = true;
     let mut at = 0usize;
     while let Some(arg) = args.get(at) {
@@ -178,16 +437,28 @@ fn find(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
             "-delete" => {
                 read_only = false;
                 if let Some(start) = starts.iter().find(|start| dangerous_path(start).is_some()) {
-                    add(item, Category::DestructiveCommand, arg.span.clone(), format!("find {} -delete removes system files", start.text));
+                    add(
+                        item,
+                        Category::DestructiveCommand,
+                        arg.span.clone(),
+                        format!("find {} -delete removes system files", start.text),
+                    );
                 }
             }
             "-exec" | "-execdir" | "-ok" | "-okdir" => {
                 read_only = false;
                 let rest = args.get(at..).unwrap_or(&[]);
-                let end = rest.iter().position(|word| word.text == ";" || word.text == "+").unwrap_or(rest.len());
+                let end = rest
+                    .iter()
+                    .position(|word| word.text == ";" || word.text == "+")
+                    .unwrap_or(rest.len());
                 let inner = rest.get(..end).unwrap_or(&[]);
                 at = at.saturating_add(end).saturating_add(1);
-                let sub = Command { span: command.span.clone(), words: inner.to_vec(), ..Command::default() };
+                let sub = Command {
+                    span: command.span.clone(),
+                    words: inner.to_vec(),
+                    ..Command::default()
+                };
                 super::classify_command(ctx, &sub, item);
             }
             "-fprint" | "-fprintf" | "-fls" | "-fprint0" => read_only = false,
@@ -200,12 +471,23 @@ fn find(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
 }
 
 fn systemctl(args: &[Word], command: &Command, item: &mut Item) {
-    let verb = args.iter().find(|arg| !arg.text.starts_with('-')).map(|arg| arg.text.as_str()).unwrap_or("");
+    let verb = args
+        .iter()
+        .find(|arg| !arg.text.starts_with('-'))
+        .map(|arg| arg.text.as_str())
+        .unwrap_or("");
     match verb {
-        "poweroff" | "reboot" | "halt" | "kexec" | "emergency" | "rescue" | "suspend" | "hibernate" | "soft-reboot" => {
-            add(item, Category::DestructiveCommand, command.span.clone(), format!("systemctl {verb} stops the machine"));
+        "poweroff" | "reboot" | "halt" | "kexec" | "emergency" | "rescue" | "suspend" | "hibernate"
+        | "soft-reboot" => {
+            add(
+                item,
+                Category::DestructiveCommand,
+                command.span.clone(),
+                format!("systemctl {verb} stops the machine"),
+            );
         }
-        "status" | "show" | "cat" | "is-active" | "is-enabled" | "is-failed" | "list-units" | "list-unit-files" | "list-timers" | "list-jobs" | "list-dependencies" | "help" => {
+        "status" | "show" | "cat" | "is-active" | "is-enabled" | "is-failed" | "list-units"
+        | "list-unit-files" | "list-timers" | "list-jobs" | "list-dependencies" | "help" => {
             item.kind = Kind::Read;
         }
         _ => {}
@@ -213,13 +495,21 @@ fn systemctl(args: &[Word], command: &Command, item: &mut Item) {
 }
 
 fn ownership(name: &str, args: &[Word], item: &mut Item) {
-    let recursive = args.iter().any(|arg| arg.text == "--recursive" || (arg.text.starts_with('-') && !arg.text.starts_with("--") && arg.text.contains('R')));
+    let recursive = args.iter().any(|arg| {
+        arg.text == "--recursive"
+            || (arg.text.starts_with('-') && !arg.text.starts_with("--") && arg.text.contains('R'))
+    });
     if !recursive {
         return;
     }
     for arg in args.iter().filter(|arg| !arg.text.starts_with('-')) {
         if let Some(reason) = dangerous_path(arg) {
-            add(item, Category::DestructiveCommand, arg.span.clone(), format!("{name} -R on {}: {reason}", arg.text));
+            add(
+                item,
+                Category::DestructiveCommand,
+                arg.span.clone(),
+                format!("{name} -R on {}: {reason}", arg.text),
+            );
         }
     }
 }
@@ -231,14 +521,22 @@ fn sql_client(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Command, item:
     while let Some(arg) = args.get(at) {
         at = at.saturating_add(1);
         let text = arg.text.as_str();
-        if let Some(value) = flags.iter().find_map(|flag| text.strip_prefix(flag).and_then(|rest| rest.strip_prefix('='))) {
+        if let Some(value) = flags
+            .iter()
+            .find_map(|flag| text.strip_prefix(flag).and_then(|rest| rest.strip_prefix('=')))
+        {
             payloads.push((value.to_owned(), arg.span.clone()));
         } else if flags.contains(&text) {
             if let Some(value) = args.get(at) {
                 payloads.push((value.text.clone(), value.span.clone()));
                 at = at.saturating_add(1);
             }
-        } else if let Some(value) = flags.iter().filter(|flag| flag.len() == 2).find_map(|flag| text.strip_prefix(flag)).filter(|rest| !rest.is_empty() && !text.starts_with("--")) {
+        } else if let Some(value) = flags
+            .iter()
+            .filter(|flag| flag.len() == 2)
+            .find_map(|flag| text.strip_prefix(flag))
+            .filter(|rest| !rest.is_empty() && !text.starts_with("--"))
+        {
             payloads.push((value.to_owned(), arg.span.clone()));
         }
     }
@@ -256,9 +554,19 @@ fn sql_client(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Command, item:
         for inner in classified.items {
             for finding in inner.findings {
                 if matches!(finding.category, Category::DropObject | Category::Truncate) {
-                    add(item, Category::DestructiveCommand, span.clone(), format!("{name} runs {}", finding.detail));
+                    add(
+                        item,
+                        Category::DestructiveCommand,
+                        span.clone(),
+                        format!("{name} runs {}", finding.detail),
+                    );
                 }
-                add(item, finding.category, span.clone(), format!("{name}: {}", finding.detail));
+                add(
+                    item,
+                    finding.category,
+                    span.clone(),
+                    format!("{name}: {}", finding.detail),
+                );
             }
             item.objects.extend(inner.objects);
         }

@@ -13,35 +13,156 @@ struct Wrapper {
 const WRAPPERS: &[Wrapper] = &[
     Wrapper {
         name: "sudo",
-        options_with_argument: &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "--user", "--group", "--chdir", "--host", "--prompt", "--role", "--type", "--other-user", "--command-timeout", "--close-from"],
+        options_with_argument: &[
+            "-u",
+            "-g",
+            "-C",
+            "-D",
+            "-h",
+            "-p",
+            "-r",
+            "-t",
+            "-U",
+            "-T",
+            "--user",
+            "--group",
+            "--chdir",
+            "--host",
+            "--prompt",
+            "--role",
+            "--type",
+            "--other-user",
+            "--command-timeout",
+            "--close-from",
+        ],
         operands_before_command: 0,
     },
-    Wrapper { name: "doas", options_with_argument: &["-u", "-C"], operands_before_command: 0 },
-    Wrapper { name: "env", options_with_argument: &["-u", "-C", "--unset", "--chdir"], operands_before_command: 0 },
-    Wrapper { name: "nice", options_with_argument: &["-n", "--adjustment"], operands_before_command: 0 },
-    Wrapper { name: "ionice", options_with_argument: &["-c", "-n", "--class", "--classdata"], operands_before_command: 0 },
-    Wrapper { name: "timeout", options_with_argument: &["-s", "-k", "--signal", "--kill-after"], operands_before_command: 1 },
-    Wrapper { name: "nohup", options_with_argument: &[], operands_before_command: 0 },
-    Wrapper { name: "time", options_with_argument: &["-f", "-o", "--format", "--output"], operands_before_command: 0 },
-    Wrapper { name: "command", options_with_argument: &[], operands_before_command: 0 },
-    Wrapper { name: "builtin", options_with_argument: &[], operands_before_command: 0 },
-    Wrapper { name: "exec", options_with_argument: &["-a"], operands_before_command: 0 },
-    Wrapper { name: "setsid", options_with_argument: &[], operands_before_command: 0 },
-    Wrapper { name: "stdbuf", options_with_argument: &["-i", "-o", "-e", "--input", "--output", "--error"], operands_before_command: 0 },
-    Wrapper { name: "chroot", options_with_argument: &["--userspec", "--groups"], operands_before_command: 1 },
-    Wrapper { name: "unbuffer", options_with_argument: &[], operands_before_command: 0 },
+    Wrapper {
+        name: "doas",
+        options_with_argument: &["-u", "-C"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "env",
+        options_with_argument: &["-u", "-C", "--unset", "--chdir"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "nice",
+        options_with_argument: &["-n", "--adjustment"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "ionice",
+        options_with_argument: &["-c", "-n", "--class", "--classdata"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "timeout",
+        options_with_argument: &["-s", "-k", "--signal", "--kill-after"],
+        operands_before_command: 1,
+    },
+    Wrapper {
+        name: "nohup",
+        options_with_argument: &[],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "time",
+        options_with_argument: &["-f", "-o", "--format", "--output"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "command",
+        options_with_argument: &[],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "builtin",
+        options_with_argument: &[],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "exec",
+        options_with_argument: &["-a"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "setsid",
+        options_with_argument: &[],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "stdbuf",
+        options_with_argument: &["-i", "-o", "-e", "--input", "--output", "--error"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "chroot",
+        options_with_argument: &["--userspec", "--groups"],
+        operands_before_command: 1,
+    },
+    Wrapper {
+        name: "unbuffer",
+        options_with_argument: &[],
+        operands_before_command: 0,
+    },
     Wrapper {
         name: "xargs",
-        options_with_argument: &["-I", "-n", "-P", "-L", "-d", "-E", "-s", "-a", "--arg-file", "--delimiter", "--max-args", "--max-procs", "--max-lines", "--replace", "--eof"],
+        options_with_argument: &[
+            "-I",
+            "-n",
+            "-P",
+            "-L",
+            "-d",
+            "-E",
+            "-s",
+            "-a",
+            "--arg-file",
+            "--delimiter",
+            "--max-args",
+            "--max-procs",
+            "--max-lines",
+            "--replace",
+            "--eof",
+        ],
         operands_before_command: 0,
     },
-    Wrapper { name: "busybox", options_with_argument: &[], operands_before_command: 0 },
-    Wrapper { name: "flock", options_with_argument: &["-w", "-E", "--timeout", "--conflict-exit-code"], operands_before_command: 1 },
-    Wrapper { name: "watch", options_with_argument: &["-n", "--interval"], operands_before_command: 0 },
-    Wrapper { name: "taskset", options_with_argument: &[], operands_before_command: 1 },
-    Wrapper { name: "caffeinate", options_with_argument: &["-t", "-w"], operands_before_command: 0 },
-    Wrapper { name: "strace", options_with_argument: &["-o", "-e", "-p", "-s", "-u"], operands_before_command: 0 },
-    Wrapper { name: "ltrace", options_with_argument: &["-o", "-e", "-p", "-s", "-u"], operands_before_command: 0 },
+    Wrapper {
+        name: "busybox",
+        options_with_argument: &[],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "flock",
+        options_with_argument: &["-w", "-E", "--timeout", "--conflict-exit-code"],
+        operands_before_command: 1,
+    },
+    Wrapper {
+        name: "watch",
+        options_with_argument: &["-n", "--interval"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "taskset",
+        options_with_argument: &[],
+        operands_before_command: 1,
+    },
+    Wrapper {
+        name: "caffeinate",
+        options_with_argument: &["-t", "-w"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "strace",
+        options_with_argument: &["-o", "-e", "-p", "-s", "-u"],
+        operands_before_command: 0,
+    },
+    Wrapper {
+        name: "ltrace",
+        options_with_argument: &["-o", "-e", "-p", "-s", "-u"],
+        operands_before_command: 0,
+    },
 ];
 
 /// The program's name as the kernel would find it: the last path component (`/bin/rm` is `rm`).
@@ -83,7 +204,9 @@ pub(crate) fn peel(words: &[Word]) -> Peeled {
             }
             if text.starts_with('-') && text.len() > 1 {
                 match (name, text) {
-                    ("env", "-S" | "--split-string") | ("flock", "-c" | "--command") | ("su" | "runuser", "-c") => {
+                    ("env", "-S" | "--split-string")
+                    | ("flock", "-c" | "--command")
+                    | ("su" | "runuser", "-c") => {
                         peeled.runs_string = Some(format!("{name} {text} runs a command string"));
                     }
                     ("sudo", "-s" | "-i" | "--shell" | "--login") => {

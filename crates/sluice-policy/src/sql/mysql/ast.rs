@@ -9,8 +9,8 @@ use std::ops::{ControlFlow, Range};
 
 use sqlparser::ast::{
     visit_expressions, visit_relations, AlterTableOperation, Delete, Expr, FromTable, Insert, JoinConstraint,
-    JoinOperator, ObjectName, ObjectType, Spanned, Statement, TableFactor, TableObject, TableWithJoins, Update,
-    UpdateTableFromKind,
+    JoinOperator, ObjectName, ObjectType, Spanned, Statement, TableFactor, TableObject, TableWithJoins,
+    Update, UpdateTableFromKind,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -53,7 +53,9 @@ pub(crate) fn analyse(parsed: &Parsed, item: &mut Item) {
         Statement::Insert(insert) => insert_facts(insert, item),
         Statement::Update(update) => update_facts(parsed, update, item),
         Statement::Delete(delete) => delete_facts(parsed, delete, item),
-        Statement::Drop { object_type, names, .. } => drop_facts(*object_type, names, item),
+        Statement::Drop {
+            object_type, names, ..
+        } => drop_facts(*object_type, names, item),
         Statement::Truncate(truncate) => {
             for target in &truncate.table_names {
                 let name = object_name(&target.name);
@@ -63,10 +65,19 @@ pub(crate) fn analyse(parsed: &Parsed, item: &mut Item) {
             }
         }
         Statement::AlterTable(alter) => alter_table_facts(parsed, &alter.name, &alter.operations, item),
-        Statement::CreateTable(create) => add_object(item, ObjectKind::Table, object_name(&create.name), Access::Ddl),
-        Statement::CreateView(view) => add_object(item, ObjectKind::View, object_name(&view.name), Access::Ddl),
+        Statement::CreateTable(create) => {
+            add_object(item, ObjectKind::Table, object_name(&create.name), Access::Ddl)
+        }
+        Statement::CreateView(view) => {
+            add_object(item, ObjectKind::View, object_name(&view.name), Access::Ddl)
+        }
         Statement::CreateIndex(index) => {
-            add_object(item, ObjectKind::Table, object_name(&index.table_name), Access::Ddl);
+            add_object(
+                item,
+                ObjectKind::Table,
+                object_name(&index.table_name),
+                Access::Ddl,
+            );
         }
         _ => {}
     }
@@ -91,7 +102,10 @@ pub(crate) fn object_name(name: &ObjectName) -> String {
 }
 
 fn span_of(parsed: &Parsed, node: &impl Spanned, fallback: &Range<usize>) -> Range<usize> {
-    parsed.norm.original(node.span()).unwrap_or_else(|| fallback.clone())
+    parsed
+        .norm
+        .original(node.span())
+        .unwrap_or_else(|| fallback.clone())
 }
 
 fn insert_facts(insert: &Insert, item: &mut Item) {
@@ -153,7 +167,12 @@ fn delete_facts(parsed: &Parsed, delete: &Delete, item: &mut Item) {
         None => {}
         Some(condition) if is_tautology(condition) => {
             let span = span_of(parsed, condition, &item.span);
-            add_finding(item, Category::TautologicalWhere, span, format!("DELETE FROM {names}: WHERE is always true"));
+            add_finding(
+                item,
+                Category::TautologicalWhere,
+                span,
+                format!("DELETE FROM {names}: WHERE is always true"),
+            );
         }
         Some(_) => {}
     }
@@ -186,7 +205,12 @@ fn update_facts(parsed: &Parsed, update: &Update, item: &mut Item) {
         None => {}
         Some(condition) if is_tautology(condition) => {
             let span = span_of(parsed, condition, &item.span);
-            add_finding(item, Category::TautologicalWhere, span, format!("UPDATE {names}: WHERE is always true"));
+            add_finding(
+                item,
+                Category::TautologicalWhere,
+                span,
+                format!("UPDATE {names}: WHERE is always true"),
+            );
         }
         Some(_) => {}
     }
@@ -209,7 +233,12 @@ fn drop_facts(object_type: ObjectType, names: &[ObjectName], item: &mut Item) {
     }
 }
 
-fn alter_table_facts(parsed: &Parsed, table: &ObjectName, operations: &[AlterTableOperation], item: &mut Item) {
+fn alter_table_facts(
+    parsed: &Parsed,
+    table: &ObjectName,
+    operations: &[AlterTableOperation],
+    item: &mut Item,
+) {
     let table = object_name(table);
     add_object(item, ObjectKind::Table, table.clone(), Access::Ddl);
     for operation in operations {
@@ -223,11 +252,21 @@ fn alter_table_facts(parsed: &Parsed, table: &ObjectName, operations: &[AlterTab
                         span.clone(),
                         format!("ALTER TABLE {table} DROP COLUMN {}", column.value),
                     );
-                    add_object(item, ObjectKind::Column, format!("{table}.{}", column.value), Access::Ddl);
+                    add_object(
+                        item,
+                        ObjectKind::Column,
+                        format!("{table}.{}", column.value),
+                        Access::Ddl,
+                    );
                 }
             }
             AlterTableOperation::DropPartitions { .. } => {
-                add_finding(item, Category::DropObject, span, format!("ALTER TABLE {table} drops partitions and their rows"));
+                add_finding(
+                    item,
+                    Category::DropObject,
+                    span,
+                    format!("ALTER TABLE {table} drops partitions and their rows"),
+                );
             }
             _ => {}
         }
@@ -255,7 +294,10 @@ fn function_calls(parsed: &Parsed, item: &mut Item) {
                 .name
                 .0
                 .iter()
-                .map(|part| part.as_ident().map_or_else(|| part.to_string(), |ident| ident.value.clone()))
+                .map(|part| {
+                    part.as_ident()
+                        .map_or_else(|| part.to_string(), |ident| ident.value.clone())
+                })
                 .collect();
             calls.push((parts, span_of(parsed, function, &item.span)));
         }

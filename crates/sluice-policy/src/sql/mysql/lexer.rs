@@ -73,7 +73,14 @@ pub(crate) struct LexMode {
 
 /// Splits `src` into statements, MySQL-style.
 pub(crate) fn split(src: &str, mode: LexMode) -> Vec<RawStatement> {
-    let mut lexer = Lexer { src, bytes: src.as_bytes(), pos: 0, mode, delimiter: None, in_exec: false };
+    let mut lexer = Lexer {
+        src,
+        bytes: src.as_bytes(),
+        pos: 0,
+        mode,
+        delimiter: None,
+        in_exec: false,
+    };
     lexer.run()
 }
 
@@ -114,7 +121,9 @@ fn is_word_byte(byte: u8) -> bool {
 
 impl<'a> Lexer<'a> {
     fn peek(&self, ahead: usize) -> Option<u8> {
-        self.pos.checked_add(ahead).and_then(|at| self.bytes.get(at).copied())
+        self.pos
+            .checked_add(ahead)
+            .and_then(|at| self.bytes.get(at).copied())
     }
 
     fn rest(&self) -> &'a str {
@@ -124,7 +133,11 @@ impl<'a> Lexer<'a> {
     fn run(&mut self) -> Vec<RawStatement> {
         let mut out = Vec::new();
         let mut current = RawStatement::default();
-        let mut blocks = Blocks { compound: Compound::Unknown, depth: 0, after_end: false };
+        let mut blocks = Blocks {
+            compound: Compound::Unknown,
+            depth: 0,
+            after_end: false,
+        };
         loop {
             if let Err(problem) = self.skip_trivia() {
                 current.problem.get_or_insert(problem);
@@ -137,16 +150,30 @@ impl<'a> Lexer<'a> {
             }
             if self.at_delimiter(&blocks) {
                 Self::finish(&mut out, &mut current);
-                blocks = Blocks { compound: Compound::Unknown, depth: 0, after_end: false };
+                blocks = Blocks {
+                    compound: Compound::Unknown,
+                    depth: 0,
+                    after_end: false,
+                };
                 continue;
             }
             if self.peek(0) == Some(b'\\') {
                 if self.backslash_command(&mut out, &mut current) {
-                    blocks = Blocks { compound: Compound::Unknown, depth: 0, after_end: false };
+                    blocks = Blocks {
+                        compound: Compound::Unknown,
+                        depth: 0,
+                        after_end: false,
+                    };
                 }
                 continue;
             }
             match self.token() {
+                // Every token consumes input; if one ever did not, stop rather than loop (fail closed).
+                Ok(token) if token.span.is_empty() => {
+                    current.problem.get_or_insert_with(|| "the lexer could not make progress".to_owned());
+                    current.span.end = self.bytes.len();
+                    self.pos = self.bytes.len();
+                }
                 Ok(token) => {
                     if current.tokens.is_empty() {
                         current.span = token.span.clone();
@@ -166,7 +193,9 @@ impl<'a> Lexer<'a> {
             }
         }
         if self.in_exec {
-            current.problem.get_or_insert_with(|| "unterminated /*! executable comment".to_owned());
+            current
+                .problem
+                .get_or_insert_with(|| "unterminated /*! executable comment".to_owned());
         }
         Self::finish(&mut out, &mut current);
         out
@@ -184,7 +213,10 @@ impl<'a> Lexer<'a> {
         match &self.delimiter {
             Some(delimiter) => {
                 let len = delimiter.len();
-                let matches = self.rest().get(..len).is_some_and(|head| head.eq_ignore_ascii_case(delimiter));
+                let matches = self
+                    .rest()
+                    .get(..len)
+                    .is_some_and(|head| head.eq_ignore_ascii_case(delimiter));
                 if matches {
                     self.pos = self.pos.saturating_add(len);
                 }
@@ -220,7 +252,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn skip_line_comment(&mut self) -> Result<(), String> {
-        let end = self.rest().find('\n').map_or(self.bytes.len(), |at| self.pos.saturating_add(at));
+        let end = self
+            .rest()
+            .find('\n')
+            .map_or(self.bytes.len(), |at| self.pos.saturating_add(at));
         let text = self.src.get(self.pos..end).unwrap_or("");
         self.pos = end;
         if self.in_exec && text.contains("*/") {
@@ -244,7 +279,13 @@ impl<'a> Lexer<'a> {
             self.pos = start.saturating_add(prefix);
             // A version number: five digits (six in newer servers). The content runs whatever the version: a
             // gateway cannot know which server build will read it, so it assumes the one that executes.
-            let digits = self.bytes.get(self.pos..).unwrap_or(&[]).iter().take(6).take_while(|b| b.is_ascii_digit());
+            let digits = self
+                .bytes
+                .get(self.pos..)
+                .unwrap_or(&[])
+                .iter()
+                .take(6)
+                .take_while(|b| b.is_ascii_digit());
             let count = digits.count();
             if count >= 5 {
                 self.pos = self.pos.saturating_add(count);
@@ -272,7 +313,10 @@ impl<'a> Lexer<'a> {
         let rest = self.rest();
         let word_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let word = rest.get(..word_len).unwrap_or("");
-        let followed_by_space = rest.as_bytes().get(word_len).is_some_and(|byte| *byte == b' ' || *byte == b'\t');
+        let followed_by_space = rest
+            .as_bytes()
+            .get(word_len)
+            .is_some_and(|byte| *byte == b' ' || *byte == b'\t');
         if !followed_by_space {
             return false;
         }
@@ -281,7 +325,9 @@ impl<'a> Lexer<'a> {
         let line_end_abs = self.pos.saturating_add(line_end);
         let command = if word.eq_ignore_ascii_case("delimiter") {
             let argument = self.src.get(argument_start..line_end_abs).unwrap_or("");
-            let Some(new) = argument.split_ascii_whitespace().next() else { return false };
+            let Some(new) = argument.split_ascii_whitespace().next() else {
+                return false;
+            };
             self.delimiter = (new != ";").then(|| new.to_owned());
             ClientCommand::Delimiter
         } else if word.eq_ignore_ascii_case("system") {
@@ -306,8 +352,16 @@ impl<'a> Lexer<'a> {
     fn backslash_command(&mut self, out: &mut Vec<RawStatement>, current: &mut RawStatement) -> bool {
         let start = self.pos;
         let letter = self.peek(1);
-        self.pos = self.pos.saturating_add(if letter.is_some() { 2 } else { 1 });
-        let line_end = self.rest().find('\n').map_or(self.bytes.len(), |at| self.pos.saturating_add(at));
+        let letter_len = self
+            .src
+            .get(start.saturating_add(1)..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(0, char::len_utf8);
+        self.pos = self.pos.saturating_add(1).saturating_add(letter_len);
+        let line_end = self
+            .rest()
+            .find('\n')
+            .map_or(self.bytes.len(), |at| self.pos.saturating_add(at));
         match letter {
             Some(b'g' | b'G') => {
                 Self::finish(out, current);
@@ -358,7 +412,9 @@ impl<'a> Lexer<'a> {
 
     fn token(&mut self) -> Result<Token, String> {
         let start = self.pos;
-        let Some(first) = self.peek(0) else { return Err("unexpected end of input".to_owned()) };
+        let Some(first) = self.peek(0) else {
+            return Err("unexpected end of input".to_owned());
+        };
         let kind = match first {
             b'\'' => return self.quoted(b'\'', TokenKind::Str),
             b'"' if self.mode.ansi_quotes => return self.quoted(b'"', TokenKind::QuotedIdent),
@@ -378,15 +434,19 @@ impl<'a> Lexer<'a> {
                 literal.span.start = start;
                 return Ok(literal);
             }
-            b'0'..=b'9' => self.number_or_word(),
-            b'.' if self.peek(1).is_some_and(|byte| byte.is_ascii_digit()) => self.number_or_word(),
+            b'0'..=b'9' => self.number_or_word()?,
+            b'.' if self.peek(1).is_some_and(|byte| byte.is_ascii_digit()) => self.number_or_word()?,
             byte if is_word_byte(byte) => self.word()?,
             _ => {
                 self.pos = self.pos.saturating_add(punct_len(self.rest()));
                 TokenKind::Punct
             }
         };
-        Ok(Token { kind, span: start..self.pos, value: String::new() })
+        Ok(Token {
+            kind,
+            span: start..self.pos,
+            value: String::new(),
+        })
     }
 
     fn word(&mut self) -> Result<TokenKind, String> {
@@ -411,7 +471,9 @@ impl<'a> Lexer<'a> {
                 continue;
             }
             if u32::from(ch) > 0xffff {
-                return Err("a character outside the Basic Multilingual Plane in an unquoted identifier".to_owned());
+                return Err(
+                    "a character outside the Basic Multilingual Plane in an unquoted identifier".to_owned(),
+                );
             }
             end = at;
             break;
@@ -423,12 +485,14 @@ impl<'a> Lexer<'a> {
     fn delimiter_starts(&self, at: usize) -> bool {
         self.delimiter.as_deref().is_some_and(|delimiter| {
             let len = delimiter.len();
-            self.src.get(at..at.saturating_add(len)).is_some_and(|head| head.eq_ignore_ascii_case(delimiter))
+            self.src
+                .get(at..at.saturating_add(len))
+                .is_some_and(|head| head.eq_ignore_ascii_case(delimiter))
         })
     }
 
     /// Numbers, or identifiers that start with digits (`1abc` is a valid MySQL identifier).
-    fn number_or_word(&mut self) -> TokenKind {
+    fn number_or_word(&mut self) -> Result<TokenKind, String> {
         let start = self.pos;
         let rest = self.rest().as_bytes();
         let run = rest.iter().take_while(|byte| is_word_byte(**byte)).count();
@@ -438,20 +502,29 @@ impl<'a> Lexer<'a> {
                 || head.starts_with(b"0b") && head.iter().skip(2).all(|byte| matches!(byte, b'0' | b'1')));
         if is_hex {
             self.pos = start.saturating_add(run);
-            return TokenKind::Number;
+            return Ok(TokenKind::Number);
         }
         let digits = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
         let mut at = digits;
         if rest.get(at) == Some(&b'.') {
             at = at.saturating_add(1);
-            at = at.saturating_add(rest.iter().skip(at).take_while(|byte| byte.is_ascii_digit()).count());
+            at = at.saturating_add(
+                rest.iter()
+                    .skip(at)
+                    .take_while(|byte| byte.is_ascii_digit())
+                    .count(),
+            );
         }
         if matches!(rest.get(at), Some(b'e' | b'E')) {
             let mut exponent = at.saturating_add(1);
             if matches!(rest.get(exponent), Some(b'+' | b'-')) {
                 exponent = exponent.saturating_add(1);
             }
-            let exponent_digits = rest.iter().skip(exponent).take_while(|byte| byte.is_ascii_digit()).count();
+            let exponent_digits = rest
+                .iter()
+                .skip(exponent)
+                .take_while(|byte| byte.is_ascii_digit())
+                .count();
             if exponent_digits > 0 {
                 at = exponent.saturating_add(exponent_digits);
             }
@@ -460,10 +533,10 @@ impl<'a> Lexer<'a> {
         if continues_as_word && digits > 0 && at == digits {
             // Digits followed by letters: an identifier such as `1abc` (MySQL allows it).
             self.pos = start;
-            return self.word().unwrap_or(TokenKind::Word { plain: false });
+            return self.word();
         }
         self.pos = start.saturating_add(at.max(1));
-        TokenKind::Number
+        Ok(TokenKind::Number)
     }
 
     /// A quoted string or identifier, decoding escapes and doubled quotes.
@@ -490,7 +563,9 @@ impl<'a> Lexer<'a> {
                 break;
             }
             if byte == b'\\' && backslash {
-                let Some(escaped) = self.bytes.get(at).copied() else { continue };
+                let Some(escaped) = self.bytes.get(at).copied() else {
+                    continue;
+                };
                 at = at.saturating_add(1);
                 match escaped {
                     b'0' => value.push(0),
@@ -507,8 +582,13 @@ impl<'a> Lexer<'a> {
             value.push(byte);
         }
         self.pos = at;
-        let value = String::from_utf8(value).unwrap_or_else(|bytes| String::from_utf8_lossy(bytes.as_bytes()).into_owned());
-        Ok(Token { kind, span: start..at, value })
+        let value = String::from_utf8(value)
+            .unwrap_or_else(|bytes| String::from_utf8_lossy(bytes.as_bytes()).into_owned());
+        Ok(Token {
+            kind,
+            span: start..at,
+            value,
+        })
     }
 
     /// Maintains the block depth of compound statements so that `;` inside `BEGIN ... END` does not split them.
@@ -517,7 +597,11 @@ impl<'a> Lexer<'a> {
             blocks.compound = self.compound_kind(tokens);
             if blocks.compound == Compound::Yes {
                 // Recount from the start: the opening tokens may already hold a BEGIN.
-                let mut fresh = Blocks { compound: Compound::Yes, depth: 0, after_end: false };
+                let mut fresh = Blocks {
+                    compound: Compound::Yes,
+                    depth: 0,
+                    after_end: false,
+                };
                 for index in 0..tokens.len() {
                     self.count_block(&mut fresh, tokens, index);
                 }
@@ -533,8 +617,12 @@ impl<'a> Lexer<'a> {
     fn compound_kind(&self, tokens: &[Token]) -> Compound {
         let word = |index: usize| tokens.get(index).and_then(|token| keyword(self.src, token));
         let Some(first) = word(0) else { return Compound::No };
-        let is = |text: Option<&str>, expected: &str| text.is_some_and(|text| text.eq_ignore_ascii_case(expected));
-        if ["IF", "WHILE", "LOOP", "REPEAT", "CASE"].iter().any(|kw| first.eq_ignore_ascii_case(kw)) {
+        let is =
+            |text: Option<&str>, expected: &str| text.is_some_and(|text| text.eq_ignore_ascii_case(expected));
+        if ["IF", "WHILE", "LOOP", "REPEAT", "CASE"]
+            .iter()
+            .any(|kw| first.eq_ignore_ascii_case(kw))
+        {
             return Compound::Yes;
         }
         if tokens.len() >= 2 && tokens.get(1).is_some_and(|token| punct_is(self.src, token, ":")) {
@@ -551,7 +639,10 @@ impl<'a> Lexer<'a> {
             return Compound::No;
         }
         let last = tokens.len().saturating_sub(1);
-        if ["PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"].iter().any(|kw| is(word(last), kw)) {
+        if ["PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"]
+            .iter()
+            .any(|kw| is(word(last), kw))
+        {
             return Compound::Yes;
         }
         if tokens.len() > 16 {
@@ -564,7 +655,9 @@ impl<'a> Lexer<'a> {
     fn count_block(&self, blocks: &mut Blocks, tokens: &[Token], index: usize) {
         let Some(token) = tokens.get(index) else { return };
         let after_end = std::mem::replace(&mut blocks.after_end, false);
-        let Some(word) = keyword(self.src, token) else { return };
+        let Some(word) = keyword(self.src, token) else {
+            return;
+        };
         let upper = word.to_ascii_uppercase();
         match upper.as_str() {
             "END" => {
@@ -579,7 +672,9 @@ impl<'a> Lexer<'a> {
                     punct_is(self.src, prev, ";")
                         || punct_is(self.src, prev, ":")
                         || keyword(self.src, prev).is_some_and(|kw| {
-                            ["BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT"].iter().any(|k| kw.eq_ignore_ascii_case(k))
+                            ["BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT"]
+                                .iter()
+                                .any(|k| kw.eq_ignore_ascii_case(k))
                         })
                 });
                 if opens_statement {
@@ -593,7 +688,9 @@ impl<'a> Lexer<'a> {
 
 /// Length in bytes of the operator or punctuation at the start of `rest` (at least one character).
 fn punct_len(rest: &str) -> usize {
-    const MULTI: [&str; 12] = ["<=>", "->>", "<=", ">=", "<>", "!=", ":=", "||", "&&", "<<", ">>", "->"];
+    const MULTI: [&str; 12] = [
+        "<=>", "->>", "<=", ">=", "<>", "!=", ":=", "||", "&&", "<<", ">>", "->",
+    ];
     if let Some(op) = MULTI.iter().find(|op| rest.starts_with(**op)) {
         return op.len();
     }

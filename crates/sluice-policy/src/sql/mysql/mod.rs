@@ -48,7 +48,10 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn deeper(&self) -> Self {
-        Ctx { depth: self.depth.saturating_add(1), ..*self }
+        Ctx {
+            depth: self.depth.saturating_add(1),
+            ..*self
+        }
     }
 }
 
@@ -58,25 +61,49 @@ pub fn classify(sql: &str, opts: &MysqlOptions) -> Classified {
 }
 
 fn classify_at_depth(sql: &str, opts: &MysqlOptions, depth: u8) -> Classified {
-    let mode = lexer::LexMode { no_backslash_escapes: opts.no_backslash_escapes, ansi_quotes: opts.ansi_quotes };
-    let ctx = Ctx { src: sql, opts, depth };
+    let mode = lexer::LexMode {
+        no_backslash_escapes: opts.no_backslash_escapes,
+        ansi_quotes: opts.ansi_quotes,
+    };
+    let ctx = Ctx {
+        src: sql,
+        opts,
+        depth,
+    };
     let items = lexer::split(sql, mode)
         .iter()
         .enumerate()
         .map(|(index, raw)| statement::classify_raw(&ctx, raw, index))
         .collect();
-    Classified { source: Source::Mysql, items }
+    Classified {
+        source: Source::Mysql,
+        items,
+    }
 }
 
 fn new_item(index: usize, span: Range<usize>, kind: Kind, tag: &str) -> Item {
-    Item { index, span, kind, tag: tag.to_owned(), objects: Vec::new(), findings: Vec::new() }
+    Item {
+        index,
+        span,
+        kind,
+        tag: tag.to_owned(),
+        objects: Vec::new(),
+        findings: Vec::new(),
+    }
 }
 
 fn add_finding(item: &mut Item, category: Category, span: Range<usize>, detail: impl Into<String>) {
     let detail = detail.into();
-    let duplicate = item.findings.iter().any(|found| found.category == category && found.detail == detail);
+    let duplicate = item
+        .findings
+        .iter()
+        .any(|found| found.category == category && found.detail == detail);
     if !duplicate {
-        item.findings.push(Finding { category, span, detail });
+        item.findings.push(Finding {
+            category,
+            span,
+            detail,
+        });
     }
 }
 

@@ -25,7 +25,10 @@ pub(crate) struct Normalized {
 /// Builds the normalised text for `tokens`. `replace_first` substitutes the first token's text (used to read
 /// MySQL's `DO expr` as `SELECT expr`, which evaluates the same expressions).
 pub(crate) fn normalize(src: &str, tokens: &[Token], replace_first: Option<&str>) -> Normalized {
-    let mut out = Normalized { text: String::with_capacity(src.len().saturating_add(8)), map: Vec::new() };
+    let mut out = Normalized {
+        text: String::with_capacity(src.len().saturating_add(8)),
+        map: Vec::new(),
+    };
     let mut chars = 0usize;
     let mut previous_end: Option<usize> = None;
     let mut previous_dash = false;
@@ -120,7 +123,13 @@ impl Normalized {
         let first = usize::try_from(span.start.column).ok()?.checked_sub(1)?;
         let last = usize::try_from(span.end.column).ok()?.checked_sub(2)?;
         let start = self.map.iter().find(|(chars, _)| chars.end > first)?.1.start;
-        let end = self.map.iter().rev().find(|(chars, _)| chars.start <= last)?.1.end;
+        let end = self
+            .map
+            .iter()
+            .rev()
+            .find(|(chars, _)| chars.start <= last)?
+            .1
+            .end;
         (start <= end).then_some(start..end)
     }
 }

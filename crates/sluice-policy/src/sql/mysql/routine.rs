@@ -14,17 +14,33 @@ use crate::facts::{Category, Item, Kind};
 
 /// Keywords that can open a routine body.
 const BODY_START: [&str; 22] = [
-    "BEGIN", "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "RETURN", "SET", "CALL", "DROP", "CREATE", "ALTER",
-    "TRUNCATE", "IF", "CASE", "WHILE", "LOOP", "REPEAT", "DECLARE", "WITH", "LOAD", "GRANT",
+    "BEGIN", "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE", "RETURN", "SET", "CALL", "DROP", "CREATE",
+    "ALTER", "TRUNCATE", "IF", "CASE", "WHILE", "LOOP", "REPEAT", "DECLARE", "WITH", "LOAD", "GRANT",
 ];
 
 /// `CREATE [DEFINER=...] PROCEDURE|FUNCTION|TRIGGER|EVENT ...` (and `ALTER EVENT ... DO ...`).
-pub(crate) fn classify_routine(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize, tag: &str, object_at: usize) -> Item {
+pub(crate) fn classify_routine(
+    ctx: &Ctx<'_>,
+    stmt: Stmt<'_>,
+    index: usize,
+    tag: &str,
+    object_at: usize,
+) -> Item {
     let span = stmt.span();
     let mut item = new_item(index, span.clone(), Kind::Ddl, tag);
-    add_finding(&mut item, Category::Ddl, span.clone(), format!("{tag}: defines code that runs later"));
+    add_finding(
+        &mut item,
+        Category::Ddl,
+        span.clone(),
+        format!("{tag}: defines code that runs later"),
+    );
     if tag.ends_with("FUNCTION") && stmt.find(object_at, "SONAME").is_some() {
-        add_finding(&mut item, Category::ProgramExecution, span, "a loadable function (SONAME) runs native code in the server");
+        add_finding(
+            &mut item,
+            Category::ProgramExecution,
+            span,
+            "a loadable function (SONAME) runs native code in the server",
+        );
         return item;
     }
     let body = match tag.rsplit(' ').next() {
@@ -43,7 +59,12 @@ pub(crate) fn classify_routine(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize, tag:
         Some(start) if start < stmt.tokens.len() => classify_body(ctx, stmt.sub(start), &mut item),
         // ALTER PROCEDURE/EVENT without a body only changes characteristics or the schedule.
         _ if tag.starts_with("ALTER") => {}
-        _ => add_finding(&mut item, Category::Opaque, span, "the body of the stored program could not be located"),
+        _ => add_finding(
+            &mut item,
+            Category::Opaque,
+            span,
+            "the body of the stored program could not be located",
+        ),
     }
     item
 }
@@ -68,7 +89,10 @@ fn routine_body_start(stmt: Stmt<'_>, object_at: usize) -> Option<usize> {
     let after = close?.saturating_add(1);
     (after..stmt.tokens.len()).find(|at| {
         let is_label = stmt.punct(at.saturating_add(1), ":");
-        is_label || stmt.word(*at).is_some_and(|word| BODY_START.contains(&word.as_str()))
+        is_label
+            || stmt
+                .word(*at)
+                .is_some_and(|word| BODY_START.contains(&word.as_str()))
     })
 }
 
@@ -88,7 +112,10 @@ pub(crate) fn classify_body(ctx: &Ctx<'_>, body: Stmt<'_>, item: &mut Item) {
         if !at_end && !body.punct(end, ";") {
             continue;
         }
-        let fragment = Stmt { src: body.src, tokens: tokens.get(start..end).unwrap_or(&[]) };
+        let fragment = Stmt {
+            src: body.src,
+            tokens: tokens.get(start..end).unwrap_or(&[]),
+        };
         start = end.saturating_add(1);
         let statement = peel(fragment, &mut control_flow);
         if statement.tokens.is_empty() {
@@ -108,7 +135,12 @@ pub(crate) fn classify_body(ctx: &Ctx<'_>, body: Stmt<'_>, item: &mut Item) {
     }
     if control_flow {
         let span = body.span();
-        add_finding(item, Category::Opaque, span, "the stored program has control flow; which statements run is not known");
+        add_finding(
+            item,
+            Category::Opaque,
+            span,
+            "the stored program has control flow; which statements run is not known",
+        );
     }
 }
 
@@ -117,7 +149,12 @@ fn peel<'a>(mut fragment: Stmt<'a>, control_flow: &mut bool) -> Stmt<'a> {
     loop {
         let Some(first) = fragment.word(0) else {
             // A label (`name:`) opens a block or loop.
-            if fragment.tokens.first().is_some_and(|token| token.kind != TokenKind::Punct) && fragment.punct(1, ":") {
+            if fragment
+                .tokens
+                .first()
+                .is_some_and(|token| token.kind != TokenKind::Punct)
+                && fragment.punct(1, ":")
+            {
                 fragment = fragment.sub(2);
                 continue;
             }

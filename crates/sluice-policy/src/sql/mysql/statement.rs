@@ -22,7 +22,10 @@ pub(crate) struct Stmt<'a> {
 impl<'a> Stmt<'a> {
     /// The upper-cased keyword at `index`, if that token can be a keyword.
     pub(crate) fn word(&self, index: usize) -> Option<String> {
-        self.tokens.get(index).and_then(|token| keyword(self.src, token)).map(str::to_ascii_uppercase)
+        self.tokens
+            .get(index)
+            .and_then(|token| keyword(self.src, token))
+            .map(str::to_ascii_uppercase)
     }
 
     pub(crate) fn is(&self, index: usize, expected: &str) -> bool {
@@ -33,7 +36,9 @@ impl<'a> Stmt<'a> {
     }
 
     pub(crate) fn punct(&self, index: usize, expected: &str) -> bool {
-        self.tokens.get(index).is_some_and(|token| punct_is(self.src, token, expected))
+        self.tokens
+            .get(index)
+            .is_some_and(|token| punct_is(self.src, token, expected))
     }
 
     /// The first index at or after `from` holding keyword `expected`.
@@ -51,7 +56,9 @@ impl<'a> Stmt<'a> {
     /// From token `from` to the end of the statement.
     pub(crate) fn span_from(&self, from: usize) -> Range<usize> {
         let end = self.span().end;
-        self.tokens.get(from).map_or(end..end, |token| token.span.start..end)
+        self.tokens
+            .get(from)
+            .map_or(end..end, |token| token.span.start..end)
     }
 
     /// Original text from token `from` to the end, shortened for messages.
@@ -67,7 +74,10 @@ impl<'a> Stmt<'a> {
     }
 
     pub(crate) fn sub(&self, from: usize) -> Stmt<'a> {
-        Stmt { src: self.src, tokens: self.tokens.get(from..).unwrap_or(&[]) }
+        Stmt {
+            src: self.src,
+            tokens: self.tokens.get(from..).unwrap_or(&[]),
+        }
     }
 }
 
@@ -76,7 +86,10 @@ pub(crate) fn classify_raw(ctx: &Ctx<'_>, raw: &RawStatement, index: usize) -> I
     if let Some(command) = &raw.client {
         return client_command(ctx, raw, command, index);
     }
-    let stmt = Stmt { src: ctx.src, tokens: &raw.tokens };
+    let stmt = Stmt {
+        src: ctx.src,
+        tokens: &raw.tokens,
+    };
     let mut item = classify_tokens(ctx, stmt, index);
     item.span = raw.span.clone();
     if let Some(problem) = &raw.problem {
@@ -100,13 +113,23 @@ fn client_command(ctx: &Ctx<'_>, raw: &RawStatement, command: &ClientCommand, in
         ClientCommand::Delimiter => new_item(index, span, Kind::Session, "DELIMITER"),
         ClientCommand::Source => {
             let mut item = new_item(index, span.clone(), Kind::Opaque, "SOURCE");
-            add_finding(&mut item, Category::Opaque, span, "source runs SQL from a file the gateway cannot see");
+            add_finding(
+                &mut item,
+                Category::Opaque,
+                span,
+                "source runs SQL from a file the gateway cannot see",
+            );
             item
         }
         ClientCommand::Shell(command_span) => {
             let mut item = new_item(index, span.clone(), Kind::Write, "SYSTEM");
             let command = ctx.src.get(command_span.clone()).unwrap_or("").trim();
-            add_finding(&mut item, Category::ProgramExecution, span, format!("runs a shell command: {command}"));
+            add_finding(
+                &mut item,
+                Category::ProgramExecution,
+                span,
+                format!("runs a shell command: {command}"),
+            );
             if ctx.depth < MAX_DEPTH {
                 let shell = crate::shell::classify(ctx.src.get(command_span.clone()).unwrap_or(""));
                 for finding in shell.items.into_iter().flat_map(|inner| inner.findings) {
@@ -145,10 +168,17 @@ fn dispatch(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
         if stmt.punct(0, "(") {
             return with_tree(stmt, new_item(index, span, Kind::Read, "SELECT"), None);
         }
-        return opaque(index, span, "UNKNOWN", "the statement does not start with a MySQL keyword");
+        return opaque(
+            index,
+            span,
+            "UNKNOWN",
+            "the statement does not start with a MySQL keyword",
+        );
     };
     match head.as_str() {
-        "SELECT" | "WITH" | "TABLE" | "VALUES" => with_tree(stmt, new_item(index, span, Kind::Read, "SELECT"), None),
+        "SELECT" | "WITH" | "TABLE" | "VALUES" => {
+            with_tree(stmt, new_item(index, span, Kind::Read, "SELECT"), None)
+        }
         // `DO expr` evaluates expressions and discards them, exactly like a SELECT whose result nobody reads.
         "DO" | "RETURN" => with_tree(stmt, new_item(index, span, Kind::Read, &head), Some("SELECT")),
         "INSERT" | "REPLACE" | "UPDATE" | "DELETE" => dml(stmt, index, &head),
@@ -156,14 +186,29 @@ fn dispatch(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
         "CREATE" | "ALTER" | "DROP" => ddl(ctx, stmt, index, &head),
         "TRUNCATE" => {
             let mut item = new_item(index, span.clone(), Kind::Ddl, "TRUNCATE TABLE");
-            add_finding(&mut item, Category::Ddl, span.clone(), "TRUNCATE is a schema change");
+            add_finding(
+                &mut item,
+                Category::Ddl,
+                span.clone(),
+                "TRUNCATE is a schema change",
+            );
             let item = with_tree(stmt, item, None);
-            ensure(item, Category::Truncate, span, format!("TRUNCATE {}", stmt.text_from(1)))
+            ensure(
+                item,
+                Category::Truncate,
+                span,
+                format!("TRUNCATE {}", stmt.text_from(1)),
+            )
         }
         "RENAME" if stmt.is(1, "USER") => privilege(stmt, index, "RENAME USER"),
         "RENAME" => {
             let mut item = new_item(index, span.clone(), Kind::Ddl, "RENAME TABLE");
-            add_finding(&mut item, Category::Ddl, span, format!("RENAME {}", stmt.text_from(1)));
+            add_finding(
+                &mut item,
+                Category::Ddl,
+                span,
+                format!("RENAME {}", stmt.text_from(1)),
+            );
             with_tree(stmt, item, None)
         }
         "GRANT" | "REVOKE" => privilege(stmt, index, &head),
@@ -172,27 +217,49 @@ fn dispatch(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
         "SHOW" | "DESCRIBE" | "DESC" | "HELP" => new_item(index, span, Kind::Read, &head),
         "EXPLAIN" => explain(ctx, stmt, index),
         "BEGIN" if stmt.is(1, "NOT") => {
-            let mut item = opaque(index, span, "BEGIN NOT ATOMIC", "an anonymous compound block runs procedural code");
+            let mut item = opaque(
+                index,
+                span,
+                "BEGIN NOT ATOMIC",
+                "an anonymous compound block runs procedural code",
+            );
             routine::classify_body(ctx, stmt.sub(3), &mut item);
             item
         }
-        "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "XA" => new_item(index, span, Kind::Transaction, &head),
+        "BEGIN" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "XA" => {
+            new_item(index, span, Kind::Transaction, &head)
+        }
         "START" if stmt.is(1, "TRANSACTION") => new_item(index, span, Kind::Transaction, "START TRANSACTION"),
         "LOCK" | "UNLOCK" | "DEALLOCATE" => new_item(index, span, Kind::Session, &head),
         "PREPARE" => prepare(ctx, stmt, index),
         "EXECUTE" => {
-            let mut item = opaque(index, span, "EXECUTE", "EXECUTE runs a prepared statement the gateway did not see");
+            let mut item = opaque(
+                index,
+                span,
+                "EXECUTE",
+                "EXECUTE runs a prepared statement the gateway did not see",
+            );
             if stmt.is(1, "IMMEDIATE") {
                 literal_sql(ctx, stmt, 2, &mut item);
             }
             item
         }
-        "CALL" => opaque(index, span, "CALL", format!("CALL {} runs a stored procedure", stmt.text_from(1))),
+        "CALL" => opaque(
+            index,
+            span,
+            "CALL",
+            format!("CALL {} runs a stored procedure", stmt.text_from(1)),
+        ),
         "HANDLER" | "CHECK" | "CHECKSUM" => new_item(index, span, Kind::Read, &head),
-        "ANALYZE" | "OPTIMIZE" | "REPAIR" | "KILL" | "FLUSH" | "RESET" | "PURGE" | "CHANGE" | "START" | "STOP"
-        | "CACHE" => {
+        "ANALYZE" | "OPTIMIZE" | "REPAIR" | "KILL" | "FLUSH" | "RESET" | "PURGE" | "CHANGE" | "START"
+        | "STOP" | "CACHE" => {
             let mut item = new_item(index, span.clone(), Kind::Write, &head);
-            add_finding(&mut item, Category::Write, span.clone(), format!("{head} changes server state"));
+            add_finding(
+                &mut item,
+                Category::Write,
+                span.clone(),
+                format!("{head} changes server state"),
+            );
             if head == "PURGE" || (head == "RESET" && (stmt.is(1, "MASTER") || stmt.is(1, "BINARY"))) {
                 add_finding(&mut item, Category::DropObject, span, "removes binary logs");
             }
@@ -200,18 +267,38 @@ fn dispatch(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
         }
         "SHUTDOWN" | "RESTART" => {
             let mut item = new_item(index, span.clone(), Kind::Write, &head);
-            add_finding(&mut item, Category::DestructiveCommand, span, format!("{head} stops the database server"));
+            add_finding(
+                &mut item,
+                Category::DestructiveCommand,
+                span,
+                format!("{head} stops the database server"),
+            );
             item
         }
         "INSTALL" | "UNINSTALL" => {
             let mut item = new_item(index, span.clone(), Kind::Ddl, &head);
-            add_finding(&mut item, Category::Ddl, span.clone(), format!("{head} changes the server's plugins"));
+            add_finding(
+                &mut item,
+                Category::Ddl,
+                span.clone(),
+                format!("{head} changes the server's plugins"),
+            );
             if head == "INSTALL" {
-                add_finding(&mut item, Category::ProgramExecution, span, "INSTALL loads native code into the server");
+                add_finding(
+                    &mut item,
+                    Category::ProgramExecution,
+                    span,
+                    "INSTALL loads native code into the server",
+                );
             }
             item
         }
-        _ => opaque(index, span, &head, format!("{head} is not a statement the gateway can classify")),
+        _ => opaque(
+            index,
+            span,
+            &head,
+            format!("{head} is not a statement the gateway can classify"),
+        ),
     }
 }
 
@@ -221,17 +308,50 @@ fn dml(stmt: Stmt<'_>, index: usize, head: &str) -> Item {
     const MODIFIERS: [&str; 5] = ["LOW_PRIORITY", "QUICK", "IGNORE", "DELAYED", "HIGH_PRIORITY"];
     let span = stmt.span();
     let mut item = new_item(index, span.clone(), Kind::Write, head);
-    add_finding(&mut item, Category::Write, span.clone(), format!("{head} changes data"));
-    let skip = (1..stmt.tokens.len()).take_while(|at| stmt.word(*at).is_some_and(|word| MODIFIERS.contains(&word.as_str()))).count();
-    let tokens: Vec<Token> = stmt.tokens.iter().take(1).chain(stmt.tokens.iter().skip(skip.saturating_add(1))).cloned().collect();
-    let item = with_tree(Stmt { src: stmt.src, tokens: &tokens }, item, None);
+    add_finding(
+        &mut item,
+        Category::Write,
+        span.clone(),
+        format!("{head} changes data"),
+    );
+    let skip = (1..stmt.tokens.len())
+        .take_while(|at| {
+            stmt.word(*at)
+                .is_some_and(|word| MODIFIERS.contains(&word.as_str()))
+        })
+        .count();
+    let tokens: Vec<Token> = stmt
+        .tokens
+        .iter()
+        .take(1)
+        .chain(stmt.tokens.iter().skip(skip.saturating_add(1)))
+        .cloned()
+        .collect();
+    let item = with_tree(
+        Stmt {
+            src: stmt.src,
+            tokens: &tokens,
+        },
+        item,
+        None,
+    );
     if item.kind != Kind::Opaque || stmt.find(1, "WHERE").is_some() {
         return item;
     }
     // The tree is not available, but no WHERE keyword at all proves the statement is unbounded.
     match head {
-        "DELETE" => ensure(item, Category::DeleteWithoutWhere, span, format!("DELETE has no WHERE clause: {}", stmt.text_from(0))),
-        "UPDATE" => ensure(item, Category::UpdateWithoutWhere, span, format!("UPDATE has no WHERE clause: {}", stmt.text_from(0))),
+        "DELETE" => ensure(
+            item,
+            Category::DeleteWithoutWhere,
+            span,
+            format!("DELETE has no WHERE clause: {}", stmt.text_from(0)),
+        ),
+        "UPDATE" => ensure(
+            item,
+            Category::UpdateWithoutWhere,
+            span,
+            format!("UPDATE has no WHERE clause: {}", stmt.text_from(0)),
+        ),
         _ => item,
     }
 }
@@ -253,8 +373,18 @@ fn file_writes(stmt: Stmt<'_>, item: &mut Item) {
             if item.kind == Kind::Read {
                 item.kind = Kind::Write;
             }
-            add_finding(item, Category::ProgramExecution, span.clone(), format!("writes a file on the database server: {}", stmt.text_from(index)));
-            add_finding(item, Category::Write, span, "INTO OUTFILE writes to the server's file system");
+            add_finding(
+                item,
+                Category::ProgramExecution,
+                span.clone(),
+                format!("writes a file on the database server: {}", stmt.text_from(index)),
+            );
+            add_finding(
+                item,
+                Category::Write,
+                span,
+                "INTO OUTFILE writes to the server's file system",
+            );
         }
     }
 }
@@ -266,13 +396,32 @@ fn load(stmt: Stmt<'_>, index: usize) -> Item {
         return new_item(index, span, Kind::Session, "LOAD INDEX");
     }
     let mut item = new_item(index, span.clone(), Kind::Write, "LOAD DATA");
-    add_finding(&mut item, Category::Write, span.clone(), format!("LOAD {}", stmt.text_from(1)));
-    let local = stmt.find(1, "INFILE").is_some_and(|infile| (2..infile).any(|at| stmt.is(at, "LOCAL")));
+    add_finding(
+        &mut item,
+        Category::Write,
+        span.clone(),
+        format!("LOAD {}", stmt.text_from(1)),
+    );
+    let local = stmt
+        .find(1, "INFILE")
+        .is_some_and(|infile| (2..infile).any(|at| stmt.is(at, "LOCAL")));
     if !local {
-        add_finding(&mut item, Category::ProgramExecution, span, "LOAD DATA INFILE reads a file on the database server");
+        add_finding(
+            &mut item,
+            Category::ProgramExecution,
+            span,
+            "LOAD DATA INFILE reads a file on the database server",
+        );
     }
-    if let Some(table) = stmt.find(1, "TABLE").and_then(|at| stmt.tokens.get(at.saturating_add(1))) {
-        let name = if table.kind == TokenKind::QuotedIdent { table.value.clone() } else { stmt.src.get(table.span.clone()).unwrap_or("").to_owned() };
+    if let Some(table) = stmt
+        .find(1, "TABLE")
+        .and_then(|at| stmt.tokens.get(at.saturating_add(1)))
+    {
+        let name = if table.kind == TokenKind::QuotedIdent {
+            table.value.clone()
+        } else {
+            stmt.src.get(table.span.clone()).unwrap_or("").to_owned()
+        };
         add_object(&mut item, ObjectKind::Table, name, Access::Write);
     }
     item
@@ -281,9 +430,28 @@ fn load(stmt: Stmt<'_>, index: usize) -> Item {
 /// The object word of CREATE/ALTER/DROP, skipping modifiers (`OR REPLACE`, `DEFINER = ...`, `TEMPORARY`, ...).
 fn ddl_object(stmt: Stmt<'_>) -> Option<(usize, String)> {
     const OBJECTS: [&str; 22] = [
-        "TABLE", "TABLES", "VIEW", "INDEX", "DATABASE", "SCHEMA", "PROCEDURE", "FUNCTION", "TRIGGER", "EVENT",
-        "USER", "ROLE", "SERVER", "TABLESPACE", "LOGFILE", "SEQUENCE", "PREPARE", "INSTANCE", "SPATIAL", "RESOURCE",
-        "PACKAGE", "SYNONYM",
+        "TABLE",
+        "TABLES",
+        "VIEW",
+        "INDEX",
+        "DATABASE",
+        "SCHEMA",
+        "PROCEDURE",
+        "FUNCTION",
+        "TRIGGER",
+        "EVENT",
+        "USER",
+        "ROLE",
+        "SERVER",
+        "TABLESPACE",
+        "LOGFILE",
+        "SEQUENCE",
+        "PREPARE",
+        "INSTANCE",
+        "SPATIAL",
+        "RESOURCE",
+        "PACKAGE",
+        "SYNONYM",
     ];
     (1..stmt.tokens.len().min(16)).find_map(|at| {
         let word = stmt.word(at)?;
@@ -297,9 +465,18 @@ fn ddl_object(stmt: Stmt<'_>) -> Option<(usize, String)> {
 fn ddl(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize, verb: &str) -> Item {
     let span = stmt.span();
     let Some((at, object)) = ddl_object(stmt) else {
-        return opaque(index, span, verb, format!("{verb} of an object the gateway does not know"));
+        return opaque(
+            index,
+            span,
+            verb,
+            format!("{verb} of an object the gateway does not know"),
+        );
     };
-    let object = if object == "TABLES" { "TABLE".to_owned() } else { object };
+    let object = if object == "TABLES" {
+        "TABLE".to_owned()
+    } else {
+        object
+    };
     let tag = format!("{verb} {object}");
     match object.as_str() {
         "USER" | "ROLE" => return privilege(stmt, index, &tag),
@@ -310,13 +487,23 @@ fn ddl(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize, verb: &str) -> Item {
         _ => {}
     }
     let mut item = new_item(index, span.clone(), Kind::Ddl, &tag);
-    add_finding(&mut item, Category::Ddl, span.clone(), format!("{verb} {}", stmt.text_from(at)));
+    add_finding(
+        &mut item,
+        Category::Ddl,
+        span.clone(),
+        format!("{verb} {}", stmt.text_from(at)),
+    );
     if verb == "DROP" {
         let mut names = at.saturating_add(1);
         if stmt.is(names, "IF") && stmt.is(names.saturating_add(1), "EXISTS") {
             names = names.saturating_add(2);
         }
-        add_finding(&mut item, Category::DropObject, span.clone(), format!("{tag} {}", stmt.text_from(names)));
+        add_finding(
+            &mut item,
+            Category::DropObject,
+            span.clone(),
+            format!("{tag} {}", stmt.text_from(names)),
+        );
     }
     let parse_failed = {
         let with = with_tree(stmt, item, None);
@@ -332,8 +519,17 @@ fn ddl(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize, verb: &str) -> Item {
 /// ALTER TABLE clauses that destroy data, read from keywords: partitions always (sqlparser does not know MySQL's
 /// partition maintenance), columns when the tree was not available.
 fn alter_table_keywords(stmt: Stmt<'_>, at: usize, parse_failed: bool, item: &mut Item) {
-    const NOT_COLUMNS: [&str; 9] =
-        ["INDEX", "KEY", "PRIMARY", "FOREIGN", "CHECK", "CONSTRAINT", "PARTITION", "DEFAULT", "SYSTEM"];
+    const NOT_COLUMNS: [&str; 9] = [
+        "INDEX",
+        "KEY",
+        "PRIMARY",
+        "FOREIGN",
+        "CHECK",
+        "CONSTRAINT",
+        "PARTITION",
+        "DEFAULT",
+        "SYSTEM",
+    ];
     let mut depth = 0usize;
     for index in at..stmt.tokens.len() {
         if stmt.punct(index, "(") {
@@ -348,18 +544,45 @@ fn alter_table_keywords(stmt: Stmt<'_>, at: usize, parse_failed: bool, item: &mu
         let span = stmt.span_from(index);
         match (stmt.word(index).as_deref(), next.as_deref()) {
             (Some("DROP" | "TRUNCATE"), Some("PARTITION")) if !item.has(Category::DropObject) => {
-                add_finding(item, Category::DropObject, span.clone(), format!("removes partition data: {}", stmt.text_from(index)));
-                add_finding(item, Category::Truncate, span, format!("{}", stmt.text_from(index)));
+                add_finding(
+                    item,
+                    Category::DropObject,
+                    span.clone(),
+                    format!("removes partition data: {}", stmt.text_from(index)),
+                );
+                add_finding(
+                    item,
+                    Category::Truncate,
+                    span,
+                    format!("{}", stmt.text_from(index)),
+                );
             }
             (Some("DISCARD"), Some("TABLESPACE")) => {
-                add_finding(item, Category::DropObject, span, "DISCARD TABLESPACE removes the table's data file");
+                add_finding(
+                    item,
+                    Category::DropObject,
+                    span,
+                    "DISCARD TABLESPACE removes the table's data file",
+                );
             }
-            (Some("DROP"), Some(word)) if parse_failed && !NOT_COLUMNS.contains(&word) && !item.has(Category::DropColumn) => {
-                add_finding(item, Category::DropColumn, span, format!("ALTER TABLE ... {}", stmt.text_from(index)));
+            (Some("DROP"), Some(word))
+                if parse_failed && !NOT_COLUMNS.contains(&word) && !item.has(Category::DropColumn) =>
+            {
+                add_finding(
+                    item,
+                    Category::DropColumn,
+                    span,
+                    format!("ALTER TABLE ... {}", stmt.text_from(index)),
+                );
             }
             (Some("DROP"), None) if parse_failed && !item.has(Category::DropColumn) => {
                 // `DROP \`col\``: a quoted column name.
-                add_finding(item, Category::DropColumn, span, format!("ALTER TABLE ... {}", stmt.text_from(index)));
+                add_finding(
+                    item,
+                    Category::DropColumn,
+                    span,
+                    format!("ALTER TABLE ... {}", stmt.text_from(index)),
+                );
             }
             _ => {}
         }
@@ -369,7 +592,12 @@ fn alter_table_keywords(stmt: Stmt<'_>, at: usize, parse_failed: bool, item: &mu
 fn privilege(stmt: Stmt<'_>, index: usize, tag: &str) -> Item {
     let span = stmt.span();
     let mut item = new_item(index, span.clone(), Kind::Privilege, tag);
-    add_finding(&mut item, Category::PrivilegeChange, span, format!("{}", stmt.text_from(0)));
+    add_finding(
+        &mut item,
+        Category::PrivilegeChange,
+        span,
+        format!("{}", stmt.text_from(0)),
+    );
     item
 }
 
@@ -391,7 +619,12 @@ fn set(stmt: Stmt<'_>, index: usize) -> Item {
     });
     if global {
         let mut item = new_item(index, span.clone(), Kind::Ddl, "SET GLOBAL");
-        add_finding(&mut item, Category::Ddl, span, format!("changes a server-wide setting: {}", stmt.text_from(0)));
+        add_finding(
+            &mut item,
+            Category::Ddl,
+            span,
+            format!("changes a server-wide setting: {}", stmt.text_from(0)),
+        );
         return with_tree(stmt, item, None);
     }
     with_tree(stmt, new_item(index, span, Kind::Session, "SET"), None)
@@ -402,6 +635,14 @@ fn explain(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
     if !stmt.is(1, "ANALYZE") {
         // Plain EXPLAIN shows a plan without running the statement.
         return new_item(index, span, Kind::Read, "EXPLAIN");
+    }
+    if ctx.depth >= MAX_DEPTH {
+        return opaque(
+            index,
+            span,
+            "EXPLAIN ANALYZE",
+            "EXPLAIN ANALYZE nested too deeply",
+        );
     }
     // EXPLAIN ANALYZE runs the statement; `FORMAT = TREE` may sit in between.
     let mut start = 2;
@@ -417,10 +658,18 @@ fn explain(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
 fn prepare(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
     let span = stmt.span();
     let from = stmt.find(1, "FROM").unwrap_or(stmt.tokens.len());
-    let literal = stmt.tokens.get(from.saturating_add(1)).is_some_and(|token| token.kind == TokenKind::Str)
+    let literal = stmt
+        .tokens
+        .get(from.saturating_add(1))
+        .is_some_and(|token| token.kind == TokenKind::Str)
         && stmt.tokens.len() == from.saturating_add(2);
     if !literal {
-        return opaque(index, span, "PREPARE", "PREPARE from a variable: the statement text is not visible");
+        return opaque(
+            index,
+            span,
+            "PREPARE",
+            "PREPARE from a variable: the statement text is not visible",
+        );
     }
     let mut item = new_item(index, span, Kind::Session, "PREPARE");
     literal_sql(ctx, stmt, from.saturating_add(1), &mut item);
@@ -432,11 +681,21 @@ fn prepare(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
 fn literal_sql(ctx: &Ctx<'_>, stmt: Stmt<'_>, at: usize, item: &mut Item) {
     let Some(token) = stmt.tokens.get(at).filter(|token| token.kind == TokenKind::Str) else {
         let span = item.span.clone();
-        add_finding(item, Category::Opaque, span, "the statement text is not a literal");
+        add_finding(
+            item,
+            Category::Opaque,
+            span,
+            "the statement text is not a literal",
+        );
         return;
     };
     if ctx.depth >= MAX_DEPTH {
-        add_finding(item, Category::Opaque, token.span.clone(), "statement text nested too deeply");
+        add_finding(
+            item,
+            Category::Opaque,
+            token.span.clone(),
+            "statement text nested too deeply",
+        );
         return;
     }
     let inner = super::classify_at_depth(&token.value, ctx.opts, ctx.depth.saturating_add(1));

@@ -13,16 +13,27 @@ use sqlparser::ast::{BinaryOperator, Expr, InTarget, UnaryOperator, Value as Ast
 pub(crate) fn is_tautology(expr: &Expr) -> bool {
     match expr {
         Expr::Nested(inner) => is_tautology(inner),
-        Expr::BinaryOp { left, op: BinaryOperator::Or | BinaryOperator::StringConcat, right } => {
-            is_tautology(left) || is_tautology(right)
-        }
-        Expr::BinaryOp { left, op: BinaryOperator::And, right } => is_tautology(left) && is_tautology(right),
-        Expr::BinaryOp { left, op: BinaryOperator::Eq | BinaryOperator::Spaceship | BinaryOperator::GtEq | BinaryOperator::LtEq, right }
-            if same_column(left, right) =>
-        {
-            true
-        }
-        Expr::Like { negated: false, pattern, any: false, .. } => matches!(
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Or | BinaryOperator::StringConcat,
+            right,
+        } => is_tautology(left) || is_tautology(right),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => is_tautology(left) && is_tautology(right),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq | BinaryOperator::Spaceship | BinaryOperator::GtEq | BinaryOperator::LtEq,
+            right,
+        } if same_column(left, right) => true,
+        Expr::Like {
+            negated: false,
+            pattern,
+            any: false,
+            ..
+        } => matches!(
             eval(pattern),
             Some(Value::Text(text)) if !text.is_empty() && text.chars().all(|ch| ch == '%')
         ),
@@ -37,9 +48,13 @@ fn same_column(left: &Expr, right: &Expr) -> bool {
 fn column_name(expr: &Expr) -> Option<String> {
     match expr {
         Expr::Identifier(ident) => Some(ident.value.to_ascii_lowercase()),
-        Expr::CompoundIdentifier(parts) => {
-            Some(parts.iter().map(|part| part.value.to_ascii_lowercase()).collect::<Vec<_>>().join("."))
-        }
+        Expr::CompoundIdentifier(parts) => Some(
+            parts
+                .iter()
+                .map(|part| part.value.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join("."),
+        ),
         Expr::Nested(inner) => column_name(inner),
         _ => None,
     }
@@ -94,7 +109,10 @@ fn leading_number(text: &str) -> f64 {
     if !seen_digit {
         return 0.0;
     }
-    trimmed.get(..end).and_then(|prefix| prefix.parse().ok()).unwrap_or(0.0)
+    trimmed
+        .get(..end)
+        .and_then(|prefix| prefix.parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn eval(expr: &Expr) -> Option<Value> {
@@ -104,7 +122,9 @@ fn eval(expr: &Expr) -> Option<Value> {
         Expr::UnaryOp { op, expr } => {
             let value = eval(expr)?;
             match op {
-                UnaryOperator::Not | UnaryOperator::BangNot => Some(bool_value(value.truth().map(|truth| !truth))),
+                UnaryOperator::Not | UnaryOperator::BangNot => {
+                    Some(bool_value(value.truth().map(|truth| !truth)))
+                }
                 UnaryOperator::Minus => Some(value.number().map_or(Value::Null, |num| Value::Num(-num))),
                 UnaryOperator::Plus => Some(value),
                 _ => None,
@@ -117,14 +137,28 @@ fn eval(expr: &Expr) -> Option<Value> {
         Expr::IsNotTrue(inner) => Some(bool_value(Some(eval(inner)?.truth() != Some(true)))),
         Expr::IsFalse(inner) => Some(bool_value(Some(eval(inner)?.truth() == Some(false)))),
         Expr::IsNotFalse(inner) => Some(bool_value(Some(eval(inner)?.truth() != Some(false)))),
-        Expr::Between { expr, negated, low, high } => {
+        Expr::Between {
+            expr,
+            negated,
+            low,
+            high,
+        } => {
             let value = eval(expr)?;
             let above = compare(&value, &eval(low)?).map(|order| order >= 0);
             let below = compare(&value, &eval(high)?).map(|order| order <= 0);
             let inside = and(above, below);
-            Some(bool_value(if *negated { inside.map(|truth| !truth) } else { inside }))
+            Some(bool_value(if *negated {
+                inside.map(|truth| !truth)
+            } else {
+                inside
+            }))
         }
-        Expr::In { expr, target: InTarget::List(list), negated, .. } => {
+        Expr::In {
+            expr,
+            target: InTarget::List(list),
+            negated,
+            ..
+        } => {
             let value = eval(expr)?;
             let mut found = Some(false);
             for item in list {
@@ -134,7 +168,11 @@ fn eval(expr: &Expr) -> Option<Value> {
                     _ => {}
                 }
             }
-            Some(bool_value(if *negated { found.map(|truth| !truth) } else { found }))
+            Some(bool_value(if *negated {
+                found.map(|truth| !truth)
+            } else {
+                found
+            }))
         }
         _ => None,
     }
