@@ -194,10 +194,10 @@ fn run(pg: &Postgres, database: &str, sql: &str) -> Run {
         .filter(|line| line.starts_with("FP:"))
         .map(str::to_owned);
     Run {
-        grammar_error: stderr.contains("42601: syntax error at")
-            || stderr.contains("42601: unterminated")
-            || stderr.contains("42601: zero-length")
-            || stderr.contains("42601: syntax error"),
+        // Errors raised by the grammar and the lexer (unterminated strings and comments) carry SQLSTATE 42601.
+        grammar_error: ["42601: syntax error", "42601: unterminated", "42601: zero-length"]
+            .iter()
+            .any(|needle| stderr.contains(needle)),
         failed: !status.success(),
         before: fingerprints.next(),
         after: fingerprints.next(),
@@ -212,13 +212,12 @@ fn parse_failed(classified: &Classified) -> bool {
         .any(|item| item.tag == "UNKNOWN" && item.has(Category::Opaque))
 }
 
-/// Whether a read-only guardrail would refuse or hold the request (or treat it as opaque).
+/// Whether a read-only guardrail would refuse or hold the request (or treat it as opaque): any kind other than a
+/// read, or any finding at all (a tautological WHERE never comes alone, so it does not count by itself).
 fn read_only_acts(classified: &Classified) -> bool {
     classified.items.iter().any(|item| {
         !matches!(item.kind, Kind::Read | Kind::Transaction | Kind::Session)
-            || item.findings.iter().any(|finding| {
-                !matches!(finding.category, Category::TautologicalWhere) // always accompanied by Write
-            })
+            || item.findings.iter().any(|finding| finding.category != Category::TautologicalWhere)
     })
 }
 
