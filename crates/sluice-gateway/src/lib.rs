@@ -1,1 +1,14 @@
-//! sluice-gateway: the session runtime and the protocol proxies (being built).
+//! sluice-gateway: the session runtime and the protocol proxies.
+//!
+//! * [`runtime`]: accept loop, one task per connection, graceful shutdown and drain — shared by every protocol.
+//! * [`pg`]: the PostgreSQL proxy ([`pg::PgListener`]).
+//! * [`GatewayDeps`]: what the composition root (`sluice::gateway::start`) hands the proxies.
+//! * [`GatewayError`]: every session error with its [`Side`], kind and client-safe text.
+
+mod deps;
+mod error;
+pub mod pg;
+pub mod runtime;
+
+pub use deps::{GatewayDeps, PgSettings, RecordingSettings};
+pub use error::{GatewayError, Side};

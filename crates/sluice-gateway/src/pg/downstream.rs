@@ -1,0 +1,474 @@
+//! The target-facing half of a running session: reads the target's answers, attributes them to statements
+//! (see [`super::expect`]), masks rows, COPY output and error texts, swaps sentinel errors for refusals, records
+//! what the client is shown, and writes it to the client.
+//!
+//! Backpressure: answers are read in bounded chunks and the next chunk is only read once the previous output has
+//! been written to the client, so a slow client slows the target read and a session holds at most one chunk
+//! plus one message. Frames that need no change are forwarded as received.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use sluice_mask::Masker;
+use sluice_record::{CommandComplete, ErrorEvent, Event, NoticeEvent, ResultRows, RowCap, RowsOmitted};
+use sluice_wire_pg::backend::Notice;
+use sluice_wire_pg::frontend::Target;
+use sluice_wire_pg::{BackendDecoder, BackendMessage, Format, Frame, TransactionStatus};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::expect::{Expect, Handling};
+use super::messages::put;
+use super::record::Recorder;
+use super::results::{self, Column};
+use super::stream::read_some;
+use super::upstream::Shared;
+use crate::runtime::Drain;
+use crate::GatewayError;
+
+/// Rows per recorded batch.
+const ROWS_PER_EVENT: usize = 100;
+/// Output is written to the client once this much has accumulated, even if more answers are buffered.
+const OUT_HIGH_WATER: usize = 64 * 1024;
+/// Bytes read from the target at a time.
+const READ_CHUNK: usize = 32 * 1024;
+
+/// A prepared statement the target has.
+#[derive(Debug, Clone)]
+struct Prepared {
+    handling: Handling,
+    /// Its result columns, once a Describe told us (formats not yet bound: text).
+    columns: Option<Arc<[Column]>>,
+}
+
+/// A portal the target has.
+#[derive(Debug, Clone)]
+struct Portal {
+    handling: Handling,
+    columns: Option<Arc<[Column]>>,
+}
+
+/// The result set being delivered.
+#[derive(Debug)]
+struct Result {
+    statement: u64,
+    masker: Option<Masker>,
+    columns: Option<Arc<[Column]>>,
+    cap: RowCap,
+    batch: Vec<Vec<Option<String>>>,
+    /// Column names not yet recorded (sent with the first batch).
+    names: Vec<String>,
+    started: Instant,
+    /// A COPY TO in binary format under masking cannot be masked: refused when the first data arrives.
+    copy_binary: bool,
+}
+
+/// The target-facing half.
+pub(crate) struct Downstream<'a, R, W> {
+    pub target: &'a mut R,
+    pub buf: BytesMut,
+    pub decoder: BackendDecoder,
+    pub client: &'a mut W,
+    pub expect: UnboundedReceiver<Expect>,
+    pub shared: Arc<Shared>,
+    pub recorder: Recorder,
+    pub drain: Drain,
+    /// For notices and errors that belong to no masked statement.
+    pub session_masker: Option<Masker>,
+    pub row_cap: u64,
+    queue: VecDeque<Expect>,
+    statements: HashMap<String, Prepared>,
+    portals: HashMap<String, Portal>,
+    result: Option<Result>,
+}
+
+impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        target: &'a mut R,
+        buf: BytesMut,
+        decoder: BackendDecoder,
+        client: &'a mut W,
+        expect: UnboundedReceiver<Expect>,
+        shared: Arc<Shared>,
+        recorder: Recorder,
+        drain: Drain,
+        session_masker: Option<Masker>,
+        row_cap: u64,
+    ) -> Self {
+        Downstream {
+            target,
+            buf,
+            decoder,
+            client,
+            expect,
+            shared,
+            recorder,
+            drain,
+            session_masker,
+            row_cap,
+            queue: VecDeque::new(),
+            statements: HashMap::new(),
+            portals: HashMap::new(),
+            result: None,
+        }
+    }
+
+    pub(crate) async fn run(mut self) -> std::result::Result<(), GatewayError> {
+        let mut out = BytesMut::with_capacity(OUT_HIGH_WATER);
+        loop {
+            let mut ready_idle = false;
+            while let Some(frame) = self.decoder.decode_frame(&mut self.buf).map_err(GatewayError::TargetProtocol)? {
+                ready_idle |= self.handle(frame, &mut out)?;
+                if out.len() >= OUT_HIGH_WATER {
+                    self.release(&mut out).await?;
+                }
+            }
+            self.release(&mut out).await?;
+            if ready_idle && self.drain.is_draining() && self.shared.pending.load(Ordering::Acquire) == 0 {
+                return Err(GatewayError::ShuttingDown);
+            }
+            let n = read_some(self.target, &mut self.buf, READ_CHUNK)
+                .await
+                .map_err(GatewayError::TargetIo)?;
+            if n == 0 {
+                return Err(GatewayError::TargetClosed);
+            }
+        }
+    }
+
+    /// Records what is pending, makes the recording durable, then writes `out` to the client.
+    async fn release(&mut self, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.record_batch()?;
+        self.recorder.flush()?;
+        self.client.write_all(out).await.map_err(GatewayError::ClientIo)?;
+        self.client.flush().await.map_err(GatewayError::ClientIo)?;
+        self.shared.bytes_to_client.fetch_add(out.len() as u64, Ordering::Relaxed);
+        out.clear();
+        Ok(())
+    }
+
+    /// The entry the next answer belongs to.
+    fn head(&mut self) -> Option<&Expect> {
+        while let Ok(entry) = self.expect.try_recv() {
+            self.queue.push_back(entry);
+        }
+        self.queue.front()
+    }
+
+    fn pop(&mut self) -> Option<Expect> {
+        self.head();
+        let entry = self.queue.pop_front();
+        if entry.is_some() {
+            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+        entry
+    }
+
+    /// Handles one target message; `true` when it was a ReadyForQuery that left nothing pending.
+    fn handle(&mut self, frame: Frame, out: &mut BytesMut) -> std::result::Result<bool, GatewayError> {
+        let forward = |out: &mut BytesMut, frame: &Frame| out.extend_from_slice(frame.as_bytes());
+        let Some(tag) = frame.tag() else {
+            return Err(GatewayError::TargetUnexpected("an untagged message"));
+        };
+        match tag {
+            b'D' => self.data_row(&frame, out)?,
+            b'd' => self.copy_data(&frame, out)?,
+            b'N' => {
+                let BackendMessage::NoticeResponse(notice) = parse(&frame)? else { return Err(unexpected()) };
+                let masker = self.current_masker();
+                let shown = masker.as_ref().and_then(|m| results::mask_notice(&notice, m));
+                let notice = shown.unwrap_or(notice);
+                self.recorder.append(&Event::Notice(NoticeEvent {
+                    severity: notice.severity().unwrap_or("NOTICE").to_owned(),
+                    message: notice.message().unwrap_or_default().to_owned(),
+                }))?;
+                put(out, &BackendMessage::NoticeResponse(notice));
+            }
+            b'A' | b'S' | b'G' | b'c' | b't' | b'V' => forward(out, &frame),
+            b'E' => self.error(&frame, out)?,
+            b'Z' => {
+                let BackendMessage::ReadyForQuery(status) = parse(&frame)? else { return Err(unexpected()) };
+                self.finish_result(None)?;
+                // Everything up to the Sync or Query this answers is done (entries after an error got no answer).
+                while let Some(entry) = self.pop() {
+                    if entry.ends_with_ready() {
+                        break;
+                    }
+                }
+                if status == TransactionStatus::Idle {
+                    // Portals do not outlive a transaction.
+                    self.portals.clear();
+                }
+                forward(out, &frame);
+                return Ok(self.queue.is_empty() && self.shared.pending.load(Ordering::Acquire) == 0);
+            }
+            b'1' => {
+                if let Some(Expect::Parse { name, handling }) = self.pop() {
+                    self.statements.insert(name, Prepared { handling, columns: None });
+                }
+                forward(out, &frame);
+            }
+            b'2' => {
+                if let Some(Expect::Bind { portal, statement, formats }) = self.pop() {
+                    if let Some(prepared) = self.statements.get(&statement) {
+                        let columns = prepared.columns.as_ref().map(|c| results::with_formats(c, &formats));
+                        self.portals.insert(portal, Portal { handling: prepared.handling.clone(), columns });
+                    }
+                }
+                forward(out, &frame);
+            }
+            b'3' => {
+                if let Some(Expect::Close { target, name }) = self.pop() {
+                    match target {
+                        Target::Statement => self.statements.remove(&name),
+                        Target::Portal => self.portals.remove(&name).map(|p| Prepared { handling: p.handling, columns: p.columns }),
+                    };
+                }
+                forward(out, &frame);
+            }
+            b'n' => {
+                if matches!(self.head(), Some(Expect::Describe { .. })) {
+                    self.pop();
+                }
+                forward(out, &frame);
+            }
+            b'T' => {
+                let BackendMessage::RowDescription(rd) = parse(&frame)? else { return Err(unexpected()) };
+                match self.head() {
+                    Some(Expect::Describe { .. }) => {
+                        if let Some(Expect::Describe { target, name }) = self.pop() {
+                            self.described(target, &name, &rd);
+                        }
+                    }
+                    Some(Expect::Query { handling, .. }) => {
+                        let handling = handling.clone();
+                        self.finish_result(None)?;
+                        let columns = results::describe(&rd, handling.masker.as_ref(), &handling.tables);
+                        self.start_result(&handling, Some(columns));
+                    }
+                    _ => {}
+                }
+                forward(out, &frame);
+            }
+            b'C' | b'I' | b's' => {
+                let tag_text = match parse(&frame)? {
+                    BackendMessage::CommandComplete(c) => Some(c.tag),
+                    _ => None,
+                };
+                self.ensure_result();
+                self.finish_result(tag_text)?;
+                if matches!(self.head(), Some(Expect::Execute { .. })) {
+                    self.pop();
+                }
+                forward(out, &frame);
+            }
+            b'H' => {
+                let BackendMessage::CopyOutResponse(copy) = parse(&frame)? else { return Err(unexpected()) };
+                self.ensure_result();
+                if let Some(result) = self.result.as_mut() {
+                    result.copy_binary = copy.format == Format::Binary;
+                }
+                forward(out, &frame);
+            }
+            b'W' => return Err(GatewayError::Unsupported("COPY BOTH (replication) is not supported through sluice")),
+            _ => return Err(unexpected()),
+        }
+        Ok(false)
+    }
+
+    /// The masker of the statement being answered, else the session's.
+    fn current_masker(&mut self) -> Option<Masker> {
+        if let Some(r) = &self.result {
+            if r.masker.is_some() {
+                return r.masker.clone();
+            }
+        }
+        self.session_masker.clone()
+    }
+
+    fn described(&mut self, target: Target, name: &str, rd: &sluice_wire_pg::backend::RowDescription) {
+        match target {
+            Target::Statement => {
+                if let Some(p) = self.statements.get_mut(name) {
+                    p.columns = Some(results::describe(rd, p.handling.masker.as_ref(), &p.handling.tables));
+                }
+            }
+            Target::Portal => {
+                if let Some(p) = self.portals.get_mut(name) {
+                    p.columns = Some(results::describe(rd, p.handling.masker.as_ref(), &p.handling.tables));
+                }
+            }
+        }
+    }
+
+    fn start_result(&mut self, handling: &Handling, columns: Option<Arc<[Column]>>) {
+        let names = columns.as_ref().map(|c| c.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+        self.result = Some(Result {
+            statement: handling.statement,
+            masker: handling.masker.clone(),
+            columns,
+            cap: RowCap::new(self.row_cap),
+            batch: Vec::new(),
+            names,
+            started: Instant::now(),
+            copy_binary: false,
+        });
+    }
+
+    /// Makes sure a result is open for the entry being answered (an Execute opens one at its first row).
+    fn ensure_result(&mut self) {
+        if self.result.is_some() {
+            return;
+        }
+        let portal = match self.head() {
+            Some(Expect::Execute { portal, .. }) => portal.clone(),
+            Some(Expect::Query { handling, .. }) => {
+                let handling = handling.clone();
+                self.start_result(&handling, None);
+                return;
+            }
+            _ => return,
+        };
+        if let Some(p) = self.portals.get(&portal).cloned() {
+            self.start_result(&p.handling, p.columns);
+        }
+    }
+
+    fn data_row(&mut self, frame: &Frame, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
+        self.ensure_result();
+        let Some(result) = self.result.as_mut() else {
+            // A row nobody asked for: forward it unmasked would be a leak if masking applied; mask with the
+            // session masker by content instead.
+            let BackendMessage::DataRow(row) = parse(frame)? else { return Err(unexpected()) };
+            let masked = results::mask_row(&row, None, self.session_masker.as_ref(), false)?;
+            match masked.frame {
+                Some(f) => out.extend_from_slice(&f),
+                None => out.extend_from_slice(frame.as_bytes()),
+            }
+            return Ok(());
+        };
+        let record = result.cap.admit();
+        if result.masker.is_none() && !record {
+            out.extend_from_slice(frame.as_bytes());
+            return Ok(());
+        }
+        let BackendMessage::DataRow(row) = parse(frame)? else { return Err(unexpected()) };
+        let masked = results::mask_row(&row, result.columns.as_deref(), result.masker.as_ref(), record)?;
+        match masked.frame {
+            Some(f) => out.extend_from_slice(&f),
+            None => out.extend_from_slice(frame.as_bytes()),
+        }
+        if let Some(values) = masked.recorded {
+            result.batch.push(values);
+            if result.batch.len() >= ROWS_PER_EVENT {
+                self.record_batch()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn copy_data(&mut self, frame: &Frame, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
+        self.ensure_result();
+        let BackendMessage::CopyData(data) = parse(frame)? else { return Err(unexpected()) };
+        let Some(result) = self.result.as_mut() else {
+            out.extend_from_slice(frame.as_bytes());
+            return Ok(());
+        };
+        let masked = match &result.masker {
+            Some(_) if result.copy_binary => return Err(GatewayError::Unmaskable { type_oid: 0 }),
+            Some(m) => results::mask_copy(&data.0, m),
+            None => None,
+        };
+        let shown: &[u8] = masked.as_deref().unwrap_or(&data.0);
+        if result.cap.admit() && !result.copy_binary {
+            result.batch.push(results::copy_row_for_record(shown));
+        }
+        match &masked {
+            Some(m) => put(out, &BackendMessage::CopyData(sluice_wire_pg::CopyData(bytes::Bytes::copy_from_slice(m)))),
+            None => out.extend_from_slice(frame.as_bytes()),
+        }
+        if result.batch.len() >= ROWS_PER_EVENT {
+            self.record_batch()?;
+        }
+        Ok(())
+    }
+
+    fn error(&mut self, frame: &Frame, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
+        let BackendMessage::ErrorResponse(notice) = parse(frame)? else { return Err(unexpected()) };
+        let (statement, refusal, is_extended) = match self.head() {
+            Some(Expect::Query { handling, .. }) => (Some(handling.statement), handling.refusal.clone(), false),
+            Some(Expect::Parse { handling, .. }) => (Some(handling.statement), handling.refusal.clone(), true),
+            Some(Expect::Sync) | None => (self.result.as_ref().map(|r| r.statement), None, false),
+            Some(_) => (self.result.as_ref().map(|r| r.statement), None, true),
+        };
+        let masker = self.current_masker();
+        self.finish_result(None)?;
+        let shown: Notice = match refusal {
+            Some(refusal) => refusal,
+            None => masker.as_ref().and_then(|m| results::mask_notice(&notice, m)).unwrap_or(notice),
+        };
+        self.recorder.append(&Event::Error(ErrorEvent {
+            statement,
+            code: shown.sqlstate().map(str::to_owned),
+            message: shown.message().unwrap_or_default().to_owned(),
+            fatal: matches!(shown.severity(), Some("FATAL" | "PANIC")),
+        }))?;
+        if is_extended {
+            // The target now skips to the Sync; this entry gets no further answer.
+            self.pop();
+        }
+        put(out, &BackendMessage::ErrorResponse(shown));
+        Ok(())
+    }
+
+    /// Appends the recorded rows of the current result, if any.
+    fn record_batch(&mut self) -> std::result::Result<(), GatewayError> {
+        let Some(result) = self.result.as_mut() else { return Ok(()) };
+        if result.batch.is_empty() {
+            return Ok(());
+        }
+        let event = Event::ResultRows(ResultRows {
+            statement: result.statement,
+            columns: std::mem::take(&mut result.names),
+            rows: std::mem::take(&mut result.batch),
+        });
+        self.recorder.append(&event)
+    }
+
+    /// Closes the current result: remaining rows, the omitted count, and the completion tag.
+    fn finish_result(&mut self, tag: Option<String>) -> std::result::Result<(), GatewayError> {
+        self.record_batch()?;
+        let Some(result) = self.result.take() else { return Ok(()) };
+        if result.cap.omitted() > 0 {
+            self.recorder.append(&Event::RowsOmitted(RowsOmitted {
+                statement: result.statement,
+                count: result.cap.omitted(),
+            }))?;
+        }
+        if let Some(tag) = tag {
+            let rows = sluice_wire_pg::backend::CommandComplete { tag: tag.clone() }.rows();
+            self.recorder.append(&Event::CommandComplete(CommandComplete {
+                statement: result.statement,
+                tag,
+                rows,
+                duration_us: u64::try_from(result.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            }))?;
+        }
+        Ok(())
+    }
+}
+
+fn parse(frame: &Frame) -> std::result::Result<BackendMessage, GatewayError> {
+    BackendMessage::parse(frame).map_err(GatewayError::TargetProtocol)
+}
+
+fn unexpected() -> GatewayError {
+    GatewayError::TargetUnexpected("a message that does not fit the conversation")
+}

@@ -1,0 +1,59 @@
+//! What the target will answer, in order: the client-facing half of a session tells the target-facing half, for
+//! every message it forwards, which statement the answer belongs to and how to treat it.
+//!
+//! PostgreSQL answers messages strictly in order, so a queue is enough: the target-facing half pops an entry
+//! when the answer that completes it arrives (ParseComplete for a Parse, ReadyForQuery for a Sync or a Query). An
+//! error in an extended-protocol batch makes the target skip to the next Sync; the entries in between get no
+//! answer and are dropped when the ReadyForQuery arrives.
+
+use std::sync::Arc;
+
+use sluice_mask::Masker;
+use sluice_wire_pg::backend::Notice;
+use sluice_wire_pg::frontend::Target;
+use sluice_wire_pg::Format;
+
+/// How the answers of one statement are handled.
+#[derive(Debug, Clone)]
+pub(crate) struct Handling {
+    /// Statement index in the session (recording).
+    pub statement: u64,
+    /// Mask results with this, if the statement was allowed with masking.
+    pub masker: Option<Masker>,
+    /// Tables the statement names (for column rules).
+    pub tables: Arc<[String]>,
+    /// The refusal to show instead of the target's error for the sentinel sent in the statement's place.
+    pub refusal: Option<Notice>,
+}
+
+/// One expected answer.
+#[derive(Debug)]
+pub(crate) enum Expect {
+    /// A simple Query: everything up to ReadyForQuery.
+    Query { handling: Handling },
+    /// Parse: ParseComplete (or an error).
+    Parse { name: String, handling: Handling },
+    /// Bind: BindComplete.
+    Bind { portal: String, statement: String, formats: Vec<Format> },
+    /// Describe: [ParameterDescription] RowDescription | NoData.
+    Describe { target: Target, name: String },
+    /// Execute: rows, then CommandComplete | EmptyQueryResponse | PortalSuspended.
+    Execute { portal: String },
+    /// Close: CloseComplete.
+    Close { target: Target, name: String },
+    /// Sync: ReadyForQuery.
+    Sync,
+}
+
+impl Expect {
+    /// Whether a ReadyForQuery completes this entry.
+    pub(crate) fn ends_with_ready(&self) -> bool {
+        matches!(self, Expect::Query { .. } | Expect::Sync)
+    }
+}
+
+/// Text sent to the target in place of a refused statement: a syntax error by construction, so the target
+/// itself fails the statement exactly where it stood — a transaction block goes to the failed state, an implicit
+/// transaction is rolled back, an extended batch is skipped to its Sync — and the gateway only swaps the error
+/// text for its refusal. No state is emulated, so none can drift from the target's.
+pub(crate) const SENTINEL_SQL: &str = "SLUICE_REFUSED_THIS_STATEMENT";

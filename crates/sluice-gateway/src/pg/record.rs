@@ -1,0 +1,72 @@
+//! The session's recording handle: one hash-chained log per session under `DATA_DIR/recordings`, shared by the
+//! two halves of a running session.
+//!
+//! Recording is on the data path (DESIGN.md invariant 5): events are appended as they happen and the log is
+//! flushed before the bytes they describe are written to the client. Any failure poisons the writer and ends the
+//! session with an error, never a session that carries on unrecorded.
+
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use sluice_model::SessionId;
+use sluice_record::{Event, RecordError, SegmentWriter};
+
+use crate::deps::RecordingSettings;
+use crate::GatewayError;
+
+/// A shared, append-only session log.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorder {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// `None` once closed.
+    writer: Option<SegmentWriter>,
+    /// Whether events were appended since the last flush (a flush with nothing new would still `fdatasync`).
+    dirty: bool,
+}
+
+impl Recorder {
+    /// Creates the session's log file.
+    pub(crate) fn create(settings: &RecordingSettings, session: SessionId) -> Result<Recorder, GatewayError> {
+        let path = sluice_record::recording_path(&settings.data_dir, session, SystemTime::now());
+        let writer = SegmentWriter::create(&path, settings.writer)?;
+        Ok(Recorder {
+            state: Arc::new(Mutex::new(State {
+                writer: Some(writer),
+                dirty: false,
+            })),
+        })
+    }
+
+    /// Appends an event (durable at the next [`Recorder::flush`]).
+    pub(crate) fn append(&self, event: &Event) -> Result<(), GatewayError> {
+        let mut state = self.state.lock().map_err(|_| RecordError::Poisoned)?;
+        state.writer.as_mut().ok_or(RecordError::Poisoned)?.append(event)?;
+        state.dirty = true;
+        Ok(())
+    }
+
+    /// Makes everything appended so far durable (per the sync policy). Call before releasing a response.
+    pub(crate) fn flush(&self) -> Result<(), GatewayError> {
+        let mut state = self.state.lock().map_err(|_| RecordError::Poisoned)?;
+        if state.dirty {
+            state.writer.as_mut().ok_or(RecordError::Poisoned)?.flush()?;
+            state.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Appends the closing event and closes the log.
+    pub(crate) fn close(&self, event: &Event) -> Result<(), GatewayError> {
+        let mut state = self.state.lock().map_err(|_| RecordError::Poisoned)?;
+        let Some(mut writer) = state.writer.take() else {
+            return Ok(());
+        };
+        writer.append(event)?;
+        writer.finish()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,352 @@
+//! Masking what the target answers: DataRow cells in text and binary format, COPY TO output, and the text
+//! fields of ErrorResponse / NoticeResponse. Also renders delivered rows for the recording.
+//!
+//! Column rules need the table a column comes from. RowDescription carries only the table's OID; instead of a
+//! catalog lookup on the data path, the gateway resolves rules against the tables the statement names (from the
+//! classifier). When a statement names several tables, a column gets the *strictest* mask any of them yields,
+//! so a join can mask more than needed but never less.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use sluice_mask::{ColumnMask, Masker};
+use sluice_wire_pg::backend::{field, DataRow, Notice, RowDescription};
+use sluice_wire_pg::{BackendMessage, Format};
+
+use crate::GatewayError;
+
+/// Type OIDs from `pg_type.dat` that the gateway decodes in binary format.
+mod oid {
+    pub(super) const CHAR: u32 = 18;
+    pub(super) const NAME: u32 = 19;
+    pub(super) const INT8: u32 = 20;
+    pub(super) const INT2: u32 = 21;
+    pub(super) const INT4: u32 = 23;
+    pub(super) const TEXT: u32 = 25;
+    pub(super) const JSON: u32 = 114;
+    pub(super) const UNKNOWN: u32 = 705;
+    pub(super) const BPCHAR: u32 = 1042;
+    pub(super) const VARCHAR: u32 = 1043;
+    pub(super) const JSONB: u32 = 3802;
+}
+
+/// One result column as the gateway needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct Column {
+    pub name: String,
+    pub type_oid: u32,
+    pub format: Format,
+    /// The resolved mask (`Keep` when the statement is not masked).
+    pub mask: ColumnMask,
+}
+
+/// Columns of a RowDescription with their masks resolved.
+pub(crate) fn describe(rd: &RowDescription, masker: Option<&Masker>, tables: &[String]) -> Arc<[Column]> {
+    rd.fields
+        .iter()
+        .map(|f| Column {
+            name: f.name.clone(),
+            type_oid: f.type_oid,
+            format: f.format,
+            mask: masker.map_or(ColumnMask::Keep, |m| resolve(m, tables, &f.name, f.table_oid)),
+        })
+        .collect()
+}
+
+/// The same columns in the formats a Bind asked for (none: all text; one: all that; else one per column).
+pub(crate) fn with_formats(columns: &[Column], formats: &[Format]) -> Arc<[Column]> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Column {
+            format: match formats {
+                [] => Format::Text,
+                [one] => *one,
+                many => many.get(i).copied().unwrap_or(Format::Text),
+            },
+            ..c.clone()
+        })
+        .collect()
+}
+
+fn rank(mask: ColumnMask) -> u8 {
+    match mask {
+        ColumnMask::Keep => 0,
+        ColumnMask::Detect => 1,
+        ColumnMask::Whole(_) => 2,
+    }
+}
+
+fn resolve(masker: &Masker, tables: &[String], column: &str, table_oid: u32) -> ColumnMask {
+    let unqualified = masker.column_mask(None, Some(column));
+    if table_oid == 0 || tables.is_empty() {
+        return unqualified;
+    }
+    tables
+        .iter()
+        .map(|t| masker.column_mask(Some(t.rsplit('.').next().unwrap_or(t)), Some(column)))
+        .fold(None::<ColumnMask>, |best, m| match best {
+            Some(b) if rank(b) >= rank(m) => Some(b),
+            _ => Some(m),
+        })
+        .unwrap_or(unqualified)
+}
+
+/// How a binary-format value is read.
+enum Binary {
+    /// UTF-8 text on the wire (text, varchar, bpchar, name, json, "char").
+    Text,
+    /// jsonb: a version byte, then text.
+    Jsonb,
+    /// A big-endian integer of this many bytes.
+    Integer,
+    /// Anything else: passed unchanged, unless a column rule says to mask it whole (then fail closed).
+    Other,
+}
+
+fn binary_kind(type_oid: u32) -> Binary {
+    match type_oid {
+        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::JSON | oid::UNKNOWN | oid::CHAR => Binary::Text,
+        oid::JSONB => Binary::Jsonb,
+        oid::INT2 | oid::INT4 | oid::INT8 => Binary::Integer,
+        _ => Binary::Other,
+    }
+}
+
+/// A DataRow after masking, and its text for the recording.
+pub(crate) struct MaskedRow {
+    /// The new frame, if anything changed (else forward the original).
+    pub frame: Option<BytesMut>,
+    /// The row as delivered, if asked for.
+    pub recorded: Option<Vec<Option<String>>>,
+}
+
+/// Masks one DataRow. `columns` is `None` when the gateway never saw the row's description (an Execute of a
+/// portal nobody described): then values are scanned as bytes by the content detectors.
+pub(crate) fn mask_row(
+    row: &DataRow,
+    columns: Option<&[Column]>,
+    masker: Option<&Masker>,
+    record: bool,
+) -> Result<MaskedRow, GatewayError> {
+    let mut changed = false;
+    let mut cells: Vec<Option<Bytes>> = Vec::with_capacity(row.columns.len());
+    let mut recorded = record.then(|| Vec::with_capacity(row.columns.len()));
+    for (i, value) in row.columns.iter().enumerate() {
+        let Some(value) = value else {
+            cells.push(None);
+            if let Some(r) = recorded.as_mut() {
+                r.push(None);
+            }
+            continue;
+        };
+        let column = columns.and_then(|c| c.get(i));
+        let (masked, shown) = mask_cell(value, column, masker)?;
+        if let Some(new) = masked {
+            changed = true;
+            cells.push(Some(new));
+        } else {
+            cells.push(Some(value.clone()));
+        }
+        if let Some(r) = recorded.as_mut() {
+            r.push(Some(shown));
+        }
+    }
+    let frame = if changed {
+        let mut out = BytesMut::new();
+        BackendMessage::DataRow(DataRow { columns: cells })
+            .encode(&mut out)
+            .map_err(GatewayError::TargetProtocol)?;
+        Some(out)
+    } else {
+        None
+    };
+    Ok(MaskedRow { frame, recorded })
+}
+
+/// Masks one value: the replacement bytes if it changed, and its delivered text for the recording.
+fn mask_cell(value: &Bytes, column: Option<&Column>, masker: Option<&Masker>) -> Result<(Option<Bytes>, String), GatewayError> {
+    let (format, type_oid, mask) = match column {
+        Some(c) => (c.format, c.type_oid, c.mask),
+        None => (Format::Text, oid::UNKNOWN, ColumnMask::Detect),
+    };
+    let mask = if masker.is_some() { mask } else { ColumnMask::Keep };
+    let kind = match format {
+        Format::Text => Binary::Text,
+        Format::Binary => binary_kind(type_oid),
+    };
+    match kind {
+        Binary::Text => Ok(mask_text(value, 0, mask, masker)),
+        Binary::Jsonb => {
+            if value.first() != Some(&1) {
+                // An unknown jsonb version cannot be read as text; refuse rather than pass it unread.
+                return if mask == ColumnMask::Keep {
+                    Ok((None, hex(value)))
+                } else {
+                    Err(GatewayError::Unmaskable { type_oid })
+                };
+            }
+            Ok(mask_text(value, 1, mask, masker))
+        }
+        Binary::Integer => {
+            let decimal = integer(value).ok_or(GatewayError::Unmaskable { type_oid })?;
+            if let Some(m) = masker.filter(|_| mask != ColumnMask::Keep) {
+                if m.mask_with(mask, &decimal) != decimal.as_str() {
+                    return Err(GatewayError::Unmaskable { type_oid });
+                }
+            }
+            Ok((None, decimal))
+        }
+        Binary::Other => match mask {
+            ColumnMask::Whole(_) => Err(GatewayError::Unmaskable { type_oid }),
+            ColumnMask::Keep | ColumnMask::Detect => Ok((None, hex(value))),
+        },
+    }
+}
+
+/// Masks text starting at byte `skip` of `value` (jsonb's version byte is kept).
+fn mask_text(value: &Bytes, skip: usize, mask: ColumnMask, masker: Option<&Masker>) -> (Option<Bytes>, String) {
+    let head = value.get(..skip).unwrap_or_default();
+    let body = value.get(skip..).unwrap_or_default();
+    let Some(masker) = masker.filter(|_| mask != ColumnMask::Keep) else {
+        return (None, String::from_utf8_lossy(body).into_owned());
+    };
+    let masked: Option<Vec<u8>> = match std::str::from_utf8(body) {
+        Ok(text) => match masker.mask_with(mask, text) {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(s) => Some(s.into_bytes()),
+        },
+        // Not UTF-8 (should not happen with client_encoding UTF8): scan the bytes; a whole-value rule still applies.
+        Err(_) => match mask {
+            ColumnMask::Whole(_) => Some(masker.mask_with(mask, &String::from_utf8_lossy(body)).into_owned().into_bytes()),
+            _ => match masker.mask_bytes(body) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(b) => Some(b),
+            },
+        },
+    };
+    match masked {
+        None => (None, String::from_utf8_lossy(body).into_owned()),
+        Some(new_body) => {
+            let shown = String::from_utf8_lossy(&new_body).into_owned();
+            let mut out = Vec::with_capacity(head.len() + new_body.len());
+            out.extend_from_slice(head);
+            out.extend_from_slice(&new_body);
+            (Some(Bytes::from(out)), shown)
+        }
+    }
+}
+
+fn integer(value: &[u8]) -> Option<String> {
+    Some(match value.len() {
+        2 => i16::from_be_bytes(value.try_into().ok()?).to_string(),
+        4 => i32::from_be_bytes(value.try_into().ok()?).to_string(),
+        8 => i64::from_be_bytes(value.try_into().ok()?).to_string(),
+        _ => return None,
+    })
+}
+
+fn hex(value: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 + value.len() * 2);
+    out.push_str("\\x");
+    for b in value {
+        out.push(char::from(*DIGITS.get(usize::from(b >> 4)).unwrap_or(&b'0')));
+        out.push(char::from(*DIGITS.get(usize::from(b & 0xf)).unwrap_or(&b'0')));
+    }
+    out
+}
+
+/// Masks the free-text fields of an ErrorResponse / NoticeResponse (values are echoed in messages and details,
+/// e.g. `Key (card)=(4111...) already exists`). Returns `None` when nothing changed.
+pub(crate) fn mask_notice(notice: &Notice, masker: &Masker) -> Option<Notice> {
+    let mut changed = false;
+    let fields = notice
+        .fields
+        .iter()
+        .map(|f| {
+            let maskable = matches!(f.code, field::MESSAGE | field::DETAIL | field::HINT | field::WHERE)
+                || f.code == b'q' // internal query
+                || f.code == b'p'; // internal position is a number; harmless either way
+            let mut f = f.clone();
+            if maskable {
+                if let Cow::Owned(masked) = masker.mask_text(&f.value) {
+                    f.value = masked;
+                    changed = true;
+                }
+            }
+            f
+        })
+        .collect();
+    changed.then_some(Notice { fields })
+}
+
+/// Masks one CopyData chunk of a text-format COPY TO STDOUT. PostgreSQL sends one row per message, so the
+/// detectors see whole rows; `None` when nothing changed.
+pub(crate) fn mask_copy(data: &[u8], masker: &Masker) -> Option<Vec<u8>> {
+    match masker.mask_bytes(data) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(b) => Some(b),
+    }
+}
+
+/// The text of one COPY row for the recording (tab-separated columns, as delivered).
+pub(crate) fn copy_row_for_record(data: &[u8]) -> Vec<Option<String>> {
+    let text = String::from_utf8_lossy(data);
+    vec![Some(text.trim_end_matches('\n').to_owned())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_mask::MaskConfig;
+
+    fn masker() -> Masker {
+        Masker::new(&MaskConfig::default(), &[]).unwrap()
+    }
+
+    fn column(type_oid: u32, format: Format) -> Column {
+        Column { name: "note".into(), type_oid, format, mask: ColumnMask::Detect }
+    }
+
+    #[test]
+    fn card_numbers_are_masked_in_text_and_binary_text_types() {
+        let m = masker();
+        let row = DataRow { columns: vec![Some(Bytes::from_static(b"card 4111 1111 1111 1111")), None] };
+        let cols = [column(oid::TEXT, Format::Binary), column(oid::TEXT, Format::Text)];
+        let out = mask_row(&row, Some(&cols), Some(&m), true).unwrap();
+        let shown = out.recorded.unwrap();
+        assert!(!shown[0].as_deref().unwrap().contains("4111 1111 1111 1111"));
+        assert!(out.frame.is_some());
+        assert_eq!(shown[1], None);
+    }
+
+    #[test]
+    fn jsonb_keeps_its_version_byte() {
+        let m = masker();
+        let mut v = vec![1u8];
+        v.extend_from_slice(br#"{"card": "4111111111111111"}"#);
+        let (masked, shown) = mask_text(&Bytes::from(v), 1, ColumnMask::Detect, Some(&m));
+        let masked = masked.unwrap();
+        assert_eq!(masked[0], 1);
+        assert!(!shown.contains("4111111111111111"));
+    }
+
+    #[test]
+    fn a_binary_integer_holding_a_card_number_fails_closed() {
+        let m = masker();
+        let value = Bytes::copy_from_slice(&4_111_111_111_111_111_i64.to_be_bytes());
+        let err = mask_cell(&value, Some(&column(oid::INT8, Format::Binary)), Some(&m)).unwrap_err();
+        assert!(matches!(err, GatewayError::Unmaskable { type_oid: oid::INT8 }));
+        let small = Bytes::copy_from_slice(&42_i64.to_be_bytes());
+        assert_eq!(mask_cell(&small, Some(&column(oid::INT8, Format::Binary)), Some(&m)).unwrap(), (None, "42".to_owned()));
+    }
+
+    #[test]
+    fn notices_echoing_a_card_number_are_masked() {
+        let n = Notice::new("ERROR", "23505", "duplicate key").with(field::DETAIL, "Key (card)=(4111111111111111) already exists.");
+        let masked = mask_notice(&n, &masker()).unwrap();
+        assert!(!masked.get(field::DETAIL).unwrap().contains("4111111111111111"));
+    }
+}

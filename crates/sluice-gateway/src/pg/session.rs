@@ -1,0 +1,315 @@
+//! One PostgreSQL client connection, as an explicit sequence of phases:
+//!
+//! `Startup → Tls → (Startup) → Authenticate → Authorize → ConnectTarget → Ready → Closing`
+//!
+//! Each phase owns exactly what it needs (the socket, then the authenticated identity, then the target leg) and
+//! hands it to the next, so "authenticated but not authorized" is a value, not a combination of flags. Every
+//! error, from any phase, ends in `Closing`, which tells the client (a FATAL with a client-safe text) when the
+//! client can still hear it, closes the recording, and logs the error once with its side and kind.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use sluice_model::{Protocol, SessionId};
+use sluice_policy::{Subject, Target};
+use sluice_record::{Event, Identity, SessionClosed, SessionOpened};
+use sluice_wire_pg::backend::{Authentication, BackendKeyData};
+use sluice_wire_pg::{BackendMessage, FrontendDecoder, Limits};
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+
+use super::auth::{authenticate, authorize, Authenticated, Authorized};
+use super::cancel::{CancelRegistry, Registration};
+use super::downstream::Downstream;
+use super::messages::{fatal, put};
+use super::record::Recorder;
+use super::startup::{accept_tls, cancel_key, key_bytes, read_hello, ClientStartup, Hello};
+use super::stream::Stream;
+use super::target::{connect, TargetAddress, TargetOptions, TargetSession};
+use super::upstream::{Shared, Upstream, UpstreamEnd};
+use super::verdict::Judge;
+use crate::runtime::Drain;
+use crate::{GatewayDeps, GatewayError};
+
+/// The client leg: its stream and what has been read from it but not yet decoded.
+#[derive(Debug)]
+struct Client {
+    stream: Stream,
+    buf: BytesMut,
+    decoder: FrontendDecoder,
+}
+
+/// Where a session is.
+#[derive(Debug)]
+enum Phase {
+    /// Reading startup packets (StartupMessage, SSLRequest, GSSENCRequest, CancelRequest).
+    Startup(Client),
+    /// The client asked for TLS and was told `S`: the handshake (the buffer is empty by construction).
+    Tls(TcpStream, BytesMut, FrontendDecoder),
+    /// A StartupMessage arrived: ask for and check the token.
+    Authenticate(Client, ClientStartup),
+    /// The token is good: may this user use the connection?
+    Authorize(Client, ClientStartup, Authenticated),
+    /// Allowed: log in to the target.
+    ConnectTarget(Client, ClientStartup, Authorized),
+    /// Both legs are up: relay with policy, masking and recording.
+    Ready(Client, Authorized, TargetSession),
+    /// The end, with how it ended.
+    Closing(Option<Client>, Ending),
+}
+
+/// How a session ended.
+#[derive(Debug)]
+enum Ending {
+    /// The client said goodbye, or a cancel request was handled.
+    Normal(&'static str),
+    /// An error; the client is told if it can still hear it.
+    Failed(GatewayError),
+}
+
+/// Everything a session needs from its listener.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionContext {
+    pub deps: Arc<GatewayDeps>,
+    pub cancels: Arc<CancelRegistry>,
+    pub drain: Drain,
+    pub peer: SocketAddr,
+}
+
+/// Runs one client connection to its end. Never fails: errors are reported to the client and logged here.
+pub(crate) async fn run(socket: TcpStream, ctx: SessionContext) {
+    let limits = Limits {
+        large: ctx.deps.pg.max_client_message,
+        ..Limits::default()
+    };
+    let client = Client {
+        stream: Stream::Plain(socket),
+        buf: BytesMut::with_capacity(1024),
+        decoder: FrontendDecoder::new(limits),
+    };
+    let setup = tokio::time::timeout(ctx.deps.pg.startup_timeout, setup(client, &ctx)).await;
+    let phase = match setup {
+        Ok(phase) => phase,
+        Err(_) => Phase::Closing(None, Ending::Failed(GatewayError::ClientUnexpected("startup took too long"))),
+    };
+    let phase = match phase {
+        Phase::Ready(client, authorized, target) => ready(client, authorized, target, &ctx).await,
+        other => other,
+    };
+    if let Phase::Closing(client, ending) = phase {
+        close(client, ending, &ctx).await;
+    }
+}
+
+/// The phases up to Ready (or Closing), under the startup timeout.
+async fn setup(client: Client, ctx: &SessionContext) -> Phase {
+    let mut phase = Phase::Startup(client);
+    loop {
+        phase = match phase {
+            Phase::Startup(mut c) => {
+                let tls_offered = ctx.deps.client_tls.is_some();
+                match read_hello(c.stream, &mut c.buf, &mut c.decoder, tls_offered).await {
+                    Ok(Hello::Tls(socket)) => Phase::Tls(socket, c.buf, c.decoder),
+                    Ok(Hello::Cancel(cancel)) => {
+                        if let Some(key) = cancel_key(&cancel) {
+                            ctx.cancels.cancel(key).await;
+                        }
+                        Phase::Closing(None, Ending::Normal("cancel request"))
+                    }
+                    Ok(Hello::Session(stream, startup)) => {
+                        let client = Client { stream, buf: c.buf, decoder: c.decoder };
+                        match ClientStartup::from_message(&startup) {
+                            Ok(startup) => Phase::Authenticate(client, startup),
+                            Err(e) => Phase::Closing(Some(client), Ending::Failed(e)),
+                        }
+                    }
+                    Err(e) => Phase::Closing(None, Ending::Failed(e)),
+                }
+            }
+            Phase::Tls(socket, buf, decoder) => match ctx.deps.client_tls.as_ref() {
+                Some(config) => match accept_tls(socket, config).await {
+                    Ok(stream) => Phase::Startup(Client { stream, buf, decoder }),
+                    Err(e) => Phase::Closing(None, Ending::Failed(e)),
+                },
+                None => Phase::Closing(None, Ending::Failed(GatewayError::Unsupported("TLS is not configured"))),
+            },
+            Phase::Authenticate(mut c, startup) => {
+                match authenticate(&mut c.stream, &mut c.buf, &mut c.decoder, &startup, &ctx.deps, ctx.peer).await {
+                    Ok(identity) => Phase::Authorize(c, startup, identity),
+                    Err(e) => Phase::Closing(Some(c), Ending::Failed(e)),
+                }
+            }
+            Phase::Authorize(c, startup, identity) => match authorize(&ctx.deps, identity, &startup).await {
+                Ok(authorized) => Phase::ConnectTarget(c, startup, authorized),
+                Err(e) => Phase::Closing(Some(c), Ending::Failed(e)),
+            },
+            Phase::ConnectTarget(c, startup, authorized) => {
+                let connecting = connect(&ctx.deps, &authorized.connection, &authorized.database, &startup.passthrough);
+                match tokio::time::timeout(ctx.deps.pg.target_connect_timeout, connecting).await {
+                    Ok(Ok(target)) => Phase::Ready(c, authorized, target),
+                    Ok(Err(e)) => Phase::Closing(Some(c), Ending::Failed(e)),
+                    Err(_) => Phase::Closing(
+                        Some(c),
+                        Ending::Failed(GatewayError::TargetConnect {
+                            connection: authorized.connection.name.clone(),
+                            source: std::io::ErrorKind::TimedOut.into(),
+                        }),
+                    ),
+                }
+            }
+            done @ (Phase::Ready(..) | Phase::Closing(..)) => return done,
+        };
+    }
+}
+
+/// Ready: record the session's opening, greet the client like the target would (with sluice's own cancel key),
+/// then relay until one side ends.
+async fn ready(mut client: Client, authorized: Authorized, target: TargetSession, ctx: &SessionContext) -> Phase {
+    let deps = &ctx.deps;
+    let session_id = SessionId::new();
+    let recorder = match Recorder::create(&deps.recording, session_id) {
+        Ok(r) => r,
+        Err(e) => return Phase::Closing(Some(client), Ending::Failed(e)),
+    };
+    let user = &authorized.identity.user;
+    let opened = Event::SessionOpened(SessionOpened {
+        session_id,
+        identity: Identity {
+            user_id: user.id,
+            user: user.name.clone(),
+            groups: user.groups.clone(),
+            token_id: Some(authorized.identity.token.id),
+        },
+        connection_id: authorized.connection.id,
+        connection: authorized.connection.name.clone(),
+        protocol: Protocol::Postgres,
+        client_addr: ctx.peer.to_string(),
+        tls: client.stream.tls_info(),
+    });
+    if let Err(e) = recorder.append(&opened).and_then(|()| recorder.flush()) {
+        return Phase::Closing(Some(client), Ending::Failed(e));
+    }
+    let shared = Arc::new(Shared::default());
+    let outcome = relay(&mut client, &authorized, target, recorder.clone(), &shared, ctx).await;
+    let (reason, ending) = match outcome {
+        Ok(()) => ("client terminated".to_owned(), Ending::Normal("client terminated")),
+        Err(e) => (e.to_string(), Ending::Failed(e)),
+    };
+    let closed = Event::SessionClosed(SessionClosed {
+        reason,
+        bytes_from_client: shared.bytes_from_client.load(Ordering::Relaxed),
+        bytes_to_client: shared.bytes_to_client.load(Ordering::Relaxed),
+    });
+    // A failure here is logged: the session is over either way, and the file stays a valid prefix.
+    if let Err(error) = recorder.close(&closed) {
+        tracing::error!(%error, "could not close the session recording");
+    }
+    Phase::Closing(Some(client), ending)
+}
+
+/// Sends the greeting and runs the two halves until one ends.
+async fn relay(
+    client: &mut Client,
+    authorized: &Authorized,
+    target: TargetSession,
+    recorder: Recorder,
+    shared: &Arc<Shared>,
+    ctx: &SessionContext,
+) -> Result<(), GatewayError> {
+    let deps = &ctx.deps;
+    let options = TargetOptions::from_connection(&authorized.connection)?;
+    let subject = Subject {
+        user: authorized.identity.user.name.clone(),
+        groups: authorized.identity.user.groups.clone(),
+    };
+    let policy_target = Target {
+        connection: authorized.connection.name.clone(),
+        protocol: Protocol::Postgres,
+        tags: options.tags,
+        read_only: options.read_only,
+    };
+    // The policy snapshot for the whole session (a reload applies to sessions started afterwards).
+    let policy = deps.policy.borrow().clone();
+    let mut judge = Judge::new(policy, subject, policy_target, deps.mask_hash_key.expose().clone());
+    let session_masker = judge.session_masker()?;
+
+    let TargetSession { stream: mut target_stream, buf: target_buf, decoder: target_decoder, relay: greeting, key, status } =
+        target;
+    let registration: Option<Registration>;
+    let mut out = BytesMut::new();
+    put(&mut out, &BackendMessage::Authentication(Authentication::Ok));
+    for frame in &greeting {
+        out.extend_from_slice(frame.as_bytes());
+    }
+    let address = TargetAddress { host: authorized.connection.host.clone(), port: authorized.connection.port };
+    match key.and_then(|k| ctx.cancels.register(address, k)) {
+        Some(((process_id, secret), reg)) => {
+            registration = Some(reg);
+            put(&mut out, &BackendMessage::BackendKeyData(BackendKeyData { process_id, secret_key: key_bytes(secret) }));
+        }
+        None => registration = None,
+    }
+    put(&mut out, &BackendMessage::ReadyForQuery(status));
+    client.stream.write_all(&out).await.map_err(GatewayError::ClientIo)?;
+    client.stream.flush().await.map_err(GatewayError::ClientIo)?;
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (mut client_read, mut client_write) = tokio::io::split(&mut client.stream);
+    let (mut target_read, mut target_write) = tokio::io::split(&mut target_stream);
+    let outcome = {
+        let upstream = Upstream {
+            client: &mut client_read,
+            buf: std::mem::take(&mut client.buf),
+            decoder: client.decoder.clone(),
+            target: &mut target_write,
+            expect: tx,
+            shared: Arc::clone(shared),
+            judge,
+            recorder: recorder.clone(),
+            drain: ctx.drain.clone(),
+            next_statement: 0,
+        };
+        let downstream = Downstream::new(
+            &mut target_read,
+            target_buf,
+            target_decoder,
+            &mut client_write,
+            rx,
+            Arc::clone(shared),
+            recorder,
+            ctx.drain.clone(),
+            session_masker,
+            deps.recording.row_cap,
+        );
+        tokio::select! {
+            up = upstream.run() => up.map(|UpstreamEnd::Terminated| ()),
+            down = downstream.run() => down,
+        }
+    };
+    drop(registration);
+    outcome
+}
+
+/// Tells the client why the session ends (when it can still hear it) and logs the ending once.
+async fn close(client: Option<Client>, ending: Ending, ctx: &SessionContext) {
+    match ending {
+        Ending::Normal(how) => tracing::debug!(peer = %ctx.peer, how, "session ended"),
+        Ending::Failed(error) => {
+            let quiet = matches!(error, GatewayError::ClientClosed);
+            if quiet {
+                tracing::debug!(peer = %ctx.peer, "client went away");
+            } else {
+                tracing::info!(peer = %ctx.peer, side = error.side().as_str(), kind = error.kind(), error = %error, "session ended with an error");
+            }
+            if let Some(mut client) = client.filter(|_| !error.client_unreachable()) {
+                let mut out = BytesMut::new();
+                put(&mut out, &fatal(&error));
+                let _ = client.stream.write_all(&out).await;
+                let _ = client.stream.flush().await;
+                let _ = client.stream.shutdown().await;
+            }
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The client-facing half of a running session: reads the client's messages, asks the policy about statements,
+//! forwards what is allowed (raw frames, not re-encoded), puts a failing sentinel in place of what is refused,
+//! records statements, and tells the target-facing half what to expect.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use sluice_record::{Event, Statement};
+use sluice_wire_pg::frontend::{Parse, Query};
+use sluice_wire_pg::{Frame, FrontendDecoder, FrontendMessage};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::expect::{Expect, Handling, SENTINEL_SQL};
+use super::messages::{refusal, unsupported_refusal};
+use super::record::Recorder;
+use super::stream::read_some;
+use super::verdict::Judge;
+use crate::runtime::Drain;
+use crate::GatewayError;
+
+/// Most answers the gateway tracks at once for one session. A client pipelining more without reading answers
+/// is either broken or hostile; the bound keeps the session's memory bounded.
+pub(crate) const MAX_PENDING: usize = 100_000;
+
+/// State shared by the two halves.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Entries pushed and not yet completed.
+    pub pending: AtomicUsize,
+    pub bytes_from_client: AtomicU64,
+    pub bytes_to_client: AtomicU64,
+}
+
+/// The client-facing half.
+pub(crate) struct Upstream<'a, R, W> {
+    pub client: &'a mut R,
+    pub buf: BytesMut,
+    pub decoder: FrontendDecoder,
+    pub target: &'a mut W,
+    pub expect: UnboundedSender<Expect>,
+    pub shared: Arc<Shared>,
+    pub judge: Judge,
+    pub recorder: Recorder,
+    pub drain: Drain,
+    /// Next statement index.
+    pub next_statement: u64,
+}
+
+/// Why the client-facing half stopped without an error.
+#[derive(Debug)]
+pub(crate) enum UpstreamEnd {
+    /// The client sent Terminate.
+    Terminated,
+}
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
+    pub(crate) async fn run(mut self) -> Result<UpstreamEnd, GatewayError> {
+        let mut out = BytesMut::with_capacity(16 * 1024);
+        loop {
+            while let Some(frame) = self.decoder.decode_frame(&mut self.buf).map_err(GatewayError::ClientProtocol)? {
+                if self.handle(frame, &mut out)? {
+                    self.send(&mut out).await?;
+                    return Ok(UpstreamEnd::Terminated);
+                }
+            }
+            self.send(&mut out).await?;
+            let idle = self.shared.pending.load(Ordering::Acquire) == 0;
+            tokio::select! {
+                read = read_some(self.client, &mut self.buf, 16 * 1024) => {
+                    let n = read.map_err(GatewayError::ClientIo)?;
+                    if n == 0 {
+                        return Err(GatewayError::ClientClosed);
+                    }
+                    self.shared.bytes_from_client.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                () = self.drain.draining(), if idle => return Err(GatewayError::ShuttingDown),
+            }
+        }
+    }
+
+    async fn send(&mut self, out: &mut BytesMut) -> Result<(), GatewayError> {
+        if !out.is_empty() {
+            self.target.write_all(out).await.map_err(GatewayError::TargetIo)?;
+            self.target.flush().await.map_err(GatewayError::TargetIo)?;
+            out.clear();
+        }
+        Ok(())
+    }
+
+    fn push(&self, entry: Expect) -> Result<(), GatewayError> {
+        if self.shared.pending.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING {
+            return Err(GatewayError::TooManyPending);
+        }
+        // The receiver only goes away when the session is ending; the error surfaces from the other half.
+        let _ = self.expect.send(entry);
+        Ok(())
+    }
+
+    /// Handles one client message; `true` when the client said goodbye.
+    fn handle(&mut self, frame: Frame, out: &mut BytesMut) -> Result<bool, GatewayError> {
+        let Some(tag) = frame.tag() else {
+            return Err(GatewayError::ClientUnexpected("a startup packet after startup"));
+        };
+        let forward = |out: &mut BytesMut, frame: &Frame| out.extend_from_slice(frame.as_bytes());
+        match tag {
+            b'Q' => {
+                let FrontendMessage::Query(query) = parse(&frame)? else { return Err(unexpected()) };
+                let handling = self.judge_statement(&query.sql)?;
+                let refused = handling.refusal.is_some();
+                self.push(Expect::Query { handling })?;
+                if refused {
+                    encode(out, &FrontendMessage::Query(Query { sql: SENTINEL_SQL.to_owned() }))?;
+                } else {
+                    forward(out, &frame);
+                }
+            }
+            b'P' => {
+                let FrontendMessage::Parse(parse_msg) = parse(&frame)? else { return Err(unexpected()) };
+                let handling = self.judge_statement(&parse_msg.sql)?;
+                let refused = handling.refusal.is_some();
+                let name = parse_msg.statement.clone();
+                self.push(Expect::Parse { name: name.clone(), handling })?;
+                if refused {
+                    let sentinel = Parse { statement: name, sql: SENTINEL_SQL.to_owned(), param_types: Vec::new() };
+                    encode(out, &FrontendMessage::Parse(sentinel))?;
+                } else {
+                    forward(out, &frame);
+                }
+            }
+            b'B' => {
+                let FrontendMessage::Bind(bind) = parse(&frame)? else { return Err(unexpected()) };
+                self.push(Expect::Bind { portal: bind.portal, statement: bind.statement, formats: bind.result_formats })?;
+                forward(out, &frame);
+            }
+            b'D' => {
+                let FrontendMessage::Describe(d) = parse(&frame)? else { return Err(unexpected()) };
+                self.push(Expect::Describe { target: d.target, name: d.name })?;
+                forward(out, &frame);
+            }
+            b'E' => {
+                let FrontendMessage::Execute(e) = parse(&frame)? else { return Err(unexpected()) };
+                self.push(Expect::Execute { portal: e.portal })?;
+                forward(out, &frame);
+            }
+            b'C' => {
+                let FrontendMessage::Close(c) = parse(&frame)? else { return Err(unexpected()) };
+                self.push(Expect::Close { target: c.target, name: c.name })?;
+                forward(out, &frame);
+            }
+            b'S' => {
+                self.push(Expect::Sync)?;
+                forward(out, &frame);
+            }
+            // Flush and the COPY FROM STDIN stream pass through; their answers belong to the current entry.
+            b'H' | b'd' | b'c' | b'f' => forward(out, &frame),
+            b'F' => {
+                // The fast-path function call runs a function by OID: nothing the policy can read. Refused.
+                let statement = self.next_index();
+                let refusal = unsupported_refusal("the fast-path function call");
+                self.record_statement(statement, "<fast-path function call>", sluice_record::Verdict::Denied, Some("function call".to_owned()), 0)?;
+                let handling = Handling { statement, masker: None, tables: Arc::from(Vec::new()), refusal: Some(refusal) };
+                self.push(Expect::Query { handling })?;
+                encode(out, &FrontendMessage::Query(Query { sql: SENTINEL_SQL.to_owned() }))?;
+            }
+            b'X' => {
+                forward(out, &frame);
+                return Ok(true);
+            }
+            _ => return Err(unexpected()),
+        }
+        Ok(false)
+    }
+
+    fn next_index(&mut self) -> u64 {
+        let i = self.next_statement;
+        self.next_statement += 1;
+        i
+    }
+
+    /// Decides about one statement text and records it; a refusal carries the error to show.
+    fn judge_statement(&mut self, sql: &str) -> Result<Handling, GatewayError> {
+        let statement = self.next_index();
+        let judgement = self.judge.judge(sql)?;
+        self.record_statement(statement, sql, judgement.verdict(), judgement.rule(), judgement.decision_us)?;
+        let refusal = (!judgement.decision.is_allowed()).then(|| refusal(&judgement.decision, sql));
+        Ok(Handling { statement, masker: judgement.masker, tables: judgement.tables, refusal })
+    }
+
+    fn record_statement(
+        &self,
+        index: u64,
+        text: &str,
+        verdict: sluice_record::Verdict,
+        rule: Option<String>,
+        decision_us: u64,
+    ) -> Result<(), GatewayError> {
+        self.recorder.append(&Event::Statement(Statement { index, text: text.to_owned(), verdict, rule, decision_us }))
+    }
+}
+
+fn parse(frame: &Frame) -> Result<FrontendMessage, GatewayError> {
+    FrontendMessage::parse(frame).map_err(GatewayError::ClientProtocol)
+}
+
+fn unexpected() -> GatewayError {
+    GatewayError::ClientUnexpected("a message that is not valid after startup")
+}
+
+fn encode(out: &mut BytesMut, msg: &FrontendMessage) -> Result<(), GatewayError> {
+    msg.encode(out).map_err(GatewayError::ClientProtocol)
+}

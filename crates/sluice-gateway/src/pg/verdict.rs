@@ -1,0 +1,180 @@
+//! Policy on the data path: classifies statements once, decides with the session's policy snapshot, and keeps
+//! the compiled masker for the session's mask plan.
+//!
+//! A session's subject and target never change, so decisions for a given text never change either (except for
+//! review expiry times, which are refused today anyway): repeated simple-query strings and re-prepared statements
+//! hit a small per-session cache instead of the parser.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use sluice_mask::{MaskConfig, Masker};
+use sluice_policy::mask_plan::MaskPlan;
+use sluice_policy::{Decision, Policy, Subject, Target};
+use sluice_record::Verdict;
+
+use crate::GatewayError;
+
+/// Most distinct statement texts a session remembers decisions for. Cleared when full: workloads either repeat
+/// a small set of texts (cache works) or never repeat (cache is useless either way).
+const CACHE_ENTRIES: usize = 512;
+/// Texts longer than this are not cached (they rarely repeat and would pin memory).
+const CACHE_MAX_TEXT: usize = 4 * 1024;
+
+/// What the gateway does with one statement text.
+#[derive(Debug, Clone)]
+pub(crate) struct Judgement {
+    pub decision: Decision,
+    /// How results are masked (allowed statements under a mask plan).
+    pub masker: Option<Masker>,
+    /// Tables the statement reads, as written; used to resolve column rules (see `results`).
+    pub tables: Arc<[String]>,
+    /// How long classifying and deciding took (zero for a cached decision).
+    pub decision_us: u64,
+}
+
+impl Judgement {
+    /// The verdict to record.
+    pub(crate) fn verdict(&self) -> Verdict {
+        match &self.decision {
+            Decision::Allow => Verdict::Allowed,
+            Decision::AllowWithMask(_) => Verdict::AllowedMasked,
+            Decision::Deny { .. } => Verdict::Denied,
+            Decision::Review { .. } => Verdict::PendingApproval,
+        }
+    }
+
+    /// The rule that decided, if any.
+    pub(crate) fn rule(&self) -> Option<String> {
+        match &self.decision {
+            Decision::Deny { rule, .. } | Decision::Review { rule, .. } => Some(rule.clone()),
+            Decision::Allow | Decision::AllowWithMask(_) => None,
+        }
+    }
+}
+
+/// One session's judge.
+#[derive(Debug)]
+pub(crate) struct Judge {
+    policy: Arc<Policy>,
+    subject: Subject,
+    target: Target,
+    hash_key: Vec<u8>,
+    /// The last compiled plan and its masker: every allowed statement of a session carries the same plan.
+    masker: Option<(MaskPlan, Masker)>,
+    cache: HashMap<Box<str>, Judgement>,
+}
+
+impl Judge {
+    pub(crate) fn new(policy: Arc<Policy>, subject: Subject, target: Target, hash_key: Vec<u8>) -> Judge {
+        Judge {
+            policy,
+            subject,
+            target,
+            hash_key,
+            masker: None,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// The masker for messages that belong to no statement (notices, errors at any time): the session's mask plan,
+    /// found by asking the policy about a statement every policy allows.
+    pub(crate) fn session_masker(&mut self) -> Result<Option<Masker>, GatewayError> {
+        let decision = self.policy.decide_pg(&self.subject, &self.target, "SELECT 1", SystemTime::now());
+        match decision {
+            Decision::AllowWithMask(plan) => self.masker_for(&plan).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Classifies and decides about `sql` (a simple-query string or one Parse).
+    pub(crate) fn judge(&mut self, sql: &str) -> Result<Judgement, GatewayError> {
+        if let Some(hit) = self.cache.get(sql) {
+            let mut hit = hit.clone();
+            hit.decision_us = 0;
+            return Ok(hit);
+        }
+        let started = Instant::now();
+        let classified = sluice_policy::sql::pg::classify(sql);
+        let decision = self
+            .policy
+            .decide_text(&self.subject, &self.target, sql, &classified, SystemTime::now());
+        let masker = match &decision {
+            Decision::AllowWithMask(plan) => Some(self.masker_for(plan)?),
+            _ => None,
+        };
+        let mut tables: Vec<String> = classified
+            .items
+            .iter()
+            .flat_map(|item| item.objects.iter())
+            .filter(|o| matches!(o.kind, sluice_policy::facts::ObjectKind::Table | sluice_policy::facts::ObjectKind::View))
+            .map(|o| o.name.clone())
+            .collect();
+        tables.sort();
+        tables.dedup();
+        let judgement = Judgement {
+            decision,
+            masker,
+            tables: tables.into(),
+            decision_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        };
+        if sql.len() <= CACHE_MAX_TEXT {
+            if self.cache.len() >= CACHE_ENTRIES {
+                self.cache.clear();
+            }
+            self.cache.insert(sql.into(), judgement.clone());
+        }
+        Ok(judgement)
+    }
+
+    fn masker_for(&mut self, plan: &MaskPlan) -> Result<Masker, GatewayError> {
+        if let Some((known, masker)) = &self.masker {
+            if known == plan {
+                return Ok(masker.clone());
+            }
+        }
+        let masker = Masker::new(&mask_config(plan), &self.hash_key)?;
+        self.masker = Some((plan.clone(), masker.clone()));
+        Ok(masker)
+    }
+}
+
+/// The policy's mask section in the masking engine's terms. The two types mirror each other key for key (see
+/// `sluice_policy::mask_plan`), so the conversion goes through their shared serialised form; a mismatch falls
+/// back to the strictest sensible configuration (every detector on, default style) rather than to no masking.
+fn mask_config(plan: &MaskPlan) -> MaskConfig {
+    serde_json::to_value(&plan.mask)
+        .and_then(serde_json::from_value)
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "mask plan does not convert to a masking configuration; masking with defaults");
+            MaskConfig::default()
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_policy::mask_plan::{ColumnRule, Detector, MaskSection, MaskStyle};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn every_mask_plan_field_converts_to_the_masking_configuration() {
+        let plan = MaskPlan {
+            mask: MaskSection {
+                default_style: MaskStyle::Redact,
+                detectors: BTreeMap::from([(Detector::Email, MaskStyle::Hash), (Detector::CardNumber, MaskStyle::Keep)]),
+                columns: vec![ColumnRule { table: "users".into(), column: "ssn".into(), style: MaskStyle::Partial }],
+                name_heuristics: false,
+            },
+            from_rulesets: vec!["a".into()],
+        };
+        let config = mask_config(&plan);
+        assert_eq!(config.default_style, sluice_mask::MaskStyle::Redact);
+        assert_eq!(config.detectors.get(&sluice_mask::DetectorKind::Email), Some(&sluice_mask::MaskStyle::Hash));
+        assert_eq!(config.detectors.get(&sluice_mask::DetectorKind::CardNumber), Some(&sluice_mask::MaskStyle::Keep));
+        assert_eq!(config.columns.len(), 1);
+        assert_eq!(config.columns[0].table, "users");
+        assert!(!config.name_heuristics);
+    }
+}
