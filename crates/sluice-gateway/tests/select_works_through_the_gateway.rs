@@ -1,0 +1,37 @@
+//! A user with a token runs queries through sluice with psql (TLS) and tokio-postgres.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+use support::{stderr, stdout, Harness};
+
+#[test]
+fn select_works_with_psql_and_tokio_postgres() {
+    let h = Harness::start();
+    let out = h.psql(&["-c", "SELECT 40 + 2 AS answer", "-c", "SELECT current_database()"]);
+    assert!(out.status.success(), "psql failed: {}", stderr(&out));
+    assert_eq!(stdout(&out), format!("42\n{}\n", h.pg.database()));
+
+    h.runtime.block_on(async {
+        let client = h.client().await;
+        let row = client.query_one("SELECT $1::int + 1", &[&41i32]).await.unwrap();
+        assert_eq!(row.get::<_, i32>(0), 42);
+        let rows = client.simple_query("SELECT 'a' AS x; SELECT 'b' AS y").await.unwrap();
+        let values: Vec<String> = rows
+            .iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap().to_owned()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(values, vec!["a", "b"]);
+    });
+}
+
+#[test]
+fn another_database_on_the_target_can_be_chosen_when_the_connection_allows_it() {
+    let h = Harness::start();
+    let out = h.psql_as("alice", &h.token, "pg-test/postgres", &["-c", "SELECT current_database()"]);
+    assert!(out.status.success(), "psql failed: {}", stderr(&out));
+    assert_eq!(stdout(&out), "postgres\n");
+}

@@ -1,0 +1,234 @@
+//! Test harness: a throwaway PostgreSQL (sluice-testbed), a temporary SQLite store with a user, a token and a
+//! connection whose target password is sealed, a policy, a self-signed TLS certificate, and the gateway's
+//! PostgreSQL listener served in-process on its own runtime (so tests may block on `psql` without starving it).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_gateway::pg::PgListener;
+use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
+use sluice_identity::token;
+use sluice_model::{Protocol, Role, Secret, UserKind};
+use sluice_policy::Policy;
+use sluice_record::{SyncPolicy, WriterOptions};
+use sluice_store::seal::MasterKey;
+use sluice_store::{Actor, CredentialKind, NewConnection, NewToken, NewUser, SealedCredential, Store};
+use sluice_testbed::postgres::Postgres;
+use tempfile::TempDir;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+
+/// A card number that passes the Luhn check (Visa test number).
+pub const CARD: &str = "4111111111111111";
+
+/// The policy every scenario runs under: no DROP, TRUNCATE needs review, masking with defaults.
+pub const POLICY: &str = r#"
+[[ruleset]]
+name = "test databases"
+connections = ["pg-*"]
+
+[[ruleset.rule]]
+name = "no-drop"
+guardrail = "drop_objects"
+action = "deny"
+hint = "Drops go through a reviewed migration"
+
+[[ruleset.rule]]
+name = "review-truncate"
+guardrail = "truncate"
+action = "review"
+approvers = ["dba"]
+
+[ruleset.mask]
+default_style = "partial"
+name_heuristics = true
+"#;
+
+/// Everything a scenario needs.
+pub struct Harness {
+    pub pg: Postgres,
+    pub addr: SocketAddr,
+    pub token: String,
+    pub store: Store,
+    pub dir: TempDir,
+    pub runtime: Runtime,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+/// Creates a user with `groups` and returns a fresh token for them.
+pub async fn add_user(store: &Store, name: &str, groups: &[&str], expires_at: Option<time::OffsetDateTime>) -> String {
+    let user = store
+        .create_user(
+            &Actor::system(),
+            NewUser {
+                name: name.to_owned(),
+                kind: UserKind::Human,
+                role: Role::User,
+                groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            },
+        )
+        .await
+        .unwrap();
+    let (secret, hash) = token::mint().unwrap();
+    store
+        .create_token(
+            &Actor::system(),
+            NewToken {
+                user_id: user.id,
+                name: None,
+                hash,
+                display_prefix: token::display_prefix(secret.expose()),
+                expires_at,
+            },
+        )
+        .await
+        .unwrap();
+    secret.expose().clone()
+}
+
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let cert = rustls::pki_types::CertificateDer::from(certified.cert.der().to_vec());
+    let key = rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    Arc::new(config)
+}
+
+impl Harness {
+    /// Starts everything with the default policy.
+    pub fn start() -> Harness {
+        Harness::start_with_policy(POLICY)
+    }
+
+    pub fn start_with_policy(policy: &str) -> Harness {
+        let pg = Postgres::start().expect("throwaway PostgreSQL");
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let (store, token, addr, shutdown) = runtime.block_on(async {
+            let store = Store::open_sqlite_file(&dir.path().join("state.db")).await.unwrap();
+            let key = MasterKey::generate().unwrap();
+            store.check_master_key(&key).await.unwrap();
+            let token = add_user(&store, "alice", &["dev"], None).await;
+            let sealed = key.seal(pg.password().as_bytes(), b"pg-test").unwrap();
+            store
+                .create_connection(
+                    &Actor::system(),
+                    NewConnection {
+                        name: "pg-test".to_owned(),
+                        protocol: Protocol::Postgres,
+                        host: pg.host().to_owned(),
+                        port: pg.port(),
+                        username: Some(pg.user().to_owned()),
+                        database: Some(pg.database().to_owned()),
+                        groups: vec!["dev".to_owned()],
+                        credential: Some(SealedCredential { kind: CredentialKind::Password, sealed }),
+                        options: serde_json::json!({ "allow_other_databases": true }),
+                    },
+                )
+                .await
+                .unwrap();
+            let policy = Policy::from_toml(policy).unwrap();
+            let (_publish, policy_rx) = tokio::sync::watch::channel(Arc::new(policy));
+            std::mem::forget(_publish);
+            let mut recording = RecordingSettings::new(dir.path().join("data"));
+            recording.writer = WriterOptions { sync: SyncPolicy::OnFlush, ..WriterOptions::default() };
+            recording.row_cap = 50;
+            let deps = GatewayDeps {
+                store: store.clone(),
+                master_key: Arc::new(key),
+                client_tls: Some(tls_config()),
+                target_tls: None,
+                policy: policy_rx,
+                recording,
+                mask_hash_key: Secret::new(vec![7u8; 32]),
+                pg: PgSettings { allow_loopback_cleartext: true, drain_timeout: Duration::from_secs(2), ..PgSettings::default() },
+            };
+            let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps)).await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (shutdown, stop) = oneshot::channel::<()>();
+            tokio::spawn(listener.serve(async move {
+                let _ = stop.await;
+            }));
+            (store, token, addr, shutdown)
+        });
+        Harness { pg, addr, token, store, dir, runtime, shutdown: Some(shutdown) }
+    }
+
+    /// A libpq connection string for the gateway.
+    pub fn conninfo(&self, user: &str, dbname: &str, sslmode: &str) -> String {
+        format!("host=127.0.0.1 port={} user={user} dbname={dbname} sslmode={sslmode} connect_timeout=10", self.addr.port())
+    }
+
+    /// Runs `psql` against the gateway as alice over TLS with `args` appended.
+    pub fn psql(&self, args: &[&str]) -> Output {
+        self.psql_as("alice", &self.token, "pg-test", args)
+    }
+
+    pub fn psql_as(&self, user: &str, password: &str, dbname: &str, args: &[&str]) -> Output {
+        Command::new("psql")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGPASSWORD", password)
+            .args(["-X", "-w", "-A", "-t"])
+            .arg(self.conninfo(user, dbname, "require"))
+            .args(args)
+            .output()
+            .expect("psql runs")
+    }
+
+    /// A tokio-postgres client for alice (plain TCP on loopback, which the harness allows).
+    pub async fn client(&self) -> tokio_postgres::Client {
+        let conninfo = format!("{} password={}", self.conninfo("alice", "pg-test", "disable"), self.token);
+        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.expect("connects through sluice");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    }
+
+    /// Every recording file written so far.
+    pub fn recordings(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.dir.path().join("data").join("recordings"), &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// stdout of a psql run as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr of a psql run as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
