@@ -87,14 +87,14 @@ pub(crate) struct Watchdog {
 /// The watchdog's script. Arguments: owner pid, server pid (= its process group), the signal asking the server to
 /// stop, and the instance directory. It polls the owner once a second; when the owner is gone it checks that the
 /// server still runs from the directory (its pid could have been reused), asks it to stop, kills its group after two
-/// seconds, and deletes the directory.
+/// seconds, and deletes the directory. (`/bin/sh` is dash on Debian: its `kill -9 -- -PGID` fails, `kill -9 -PGID` works.)
 const WATCHDOG_SCRIPT: &str = r#"
 owner=$1 server=$2 signal=$3 dir=$4
 while kill -0 "$owner" 2>/dev/null; do sleep 1; done
 if grep -qF -- "$dir" "/proc/$server/cmdline" 2>/dev/null; then
     kill "-$signal" "$server" 2>/dev/null
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$server" 2>/dev/null || break; sleep 0.2; done
-    kill -9 -- "-$server" 2>/dev/null
+    kill -9 "-$server" 2>/dev/null
 fi
 rm -rf -- "$dir"
 "#;
@@ -169,6 +169,8 @@ mod tests {
         std::fs::write(dir.join(OWNER_FILE), owner_pid.to_string()).unwrap();
         let mut server = Command::new("/bin/sh")
             .arg(&script)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .unwrap();
@@ -198,18 +200,26 @@ mod watchdog_tests {
     use super::*;
 
     #[test]
-    fn a_watchdog_stops_the_server_and_removes_its_directory_when_the_owner_exits() {
+    fn a_watchdog_stops_the_server_group_and_removes_its_directory_when_the_owner_exits() {
         // The owner is a short-lived child standing in for a test process; the watchdog is started for it by
-        // running the script directly with that owner's pid.
+        // running the script directly with that owner's pid. The "server" has a child of its own, which must die too.
         let dir = tempfile::Builder::new()
             .prefix(&format!("{DIR_PREFIX}watchdog-test-"))
             .tempdir()
             .unwrap()
             .keep();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let grandchild_file = elsewhere.path().join("grandchild.pid");
         let script = dir.join("server.sh");
-        std::fs::write(&script, "sleep 300\n").unwrap();
+        std::fs::write(
+            &script,
+            format!("sleep 300 & echo $! > {}; wait\n", grandchild_file.display()),
+        )
+        .unwrap();
         let mut server = Command::new("/bin/sh")
             .arg(&script)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .process_group(0)
             .spawn()
             .unwrap();
@@ -227,6 +237,19 @@ mod watchdog_tests {
         assert!(!status.success(), "the server was not stopped: {status}");
         assert!(watchdog.wait().unwrap().success());
         assert!(!dir.exists(), "the directory was not removed");
+        let grandchild: u32 = std::fs::read_to_string(&grandchild_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while is_alive(grandchild) {
+            assert!(
+                Instant::now() < deadline,
+                "the server's child {grandchild} survived"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     #[test]
