@@ -361,3 +361,17 @@ fn debug_output_of_a_masker_does_not_reveal_the_hash_key() {
     let debug = format!("{m:?}");
     assert!(!debug.contains("super-secret"), "{debug}");
 }
+
+#[test]
+fn maskers_and_streams_can_be_shared_and_sent_across_tasks() {
+    fn shareable<T: Send + Sync + Clone>() {}
+    fn sendable<T: Send>() {}
+    shareable::<Masker>();
+    sendable::<sluice_mask::StreamMasker>();
+    let m = masker_with(Vec::new());
+    let handle = std::thread::spawn({
+        let m = m.clone();
+        move || m.mask_text("a@b.io").into_owned()
+    });
+    assert_eq!(handle.join().unwrap(), m.mask_text("a@b.io"));
+}
