@@ -207,17 +207,14 @@ impl Policy {
                     .as_ref()
                     .is_none_or(|(_, current)| severity(&action) > severity(current))
                 {
-                    chosen = Some((format!("opaque statements in `{}`", set.name), action));
+                    chosen = Some((format!("opaque setting of rule set `{}`", set.name), action));
                 }
             }
         }
         if !any_explicit {
             chosen = strictest_rule.map(|rule| {
                 (
-                    format!(
-                        "opaque statements (strictest rule on this connection: `{}`)",
-                        rule.name
-                    ),
+                    format!("opaque; the strictest rule here is `{}`", rule.name),
                     rule.action.clone(),
                 )
             });

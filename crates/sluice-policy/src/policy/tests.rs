@@ -409,6 +409,15 @@ fn an_explicit_opaque_setting_overrides_the_default() {
         panic!()
     };
     assert!(reason.contains("DO block"), "{reason}");
+    let Decision::Deny { reason, .. } = decide_sql(&one_rule("drop_objects", "deny"), "DO $$ BEGIN END $$")
+    else {
+        panic!()
+    };
+    assert_eq!(
+        reason,
+        "blocked by rule `opaque` (opaque; the strictest rule here is `r`): DO block runs procedural code sluice \
+         cannot inspect — statement 1"
+    );
 }
 
 #[test]
