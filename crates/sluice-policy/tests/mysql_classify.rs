@@ -2,18 +2,30 @@
 //! (case, comments in keyword positions, executable comments, escapes, look-alike characters, multi-statement
 //! strings). Each case lists the exact set of finding categories expected across all statements.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::HashSet;
 
 use sluice_policy::facts::{Category, Kind};
 use sluice_policy::sql::mysql::{classify, MysqlOptions};
 
 use Category::{
-    Ddl, DeleteWithoutWhere as NoWhereDelete, DestructiveCommand, DropColumn, DropObject, Opaque, PrivilegeChange,
-    ProgramExecution, TautologicalWhere, Truncate, UnknownFunction, UpdateWithoutWhere as NoWhereUpdate, Write,
+    Ddl, DeleteWithoutWhere as NoWhereDelete, DestructiveCommand, DropColumn, DropObject, Opaque,
+    PrivilegeChange, ProgramExecution, TautologicalWhere, Truncate, UnknownFunction,
+    UpdateWithoutWhere as NoWhereUpdate, Write,
 };
 
 fn categories(sql: &str, opts: &MysqlOptions) -> HashSet<Category> {
-    classify(sql, opts).items.iter().flat_map(|item| item.findings.iter().map(|finding| finding.category)).collect()
+    classify(sql, opts)
+        .items
+        .iter()
+        .flat_map(|item| item.findings.iter().map(|finding| finding.category))
+        .collect()
 }
 
 fn check_all(cases: &[(&str, &[Category])], opts: &MysqlOptions) {
@@ -25,7 +37,13 @@ fn check_all(cases: &[(&str, &[Category])], opts: &MysqlOptions) {
             failures.push(format!("{sql:?}\n    expected {want:?}\n    got      {got:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -93,17 +111,26 @@ fn writes_are_reported() {
             ("insert into t values (1), (2)", &[Write]),
             ("INSERT IGNORE INTO t VALUES (1)", &[Write]),
             ("INSERT INTO t SELECT * FROM u", &[Write]),
-            ("INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE a = VALUES(a)", &[Write]),
+            (
+                "INSERT INTO t VALUES (1) ON DUPLICATE KEY UPDATE a = VALUES(a)",
+                &[Write],
+            ),
             ("REPLACE INTO t VALUES (1)", &[Write]),
             ("UPDATE t SET a = 1 WHERE id = 2", &[Write]),
             ("UPDATE t SET a = a + 1 WHERE id IN (1, 2, 3) LIMIT 3", &[Write]),
             ("DELETE FROM t WHERE id = 1", &[Write]),
             ("DELETE LOW_PRIORITY QUICK IGNORE FROM t WHERE id = 1", &[Write]),
-            ("DELETE FROM t WHERE created < NOW() - INTERVAL 30 DAY ORDER BY id LIMIT 1000", &[Write]),
+            (
+                "DELETE FROM t WHERE created < NOW() - INTERVAL 30 DAY ORDER BY id LIMIT 1000",
+                &[Write],
+            ),
             ("DELETE t1 FROM t1 JOIN t2 ON t1.id = t2.id", &[Write]),
             ("DELETE t1 FROM t1 INNER JOIN t2 USING (id)", &[Write]),
             ("DELETE FROM t1 USING t1 JOIN t2 ON t1.a = t2.a", &[Write]),
-            ("DELETE t1, t2 FROM t1 JOIN t2 ON t1.id = t2.id WHERE t2.flag = 1", &[Write]),
+            (
+                "DELETE t1, t2 FROM t1 JOIN t2 ON t1.id = t2.id WHERE t2.flag = 1",
+                &[Write],
+            ),
             ("UPDATE t1 JOIN t2 ON t1.id = t2.id SET t1.a = t2.b", &[Write]),
             ("LOAD DATA LOCAL INFILE 'data.csv' INTO TABLE t", &[Write]),
             ("SELECT NEXTVAL(seq)", &[Write]),
@@ -124,14 +151,20 @@ fn unbounded_and_tautological_writes_are_reported() {
             ("DELETE FROM `t`", &[Write, NoWhereDelete]),
             ("DELETE t1, t2 FROM t1, t2", &[Write, NoWhereDelete]),
             ("DELETE t1 FROM t1, t2", &[Write, NoWhereDelete]),
-            ("DELETE t1 FROM t1 LEFT JOIN t2 ON t1.id = t2.id", &[Write, NoWhereDelete]),
+            (
+                "DELETE t1 FROM t1 LEFT JOIN t2 ON t1.id = t2.id",
+                &[Write, NoWhereDelete],
+            ),
             ("DELETE t1 FROM t1 JOIN t2 ON 1 = 1", &[Write, NoWhereDelete]),
             ("DELETE t1 FROM t1 CROSS JOIN t2", &[Write, NoWhereDelete]),
             ("DELETE FROM t1, t2 USING t1, t2", &[Write, NoWhereDelete]),
             ("UPDATE t SET a = 1", &[Write, NoWhereUpdate]),
             ("UPDATE t SET a = 1 LIMIT 5", &[Write, NoWhereUpdate]),
             ("UPDATE t SET a = 1 ORDER BY id", &[Write, NoWhereUpdate]),
-            ("UPDATE t1 LEFT JOIN t2 ON t1.id = t2.id SET t1.a = 1", &[Write, NoWhereUpdate]),
+            (
+                "UPDATE t1 LEFT JOIN t2 ON t1.id = t2.id SET t1.a = 1",
+                &[Write, NoWhereUpdate],
+            ),
             ("DELETE FROM t WHERE 1=1", &[Write, TautologicalWhere]),
             ("DELETE FROM t WHERE 1", &[Write, TautologicalWhere]),
             ("DELETE FROM t WHERE true", &[Write, TautologicalWhere]),
@@ -152,12 +185,21 @@ fn unbounded_and_tautological_writes_are_reported() {
             ("DELETE FROM t WHERE id = 5 || 1", &[Write, TautologicalWhere]),
             ("DELETE FROM t WHERE id = 5 && 1", &[Write]),
             ("DELETE FROM t WHERE 1 IN (1, 2)", &[Write, TautologicalWhere]),
-            ("DELETE FROM t WHERE 5 BETWEEN 1 AND 10", &[Write, TautologicalWhere]),
+            (
+                "DELETE FROM t WHERE 5 BETWEEN 1 AND 10",
+                &[Write, TautologicalWhere],
+            ),
             ("DELETE FROM t WHERE NULL IS NULL", &[Write, TautologicalWhere]),
             ("DELETE FROM t WHERE name LIKE '%'", &[Write, TautologicalWhere]),
             ("UPDATE t SET a = 1 WHERE 1=1", &[Write, TautologicalWhere]),
-            ("UPDATE t SET a = 1 WHERE 'x' = 'x' LIMIT 1", &[Write, TautologicalWhere]),
-            ("UPDATE t SET a = 1 WHERE 1 = 1 AND 2 = 2", &[Write, TautologicalWhere]),
+            (
+                "UPDATE t SET a = 1 WHERE 'x' = 'x' LIMIT 1",
+                &[Write, TautologicalWhere],
+            ),
+            (
+                "UPDATE t SET a = 1 WHERE 1 = 1 AND 2 = 2",
+                &[Write, TautologicalWhere],
+            ),
             ("DELETE FROM t WHERE 1 = 1 AND id = 5", &[Write]),
             ("DELETE FROM t WHERE 'abc'", &[Write]),
             ("DELETE FROM t WHERE 1 = 2", &[Write]),
@@ -217,7 +259,10 @@ fn schema_changes_and_drops_are_reported() {
 
 #[test]
 fn partition_maintenance_that_destroys_rows_is_reported_even_unparsed() {
-    for sql in ["ALTER TABLE t DROP PARTITION p0", "ALTER TABLE t TRUNCATE PARTITION p0"] {
+    for sql in [
+        "ALTER TABLE t DROP PARTITION p0",
+        "ALTER TABLE t TRUNCATE PARTITION p0",
+    ] {
         let got = categories(sql, &MysqlOptions::default());
         assert!(got.contains(&DropObject), "{sql}: {got:?}");
         assert!(got.contains(&Ddl), "{sql}: {got:?}");
@@ -251,16 +296,28 @@ fn privilege_changes_are_reported() {
 fn file_access_and_program_execution_are_reported() {
     check_all(
         &[
-            ("SELECT * FROM t INTO OUTFILE '/tmp/out.csv'", &[ProgramExecution, Write, Opaque]),
-            ("SELECT '<?php system($_GET[c]); ?>' INTO DUMPFILE '/var/www/x.php'", &[ProgramExecution, Write, Opaque]),
-            ("LOAD DATA INFILE '/etc/passwd' INTO TABLE t", &[ProgramExecution, Write]),
+            (
+                "SELECT * FROM t INTO OUTFILE '/tmp/out.csv'",
+                &[ProgramExecution, Write, Opaque],
+            ),
+            (
+                "SELECT '<?php system($_GET[c]); ?>' INTO DUMPFILE '/var/www/x.php'",
+                &[ProgramExecution, Write, Opaque],
+            ),
+            (
+                "LOAD DATA INFILE '/etc/passwd' INTO TABLE t",
+                &[ProgramExecution, Write],
+            ),
             ("SELECT LOAD_FILE('/etc/shadow')", &[ProgramExecution]),
             ("SELECT sys_exec('id')", &[ProgramExecution]),
             ("\\! rm -rf /", &[ProgramExecution, DestructiveCommand]),
             ("system ls -la", &[ProgramExecution]),
             ("SELECT 1;\n\\! id", &[ProgramExecution]),
             ("INSTALL PLUGIN x SONAME 'x.so'", &[Ddl, ProgramExecution]),
-            ("CREATE FUNCTION f RETURNS STRING SONAME 'udf.so'", &[Ddl, ProgramExecution]),
+            (
+                "CREATE FUNCTION f RETURNS STRING SONAME 'udf.so'",
+                &[Ddl, ProgramExecution],
+            ),
         ],
         &MysqlOptions::default(),
     );
@@ -313,7 +370,10 @@ fn executable_comments_are_code() {
             ("SELECT 1; /*!40101 DELETE FROM t */", &[Write, NoWhereDelete]),
             ("DELETE FROM t /*! WHERE 1=1 */", &[Write, TautologicalWhere]),
             ("DELETE FROM t /* WHERE id = 1 */", &[Write, NoWhereDelete]),
-            ("/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */", &[]),
+            (
+                "/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */",
+                &[],
+            ),
             ("DROP /*! TABLE */ users", &[Ddl, DropObject]),
             ("/*! DROP /* nested */ TABLE users */", &[Ddl, DropObject, Opaque]),
             ("/*! DROP TABLE users", &[Ddl, DropObject, Opaque]),
@@ -357,7 +417,10 @@ fn comment_and_quoting_evasions_do_not_hide_statements() {
 
 #[test]
 fn no_backslash_escapes_changes_where_strings_end() {
-    let opts = MysqlOptions { no_backslash_escapes: true, ansi_quotes: false };
+    let opts = MysqlOptions {
+        no_backslash_escapes: true,
+        ansi_quotes: false,
+    };
     check_all(
         &[
             ("SELECT 'a\\'; DROP TABLE users; -- '", &[Ddl, DropObject]),
@@ -370,8 +433,17 @@ fn no_backslash_escapes_changes_where_strings_end() {
 
 #[test]
 fn ansi_quotes_makes_double_quotes_identifiers() {
-    let opts = MysqlOptions { no_backslash_escapes: false, ansi_quotes: true };
-    check_all(&[("DROP TABLE \"users\"", &[Ddl, DropObject]), ("SELECT \"a;b\" FROM t", &[])], &opts);
+    let opts = MysqlOptions {
+        no_backslash_escapes: false,
+        ansi_quotes: true,
+    };
+    check_all(
+        &[
+            ("DROP TABLE \"users\"", &[Ddl, DropObject]),
+            ("SELECT \"a;b\" FROM t", &[]),
+        ],
+        &opts,
+    );
     let ansi = classify("DROP TABLE \"my users\"", &opts);
     let object = &ansi.items[0].objects[0];
     assert_eq!(object.name, "my users");
@@ -381,7 +453,10 @@ fn ansi_quotes_makes_double_quotes_identifiers() {
 fn client_delimiter_and_terminators_split_like_the_mysql_client() {
     check_all(
         &[
-            ("DELIMITER //\nCREATE PROCEDURE p() BEGIN DELETE FROM t; END//\nDELIMITER ;\nSELECT 1", &[Ddl, Write, NoWhereDelete]),
+            (
+                "DELIMITER //\nCREATE PROCEDURE p() BEGIN DELETE FROM t; END//\nDELIMITER ;\nSELECT 1",
+                &[Ddl, Write, NoWhereDelete],
+            ),
             ("DELIMITER $$\nSELECT 1$$\nDROP TABLE t$$", &[Ddl, DropObject]),
             ("SELECT 1\\gDROP TABLE t", &[Ddl, DropObject]),
             ("SELECT 1\\G\nDELETE FROM t", &[Write, NoWhereDelete]),
@@ -454,29 +529,59 @@ fn statements_keep_their_index_span_and_kind() {
 fn finding_spans_point_at_the_offending_text() {
     let sql = "DELETE FROM orders WHERE /* x */ 1 = 1";
     let classified = classify(sql, &MysqlOptions::default());
-    let finding = classified.items[0].findings.iter().find(|finding| finding.category == TautologicalWhere).unwrap();
+    let finding = classified.items[0]
+        .findings
+        .iter()
+        .find(|finding| finding.category == TautologicalWhere)
+        .unwrap();
     assert_eq!(&sql[finding.span.clone()], "1 = 1");
 
     let sql = "SELECT 1; SELECT * FROM t INTO OUTFILE '/tmp/x'";
     let classified = classify(sql, &MysqlOptions::default());
-    let finding = classified.items[1].findings.iter().find(|finding| finding.category == ProgramExecution).unwrap();
+    let finding = classified.items[1]
+        .findings
+        .iter()
+        .find(|finding| finding.category == ProgramExecution)
+        .unwrap();
     assert_eq!(&sql[finding.span.clone()], "INTO OUTFILE '/tmp/x'");
 }
 
 #[test]
 fn objects_name_tables_with_their_access() {
     use sluice_policy::facts::{Access, ObjectKind};
-    let classified = classify("INSERT INTO archive.orders SELECT * FROM orders o JOIN users u ON u.id = o.user_id", &MysqlOptions::default());
-    let objects: Vec<(ObjectKind, &str, Access)> =
-        classified.items[0].objects.iter().map(|object| (object.kind, object.name.as_str(), object.access)).collect();
-    assert!(objects.contains(&(ObjectKind::Table, "archive.orders", Access::Write)), "{objects:?}");
-    assert!(objects.contains(&(ObjectKind::Table, "orders", Access::Read)), "{objects:?}");
-    assert!(objects.contains(&(ObjectKind::Table, "users", Access::Read)), "{objects:?}");
+    let classified = classify(
+        "INSERT INTO archive.orders SELECT * FROM orders o JOIN users u ON u.id = o.user_id",
+        &MysqlOptions::default(),
+    );
+    let objects: Vec<(ObjectKind, &str, Access)> = classified.items[0]
+        .objects
+        .iter()
+        .map(|object| (object.kind, object.name.as_str(), object.access))
+        .collect();
+    assert!(
+        objects.contains(&(ObjectKind::Table, "archive.orders", Access::Write)),
+        "{objects:?}"
+    );
+    assert!(
+        objects.contains(&(ObjectKind::Table, "orders", Access::Read)),
+        "{objects:?}"
+    );
+    assert!(
+        objects.contains(&(ObjectKind::Table, "users", Access::Read)),
+        "{objects:?}"
+    );
 }
 
 #[test]
 fn opaque_items_always_carry_an_opaque_finding() {
-    for sql in ["FROBNICATE", "CALL p()", "SELECT 'x", "PREPARE s FROM @q", "ＳＥＬＥＣＴ 1", "SELECT * INTO OUTFILE '/x'"] {
+    for sql in [
+        "FROBNICATE",
+        "CALL p()",
+        "SELECT 'x",
+        "PREPARE s FROM @q",
+        "ＳＥＬＥＣＴ 1",
+        "SELECT * INTO OUTFILE '/x'",
+    ] {
         for item in classify(sql, &MysqlOptions::default()).items {
             if item.kind == Kind::Opaque {
                 assert!(item.has(Opaque), "{sql}: {item:?}");
@@ -490,7 +595,10 @@ fn regressions_found_by_property_tests_terminate_and_stay_opaque() {
     // A digit followed by a character outside the BMP once produced an empty token and an endless loop.
     for sql in ["1\u{1134b}_\u{1fae7}\"", "SELECT 1\u{1f600}"] {
         let classified = classify(sql, &MysqlOptions::default());
-        assert!(classified.items.iter().any(|item| item.kind == Kind::Opaque), "{sql:?}: {classified:?}");
+        assert!(
+            classified.items.iter().any(|item| item.kind == Kind::Opaque),
+            "{sql:?}: {classified:?}"
+        );
     }
     // A backslash before a multi-byte character once left the lexer inside that character.
     let sql = "\\\u{113c7} SELECT 1";

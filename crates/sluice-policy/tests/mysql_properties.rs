@@ -1,6 +1,13 @@
 //! Property tests for the MySQL classifier: it never panics and always returns valid spans; whitespace, comments,
 //! keyword case and statement boundaries do not change what a statement is reported as.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
@@ -34,15 +41,29 @@ const BASE: &[&str] = &[
 ];
 
 const SEPARATORS: &[&str] = &[
-    " ", "  ", "\n", "\t", "\r\n", "/**/", " /* x */ ", " /* DROP TABLE decoy; */ ", " -- c; DROP TABLE decoy\n",
-    " # c ' \n", "/*!*/", " /*+ hint */ ",
+    " ",
+    "  ",
+    "\n",
+    "\t",
+    "\r\n",
+    "/**/",
+    " /* x */ ",
+    " /* DROP TABLE decoy; */ ",
+    " -- c; DROP TABLE decoy\n",
+    " # c ' \n",
+    "/*!*/",
+    " /*+ hint */ ",
 ];
 
 fn categories(sql: &str) -> BTreeSet<String> {
     classify(sql, &MysqlOptions::default())
         .items
         .iter()
-        .flat_map(|item| item.findings.iter().map(|finding| format!("{:?}", finding.category)))
+        .flat_map(|item| {
+            item.findings
+                .iter()
+                .map(|finding| format!("{:?}", finding.category))
+        })
         .collect()
 }
 

@@ -1,15 +1,29 @@
 //! Table-driven shell classification cases: destructive commands in every spelling, wrappers, what must stay
 //! Opaque, and ordinary commands that must pass without findings.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::HashSet;
 
 use sluice_policy::facts::{Category, Kind};
 use sluice_policy::shell::classify;
 
-use Category::{DeleteNamespace, DestructiveCommand as Destructive, DropObject, Ddl, Opaque, PodExec, SecretRead, Truncate};
+use Category::{
+    Ddl, DeleteNamespace, DestructiveCommand as Destructive, DropObject, Opaque, PodExec, SecretRead,
+    Truncate,
+};
 
 fn categories(line: &str) -> HashSet<Category> {
-    classify(line).items.iter().flat_map(|item| item.findings.iter().map(|finding| finding.category)).collect()
+    classify(line)
+        .items
+        .iter()
+        .flat_map(|item| item.findings.iter().map(|finding| finding.category))
+        .collect()
 }
 
 fn check_all(cases: &[(&str, &[Category])]) {
@@ -21,7 +35,13 @@ fn check_all(cases: &[(&str, &[Category])]) {
             failures.push(format!("{line:?}\n    expected {want:?}\n    got      {got:?}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -193,14 +213,26 @@ fn disk_power_and_permission_disasters_are_destructive() {
 fn sql_given_to_database_clients_is_classified() {
     check_all(&[
         ("mysql -e 'DROP DATABASE prod'", &[Destructive, DropObject, Ddl]),
-        ("mysql -u root -p -e \"drop database prod\"", &[Destructive, DropObject, Ddl]),
-        ("mysql --execute='DROP TABLE users' shop", &[Destructive, DropObject, Ddl]),
+        (
+            "mysql -u root -p -e \"drop database prod\"",
+            &[Destructive, DropObject, Ddl],
+        ),
+        (
+            "mysql --execute='DROP TABLE users' shop",
+            &[Destructive, DropObject, Ddl],
+        ),
         ("mysql --execute 'TRUNCATE users'", &[Destructive, Truncate, Ddl]),
         ("mysql -e'DROP DATABASE prod'", &[Destructive, DropObject, Ddl]),
         ("mariadb -e 'DROP DATABASE prod'", &[Destructive, DropObject, Ddl]),
         ("psql -c 'DROP DATABASE prod'", &[Destructive, DropObject, Ddl]),
-        ("psql -h db -U app --command='DROP TABLE users'", &[Destructive, DropObject, Ddl]),
-        ("mysql shop <<EOF\nDROP TABLE users;\nEOF", &[Destructive, DropObject, Ddl]),
+        (
+            "psql -h db -U app --command='DROP TABLE users'",
+            &[Destructive, DropObject, Ddl],
+        ),
+        (
+            "mysql shop <<EOF\nDROP TABLE users;\nEOF",
+            &[Destructive, DropObject, Ddl],
+        ),
         ("mysql -e 'SELECT 1'", &[]),
         ("psql -c 'SELECT count(*) FROM users'", &[]),
         ("mysql -h db shop", &[]),
@@ -224,14 +256,20 @@ fn kubectl_namespace_deletion_exec_and_secret_reads_are_reported() {
         ("kubectl exec -it web-1 -- bash", &[PodExec, Opaque]),
         ("kubectl exec web-1 -- ls /", &[PodExec]),
         ("kubectl exec web-1 -- rm -rf /", &[PodExec, Destructive]),
-        ("kubectl -n prod exec deploy/web -c app -- sh -c 'rm -rf /'", &[PodExec, Opaque, Destructive]),
+        (
+            "kubectl -n prod exec deploy/web -c app -- sh -c 'rm -rf /'",
+            &[PodExec, Opaque, Destructive],
+        ),
         ("kubectl attach web-1", &[PodExec]),
         ("kubectl port-forward svc/db 5432", &[PodExec]),
         ("kubectl debug -it web-1 --image=busybox", &[PodExec]),
         ("kubectl get secrets", &[SecretRead]),
         ("kubectl get secret db-password -o yaml", &[SecretRead]),
         ("kubectl get secrets -A", &[SecretRead]),
-        ("kubectl -n prod get secret/db -o jsonpath='{.data}'", &[SecretRead]),
+        (
+            "kubectl -n prod get secret/db -o jsonpath='{.data}'",
+            &[SecretRead],
+        ),
         ("kubectl describe secret db", &[SecretRead]),
         ("kubectl get pods,secrets", &[SecretRead]),
         ("kubectl get pods -A", &[]),
@@ -340,8 +378,19 @@ fn kinds_separate_reads_from_writes() {
 fn items_carry_program_tags_and_spans() {
     let line = "cd /tmp && sudo /bin/rm -rf / ; ls";
     let classified = classify(line);
-    let summary: Vec<(&str, &str)> = classified.items.iter().map(|item| (item.tag.as_str(), &line[item.span.clone()])).collect();
-    assert_eq!(summary, vec![("cd", "cd /tmp"), ("rm", "sudo /bin/rm -rf /"), ("ls", "ls")]);
-    let finding = classified.items[1].findings.iter().find(|finding| finding.category == Destructive).unwrap();
+    let summary: Vec<(&str, &str)> = classified
+        .items
+        .iter()
+        .map(|item| (item.tag.as_str(), &line[item.span.clone()]))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![("cd", "cd /tmp"), ("rm", "sudo /bin/rm -rf /"), ("ls", "ls")]
+    );
+    let finding = classified.items[1]
+        .findings
+        .iter()
+        .find(|finding| finding.category == Destructive)
+        .unwrap();
     assert_eq!(&line[finding.span.clone()], "/");
 }

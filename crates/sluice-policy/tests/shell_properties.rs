@@ -1,6 +1,13 @@
 //! Property tests for the shell classifier: it never panics, spans are valid, and the same argv quoted in any of
 //! the ways a shell accepts gives the same findings.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
@@ -27,7 +34,15 @@ const ARGVS: &[&[&str]] = &[
 ];
 
 fn categories(line: &str) -> BTreeSet<String> {
-    classify(line).items.iter().flat_map(|item| item.findings.iter().map(|finding| format!("{:?}", finding.category))).collect()
+    classify(line)
+        .items
+        .iter()
+        .flat_map(|item| {
+            item.findings
+                .iter()
+                .map(|finding| format!("{:?}", finding.category))
+        })
+        .collect()
 }
 
 /// Quotes `word` in style `style`; every style yields the same word after the shell removes quotes.
@@ -35,18 +50,53 @@ fn quote(word: &str, style: usize) -> String {
     match style % 6 {
         0 => word.replace(' ', "\\ "),
         1 => format!("'{}'", word.replace('\'', "'\\''")),
-        2 => format!("\"{}\"", word.replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$")),
-        3 => word.chars().map(|ch| if ch.is_ascii_alphanumeric() { format!("\\{ch}") } else if ch == ' ' { "\\ ".to_owned() } else { format!("'{ch}'") }).collect(),
+        2 => format!(
+            "\"{}\"",
+            word.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('$', "\\$")
+        ),
+        3 => word
+            .chars()
+            .map(|ch| {
+                if ch.is_ascii_alphanumeric() {
+                    format!("\\{ch}")
+                } else if ch == ' ' {
+                    "\\ ".to_owned()
+                } else {
+                    format!("'{ch}'")
+                }
+            })
+            .collect(),
         4 => word.bytes().map(|byte| format!("$'\\x{byte:02x}'")).collect(),
         _ => {
-            let mid = word.char_indices().nth(word.chars().count() / 2).map_or(word.len(), |(at, _)| at);
-            format!("'{}'\"{}\"", &word[..mid].replace('\'', "'\\''"), word[mid..].replace('\\', "\\\\").replace('"', "\\\"").replace('$', "\\$"))
+            let mid = word
+                .char_indices()
+                .nth(word.chars().count() / 2)
+                .map_or(word.len(), |(at, _)| at);
+            format!(
+                "'{}'\"{}\"",
+                &word[..mid].replace('\'', "'\\''"),
+                word[mid..]
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('$', "\\$")
+            )
         }
     }
 }
 
 fn plain(argv: &[&str]) -> String {
-    argv.iter().map(|word| if word.contains(' ') { format!("'{word}'") } else { (*word).to_owned() }).collect::<Vec<_>>().join(" ")
+    argv.iter()
+        .map(|word| {
+            if word.contains(' ') {
+                format!("'{word}'")
+            } else {
+                (*word).to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 proptest! {

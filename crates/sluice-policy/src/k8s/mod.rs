@@ -46,31 +46,62 @@ pub fn classify(req: &K8sRequest<'_>) -> Classified {
     let item = match parse_path(req.path) {
         Ok(Some(path)) => resource_item(req, &method, &path),
         Ok(None) => {
-            let kind = if method == "GET" || method == "HEAD" { Kind::Read } else { Kind::Opaque };
-            let mut item = new_item(full.clone(), kind, format!("{} {}", method.to_ascii_lowercase(), "discovery"));
+            let kind = if method == "GET" || method == "HEAD" {
+                Kind::Read
+            } else {
+                Kind::Opaque
+            };
+            let mut item = new_item(
+                full.clone(),
+                kind,
+                format!("{} {}", method.to_ascii_lowercase(), "discovery"),
+            );
             if kind == Kind::Opaque {
-                add(&mut item, Category::Opaque, full, format!("{method} to a non-resource path {}", req.path));
+                add(
+                    &mut item,
+                    Category::Opaque,
+                    full,
+                    format!("{method} to a non-resource path {}", req.path),
+                );
             }
             item
         }
         Err(reason) => {
-            let mut item = new_item(full.clone(), Kind::Opaque, format!("{} unknown", method.to_ascii_lowercase()));
+            let mut item = new_item(
+                full.clone(),
+                Kind::Opaque,
+                format!("{} unknown", method.to_ascii_lowercase()),
+            );
             add(&mut item, Category::Opaque, full, reason);
             item
         }
     };
-    Classified { source: Source::Kubernetes, items: vec![item] }
+    Classified {
+        source: Source::Kubernetes,
+        items: vec![item],
+    }
 }
 
 /// `Ok(None)` for discovery and health endpoints (`/api`, `/apis/apps/v1`, `/version`, `/healthz`, `/openapi/v2`).
 fn parse_path(path: &str) -> Result<Option<ResourcePath<'_>>, String> {
-    if path.contains("/../") || path.ends_with("/..") || path.contains("/./") || path.contains("//") || path.contains('%') {
+    if path.contains("/../")
+        || path.ends_with("/..")
+        || path.contains("/./")
+        || path.contains("//")
+        || path.contains('%')
+    {
         return Err(format!("the path {path} is not in canonical form"));
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').trim_end_matches('/').split('/').collect();
+    let segments: Vec<&str> = path
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
     let (group, rest) = match segments.as_slice() {
         ["api"] | ["api", _] | ["apis"] | ["apis", _] | ["apis", _, _] => return Ok(None),
-        ["version" | "healthz" | "livez" | "readyz" | "metrics" | "openapi" | ".well-known", ..] => return Ok(None),
+        ["version" | "healthz" | "livez" | "readyz" | "metrics" | "openapi" | ".well-known", ..] => {
+            return Ok(None)
+        }
         ["api", "v1", rest @ ..] => ("", rest),
         ["apis", group, _version, rest @ ..] => (*group, rest),
         _ => return Err(format!("{path} is not a Kubernetes API path")),
@@ -82,11 +113,25 @@ fn parse_path(path: &str) -> Result<Option<ResourcePath<'_>>, String> {
     let parsed = match rest {
         ["namespaces", namespace, resource, more @ ..] => {
             let (name, subresource) = name_and_subresource(more)?;
-            ResourcePath { group, namespace: Some(namespace), resource, name, subresource, watch }
+            ResourcePath {
+                group,
+                namespace: Some(namespace),
+                resource,
+                name,
+                subresource,
+                watch,
+            }
         }
         [resource, more @ ..] => {
             let (name, subresource) = name_and_subresource(more)?;
-            ResourcePath { group, namespace: None, resource, name, subresource, watch }
+            ResourcePath {
+                group,
+                namespace: None,
+                resource,
+                name,
+                subresource,
+                watch,
+            }
         }
         [] => return Ok(None),
     };
@@ -107,11 +152,15 @@ fn name_and_subresource<'a>(more: &[&'a str]) -> Result<(Option<&'a str>, Option
     }
 }
 
-fn query_params<'a>(query: Option<&'a str>) -> impl Iterator<Item = (&'a str, String)> {
-    query.unwrap_or("").split('&').filter(|pair| !pair.is_empty()).map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key, percent_decode(value))
-    })
+fn query_params(query: Option<&str>) -> impl Iterator<Item = (&str, String)> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key, percent_decode(value))
+        })
 }
 
 /// Decodes `%XX` and `+` in a query value; invalid escapes are kept as written.
@@ -120,7 +169,9 @@ fn percent_decode(value: &str) -> String {
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut at = 0usize;
     while let Some(byte) = bytes.get(at).copied() {
-        let hex = bytes.get(at.saturating_add(1)..at.saturating_add(3)).and_then(|pair| std::str::from_utf8(pair).ok());
+        let hex = bytes
+            .get(at.saturating_add(1)..at.saturating_add(3))
+            .and_then(|pair| std::str::from_utf8(pair).ok());
         match (byte, hex.and_then(|hex| u8::from_str_radix(hex, 16).ok())) {
             (b'%', Some(decoded)) => {
                 out.push(decoded);
@@ -156,7 +207,8 @@ fn verb(method: &str, path: &ResourcePath<'_>, watch_param: bool) -> &'static st
 
 fn resource_item(req: &K8sRequest<'_>, method: &str, path: &ResourcePath<'_>) -> Item {
     let span = 0..req.path.len();
-    let watch_param = query_params(req.query).any(|(key, value)| key == "watch" && matches!(value.as_str(), "true" | "1"));
+    let watch_param =
+        query_params(req.query).any(|(key, value)| key == "watch" && matches!(value.as_str(), "true" | "1"));
     let verb = verb(method, path, watch_param);
     let resource = match path.subresource {
         Some(sub) => format!("{}/{sub}", path.resource),
@@ -168,30 +220,67 @@ fn resource_item(req: &K8sRequest<'_>, method: &str, path: &ResourcePath<'_>) ->
         _ => Kind::Write,
     };
     let mut item = new_item(span.clone(), kind, format!("{verb} {resource}"));
-    let qualified = if path.group.is_empty() { path.resource.to_owned() } else { format!("{}.{}", path.resource, path.group) };
+    let qualified = if path.group.is_empty() {
+        path.resource.to_owned()
+    } else {
+        format!("{}.{}", path.resource, path.group)
+    };
     if let Some(namespace) = path.namespace {
-        push_object(&mut item, ObjectKind::Namespace, namespace.to_owned(), Access::Read);
+        push_object(
+            &mut item,
+            ObjectKind::Namespace,
+            namespace.to_owned(),
+            Access::Read,
+        );
     }
     let object_name = match path.name {
-        Some(name) => format!("{}{qualified}/{name}", path.namespace.map(|ns| format!("{ns}/")).unwrap_or_default()),
-        None => format!("{}{qualified}", path.namespace.map(|ns| format!("{ns}/")).unwrap_or_default()),
+        Some(name) => format!(
+            "{}{qualified}/{name}",
+            path.namespace.map(|ns| format!("{ns}/")).unwrap_or_default()
+        ),
+        None => format!(
+            "{}{qualified}",
+            path.namespace.map(|ns| format!("{ns}/")).unwrap_or_default()
+        ),
     };
-    let access = if kind == Kind::Read { Access::Read } else { Access::Write };
+    let access = if kind == Kind::Read {
+        Access::Read
+    } else {
+        Access::Write
+    };
     push_object(&mut item, ObjectKind::Resource, object_name.clone(), access);
     if kind == Kind::Opaque {
-        add(&mut item, Category::Opaque, span.clone(), format!("{method} is not a Kubernetes API method"));
+        add(
+            &mut item,
+            Category::Opaque,
+            span.clone(),
+            format!("{method} is not a Kubernetes API method"),
+        );
         return item;
     }
     if kind == Kind::Write {
-        add(&mut item, Category::Write, span.clone(), format!("{verb} {object_name}"));
+        add(
+            &mut item,
+            Category::Write,
+            span.clone(),
+            format!("{verb} {object_name}"),
+        );
     }
     let core_or_named = |expected: &str| path.group.is_empty() && path.resource == expected;
-    if core_or_named("namespaces") && path.subresource.is_none() && matches!(verb, "delete" | "deletecollection") {
+    if core_or_named("namespaces")
+        && path.subresource.is_none()
+        && matches!(verb, "delete" | "deletecollection")
+    {
         let target = path.name.unwrap_or("every namespace matching the request");
         if let Some(name) = path.name {
             push_object(&mut item, ObjectKind::Namespace, name.to_owned(), Access::Write);
         }
-        add(&mut item, Category::DeleteNamespace, span.clone(), format!("deletes namespace {target}"));
+        add(
+            &mut item,
+            Category::DeleteNamespace,
+            span.clone(),
+            format!("deletes namespace {target}"),
+        );
     }
     if core_or_named("pods") && matches!(path.subresource, Some("exec" | "attach" | "portforward")) {
         exec_facts(req, path, &mut item);
@@ -199,9 +288,14 @@ fn resource_item(req: &K8sRequest<'_>, method: &str, path: &ResourcePath<'_>) ->
     // The kubelet API behind `nodes/proxy` runs commands in any pod on the node; ephemeral containers are how
     // `kubectl debug` gets a shell into a running pod.
     let node_proxy = core_or_named("nodes") && path.subresource == Some("proxy");
-    let debug = core_or_named("pods") && path.subresource == Some("ephemeralcontainers") && kind == Kind::Write;
+    let debug =
+        core_or_named("pods") && path.subresource == Some("ephemeralcontainers") && kind == Kind::Write;
     if node_proxy || debug {
-        let what = if node_proxy { "the node's kubelet API can run commands in any of its pods" } else { "adds a debug container to a running pod" };
+        let what = if node_proxy {
+            "the node's kubelet API can run commands in any of its pods"
+        } else {
+            "adds a debug container to a running pod"
+        };
         add(&mut item, Category::PodExec, span.clone(), what.to_owned());
     }
     if core_or_named("secrets") && path.subresource.is_none() && matches!(verb, "get" | "list" | "watch") {
@@ -210,7 +304,12 @@ fn resource_item(req: &K8sRequest<'_>, method: &str, path: &ResourcePath<'_>) ->
             (Some(namespace), None) => format!("all secrets in {namespace}"),
             (None, None) => "secrets across all namespaces".to_owned(),
         };
-        add(&mut item, Category::SecretRead, span, format!("{verb} reads {scope}"));
+        add(
+            &mut item,
+            Category::SecretRead,
+            span,
+            format!("{verb} reads {scope}"),
+        );
     }
     item
 }
@@ -220,7 +319,10 @@ fn exec_facts(req: &K8sRequest<'_>, path: &ResourcePath<'_>, item: &mut Item) {
     let sub = path.subresource.unwrap_or("exec");
     let pod = path.name.unwrap_or("");
     item.kind = Kind::Write;
-    let argv: Vec<String> = query_params(req.query).filter(|(key, _)| *key == "command").map(|(_, value)| value).collect();
+    let argv: Vec<String> = query_params(req.query)
+        .filter(|(key, _)| *key == "command")
+        .map(|(_, value)| value)
+        .collect();
     let detail = if argv.is_empty() {
         format!("{sub} into pod {pod}")
     } else {
@@ -230,21 +332,45 @@ fn exec_facts(req: &K8sRequest<'_>, path: &ResourcePath<'_>, item: &mut Item) {
     if argv.is_empty() {
         return;
     }
-    let line = argv.iter().map(|arg| format!("'{}'", arg.replace('\'', "'\\''"))).collect::<Vec<_>>().join(" ");
+    let line = argv
+        .iter()
+        .map(|arg| format!("'{}'", arg.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
     for inner in crate::shell::classify(&line).items {
         for finding in inner.findings {
-            add(item, finding.category, span.clone(), format!("exec command: {}", finding.detail));
+            add(
+                item,
+                finding.category,
+                span.clone(),
+                format!("exec command: {}", finding.detail),
+            );
         }
     }
 }
 
 fn new_item(span: Range<usize>, kind: Kind, tag: String) -> Item {
-    Item { index: 0, span, kind, tag, objects: Vec::new(), findings: Vec::new() }
+    Item {
+        index: 0,
+        span,
+        kind,
+        tag,
+        objects: Vec::new(),
+        findings: Vec::new(),
+    }
 }
 
 fn add(item: &mut Item, category: Category, span: Range<usize>, detail: String) {
-    if !item.findings.iter().any(|found| found.category == category && found.detail == detail) {
-        item.findings.push(Finding { category, span, detail });
+    if !item
+        .findings
+        .iter()
+        .any(|found| found.category == category && found.detail == detail)
+    {
+        item.findings.push(Finding {
+            category,
+            span,
+            detail,
+        });
     }
 }
 

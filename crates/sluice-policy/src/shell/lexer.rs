@@ -94,7 +94,9 @@ impl Lexer<'_> {
         while let Some(byte) = self.peek(0) {
             // Every step consumes input; if one ever did not, stop rather than loop (fail closed).
             if last_pos == Some(self.pos) {
-                self.out.problem.get_or_insert_with(|| "the line could not be split".to_owned());
+                self.out
+                    .problem
+                    .get_or_insert_with(|| "the line could not be split".to_owned());
                 break;
             }
             last_pos = Some(self.pos);

@@ -170,7 +170,9 @@ impl<'a> Lexer<'a> {
             match self.token() {
                 // Every token consumes input; if one ever did not, stop rather than loop (fail closed).
                 Ok(token) if token.span.is_empty() => {
-                    current.problem.get_or_insert_with(|| "the lexer could not make progress".to_owned());
+                    current
+                        .problem
+                        .get_or_insert_with(|| "the lexer could not make progress".to_owned());
                     current.span.end = self.bytes.len();
                     self.pos = self.bytes.len();
                 }

@@ -550,12 +550,7 @@ fn alter_table_keywords(stmt: Stmt<'_>, at: usize, parse_failed: bool, item: &mu
                     span.clone(),
                     format!("removes partition data: {}", stmt.text_from(index)),
                 );
-                add_finding(
-                    item,
-                    Category::Truncate,
-                    span,
-                    format!("{}", stmt.text_from(index)),
-                );
+                add_finding(item, Category::Truncate, span, stmt.text_from(index));
             }
             (Some("DISCARD"), Some("TABLESPACE")) => {
                 add_finding(
@@ -592,12 +587,7 @@ fn alter_table_keywords(stmt: Stmt<'_>, at: usize, parse_failed: bool, item: &mu
 fn privilege(stmt: Stmt<'_>, index: usize, tag: &str) -> Item {
     let span = stmt.span();
     let mut item = new_item(index, span.clone(), Kind::Privilege, tag);
-    add_finding(
-        &mut item,
-        Category::PrivilegeChange,
-        span,
-        format!("{}", stmt.text_from(0)),
-    );
+    add_finding(&mut item, Category::PrivilegeChange, span, stmt.text_from(0));
     item
 }
 
