@@ -44,6 +44,18 @@ async fn users_see_only_connections_their_groups_allow() {
         .http("GET", "/api/v1/connections/nope", Some(&alice), None)
         .await;
     assert_eq!((status, error_code(&body).as_str()), (404, "not_found"));
+
+    // Moving alice to ops changes what she sees on her next request.
+    let out = gw
+        .cli(
+            &gw.admin_token,
+            &["user", "set-groups", "alice", "--group", "ops"],
+        )
+        .await
+        .success();
+    assert!(out.stdout.contains("now in groups: ops"), "{}", out.stdout);
+    let conns = gw.cli(&alice, &["conn", "list"]).await.success().stdout;
+    assert!(conns.contains("ops-db") && !conns.contains("dev-db"), "{conns}");
     gw.running.shutdown().await;
 }
 

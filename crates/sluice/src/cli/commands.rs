@@ -149,6 +149,15 @@ fn user(out: &mut impl Write, client: &Client, cmd: UserCommand) -> anyhow::Resu
             &client.get(&format!("/api/v1/users/{}", path_segment(&name)), &[])?,
             json,
         ),
+        UserCommand::SetGroups { name, groups } => {
+            let path = format!("/api/v1/users/{}/groups", path_segment(&name));
+            let user = client.send("PUT", &path, &json!({ "groups": groups }))?;
+            Ok(writeln!(
+                out,
+                "user `{name}` is now in groups: {}",
+                list(&user, "groups")
+            )?)
+        }
         UserCommand::Disable { name } => {
             client.call("POST", &format!("/api/v1/users/{}/disable", path_segment(&name)))?;
             Ok(writeln!(

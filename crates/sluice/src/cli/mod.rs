@@ -102,6 +102,14 @@ enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Replace a user's groups (which decide the connections they may use).
+    SetGroups {
+        /// User name.
+        name: String,
+        /// The complete new group list (repeatable; none removes every group).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
     /// Disable a user: their tokens stop working on the next request.
     Disable {
         /// User name.
