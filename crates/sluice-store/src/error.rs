@@ -54,6 +54,10 @@ pub enum StoreError {
     /// The store URL is not one sluice can open. The URL itself is never repeated: it may contain a password.
     #[error("invalid store URL: {0}")]
     InvalidUrl(&'static str),
+    /// The caller passed a value the store cannot hold (for example a final hash that is not 64 hex digits).
+    /// Nothing was changed.
+    #[error("invalid value: {0}")]
+    Invalid(&'static str),
     /// An unexpected error from the database; the cause is logged, not shown.
     #[error("internal state store error")]
     Internal(#[source] BoxError),

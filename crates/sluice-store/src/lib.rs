@@ -1,4 +1,5 @@
-//! sluice-store: the state store — users, API tokens, target connections, policy versions and the audit log.
+//! sluice-store: the state store — users, API tokens, target connections, policy versions, the audit log and the
+//! sessions index.
 //!
 //! This is the only crate that knows the SQL schema. It runs on SQLite (an embedded file, the single-gateway
 //! default) or PostgreSQL (state shared by several gateways) with the same operations and the same SQL; schema
@@ -15,6 +16,7 @@ mod error;
 mod records;
 mod rows;
 pub mod seal;
+mod sessions;
 mod store;
 
 pub use error::{BoxError, StoreError};
@@ -22,4 +24,5 @@ pub use records::{
     Actor, AuditAction, AuditEntry, AuditFilter, BootstrapToken, Connection, CredentialKind, NewConnection,
     NewToken, NewUser, PolicyVersion, SealedCredential, TokenInfo, User,
 };
+pub use sessions::{NewSession, Session, SessionCounters, SessionEnd, SessionFilter, SessionSummary};
 pub use store::{Backend, Store};

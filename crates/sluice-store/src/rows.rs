@@ -5,7 +5,7 @@
 //! [`StoreError::Corrupt`] instead of a panic or a silently wrong value.
 
 use serde_json::Value;
-use sluice_model::{ConnectionId, Protocol, Role, TokenId, UserId, UserKind};
+use sluice_model::{ConnectionId, Protocol, Role, SessionId, TokenId, UserId, UserKind};
 use sqlx::types::Json;
 use std::str::FromStr;
 use time::OffsetDateTime;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::records::{
     AuditEntry, Connection, CredentialKind, PolicyVersion, SealedCredential, TokenInfo, User,
 };
+use crate::sessions::{NewSession, Session, SessionCounters, SessionEnd};
 use crate::StoreError;
 
 /// Columns of [`UserRow`], for `SELECT`s.
@@ -207,4 +208,72 @@ impl From<AuditRow> for AuditEntry {
 
 fn corrupt(reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt(reason.into())
+}
+
+/// Columns of [`SessionRow`].
+macro_rules! session_columns {
+    () => {
+        "id, user_id, user_name, token_id, connection_name, protocol, client_addr, tls, recording_path, \
+         started_at, statements, bytes_client, bytes_target, ended_at, final_hash, error"
+    };
+}
+
+pub(crate) use session_columns;
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    user_name: String,
+    token_id: Option<Uuid>,
+    connection_name: String,
+    protocol: String,
+    client_addr: String,
+    tls: bool,
+    recording_path: String,
+    started_at: OffsetDateTime,
+    statements: i64,
+    bytes_client: i64,
+    bytes_target: i64,
+    ended_at: Option<OffsetDateTime>,
+    final_hash: Option<String>,
+    error: Option<String>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+
+    fn try_from(row: SessionRow) -> Result<Session, StoreError> {
+        let count = |n: i64| u64::try_from(n).map_err(|_| corrupt("a session counter is negative"));
+        let counters = SessionCounters {
+            statements: count(row.statements)?,
+            bytes_client: count(row.bytes_client)?,
+            bytes_target: count(row.bytes_target)?,
+        };
+        let end = match (row.ended_at, row.final_hash, row.error) {
+            (Some(ended_at), final_hash, error) => Some(SessionEnd {
+                ended_at,
+                final_hash,
+                error,
+            }),
+            (None, None, None) => None,
+            (None, _, _) => return Err(corrupt("an open session has a final hash or an error")),
+        };
+        Ok(Session {
+            start: NewSession {
+                id: SessionId(row.id),
+                user_id: UserId(row.user_id),
+                user_name: row.user_name,
+                token_id: row.token_id.map(TokenId),
+                connection_name: row.connection_name,
+                protocol: Protocol::from_str(&row.protocol).map_err(corrupt)?,
+                client_addr: row.client_addr,
+                tls: row.tls,
+                recording_path: row.recording_path,
+                started_at: row.started_at,
+            },
+            counters,
+            end,
+        })
+    }
 }

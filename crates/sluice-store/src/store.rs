@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::Path;
 
-use sluice_model::{TokenId, UserId};
+use sluice_model::{SessionId, TokenId, UserId};
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
 
@@ -16,6 +16,7 @@ use crate::records::{
     PolicyVersion, TokenInfo, User,
 };
 use crate::seal::MasterKey;
+use crate::sessions::{NewSession, Session, SessionCounters, SessionFilter, SessionSummary};
 use crate::StoreError;
 use sluice_identity::token::TokenHash;
 
@@ -226,6 +227,36 @@ impl Store {
     /// Audit entries matching `filter`, newest first.
     pub async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         dispatch!(self.list_audit(filter))
+    }
+
+    // ----- sessions -----
+
+    /// Indexes a starting session. Not audited: the session's recording is its record. A reused id is
+    /// [`StoreError::Conflict`].
+    pub async fn open_session(&self, new: NewSession) -> Result<Session, StoreError> {
+        dispatch!(self.open_session(new))
+    }
+
+    /// Stores a running session's counters (periodically, so a long session shows progress). A closed session
+    /// keeps its final counters; an unknown id is [`StoreError::NotFound`].
+    pub async fn bump_session(&self, id: SessionId, counters: SessionCounters) -> Result<(), StoreError> {
+        dispatch!(self.bump_session(id, counters))
+    }
+
+    /// Records how a session ended and returns it. Closing twice keeps the first close; an unknown id is
+    /// [`StoreError::NotFound`]; a final hash that is not 64 lower-case hex digits is [`StoreError::Invalid`].
+    pub async fn close_session(&self, id: SessionId, summary: SessionSummary) -> Result<Session, StoreError> {
+        dispatch!(self.close_session(id, summary))
+    }
+
+    /// The session with this id, if any.
+    pub async fn session_by_id(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        dispatch!(self.session_by_id(id))
+    }
+
+    /// Sessions matching `filter`, newest first.
+    pub async fn list_sessions(&self, filter: &SessionFilter) -> Result<Vec<Session>, StoreError> {
+        dispatch!(self.list_sessions(filter))
     }
 
     // ----- first start and master key -----

@@ -49,3 +49,10 @@ async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Db>, StoreErr
 }
 
 include!("ops.rs");
+
+/// The sessions index, compiled for this backend the same way (see `session_ops.rs`).
+mod sessions {
+    include!("session_ops.rs");
+}
+
+pub(crate) use sessions::{bump_session, close_session, list_sessions, open_session, session_by_id};

@@ -16,6 +16,9 @@ use sluice_store::{
 };
 use time::{Duration, OffsetDateTime};
 
+mod sessions;
+pub use sessions::*;
+
 pub fn admin_actor() -> Actor {
     Actor {
         user_id: Some(UserId::new()),
@@ -50,7 +53,7 @@ pub fn new_connection(name: &str, key: &MasterKey, password: &[u8]) -> NewConnec
     }
 }
 
-async fn audit_count(store: &Store) -> usize {
+pub(crate) async fn audit_count(store: &Store) -> usize {
     store
         .list_audit(&AuditFilter {
             limit: AuditFilter::MAX_LIMIT,
