@@ -156,6 +156,67 @@ impl Postgres {
         command
     }
 
+    /// Turns TLS on (with a fresh self-signed certificate for `localhost` and `127.0.0.1`) and returns the
+    /// certificate's path, which clients use as their root for `sslmode=verify-full`. Plain connections keep working;
+    /// `pg_stat_ssl` tells which a session used. Takes effect for new connections.
+    pub fn enable_tls(&self) -> Result<PathBuf> {
+        let openssl = system::find_binary("openssl", "openssl", &[])?;
+        let (cert, key) = (
+            self.dir.path().join("server.crt"),
+            self.data_dir().join("server.key"),
+        );
+        let mut command = Command::new(openssl);
+        command
+            .env_clear()
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+            ])
+            .args(["-days", "2", "-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert);
+        system::run(&mut command)?;
+        // PostgreSQL refuses a key that is not its own or that others can read.
+        if let Some(account) = Account::for_server("postgres", PACKAGE)? {
+            account.chown(&key)?;
+        }
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(|err| TestbedError::io(format!("restricting {}", key.display()), err))?;
+        let quote = |path: &Path| path.display().to_string().replace('\'', "''");
+        self.psql([
+            "-q",
+            "-c",
+            &format!("ALTER SYSTEM SET ssl_cert_file = '{}'", quote(&cert)),
+            "-c",
+            &format!("ALTER SYSTEM SET ssl_key_file = '{}'", quote(&key)),
+            "-c",
+            "ALTER SYSTEM SET ssl = on",
+            "-c",
+            "SELECT pg_reload_conf()",
+        ])?;
+        // The reload is asynchronous; once `SHOW ssl` in a new session says on, new connections can use TLS.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.query("SHOW ssl")? != "on" {
+            if std::time::Instant::now() >= deadline {
+                return Err(TestbedError::StartFailed {
+                    server: "PostgreSQL",
+                    reason: "TLS was not on 30s after a configuration reload".to_owned(),
+                    log: self.log_path(),
+                    log_tail: crate::process::log_tail(&self.log_path()),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(cert)
+    }
+
     /// Whether the server process is running.
     pub fn is_running(&self) -> bool {
         self.process.as_ref().is_some_and(|process| !process.has_exited())

@@ -196,3 +196,47 @@ fn the_debug_output_hides_the_password() {
     assert!(debug.contains(&pg.port().to_string()), "{debug}");
     assert!(!debug.contains(pg.password()), "{debug}");
 }
+
+#[test]
+fn with_tls_enabled_a_verify_full_client_connects_encrypted() {
+    let pg = Postgres::start().unwrap();
+    let root = pg.enable_tls().unwrap();
+    let out = Command::new("psql")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .env("PGPASSWORD", pg.password())
+        .env("PGSSLROOTCERT", &root)
+        .args(["-X", "-w", "-A", "-t"])
+        .arg(format!(
+            "host=localhost port={} user={} dbname={} sslmode=verify-full",
+            pg.port(),
+            pg.user(),
+            pg.database()
+        ))
+        .args(["-c", "select ssl from pg_stat_ssl where pid = pg_backend_pid()"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "t");
+    // Plain connections still work, and say so.
+    let plain = Command::new("psql")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .env("PGPASSWORD", pg.password())
+        .args(["-X", "-w", "-A", "-t"])
+        .arg(format!(
+            "host=127.0.0.1 port={} user={} dbname={} sslmode=disable",
+            pg.port(),
+            pg.user(),
+            pg.database()
+        ))
+        .args(["-c", "select ssl from pg_stat_ssl where pid = pg_backend_pid()"])
+        .output()
+        .unwrap();
+    assert!(
+        plain.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    assert_eq!(String::from_utf8(plain.stdout).unwrap().trim(), "f");
+}
