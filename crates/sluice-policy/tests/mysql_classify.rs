@@ -133,6 +133,11 @@ fn writes_are_reported() {
             ),
             ("UPDATE t1 JOIN t2 ON t1.id = t2.id SET t1.a = t2.b", &[Write]),
             ("LOAD DATA LOCAL INFILE 'data.csv' INTO TABLE t", &[Write]),
+            (
+                "WITH ids AS (SELECT id FROM old) DELETE FROM t WHERE id IN (SELECT id FROM ids)",
+                &[Write],
+            ),
+            ("DELETE FROM t WHERE id = 1 RETURNING *", &[Write]),
             ("SELECT NEXTVAL(seq)", &[Write]),
         ],
         &MysqlOptions::default(),
@@ -144,6 +149,15 @@ fn unbounded_and_tautological_writes_are_reported() {
     check_all(
         &[
             ("DELETE FROM t", &[Write, NoWhereDelete]),
+            ("WITH x AS (SELECT 1) DELETE FROM t", &[Write, NoWhereDelete]),
+            ("WITH x AS (SELECT 1) UPDATE t SET a = 1", &[Write, NoWhereUpdate]),
+            ("SELECT * FROM (DELETE FROM t) x", &[Write, NoWhereDelete]),
+            ("EXPLAIN ANALYZE DELETE FROM t", &[Write, NoWhereDelete]),
+            ("DESCRIBE ANALYZE UPDATE t SET a = 1", &[Write, NoWhereUpdate]),
+            (
+                "EXPLAIN ANALYZE FORMAT = TREE DELETE FROM t",
+                &[Write, NoWhereDelete],
+            ),
             ("delete from t", &[Write, NoWhereDelete]),
             ("DELETE FROM t LIMIT 10", &[Write, NoWhereDelete]),
             ("DELETE FROM t ORDER BY id LIMIT 10", &[Write, NoWhereDelete]),

@@ -8,9 +8,9 @@
 use std::ops::{ControlFlow, Range};
 
 use sqlparser::ast::{
-    visit_expressions, visit_relations, AlterTableOperation, Delete, Expr, FromTable, Insert, JoinConstraint,
-    JoinOperator, ObjectName, ObjectType, Spanned, Statement, TableFactor, TableObject, TableWithJoins,
-    Update, UpdateTableFromKind,
+    visit_expressions, visit_relations, visit_statements, AlterTableOperation, Delete, Expr, FromTable,
+    Insert, JoinConstraint, JoinOperator, ObjectName, ObjectType, Spanned, Statement, TableFactor,
+    TableObject, TableWithJoins, Update, UpdateTableFromKind,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -81,6 +81,7 @@ pub(crate) fn analyse(parsed: &Parsed, item: &mut Item) {
         }
         _ => {}
     }
+    nested_writes(parsed, item);
     read_relations(&parsed.statement, item);
     function_calls(parsed, item);
 }
@@ -268,6 +269,45 @@ fn alter_table_facts(
                     format!("ALTER TABLE {table} drops partitions and their rows"),
                 );
             }
+            _ => {}
+        }
+    }
+}
+
+/// Data-modifying statements below the root: `WITH x AS (...) DELETE ...` is a query whose body is a DELETE, and
+/// sqlparser accepts DML in places MySQL would refuse (a derived table). Whether or not the server would run them,
+/// they are reported: a write must never pass as a read because of where it sits in the tree.
+fn nested_writes(parsed: &Parsed, item: &mut Item) {
+    let root = &parsed.statement;
+    let mut nested: Vec<Statement> = Vec::new();
+    let _ = visit_statements(root, |statement| {
+        let is_dml = matches!(
+            statement,
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Merge(_)
+        );
+        if is_dml && !std::ptr::eq(statement, root) {
+            nested.push(statement.clone());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    for statement in nested {
+        let tag = match &statement {
+            Statement::Insert(insert) if insert.replace_into => "REPLACE",
+            Statement::Insert(_) => "INSERT",
+            Statement::Update(_) => "UPDATE",
+            Statement::Delete(_) => "DELETE",
+            _ => "MERGE",
+        };
+        if matches!(item.kind, Kind::Read | Kind::Session) {
+            item.kind = Kind::Write;
+            item.tag = tag.to_owned();
+        }
+        let span = item.span.clone();
+        add_finding(item, Category::Write, span, format!("{tag} changes data"));
+        match &statement {
+            Statement::Insert(insert) => insert_facts(insert, item),
+            Statement::Update(update) => update_facts(parsed, update, item),
+            Statement::Delete(delete) => delete_facts(parsed, delete, item),
             _ => {}
         }
     }

@@ -214,7 +214,11 @@ fn dispatch(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
         "GRANT" | "REVOKE" => privilege(stmt, index, &head),
         "SET" => set(stmt, index),
         "USE" => new_item(index, span, Kind::Session, "USE"),
-        "SHOW" | "DESCRIBE" | "DESC" | "HELP" => new_item(index, span, Kind::Read, &head),
+        "SHOW" | "DESCRIBE" | "DESC" | "HELP" if !stmt.is(1, "ANALYZE") => {
+            new_item(index, span, Kind::Read, &head)
+        }
+        // DESCRIBE and DESC are synonyms of EXPLAIN, including `DESCRIBE ANALYZE`, which runs the statement.
+        "EXPLAIN" | "DESCRIBE" | "DESC" if stmt.is(1, "ANALYZE") => explain(ctx, stmt, index),
         "EXPLAIN" => explain(ctx, stmt, index),
         "BEGIN" if stmt.is(1, "NOT") => {
             let mut item = opaque(
