@@ -99,6 +99,13 @@ fn rm_of_root_home_and_system_directories_is_destructive_in_any_spelling() {
         ("$'\\162\\155' -rf /", &[Destructive]),
         ("rm -rf \\/", &[Destructive]),
         ("rm -rf /tmp/x / /home/alice", &[Destructive]),
+        ("rm -rf ~root", &[Destructive]),
+        ("rm -rf ~alice/", &[Destructive]),
+        ("rm -rf /$EMPTY", &[Destructive]),
+        ("rm -rf \"/${PREFIX}\"", &[Destructive]),
+        ("rm -rf /us?", &[Destructive]),
+        ("rm -rf /[eu]*", &[Destructive]),
+        ("rm -rf /*/lib", &[Destructive]),
     ]);
 }
 
@@ -337,6 +344,9 @@ fn ordinary_commands_have_no_findings() {
         ("rm -rf /var/log/app/old", &[]),
         ("rm -rf /home/alice/project/target", &[]),
         ("rm file.txt", &[]),
+        ("rm -rf ~/project/target", &[]),
+        ("rm -rf /tmp/$BUILD_ID", &[]),
+        ("rm -rf '/us?'", &[]),
         ("rm -f /etc/nginx/sites-enabled/default", &[]),
         ("rm /", &[]),
         ("chmod 644 /etc/nginx/nginx.conf", &[]),

@@ -46,6 +46,15 @@ pub(crate) fn dangerous_path(word: &Word) -> Option<String> {
         }
         return None;
     }
+    if let Some(user) = text.strip_prefix('~') {
+        // `~root`, `~alice/`, `~alice/*`: another user's home directory.
+        let name = user.split('/').next().unwrap_or("");
+        let after = user.get(name.len()..).unwrap_or("");
+        if !name.is_empty() && matches!(after, "" | "/" | "/*") {
+            return Some(format!("the home directory of {name}"));
+        }
+        return None;
+    }
     if !text.starts_with('/') {
         return None;
     }
@@ -54,6 +63,11 @@ pub(crate) fn dangerous_path(word: &Word) -> Option<String> {
     for part in text.split('/') {
         match part {
             "" | "." => {}
+            // `/$DIR`: an empty or unset variable leaves nothing of this component.
+            _ if word.expands && part.starts_with('$') => {}
+            _ if word.globs && parts.is_empty() && part.contains(['*', '?', '[']) => {
+                return Some(format!("{part} at the top level may match system directories"));
+            }
             ".." => {
                 parts.pop();
             }
