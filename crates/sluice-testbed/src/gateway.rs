@@ -26,8 +26,8 @@ pub struct TestGateway {
     runtime: Option<Runtime>,
     config: Config,
     admin_token: Secret<String>,
-    /// Held for its `Drop`, which deletes the data directory.
-    _dir: TempDir,
+    /// Deleted on drop, after the gateway has stopped (see `Drop`).
+    dir: Option<TempDir>,
 }
 
 impl TestGateway {
@@ -62,7 +62,7 @@ impl TestGateway {
             runtime: Some(runtime),
             config,
             admin_token,
-            _dir: dir,
+            dir: Some(dir),
         })
     }
 
@@ -155,6 +155,9 @@ impl Drop for TestGateway {
             // `shutdown_background` is the one way to drop a runtime that is allowed inside another runtime.
             runtime.shutdown_background();
         }
+        if let Some(dir) = self.dir.take() {
+            remove_dir_patiently(dir);
+        }
     }
 }
 
@@ -165,6 +168,23 @@ impl fmt::Debug for TestGateway {
             .field("data_dir", &self.data_dir())
             .field("admin_token", &self.admin_token)
             .finish()
+    }
+}
+
+/// Deletes the gateway's directory. SQLite may still be removing its `-wal` and `-shm` files from a worker thread
+/// just after the store closed, which makes a single `remove_dir_all` fail now and then and leave directories
+/// behind; a few retries settle it.
+fn remove_dir_patiently(dir: TempDir) {
+    let path = dir.path().to_path_buf();
+    if dir.close().is_ok() {
+        return;
+    }
+    for _ in 0..50 {
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => return,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return,
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
     }
 }
 
