@@ -36,19 +36,27 @@ fn wrong_unknown_and_expired_tokens_get_the_same_fatal() {
 }
 
 #[test]
-fn a_token_over_plain_tcp_is_refused_when_loopback_cleartext_is_not_allowed_for_psql_without_tls() {
-    // The harness allows loopback cleartext (for tokio-postgres); with TLS required by psql the login works, and
-    // a client that refuses TLS still authenticates only because the peer is loopback. The refusal path itself
-    // is covered by the unit of the authenticate step: here we check sslmode=disable works only on loopback.
+fn a_token_without_tls_is_refused_unless_loopback_cleartext_is_allowed() {
+    let h = Harness::start_with(support::POLICY, false);
+    let plain = |h: &Harness| {
+        std::process::Command::new("psql")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGPASSWORD", &h.token)
+            .args(["-X", "-w", "-A", "-t"])
+            .arg(h.conninfo("alice", "pg-test", "disable"))
+            .args(["-c", "SELECT 1"])
+            .output()
+            .unwrap()
+    };
+    let out = plain(&h);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("sluice accepts tokens only over TLS"), "{}", stderr(&out));
+    // Over TLS the same token works.
+    assert!(h.psql(&["-c", "SELECT 1"]).status.success());
+    drop(h);
+
     let h = Harness::start();
-    let out = std::process::Command::new("psql")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("PGPASSWORD", &h.token)
-        .args(["-X", "-w", "-A", "-t"])
-        .arg(h.conninfo("alice", "pg-test", "disable"))
-        .args(["-c", "SELECT 1"])
-        .output()
-        .unwrap();
+    let out = plain(&h);
     assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -110,6 +110,11 @@ impl Harness {
     }
 
     pub fn start_with_policy(policy: &str) -> Harness {
+        Harness::start_with(policy, true)
+    }
+
+    /// `loopback_cleartext`: whether tokens are accepted without TLS from loopback (tokio-postgres needs it).
+    pub fn start_with(policy: &str, loopback_cleartext: bool) -> Harness {
         let pg = Postgres::start().expect("throwaway PostgreSQL");
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -150,7 +155,7 @@ impl Harness {
                 policy: policy_rx,
                 recording,
                 mask_hash_key: Secret::new(vec![7u8; 32]),
-                pg: PgSettings { allow_loopback_cleartext: true, drain_timeout: Duration::from_secs(2), ..PgSettings::default() },
+                pg: PgSettings { allow_loopback_cleartext: loopback_cleartext, drain_timeout: Duration::from_secs(2), ..PgSettings::default() },
             };
             let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps)).await.unwrap();
             let addr = listener.local_addr().unwrap();
@@ -171,6 +176,24 @@ impl Harness {
     /// Runs `psql` against the gateway as alice over TLS with `args` appended.
     pub fn psql(&self, args: &[&str]) -> Output {
         self.psql_as("alice", &self.token, "pg-test", args)
+    }
+
+    /// Runs `psql` as alice over TLS with `script` on standard input (meta-commands such as `\\bind` work there).
+    pub fn psql_script(&self, script: &str) -> Output {
+        use std::io::Write as _;
+        let mut child = Command::new("psql")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGPASSWORD", &self.token)
+            .args(["-X", "-w", "-A", "-t", "-f", "-"])
+            .arg(self.conninfo("alice", "pg-test", "require"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("psql runs");
+        child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
     }
 
     pub fn psql_as(&self, user: &str, password: &str, dbname: &str, args: &[&str]) -> Output {

@@ -1,0 +1,90 @@
+//! Garbage and oversized messages from one client end that client's session with an error; a concurrent
+//! session carries on untouched.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use support::Harness;
+
+/// Opens a plain connection and logs in as alice (loopback cleartext is allowed by the harness).
+fn login(h: &Harness) -> TcpStream {
+    let mut s = TcpStream::connect(h.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut startup = Vec::new();
+    startup.extend_from_slice(&196_608i32.to_be_bytes());
+    for (k, v) in [("user", "alice"), ("database", "pg-test")] {
+        startup.extend_from_slice(k.as_bytes());
+        startup.push(0);
+        startup.extend_from_slice(v.as_bytes());
+        startup.push(0);
+    }
+    startup.push(0);
+    let mut packet = ((startup.len() + 4) as i32).to_be_bytes().to_vec();
+    packet.extend_from_slice(&startup);
+    s.write_all(&packet).unwrap();
+    read_until(&mut s, b'R');
+    let mut pw = vec![b'p'];
+    pw.extend_from_slice(&((h.token.len() + 5) as i32).to_be_bytes());
+    pw.extend_from_slice(h.token.as_bytes());
+    pw.push(0);
+    s.write_all(&pw).unwrap();
+    read_until(&mut s, b'Z');
+    s
+}
+
+/// Reads messages until one with type `tag`; returns everything read.
+fn read_until(s: &mut TcpStream, tag: u8) -> Vec<u8> {
+    let mut all = Vec::new();
+    loop {
+        let mut head = [0u8; 5];
+        if s.read_exact(&mut head).is_err() {
+            return all;
+        }
+        let len = i32::from_be_bytes(head[1..5].try_into().unwrap()) as usize;
+        let mut body = vec![0u8; len - 4];
+        s.read_exact(&mut body).unwrap();
+        all.extend_from_slice(&head);
+        all.extend_from_slice(&body);
+        if head[0] == tag {
+            return all;
+        }
+    }
+}
+
+#[test]
+fn malformed_and_oversized_messages_get_an_error_and_do_not_affect_another_session() {
+    let h = Harness::start();
+    h.runtime.block_on(async {
+        let healthy = h.client().await;
+        let in_flight = healthy.query_one("SELECT pg_sleep(1), 1", &[]);
+
+        // Garbage type byte after startup.
+        let mut bad = login(&h);
+        bad.write_all(b"\x01garbage").unwrap();
+        let answer = read_until(&mut bad, b'E');
+        assert_eq!(answer.first(), Some(&b'E'));
+        assert!(String::from_utf8_lossy(&answer).contains("08P01"));
+
+        // A Query claiming 2 GiB-ish length.
+        let mut huge = login(&h);
+        huge.write_all(&[b'Q', 0x7f, 0xff, 0xff, 0xff]).unwrap();
+        let answer = read_until(&mut huge, b'E');
+        assert!(String::from_utf8_lossy(&answer).contains("exceeds the limit"), "{}", String::from_utf8_lossy(&answer));
+
+        // Garbage instead of a startup packet.
+        let mut raw = TcpStream::connect(h.addr).unwrap();
+        raw.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        raw.write_all(&[0xff; 64]).unwrap();
+        let mut sink = Vec::new();
+        let _ = raw.read_to_end(&mut sink);
+
+        let row = in_flight.await.unwrap();
+        assert_eq!(row.get::<_, i32>(1), 1);
+        let again: i32 = healthy.query_one("SELECT 2", &[]).await.unwrap().get(0);
+        assert_eq!(again, 2);
+    });
+}
