@@ -43,7 +43,12 @@ struct ResourcePath<'a> {
 pub fn classify(req: &K8sRequest<'_>) -> Classified {
     let method = req.method.to_ascii_uppercase();
     let full = 0..req.path.len();
-    let item = match parse_path(req.path) {
+    let canonical = canonical_path(req.path);
+    let parsed = match &canonical {
+        Ok(path) => parse_path(path),
+        Err(reason) => Err(reason.clone()),
+    };
+    let item = match parsed {
         Ok(Some(path)) => resource_item(req, &method, &path),
         Ok(None) => {
             let kind = if method == "GET" || method == "HEAD" {
@@ -83,15 +88,27 @@ pub fn classify(req: &K8sRequest<'_>) -> Classified {
 }
 
 /// `Ok(None)` for discovery and health endpoints (`/api`, `/apis/apps/v1`, `/version`, `/healthz`, `/openapi/v2`).
-fn parse_path(path: &str) -> Result<Option<ResourcePath<'_>>, String> {
-    if path.contains("/../")
-        || path.ends_with("/..")
-        || path.contains("/./")
-        || path.contains("//")
-        || path.contains('%')
-    {
-        return Err(format!("the path {path} is not in canonical form"));
+/// The path as the API server routes it: percent-escapes decoded, empty and `.` segments dropped, `..` applied.
+/// Classifying the raw text instead would let `secret%73` or `/namespaces/x/../x/secrets` pass as something else.
+fn canonical_path(path: &str) -> Result<String, String> {
+    let decoded = percent_decode(&path.replace('+', "%2B"));
+    if decoded.contains('%') || decoded.contains('\\') || decoded.chars().any(char::is_control) {
+        return Err(format!("the path {path} is not a plain resource path"));
     }
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            other => segments.push(other),
+        }
+    }
+    Ok(format!("/{}", segments.join("/")))
+}
+
+fn parse_path(path: &str) -> Result<Option<ResourcePath<'_>>, String> {
     let segments: Vec<&str> = path
         .trim_start_matches('/')
         .trim_end_matches('/')
@@ -338,7 +355,13 @@ fn exec_facts(req: &K8sRequest<'_>, path: &ResourcePath<'_>, item: &mut Item) {
         .collect::<Vec<_>>()
         .join(" ");
     for inner in crate::shell::classify(&line).items {
-        for finding in inner.findings {
+        // What runs inside the pod is what the PodExec rule is about: an interactive `sh` is the normal use of exec,
+        // not an unknown. Concrete dangers the command shows (`rm -rf /`) are still reported.
+        for finding in inner
+            .findings
+            .into_iter()
+            .filter(|finding| finding.category != Category::Opaque)
+        {
             add(
                 item,
                 finding.category,

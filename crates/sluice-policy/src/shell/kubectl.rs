@@ -161,7 +161,7 @@ pub(crate) fn kubectl(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
                     let argv: Vec<String> = after.iter().map(|word| word.text.clone()).collect();
                     let start = after.first().map_or(span.start, |word| word.span.start);
                     let end = after.last().map_or(span.end, |word| word.span.end);
-                    ctx.nested(&quote_argv(&argv), start..end, item);
+                    ctx.nested_in_pod(&quote_argv(&argv), start..end, item);
                 }
             }
         }

@@ -52,12 +52,26 @@ impl Ctx<'_> {
     /// Classifies a command string found inside this line (`sh -c '...'`, `eval ...`, `kubectl exec -- ...`) and adds
     /// its findings to `item`, located at `span` (positions inside a quoted string do not map one to one).
     pub(crate) fn nested(&self, code: &str, span: Range<usize>, item: &mut Item) {
+        self.nested_keeping(code, span, item, |_| true);
+    }
+
+    /// Like [`Ctx::nested`] for a command run inside a pod: its Opaque findings are left to the PodExec rule (an
+    /// interactive `sh` is the normal use of exec), its concrete dangers are kept.
+    pub(crate) fn nested_in_pod(&self, code: &str, span: Range<usize>, item: &mut Item) {
+        self.nested_keeping(code, span, item, |category| category != Category::Opaque);
+    }
+
+    fn nested_keeping(&self, code: &str, span: Range<usize>, item: &mut Item, keep: fn(Category) -> bool) {
         if self.depth >= MAX_DEPTH {
             add(item, Category::Opaque, span, "command strings nested too deeply");
             return;
         }
         for inner in classify_at(code, self.depth.saturating_add(1)).items {
-            for finding in inner.findings {
+            for finding in inner
+                .findings
+                .into_iter()
+                .filter(|finding| keep(finding.category))
+            {
                 add(item, finding.category, span.clone(), finding.detail);
             }
         }
