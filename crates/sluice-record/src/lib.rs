@@ -6,6 +6,8 @@
 //!   [`recording_path`]), each line sealed with `hash = SHA-256(prev_hash || record bytes)`; explicit flush and
 //!   `fdatasync` policy; size-based rotation; never rewrites; errors poison the writer so sessions fail closed.
 //! * [`Reader`] / [`verify`]: stream records back with every link checked; report the first broken link.
+//! * [`replay`] / [`TextReplay`]: a recording shown to a person, in order with timings; [`write_json_lines`]
+//!   for scripts.
 //! * [`export_asciicast`]: terminal sessions as asciicast v2.
 
 mod asciicast;
@@ -14,6 +16,7 @@ mod chain;
 mod error;
 mod event;
 mod layout;
+mod replay;
 mod verify;
 mod writer;
 
@@ -26,5 +29,6 @@ pub use event::{
     TlsInfo, Verdict, WindowSize,
 };
 pub use layout::recording_path;
+pub use replay::{replay, write_json_lines, TextReplay};
 pub use verify::{verify, BreakKind, BrokenLink, Reader, VerifyReport};
 pub use writer::{segment_path, SegmentWriter, SyncPolicy, WriterOptions};
