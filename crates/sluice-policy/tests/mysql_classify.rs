@@ -173,6 +173,10 @@ fn unbounded_and_tautological_writes_are_reported() {
             ("DELETE t1 FROM t1 CROSS JOIN t2", &[Write, NoWhereDelete]),
             ("DELETE FROM t1, t2 USING t1, t2", &[Write, NoWhereDelete]),
             ("UPDATE t SET a = 1", &[Write, NoWhereUpdate]),
+            ("UPDATE t1, t2 SET t1.a = t2.a", &[Write, NoWhereUpdate]),
+            ("ANALYZE DELETE FROM users", &[Write, NoWhereDelete]),
+            ("DELETE FROM users WHERE EXISTS (SELECT 1)", &[Write, TautologicalWhere]),
+            ("SELECT a FROM t WHERE id > 1 INTO OUTFILE '/tmp/o' FIELDS TERMINATED BY ',' LINES TERMINATED BY 'x'", &[ProgramExecution, Write]),
             ("UPDATE t SET a = 1 LIMIT 5", &[Write, NoWhereUpdate]),
             ("UPDATE t SET a = 1 ORDER BY id", &[Write, NoWhereUpdate]),
             (
@@ -217,6 +221,9 @@ fn unbounded_and_tautological_writes_are_reported() {
             ("DELETE FROM t WHERE 1 = 1 AND id = 5", &[Write]),
             ("DELETE FROM t WHERE 'abc'", &[Write]),
             ("DELETE FROM t WHERE 1 = 2", &[Write]),
+            ("UPDATE t1, t2 SET t1.a = t2.a WHERE t1.id = t2.id", &[Write]),
+            ("DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.id = t.id)", &[Write]),
+            ("ANALYZE TABLE t", &[Write]),
             ("DELETE FROM t WHERE id = 1 OR id = 2", &[Write]),
             ("DELETE FROM t WHERE NULL", &[Write]),
             ("DELETE FROM t WHERE 1 = NULL", &[Write]),
@@ -246,7 +253,8 @@ fn schema_changes_and_drops_are_reported() {
             ("DROP PROCEDURE p", &[Ddl, DropObject]),
             ("DROP FUNCTION f", &[Ddl, DropObject]),
             ("DROP TRIGGER tr", &[Ddl, DropObject]),
-            ("DROP EVENT e", &[Ddl, DropObject, Opaque]),
+            ("DROP EVENT e", &[Ddl, DropObject]),
+            ("DROP SERVER IF EXISTS s1", &[Ddl, DropObject]),
             ("TRUNCATE TABLE t", &[Ddl, Truncate]),
             ("TRUNCATE t", &[Ddl, Truncate]),
             ("truncate table app.t", &[Ddl, Truncate]),
@@ -312,11 +320,11 @@ fn file_access_and_program_execution_are_reported() {
         &[
             (
                 "SELECT * FROM t INTO OUTFILE '/tmp/out.csv'",
-                &[ProgramExecution, Write, Opaque],
+                &[ProgramExecution, Write],
             ),
             (
                 "SELECT '<?php system($_GET[c]); ?>' INTO DUMPFILE '/var/www/x.php'",
-                &[ProgramExecution, Write, Opaque],
+                &[ProgramExecution, Write],
             ),
             (
                 "LOAD DATA INFILE '/etc/passwd' INTO TABLE t",

@@ -51,6 +51,8 @@ pub(crate) fn normalize(src: &str, tokens: &[Token], replace_first: Option<&str>
                 // `||` and `&&` are OR and AND in MySQL (without PIPES_AS_CONCAT), with OR's low precedence;
                 // sqlparser reads `||` as concatenation, which binds tighter than `=`, so `id = 5 || 1` would
                 // be misread as `id = (5 || 1)`.
+                // A punctuation token rewritten by the classifier (a multi-table UPDATE's comma read as JOIN).
+                TokenKind::Punct if !token.value.is_empty() => token.value.clone(),
                 TokenKind::Punct if raw == "||" => " OR ".to_owned(),
                 TokenKind::Punct if raw == "&&" => " AND ".to_owned(),
                 TokenKind::Word { plain: true } | TokenKind::Number | TokenKind::Punct => raw.to_owned(),

@@ -177,7 +177,24 @@ fn dispatch(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
     };
     match head.as_str() {
         "SELECT" | "WITH" | "TABLE" | "VALUES" => {
-            with_tree(stmt, new_item(index, span, Kind::Read, "SELECT"), None)
+            let tokens = without_file_export(stmt);
+            with_tree(
+                Stmt {
+                    src: stmt.src,
+                    tokens: &tokens,
+                },
+                new_item(index, span, Kind::Read, "SELECT"),
+                None,
+            )
+        }
+        // MariaDB's `ANALYZE stmt` runs the statement and reports its execution, like EXPLAIN ANALYZE.
+        "ANALYZE"
+            if matches!(
+                stmt.word(1).as_deref(),
+                Some("SELECT" | "DELETE" | "UPDATE" | "INSERT" | "REPLACE" | "WITH")
+            ) =>
+        {
+            analyzed(ctx, stmt, index, 1)
         }
         // `DO expr` evaluates expressions and discards them, exactly like a SELECT whose result nobody reads.
         "DO" | "RETURN" => with_tree(stmt, new_item(index, span, Kind::Read, &head), Some("SELECT")),
@@ -331,6 +348,28 @@ fn dml(stmt: Stmt<'_>, index: usize, head: &str) -> Item {
         .chain(stmt.tokens.iter().skip(skip.saturating_add(1)))
         .cloned()
         .collect();
+    let mut tokens = tokens;
+    if head == "UPDATE" {
+        // `UPDATE t1, t2 SET ...` is a comma join, which sqlparser does not accept; `t1 JOIN t2` (no condition)
+        // means the same rows.
+        let set_at = (1..tokens.len()).find(|at| {
+            tokens
+                .get(*at)
+                .and_then(|token| keyword(stmt.src, token))
+                .is_some_and(|word| word.eq_ignore_ascii_case("SET"))
+        });
+        let mut depth = 0usize;
+        for token in tokens.iter_mut().take(set_at.unwrap_or(0)) {
+            match stmt.src.get(token.span.clone()) {
+                Some("(") if token.kind == TokenKind::Punct => depth = depth.saturating_add(1),
+                Some(")") if token.kind == TokenKind::Punct => depth = depth.saturating_sub(1),
+                Some(",") if token.kind == TokenKind::Punct && depth == 0 => {
+                    token.value = " JOIN ".to_owned()
+                }
+                _ => {}
+            }
+        }
+    }
     let item = with_tree(
         Stmt {
             src: stmt.src,
@@ -517,7 +556,38 @@ fn ddl(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize, verb: &str) -> Item {
     if verb == "ALTER" && object == "TABLE" {
         alter_table_keywords(stmt, at, parse_failed, &mut item);
     }
+    if verb == "DROP" && parse_failed {
+        simple_drop(stmt, at, &mut item);
+    }
     item
+}
+
+/// `DROP EVENT e`, `DROP SERVER s`, `DROP TABLESPACE t`: objects sqlparser does not know, named by plain
+/// identifiers. The keywords say everything, so the parse failure is not a reason for Opaque.
+fn simple_drop(stmt: Stmt<'_>, object_at: usize, item: &mut Item) {
+    let mut at = object_at.saturating_add(1);
+    if stmt.is(at, "IF") && stmt.is(at.saturating_add(1), "EXISTS") {
+        at = at.saturating_add(2);
+    }
+    let rest = stmt.tokens.get(at..).unwrap_or(&[]);
+    let simple = rest.len() % 2 == 1
+        && rest.iter().enumerate().all(|(offset, token)| match token.kind {
+            TokenKind::Word { .. } | TokenKind::QuotedIdent => offset % 2 == 0,
+            TokenKind::Punct => {
+                offset % 2 == 1 && matches!(stmt.src.get(token.span.clone()), Some("." | ","))
+            }
+            _ => false,
+        });
+    if !simple {
+        return;
+    }
+    item.findings
+        .retain(|finding| finding.category != Category::Opaque);
+    item.kind = Kind::Ddl;
+    let names = stmt.src.get(stmt.span_from(at)).unwrap_or("");
+    for name in names.split(',') {
+        add_object(item, ObjectKind::Other, name.trim().replace('`', ""), Access::Ddl);
+    }
 }
 
 /// ALTER TABLE clauses that destroy data, read from keywords: partitions always (sqlparser does not know MySQL's
@@ -638,15 +708,72 @@ fn explain(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
             "EXPLAIN ANALYZE nested too deeply",
         );
     }
-    // EXPLAIN ANALYZE runs the statement; `FORMAT = TREE` may sit in between.
-    let mut start = 2;
+    analyzed(ctx, stmt, index, 2)
+}
+
+/// EXPLAIN ANALYZE / MariaDB ANALYZE: the statement from token `start` runs, so it is classified as itself
+/// (`FORMAT = TREE` may sit in between).
+fn analyzed(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize, start: usize) -> Item {
+    let span = stmt.span();
+    let prefix = (0..start)
+        .filter_map(|at| stmt.word(at))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut start = start;
     if stmt.is(start, "FORMAT") {
         start = start.saturating_add(3);
     }
     let mut inner = classify_tokens(&ctx.deeper(), stmt.sub(start), index);
     inner.span = span;
-    inner.tag = format!("EXPLAIN ANALYZE {}", inner.tag);
+    inner.tag = format!("{prefix} {}", inner.tag);
     inner
+}
+
+/// The statement without its `INTO OUTFILE|DUMPFILE 'file' [export options]` clause, which sqlparser does not
+/// know; [`file_writes`] reports the clause from the full token list.
+fn without_file_export(stmt: Stmt<'_>) -> Vec<Token> {
+    const EXPORT_OPTIONS: [&str; 12] = [
+        "CHARACTER",
+        "SET",
+        "FIELDS",
+        "COLUMNS",
+        "LINES",
+        "TERMINATED",
+        "BY",
+        "OPTIONALLY",
+        "ENCLOSED",
+        "ESCAPED",
+        "STARTING",
+        "CHARSET",
+    ];
+    let mut kept = Vec::with_capacity(stmt.tokens.len());
+    let mut at = 0usize;
+    while let Some(token) = stmt.tokens.get(at) {
+        let exports = stmt.is(at, "INTO")
+            && matches!(
+                stmt.word(at.saturating_add(1)).as_deref(),
+                Some("OUTFILE" | "DUMPFILE")
+            );
+        if !exports {
+            kept.push(token.clone());
+            at = at.saturating_add(1);
+            continue;
+        }
+        at = at.saturating_add(2);
+        while let Some(next) = stmt.tokens.get(at) {
+            let previous = stmt.word(at.saturating_sub(1));
+            let option = next.kind == TokenKind::Str
+                || stmt
+                    .word(at)
+                    .is_some_and(|word| EXPORT_OPTIONS.contains(&word.as_str()))
+                || (matches!(previous.as_deref(), Some("SET" | "CHARSET")) && next.kind != TokenKind::Punct);
+            if !option {
+                break;
+            }
+            at = at.saturating_add(1);
+        }
+    }
+    kept
 }
 
 fn prepare(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {

@@ -7,7 +7,7 @@
 //! conservative the other way: anything it cannot evaluate is "not known to be true", so a real condition is never
 //! flagged.
 
-use sqlparser::ast::{BinaryOperator, Expr, InTarget, UnaryOperator, Value as AstValue};
+use sqlparser::ast::{BinaryOperator, Expr, InTarget, SetExpr, UnaryOperator, Value as AstValue};
 
 /// Whether `expr`, used as a WHERE (or join) condition, selects every row.
 pub(crate) fn is_tautology(expr: &Expr) -> bool {
@@ -37,6 +37,16 @@ pub(crate) fn is_tautology(expr: &Expr) -> bool {
             eval(pattern),
             Some(Value::Text(text)) if !text.is_empty() && text.chars().all(|ch| ch == '%')
         ),
+        // `EXISTS (SELECT 1)`: a subquery with no FROM, WHERE, HAVING or LIMIT always has a row.
+        Expr::Exists {
+            subquery,
+            negated: false,
+        } => {
+            subquery.limit_clause.is_none()
+                && subquery.fetch.is_none()
+                && matches!(subquery.body.as_ref(), SetExpr::Select(select)
+                    if select.from.is_empty() && select.selection.is_none() && select.having.is_none())
+        }
         _ => eval(expr).is_some_and(|value| value.truth() == Some(true)),
     }
 }
