@@ -213,6 +213,9 @@ fn disk_power_and_permission_disasters_are_destructive() {
         ("find / -delete", &[Destructive]),
         ("find /etc -name '*.conf' -delete", &[Destructive]),
         ("find . -exec rm -rf / \\;", &[Destructive]),
+        ("ssh host 'rm -rf /'", &[Destructive]),
+        ("ssh -p 2222 -i key.pem admin@db1 sudo reboot", &[Destructive]),
+        ("ssh -t host 'bash -c \"ls\"'", &[Opaque]),
     ]);
 }
 
@@ -360,6 +363,8 @@ fn ordinary_commands_have_no_findings() {
         ("fdisk -l", &[]),
         ("git pull && cargo build --release", &[]),
         ("docker ps", &[]),
+        ("ssh host uptime", &[]),
+        ("ssh -p 22 host", &[]),
         ("find /var/log -name '*.gz' -mtime +30", &[]),
         ("awk '{print $1}' access.log | sort | uniq -c", &[]),
         ("sed -n '1,10p' file", &[]),

@@ -322,6 +322,7 @@ pub(crate) fn program(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
                 );
             }
         }
+        "ssh" => ssh(ctx, args, command, item),
         "dropdb" => add(
             item,
             Category::DestructiveCommand,
@@ -571,4 +572,36 @@ fn sql_client(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Command, item:
             item.objects.extend(inner.objects);
         }
     }
+}
+
+/// `ssh [options] host [command...]`: the remote side joins the words with spaces and runs them in its shell, so
+/// the command is classified as a shell line of its own.
+fn ssh(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
+    const WITH_ARGUMENT: &[&str] = &[
+        "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p", "-Q", "-R",
+        "-S", "-W", "-w",
+    ];
+    let mut at = 0usize;
+    while let Some(arg) = args.get(at) {
+        if !arg.text.starts_with('-') {
+            break;
+        }
+        at = at.saturating_add(if WITH_ARGUMENT.contains(&arg.text.as_str()) {
+            2
+        } else {
+            1
+        });
+    }
+    let remote = args.get(at.saturating_add(1)..).unwrap_or(&[]);
+    if remote.is_empty() {
+        return;
+    }
+    let line = remote
+        .iter()
+        .map(|word| word.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let start = remote.first().map_or(command.span.start, |word| word.span.start);
+    let end = remote.last().map_or(command.span.end, |word| word.span.end);
+    ctx.nested(&line, start..end, item);
 }
