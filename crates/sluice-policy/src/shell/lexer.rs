@@ -39,6 +39,8 @@ pub(crate) struct Command {
     pub redirects: Vec<Redirect>,
     /// Why this command cannot be known before it runs (`$(...)`, backticks, process substitution).
     pub opaque: Vec<(Range<usize>, String)>,
+    /// Reads the previous command's output (`prev | this`).
+    pub piped: bool,
 }
 
 /// The result of splitting a line.
@@ -134,6 +136,9 @@ impl Lexer<'_> {
                         }
                         self.pos = self.pos.saturating_add(1);
                     }
+                    // `a | b` and `a |& b` (not `a || b`): b reads a's output.
+                    let consumed = self.src.get(self.pos.saturating_sub(2)..self.pos).unwrap_or("");
+                    current.piped = byte == b'|' && (consumed.ends_with("|&") || !consumed.ends_with("||"));
                     at_command_start = true;
                 }
                 b'<' | b'>' => {

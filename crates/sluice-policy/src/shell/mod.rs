@@ -46,6 +46,10 @@ pub(crate) struct Ctx<'a> {
     src: &'a str,
     depth: u8,
     functions: &'a [String],
+    /// Literal text piped into the command by `echo`/`printf` on the same line, if any.
+    stdin: Option<&'a str>,
+    /// The directory a previous `cd /absolute/path` on the same line moved to, if any.
+    cwd: Option<&'a str>,
 }
 
 impl Ctx<'_> {
@@ -85,13 +89,62 @@ pub fn classify(line: &str) -> Classified {
 
 fn classify_at(line: &str, depth: u8) -> Classified {
     let split = lexer::split(line);
-    let ctx = Ctx {
+    let base = Ctx {
         src: line,
         depth,
         functions: &split.functions,
+        stdin: None,
+        cwd: None,
     };
     let mut items: Vec<Item> = Vec::new();
+    let mut echoed: Option<String> = None;
+    let mut cwd: Option<String> = None;
     for (index, command) in split.commands.iter().enumerate() {
+        let stdin = if command.piped { echoed.take() } else { None };
+        let ctx = Ctx {
+            stdin: stdin.as_deref(),
+            cwd: cwd.as_deref(),
+            ..base
+        };
+        let program = wrappers::peel(&command.words)
+            .program
+            .and_then(|at| command.words.get(at));
+        let program_name = program.map(|word| wrappers::program_name(&word.text).to_owned());
+        let args: Vec<&str> = program
+            .map(|word| {
+                let at = command
+                    .words
+                    .iter()
+                    .position(|other| std::ptr::eq(other, word))
+                    .unwrap_or(0);
+                command
+                    .words
+                    .iter()
+                    .skip(at.saturating_add(1))
+                    .map(|arg| arg.text.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        echoed = match program_name.as_deref() {
+            Some("echo") => Some(
+                args.iter()
+                    .filter(|arg| !arg.starts_with('-'))
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Some("printf") => args.first().map(|arg| (*arg).to_owned()),
+            _ => None,
+        };
+        let next_cwd = if program_name.as_deref() == Some("cd") {
+            Some(
+                args.first()
+                    .filter(|dir| dir.starts_with('/'))
+                    .map(|dir| (*dir).to_owned()),
+            )
+        } else {
+            None
+        };
         let mut item = Item {
             index,
             span: command.span.clone(),
@@ -105,6 +158,9 @@ fn classify_at(line: &str, depth: u8) -> Classified {
             item.kind = Kind::Opaque;
         }
         items.push(item);
+        if let Some(next) = next_cwd {
+            cwd = next;
+        }
     }
     if let Some(problem) = &split.problem {
         let mut item = new_item(items.len(), 0..line.len(), Kind::Opaque, "");

@@ -213,7 +213,7 @@ pub(crate) fn program(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
             item.kind = if in_place { Kind::Write } else { Kind::Read };
         }
         "find" => find(ctx, args, command, item),
-        "rm" => rm(args, command, item),
+        "rm" => rm(ctx, args, command, item),
         "dd" => {
             for arg in args {
                 if let Some(target) = arg.text.strip_prefix("of=") {
@@ -381,7 +381,7 @@ fn shell(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Command, item: &mut
     add(item, Category::Opaque, span, detail);
 }
 
-fn rm(args: &[Word], command: &Command, item: &mut Item) {
+fn rm(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
     let mut recursive = false;
     let mut no_preserve_root = false;
     let mut options_done = false;
@@ -405,7 +405,15 @@ fn rm(args: &[Word], command: &Command, item: &mut Item) {
     for target in &targets {
         object(item, ObjectKind::Path, target.text.clone(), Access::Write);
         if recursive {
-            if let Some(reason) = dangerous_path(target) {
+            // After `cd /` on the same line, `rm -rf *` is `rm -rf /*`.
+            let resolved = match ctx.cwd {
+                Some(cwd) if !target.text.starts_with(['/', '~', '$']) => Word {
+                    text: format!("{cwd}/{}", target.text),
+                    ..(*target).clone()
+                },
+                _ => (*target).clone(),
+            };
+            if let Some(reason) = dangerous_path(&resolved) {
                 add(
                     item,
                     Category::DestructiveCommand,
@@ -540,6 +548,10 @@ fn sql_client(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Command, item:
         {
             payloads.push((value.to_owned(), arg.span.clone()));
         }
+    }
+    // With `-e`/`-c` the client runs that and ignores its input; otherwise it runs what is piped in.
+    if let Some(piped) = ctx.stdin.filter(|_| payloads.is_empty()) {
+        payloads.push((piped.to_owned(), command.span.clone()));
     }
     for redirect in &command.redirects {
         if let Some(body) = &redirect.body {
