@@ -59,7 +59,7 @@ fn reads_are_reported_without_findings() {
             ("SELECT * FROM t WHERE name LIKE 'a%' ORDER BY id LIMIT 10 OFFSET 5", &[]),
             ("SELECT CONCAT(first, ' ', last), UPPER(email), DATE_FORMAT(created, '%Y') FROM people", &[]),
             ("SELECT JSON_EXTRACT(doc, '$.a') FROM docs", &[]),
-            ("SELECT * FROM t FOR UPDATE", &[]),
+            ("SELECT * FROM t LOCK IN SHARE MODE", &[]),
             ("SELECT @@version, @@global.max_connections", &[]),
             ("SELECT `select`, `from` FROM `order`", &[]),
             ("SELECT 'it''s', 'a\\'b', \"double\"", &[]),
@@ -139,6 +139,7 @@ fn writes_are_reported() {
             ),
             ("DELETE FROM t WHERE id = 1 RETURNING *", &[Write]),
             ("SELECT NEXTVAL(seq)", &[Write]),
+            ("SELECT * FROM t WHERE id = 1 FOR UPDATE", &[Write]),
         ],
         &MysqlOptions::default(),
     );

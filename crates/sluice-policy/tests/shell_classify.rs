@@ -215,6 +215,8 @@ fn disk_power_and_permission_disasters_are_destructive() {
         ("find . -exec rm -rf / \\;", &[Destructive]),
         ("ssh host 'rm -rf /'", &[Destructive]),
         ("cd / && rm -rf *", &[Destructive]),
+        ("echo / | xargs rm -rf", &[Destructive]),
+        ("echo /tmp/a /tmp/b | xargs rm -rf", &[]),
         ("cd /etc; rm -rf ./*", &[Destructive]),
         ("cd /usr && rm -rf lib", &[Destructive]),
         ("ssh -p 2222 -i key.pem admin@db1 sudo reboot", &[Destructive]),

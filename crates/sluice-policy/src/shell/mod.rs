@@ -267,8 +267,24 @@ fn classify_command(ctx: &Ctx<'_>, command: &Command, item: &mut Item) {
         item.kind = Kind::Read;
         return;
     }
-    let args = command.words.get(program_at.saturating_add(1)..).unwrap_or(&[]);
-    rules::program(ctx, &name, args, command, item);
+    let mut args: Vec<lexer::Word> = command
+        .words
+        .get(program_at.saturating_add(1)..)
+        .unwrap_or(&[])
+        .to_vec();
+    if let Some(input) = ctx
+        .stdin
+        .filter(|_| peeled.wrappers.iter().any(|wrapper| wrapper == "xargs"))
+    {
+        // `echo / | xargs rm -rf`: xargs appends the words it reads to the command.
+        args.extend(input.split_whitespace().map(|word| lexer::Word {
+            text: word.to_owned(),
+            span: command.span.clone(),
+            expands: false,
+            globs: word.contains(['*', '?', '[']),
+        }));
+    }
+    rules::program(ctx, &name, &args, command, item);
     if writes {
         item.kind = Kind::Write;
     }

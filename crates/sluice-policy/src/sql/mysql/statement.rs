@@ -178,12 +178,25 @@ fn dispatch(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> Item {
     match head.as_str() {
         "SELECT" | "WITH" | "TABLE" | "VALUES" => {
             let tokens = without_file_export(stmt);
+            let mut item = new_item(index, span.clone(), Kind::Read, "SELECT");
+            // `FOR UPDATE` takes write locks: not something a read-only connection may do.
+            if let Some(at) = (0..stmt.tokens.len())
+                .find(|at| stmt.is(*at, "FOR") && stmt.is(at.saturating_add(1), "UPDATE"))
+            {
+                item.kind = Kind::Write;
+                add_finding(
+                    &mut item,
+                    Category::Write,
+                    stmt.span_from(at),
+                    "SELECT ... FOR UPDATE locks rows for writing",
+                );
+            }
             with_tree(
                 Stmt {
                     src: stmt.src,
                     tokens: &tokens,
                 },
-                new_item(index, span, Kind::Read, "SELECT"),
+                item,
                 None,
             )
         }
@@ -729,8 +742,8 @@ fn analyzed(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize, start: usize) -> Item {
     inner
 }
 
-/// The statement without its `INTO OUTFILE|DUMPFILE 'file' [export options]` clause, which sqlparser does not
-/// know; [`file_writes`] reports the clause from the full token list.
+/// The statement without its `INTO OUTFILE|DUMPFILE 'file' [export options]` and `LOCK IN SHARE MODE` clauses,
+/// which sqlparser does not know; [`file_writes`] reports the export from the full token list.
 fn without_file_export(stmt: Stmt<'_>) -> Vec<Token> {
     const EXPORT_OPTIONS: [&str; 12] = [
         "CHARACTER",
@@ -749,6 +762,15 @@ fn without_file_export(stmt: Stmt<'_>) -> Vec<Token> {
     let mut kept = Vec::with_capacity(stmt.tokens.len());
     let mut at = 0usize;
     while let Some(token) = stmt.tokens.get(at) {
+        // `LOCK IN SHARE MODE` (the old spelling of FOR SHARE) is a read lock sqlparser does not know.
+        let share_lock = ["LOCK", "IN", "SHARE", "MODE"]
+            .iter()
+            .enumerate()
+            .all(|(offset, word)| stmt.is(at.saturating_add(offset), word));
+        if share_lock {
+            at = at.saturating_add(4);
+            continue;
+        }
         let exports = stmt.is(at, "INTO")
             && matches!(
                 stmt.word(at.saturating_add(1)).as_deref(),
