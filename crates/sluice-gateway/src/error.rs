@@ -58,7 +58,9 @@ pub enum GatewayError {
     TlsRequired,
     /// Unknown, malformed, expired or revoked token, a disabled user, or a token of another user. One message
     /// for all of them so that a client cannot tell which.
-    #[error("password authentication failed for user \"{user}\": the sluice token is invalid, expired or revoked")]
+    #[error(
+        "password authentication failed for user \"{user}\": the sluice token is invalid, expired or revoked"
+    )]
     AuthenticationFailed {
         /// The user name the client gave.
         user: String,
@@ -221,7 +223,9 @@ impl GatewayError {
     pub fn sqlstate(&self) -> &'static str {
         use GatewayError as E;
         match self {
-            E::ClientProtocol(_) | E::ClientUnexpected(_) | E::PipelinedBeforeTls | E::TooManyPending => "08P01",
+            E::ClientProtocol(_) | E::ClientUnexpected(_) | E::PipelinedBeforeTls | E::TooManyPending => {
+                "08P01"
+            }
             E::TlsRequired | E::NotAllowed { .. } | E::OtherDatabaseNotAllowed { .. } => "28000",
             E::AuthenticationFailed { .. } => "28P01",
             E::Unsupported(_) => "0A000",

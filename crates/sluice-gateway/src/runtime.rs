@@ -88,7 +88,10 @@ pub async fn serve<H, F>(
     })
     .await;
     if drained.is_err() {
-        tracing::warn!(sessions = sessions.len(), "sessions did not finish in time; aborting them");
+        tracing::warn!(
+            sessions = sessions.len(),
+            "sessions did not finish in time; aborting them"
+        );
         sessions.shutdown().await;
     }
 }

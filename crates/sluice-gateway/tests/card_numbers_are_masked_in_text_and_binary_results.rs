@@ -1,6 +1,11 @@
 //! Card numbers never reach the client: text format (psql), binary format (tokio-postgres), JSON and jsonb,
 //! and error messages that echo them.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -20,17 +25,27 @@ fn card_numbers_are_masked_in_text_and_binary_results() {
     let text = stdout(&out);
     assert!(!text.contains(CARD), "card number leaked in text format: {text}");
     assert!(text.starts_with("1|paid with "), "{text}");
-    assert!(text.contains("1111"), "partial masking keeps the last digits: {text}");
+    assert!(
+        text.contains("1111"),
+        "partial masking keeps the last digits: {text}"
+    );
 
     h.runtime.block_on(async {
         let client = h.client().await;
-        let row = client.query_one("SELECT id, note, card, doc::text, j::text FROM payments", &[]).await.unwrap();
+        let row = client
+            .query_one("SELECT id, note, card, doc::text, j::text FROM payments", &[])
+            .await
+            .unwrap();
         for i in 1..5 {
             let v: String = row.get(i);
             assert!(!v.contains(CARD), "card number leaked in binary column {i}: {v}");
         }
         // jsonb in binary format keeps its version byte and stays valid JSON after masking.
-        let doc: String = client.query_one("SELECT doc::text FROM payments", &[]).await.unwrap().get(0);
+        let doc: String = client
+            .query_one("SELECT doc::text FROM payments", &[])
+            .await
+            .unwrap()
+            .get(0);
         let parsed: serde_json::Value = serde_json::from_str(&doc).unwrap();
         assert!(parsed.get("card").is_some());
         // An error that echoes the value is masked too.

@@ -1,5 +1,10 @@
 //! COPY in both directions: data flows in from the client, and COPY TO output is masked.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -32,7 +37,11 @@ fn copy_to_stdout_is_masked_and_copy_from_stdin_works() {
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(h.pg.query(&format!("SELECT count(*) FROM cards WHERE card = '{CARD}'")).unwrap(), "1000");
+    assert_eq!(
+        h.pg.query(&format!("SELECT count(*) FROM cards WHERE card = '{CARD}'"))
+            .unwrap(),
+        "1000"
+    );
 
     let out = h.psql(&["-c", "COPY (SELECT * FROM cards ORDER BY id) TO STDOUT"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -1,6 +1,11 @@
 //! Garbage and oversized messages from one client end that client's session with an error; a concurrent
 //! session carries on untouched.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -73,7 +78,11 @@ fn malformed_and_oversized_messages_get_an_error_and_do_not_affect_another_sessi
         let mut huge = login(&h);
         huge.write_all(&[b'Q', 0x7f, 0xff, 0xff, 0xff]).unwrap();
         let answer = read_until(&mut huge, b'E');
-        assert!(String::from_utf8_lossy(&answer).contains("exceeds the limit"), "{}", String::from_utf8_lossy(&answer));
+        assert!(
+            String::from_utf8_lossy(&answer).contains("exceeds the limit"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
 
         // Garbage instead of a startup packet.
         let mut raw = TcpStream::connect(h.addr).unwrap();

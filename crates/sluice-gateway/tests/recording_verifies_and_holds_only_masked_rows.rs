@@ -1,6 +1,11 @@
 //! Every session leaves a hash-chained recording that verifies, names the statements with their verdicts, and
 //! holds result rows only as the client saw them (masked).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -14,7 +19,12 @@ fn recording_verifies_and_contains_statements_and_masked_rows_only() {
         "CREATE TABLE payments (id int, card text); INSERT INTO payments SELECT g, '{CARD}' FROM generate_series(1, 120) g"
     ))
     .unwrap();
-    let out = h.psql(&["-c", "SELECT * FROM payments ORDER BY id", "-c", "DROP TABLE payments"]);
+    let out = h.psql(&[
+        "-c",
+        "SELECT * FROM payments ORDER BY id",
+        "-c",
+        "DROP TABLE payments",
+    ]);
     assert!(stderr(&out).contains("no-drop"));
     // The session is closed by the time psql exits; give the gateway a moment to write the closing event.
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -28,8 +38,13 @@ fn recording_verifies_and_contains_statements_and_masked_rows_only() {
     let raw = std::fs::read_to_string(&files[0]).unwrap();
     assert!(!raw.contains(CARD), "raw card number in the recording");
 
-    let events: Vec<Event> = Reader::open(&files[0]).unwrap().map(|r| r.unwrap().event).collect();
-    let Event::SessionOpened(opened) = &events[0] else { panic!("first event is {:?}", events[0]) };
+    let events: Vec<Event> = Reader::open(&files[0])
+        .unwrap()
+        .map(|r| r.unwrap().event)
+        .collect();
+    let Event::SessionOpened(opened) = &events[0] else {
+        panic!("first event is {:?}", events[0])
+    };
     assert_eq!(opened.identity.user, "alice");
     assert_eq!(opened.connection, "pg-test");
     assert!(opened.tls.is_some());
@@ -40,8 +55,16 @@ fn recording_verifies_and_contains_statements_and_masked_rows_only() {
             _ => None,
         })
         .collect();
-    assert!(statements.contains(&("SELECT * FROM payments ORDER BY id".to_owned(), Verdict::AllowedMasked, None)));
-    assert!(statements.contains(&("DROP TABLE payments".to_owned(), Verdict::Denied, Some("no-drop".to_owned()))));
+    assert!(statements.contains(&(
+        "SELECT * FROM payments ORDER BY id".to_owned(),
+        Verdict::AllowedMasked,
+        None
+    )));
+    assert!(statements.contains(&(
+        "DROP TABLE payments".to_owned(),
+        Verdict::Denied,
+        Some("no-drop".to_owned())
+    )));
     let recorded_rows: usize = events
         .iter()
         .map(|e| match e {
@@ -49,9 +72,18 @@ fn recording_verifies_and_contains_statements_and_masked_rows_only() {
             _ => 0,
         })
         .sum();
-    assert_eq!(recorded_rows, 50, "the per-statement cap (50 in the harness) applies");
-    assert!(events.iter().any(|e| matches!(e, Event::RowsOmitted(o) if o.count == 70)));
-    assert!(events.iter().any(|e| matches!(e, Event::CommandComplete(c) if c.tag == "SELECT 120" && c.rows == Some(120))));
-    assert!(events.iter().any(|e| matches!(e, Event::Error(err) if err.code.as_deref() == Some("42501"))));
+    assert_eq!(
+        recorded_rows, 50,
+        "the per-statement cap (50 in the harness) applies"
+    );
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::RowsOmitted(o) if o.count == 70)));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::CommandComplete(c) if c.tag == "SELECT 120" && c.rows == Some(120))));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Error(err) if err.code.as_deref() == Some("42501"))));
     assert!(matches!(events.last(), Some(Event::SessionClosed(_))));
 }

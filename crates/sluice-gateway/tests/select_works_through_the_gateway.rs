@@ -1,5 +1,10 @@
 //! A user with a token runs queries through sluice with psql (TLS) and tokio-postgres.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -16,7 +21,10 @@ fn select_works_with_psql_and_tokio_postgres() {
         let client = h.client().await;
         let row = client.query_one("SELECT $1::int + 1", &[&41i32]).await.unwrap();
         assert_eq!(row.get::<_, i32>(0), 42);
-        let rows = client.simple_query("SELECT 'a' AS x; SELECT 'b' AS y").await.unwrap();
+        let rows = client
+            .simple_query("SELECT 'a' AS x; SELECT 'b' AS y")
+            .await
+            .unwrap();
         let values: Vec<String> = rows
             .iter()
             .filter_map(|m| match m {
@@ -31,7 +39,24 @@ fn select_works_with_psql_and_tokio_postgres() {
 #[test]
 fn another_database_on_the_target_can_be_chosen_when_the_connection_allows_it() {
     let h = Harness::start();
-    let out = h.psql_as("alice", &h.token, "pg-test/postgres", &["-c", "SELECT current_database()"]);
+    let out = h.psql_as(
+        "alice",
+        &h.token,
+        "pg-test/postgres",
+        &["-c", "SELECT current_database()"],
+    );
     assert!(out.status.success(), "psql failed: {}", stderr(&out));
     assert_eq!(stdout(&out), "postgres\n");
+}
+
+#[test]
+fn listen_and_notify_pass_through() {
+    let h = Harness::start();
+    let out = h.psql(&["-c", "LISTEN news", "-c", "NOTIFY news, 'hello'"]);
+    assert!(out.status.success(), "psql failed: {}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Asynchronous notification \"news\" with payload \"hello\""),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -1,5 +1,10 @@
 //! When the target goes away in the middle of a result, the client gets an error promptly instead of hanging.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -32,7 +37,10 @@ fn target_dying_mid_result_gives_the_client_an_error_not_a_hang() {
     assert!(killed_at.elapsed() < Duration::from_secs(15));
     let text = err.to_string();
     assert!(
-        err.as_db_error().is_some_and(|db| db.message().contains("target")) || text.contains("closed") || text.contains("target"),
+        err.as_db_error()
+            .is_some_and(|db| db.message().contains("target"))
+            || text.contains("closed")
+            || text.contains("target"),
         "{text}"
     );
 }

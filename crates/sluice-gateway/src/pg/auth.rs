@@ -58,7 +58,10 @@ pub(crate) async fn authenticate(
     if let Some(negotiate) = startup.negotiate_message() {
         put(&mut out, &negotiate);
     }
-    put(&mut out, &BackendMessage::Authentication(Authentication::CleartextPassword));
+    put(
+        &mut out,
+        &BackendMessage::Authentication(Authentication::CleartextPassword),
+    );
     stream.write_all(&out).await.map_err(GatewayError::ClientIo)?;
     stream.flush().await.map_err(GatewayError::ClientIo)?;
 
@@ -66,7 +69,11 @@ pub(crate) async fn authenticate(
         if let Some(msg) = decoder.decode(buf).map_err(GatewayError::ClientProtocol)? {
             break msg;
         }
-        if read_some(stream, buf, 1024).await.map_err(GatewayError::ClientIo)? == 0 {
+        if read_some(stream, buf, 1024)
+            .await
+            .map_err(GatewayError::ClientIo)?
+            == 0
+        {
             return Err(GatewayError::ClientClosed);
         }
     };
@@ -83,8 +90,12 @@ async fn check_token(deps: &GatewayDeps, user: &str, text: &str) -> Result<Authe
     let well_formed = token::looks_like_token(text);
     let found = deps.store.token_by_hash(&token::hash(text)).await?;
     let now = OffsetDateTime::now_utc();
-    let failed = || GatewayError::AuthenticationFailed { user: user.to_owned() };
-    let Some((token, owner)) = found else { return Err(failed()) };
+    let failed = || GatewayError::AuthenticationFailed {
+        user: user.to_owned(),
+    };
+    let Some((token, owner)) = found else {
+        return Err(failed());
+    };
     let valid = well_formed
         && token.revoked_at.is_none()
         && token.expires_at.is_none_or(|at| at > now)

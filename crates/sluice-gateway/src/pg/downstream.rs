@@ -121,7 +121,11 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         let mut out = BytesMut::with_capacity(OUT_HIGH_WATER);
         loop {
             let mut ready_idle = false;
-            while let Some(frame) = self.decoder.decode_frame(&mut self.buf).map_err(GatewayError::TargetProtocol)? {
+            while let Some(frame) = self
+                .decoder
+                .decode_frame(&mut self.buf)
+                .map_err(GatewayError::TargetProtocol)?
+            {
                 ready_idle |= self.handle(frame, &mut out)?;
                 if out.len() >= OUT_HIGH_WATER {
                     self.release(&mut out).await?;
@@ -149,7 +153,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         self.recorder.flush()?;
         self.client.write_all(out).await.map_err(GatewayError::ClientIo)?;
         self.client.flush().await.map_err(GatewayError::ClientIo)?;
-        self.shared.bytes_to_client.fetch_add(out.len() as u64, Ordering::Relaxed);
+        self.shared
+            .bytes_to_client
+            .fetch_add(out.len() as u64, Ordering::Relaxed);
         out.clear();
         Ok(())
     }
@@ -181,7 +187,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             b'D' => self.data_row(&frame, out)?,
             b'd' => self.copy_data(&frame, out)?,
             b'N' => {
-                let BackendMessage::NoticeResponse(notice) = parse(&frame)? else { return Err(unexpected()) };
+                let BackendMessage::NoticeResponse(notice) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
                 let masker = self.current_masker();
                 let shown = masker.as_ref().and_then(|m| results::mask_notice(&notice, m));
                 let notice = shown.unwrap_or(notice);
@@ -194,7 +202,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             b'A' | b'S' | b'G' | b'c' | b't' | b'V' => forward(out, &frame),
             b'E' => self.error(&frame, out)?,
             b'Z' => {
-                let BackendMessage::ReadyForQuery(status) = parse(&frame)? else { return Err(unexpected()) };
+                let BackendMessage::ReadyForQuery(status) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
                 self.finish_result(None)?;
                 // Everything up to the Sync or Query this answers is done (entries after an error got no answer).
                 while let Some(entry) = self.pop() {
@@ -211,15 +221,35 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             }
             b'1' => {
                 if let Some(Expect::Parse { name, handling }) = self.pop() {
-                    self.statements.insert(name, Prepared { handling, columns: None });
+                    self.statements.insert(
+                        name,
+                        Prepared {
+                            handling,
+                            columns: None,
+                        },
+                    );
                 }
                 forward(out, &frame);
             }
             b'2' => {
-                if let Some(Expect::Bind { portal, statement, formats }) = self.pop() {
+                if let Some(Expect::Bind {
+                    portal,
+                    statement,
+                    formats,
+                }) = self.pop()
+                {
                     if let Some(prepared) = self.statements.get(&statement) {
-                        let columns = prepared.columns.as_ref().map(|c| results::with_formats(c, &formats));
-                        self.portals.insert(portal, Portal { handling: prepared.handling.clone(), columns });
+                        let columns = prepared
+                            .columns
+                            .as_ref()
+                            .map(|c| results::with_formats(c, &formats));
+                        self.portals.insert(
+                            portal,
+                            Portal {
+                                handling: prepared.handling.clone(),
+                                columns,
+                            },
+                        );
                     }
                 }
                 forward(out, &frame);
@@ -228,7 +258,10 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 if let Some(Expect::Close { target, name }) = self.pop() {
                     match target {
                         Target::Statement => self.statements.remove(&name),
-                        Target::Portal => self.portals.remove(&name).map(|p| Prepared { handling: p.handling, columns: p.columns }),
+                        Target::Portal => self.portals.remove(&name).map(|p| Prepared {
+                            handling: p.handling,
+                            columns: p.columns,
+                        }),
                     };
                 }
                 forward(out, &frame);
@@ -240,7 +273,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 forward(out, &frame);
             }
             b'T' => {
-                let BackendMessage::RowDescription(rd) = parse(&frame)? else { return Err(unexpected()) };
+                let BackendMessage::RowDescription(rd) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
                 match self.head() {
                     Some(Expect::Describe { .. }) => {
                         if let Some(Expect::Describe { target, name }) = self.pop() {
@@ -270,14 +305,20 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 forward(out, &frame);
             }
             b'H' => {
-                let BackendMessage::CopyOutResponse(copy) = parse(&frame)? else { return Err(unexpected()) };
+                let BackendMessage::CopyOutResponse(copy) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
                 self.ensure_result();
                 if let Some(result) = self.result.as_mut() {
                     result.copy_binary = copy.format == Format::Binary;
                 }
                 forward(out, &frame);
             }
-            b'W' => return Err(GatewayError::Unsupported("COPY BOTH (replication) is not supported through sluice")),
+            b'W' => {
+                return Err(GatewayError::Unsupported(
+                    "COPY BOTH (replication) is not supported through sluice",
+                ))
+            }
             _ => return Err(unexpected()),
         }
         Ok(false)
@@ -297,19 +338,30 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         match target {
             Target::Statement => {
                 if let Some(p) = self.statements.get_mut(name) {
-                    p.columns = Some(results::describe(rd, p.handling.masker.as_ref(), &p.handling.tables));
+                    p.columns = Some(results::describe(
+                        rd,
+                        p.handling.masker.as_ref(),
+                        &p.handling.tables,
+                    ));
                 }
             }
             Target::Portal => {
                 if let Some(p) = self.portals.get_mut(name) {
-                    p.columns = Some(results::describe(rd, p.handling.masker.as_ref(), &p.handling.tables));
+                    p.columns = Some(results::describe(
+                        rd,
+                        p.handling.masker.as_ref(),
+                        &p.handling.tables,
+                    ));
                 }
             }
         }
     }
 
     fn start_result(&mut self, handling: &Handling, columns: Option<Arc<[Column]>>) {
-        let names = columns.as_ref().map(|c| c.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+        let names = columns
+            .as_ref()
+            .map(|c| c.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default();
         self.result = Some(Result {
             statement: handling.statement,
             masker: handling.masker.clone(),
@@ -346,7 +398,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         let Some(result) = self.result.as_mut() else {
             // A row nobody asked for: forward it unmasked would be a leak if masking applied; mask with the
             // session masker by content instead.
-            let BackendMessage::DataRow(row) = parse(frame)? else { return Err(unexpected()) };
+            let BackendMessage::DataRow(row) = parse(frame)? else {
+                return Err(unexpected());
+            };
             let masked = results::mask_row(&row, None, self.session_masker.as_ref(), false)?;
             match masked.frame {
                 Some(f) => out.extend_from_slice(&f),
@@ -359,7 +413,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             out.extend_from_slice(frame.as_bytes());
             return Ok(());
         }
-        let BackendMessage::DataRow(row) = parse(frame)? else { return Err(unexpected()) };
+        let BackendMessage::DataRow(row) = parse(frame)? else {
+            return Err(unexpected());
+        };
         let masked = results::mask_row(&row, result.columns.as_deref(), result.masker.as_ref(), record)?;
         match masked.frame {
             Some(f) => out.extend_from_slice(&f),
@@ -376,7 +432,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
 
     fn copy_data(&mut self, frame: &Frame, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
         self.ensure_result();
-        let BackendMessage::CopyData(data) = parse(frame)? else { return Err(unexpected()) };
+        let BackendMessage::CopyData(data) = parse(frame)? else {
+            return Err(unexpected());
+        };
         let Some(result) = self.result.as_mut() else {
             out.extend_from_slice(frame.as_bytes());
             return Ok(());
@@ -391,7 +449,10 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             result.batch.push(results::copy_row_for_record(shown));
         }
         match &masked {
-            Some(m) => put(out, &BackendMessage::CopyData(sluice_wire_pg::CopyData(bytes::Bytes::copy_from_slice(m)))),
+            Some(m) => put(
+                out,
+                &BackendMessage::CopyData(sluice_wire_pg::CopyData(bytes::Bytes::copy_from_slice(m))),
+            ),
             None => out.extend_from_slice(frame.as_bytes()),
         }
         if result.batch.len() >= ROWS_PER_EVENT {
@@ -401,10 +462,16 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
     }
 
     fn error(&mut self, frame: &Frame, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
-        let BackendMessage::ErrorResponse(notice) = parse(frame)? else { return Err(unexpected()) };
+        let BackendMessage::ErrorResponse(notice) = parse(frame)? else {
+            return Err(unexpected());
+        };
         let (statement, refusal, is_extended) = match self.head() {
-            Some(Expect::Query { handling, .. }) => (Some(handling.statement), handling.refusal.clone(), false),
-            Some(Expect::Parse { handling, .. }) => (Some(handling.statement), handling.refusal.clone(), true),
+            Some(Expect::Query { handling, .. }) => {
+                (Some(handling.statement), handling.refusal.clone(), false)
+            }
+            Some(Expect::Parse { handling, .. }) => {
+                (Some(handling.statement), handling.refusal.clone(), true)
+            }
             Some(Expect::Sync) | None => (self.result.as_ref().map(|r| r.statement), None, false),
             Some(_) => (self.result.as_ref().map(|r| r.statement), None, true),
         };
@@ -412,7 +479,10 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         self.finish_result(None)?;
         let shown: Notice = match refusal {
             Some(refusal) => refusal,
-            None => masker.as_ref().and_then(|m| results::mask_notice(&notice, m)).unwrap_or(notice),
+            None => masker
+                .as_ref()
+                .and_then(|m| results::mask_notice(&notice, m))
+                .unwrap_or(notice),
         };
         self.recorder.append(&Event::Error(ErrorEvent {
             statement,
@@ -430,7 +500,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
 
     /// Appends the recorded rows of the current result, if any.
     fn record_batch(&mut self) -> std::result::Result<(), GatewayError> {
-        let Some(result) = self.result.as_mut() else { return Ok(()) };
+        let Some(result) = self.result.as_mut() else {
+            return Ok(());
+        };
         if result.batch.is_empty() {
             return Ok(());
         }
@@ -445,7 +517,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
     /// Closes the current result: remaining rows, the omitted count, and the completion tag.
     fn finish_result(&mut self, tag: Option<String>) -> std::result::Result<(), GatewayError> {
         self.record_batch()?;
-        let Some(result) = self.result.take() else { return Ok(()) };
+        let Some(result) = self.result.take() else {
+            return Ok(());
+        };
         if result.cap.omitted() > 0 {
             self.recorder.append(&Event::RowsOmitted(RowsOmitted {
                 statement: result.statement,

@@ -34,7 +34,11 @@ pub(crate) enum Expect {
     /// Parse: ParseComplete (or an error).
     Parse { name: String, handling: Handling },
     /// Bind: BindComplete.
-    Bind { portal: String, statement: String, formats: Vec<Format> },
+    Bind {
+        portal: String,
+        statement: String,
+        formats: Vec<Format>,
+    },
     /// Describe: [ParameterDescription] RowDescription | NoData.
     Describe { target: Target, name: String },
     /// Execute: rows, then CommandComplete | EmptyQueryResponse | PortalSuspended.

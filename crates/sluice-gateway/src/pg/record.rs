@@ -44,7 +44,11 @@ impl Recorder {
     /// Appends an event (durable at the next [`Recorder::flush`]).
     pub(crate) fn append(&self, event: &Event) -> Result<(), GatewayError> {
         let mut state = self.state.lock().map_err(|_| RecordError::Poisoned)?;
-        state.writer.as_mut().ok_or(RecordError::Poisoned)?.append(event)?;
+        state
+            .writer
+            .as_mut()
+            .ok_or(RecordError::Poisoned)?
+            .append(event)?;
         state.dirty = true;
         Ok(())
     }

@@ -107,7 +107,9 @@ enum Binary {
 
 fn binary_kind(type_oid: u32) -> Binary {
     match type_oid {
-        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::JSON | oid::UNKNOWN | oid::CHAR => Binary::Text,
+        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::JSON | oid::UNKNOWN | oid::CHAR => {
+            Binary::Text
+        }
         oid::JSONB => Binary::Jsonb,
         oid::INT2 | oid::INT4 | oid::INT8 => Binary::Integer,
         _ => Binary::Other,
@@ -166,7 +168,11 @@ pub(crate) fn mask_row(
 }
 
 /// Masks one value: the replacement bytes if it changed, and its delivered text for the recording.
-fn mask_cell(value: &Bytes, column: Option<&Column>, masker: Option<&Masker>) -> Result<(Option<Bytes>, String), GatewayError> {
+fn mask_cell(
+    value: &Bytes,
+    column: Option<&Column>,
+    masker: Option<&Masker>,
+) -> Result<(Option<Bytes>, String), GatewayError> {
     let (format, type_oid, mask) = match column {
         Some(c) => (c.format, c.type_oid, c.mask),
         None => (Format::Text, oid::UNKNOWN, ColumnMask::Detect),
@@ -206,7 +212,12 @@ fn mask_cell(value: &Bytes, column: Option<&Column>, masker: Option<&Masker>) ->
 }
 
 /// Masks text starting at byte `skip` of `value` (jsonb's version byte is kept).
-fn mask_text(value: &Bytes, skip: usize, mask: ColumnMask, masker: Option<&Masker>) -> (Option<Bytes>, String) {
+fn mask_text(
+    value: &Bytes,
+    skip: usize,
+    mask: ColumnMask,
+    masker: Option<&Masker>,
+) -> (Option<Bytes>, String) {
     let head = value.get(..skip).unwrap_or_default();
     let body = value.get(skip..).unwrap_or_default();
     let Some(masker) = masker.filter(|_| mask != ColumnMask::Keep) else {
@@ -219,7 +230,12 @@ fn mask_text(value: &Bytes, skip: usize, mask: ColumnMask, masker: Option<&Maske
         },
         // Not UTF-8 (should not happen with client_encoding UTF8): scan the bytes; a whole-value rule still applies.
         Err(_) => match mask {
-            ColumnMask::Whole(_) => Some(masker.mask_with(mask, &String::from_utf8_lossy(body)).into_owned().into_bytes()),
+            ColumnMask::Whole(_) => Some(
+                masker
+                    .mask_with(mask, &String::from_utf8_lossy(body))
+                    .into_owned()
+                    .into_bytes(),
+            ),
             _ => match masker.mask_bytes(body) {
                 Cow::Borrowed(_) => None,
                 Cow::Owned(b) => Some(b),
@@ -307,13 +323,20 @@ mod tests {
     }
 
     fn column(type_oid: u32, format: Format) -> Column {
-        Column { name: "note".into(), type_oid, format, mask: ColumnMask::Detect }
+        Column {
+            name: "note".into(),
+            type_oid,
+            format,
+            mask: ColumnMask::Detect,
+        }
     }
 
     #[test]
     fn card_numbers_are_masked_in_text_and_binary_text_types() {
         let m = masker();
-        let row = DataRow { columns: vec![Some(Bytes::from_static(b"card 4111 1111 1111 1111")), None] };
+        let row = DataRow {
+            columns: vec![Some(Bytes::from_static(b"card 4111 1111 1111 1111")), None],
+        };
         let cols = [column(oid::TEXT, Format::Binary), column(oid::TEXT, Format::Text)];
         let out = mask_row(&row, Some(&cols), Some(&m), true).unwrap();
         let shown = out.recorded.unwrap();
@@ -340,12 +363,16 @@ mod tests {
         let err = mask_cell(&value, Some(&column(oid::INT8, Format::Binary)), Some(&m)).unwrap_err();
         assert!(matches!(err, GatewayError::Unmaskable { type_oid: oid::INT8 }));
         let small = Bytes::copy_from_slice(&42_i64.to_be_bytes());
-        assert_eq!(mask_cell(&small, Some(&column(oid::INT8, Format::Binary)), Some(&m)).unwrap(), (None, "42".to_owned()));
+        assert_eq!(
+            mask_cell(&small, Some(&column(oid::INT8, Format::Binary)), Some(&m)).unwrap(),
+            (None, "42".to_owned())
+        );
     }
 
     #[test]
     fn notices_echoing_a_card_number_are_masked() {
-        let n = Notice::new("ERROR", "23505", "duplicate key").with(field::DETAIL, "Key (card)=(4111111111111111) already exists.");
+        let n = Notice::new("ERROR", "23505", "duplicate key")
+            .with(field::DETAIL, "Key (card)=(4111111111111111) already exists.");
         let masked = mask_notice(&n, &masker()).unwrap();
         assert!(!masked.get(field::DETAIL).unwrap().contains("4111111111111111"));
     }

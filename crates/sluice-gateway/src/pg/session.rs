@@ -92,7 +92,10 @@ pub(crate) async fn run(socket: TcpStream, ctx: SessionContext) {
     let setup = tokio::time::timeout(ctx.deps.pg.startup_timeout, setup(client, &ctx)).await;
     let phase = match setup {
         Ok(phase) => phase,
-        Err(_) => Phase::Closing(None, Ending::Failed(GatewayError::ClientUnexpected("startup took too long"))),
+        Err(_) => Phase::Closing(
+            None,
+            Ending::Failed(GatewayError::ClientUnexpected("startup took too long")),
+        ),
     };
     let phase = match phase {
         Phase::Ready(client, authorized, target) => ready(client, authorized, target, &ctx).await,
@@ -119,7 +122,11 @@ async fn setup(client: Client, ctx: &SessionContext) -> Phase {
                         Phase::Closing(None, Ending::Normal("cancel request"))
                     }
                     Ok(Hello::Session(stream, startup)) => {
-                        let client = Client { stream, buf: c.buf, decoder: c.decoder };
+                        let client = Client {
+                            stream,
+                            buf: c.buf,
+                            decoder: c.decoder,
+                        };
                         match ClientStartup::from_message(&startup) {
                             Ok(startup) => Phase::Authenticate(client, startup),
                             Err(e) => Phase::Closing(Some(client), Ending::Failed(e)),
@@ -133,10 +140,22 @@ async fn setup(client: Client, ctx: &SessionContext) -> Phase {
                     Ok(stream) => Phase::Startup(Client { stream, buf, decoder }),
                     Err(e) => Phase::Closing(None, Ending::Failed(e)),
                 },
-                None => Phase::Closing(None, Ending::Failed(GatewayError::Unsupported("TLS is not configured"))),
+                None => Phase::Closing(
+                    None,
+                    Ending::Failed(GatewayError::Unsupported("TLS is not configured")),
+                ),
             },
             Phase::Authenticate(mut c, startup) => {
-                match authenticate(&mut c.stream, &mut c.buf, &mut c.decoder, &startup, &ctx.deps, ctx.peer).await {
+                match authenticate(
+                    &mut c.stream,
+                    &mut c.buf,
+                    &mut c.decoder,
+                    &startup,
+                    &ctx.deps,
+                    ctx.peer,
+                )
+                .await
+                {
                     Ok(identity) => Phase::Authorize(c, startup, identity),
                     Err(e) => Phase::Closing(Some(c), Ending::Failed(e)),
                 }
@@ -146,7 +165,12 @@ async fn setup(client: Client, ctx: &SessionContext) -> Phase {
                 Err(e) => Phase::Closing(Some(c), Ending::Failed(e)),
             },
             Phase::ConnectTarget(c, startup, authorized) => {
-                let connecting = connect(&ctx.deps, &authorized.connection, &authorized.database, &startup.passthrough);
+                let connecting = connect(
+                    &ctx.deps,
+                    &authorized.connection,
+                    &authorized.database,
+                    &startup.passthrough,
+                );
                 match tokio::time::timeout(ctx.deps.pg.target_connect_timeout, connecting).await {
                     Ok(Ok(target)) => Phase::Ready(c, authorized, target),
                     Ok(Err(e)) => Phase::Closing(Some(c), Ending::Failed(e)),
@@ -166,7 +190,12 @@ async fn setup(client: Client, ctx: &SessionContext) -> Phase {
 
 /// Ready: record the session's opening, greet the client like the target would (with sluice's own cancel key),
 /// then relay until one side ends.
-async fn ready(mut client: Client, authorized: Authorized, target: TargetSession, ctx: &SessionContext) -> Phase {
+async fn ready(
+    mut client: Client,
+    authorized: Authorized,
+    target: TargetSession,
+    ctx: &SessionContext,
+) -> Phase {
     let deps = &ctx.deps;
     let session_id = SessionId::new();
     let recorder = match Recorder::create(&deps.recording, session_id) {
@@ -194,7 +223,10 @@ async fn ready(mut client: Client, authorized: Authorized, target: TargetSession
     let shared = Arc::new(Shared::default());
     let outcome = relay(&mut client, &authorized, target, recorder.clone(), &shared, ctx).await;
     let (reason, ending) = match outcome {
-        Ok(()) => ("client terminated".to_owned(), Ending::Normal("client terminated")),
+        Ok(()) => (
+            "client terminated".to_owned(),
+            Ending::Normal("client terminated"),
+        ),
         Err(e) => (e.to_string(), Ending::Failed(e)),
     };
     let closed = Event::SessionClosed(SessionClosed {
@@ -232,27 +264,51 @@ async fn relay(
     };
     // The policy snapshot for the whole session (a reload applies to sessions started afterwards).
     let policy = deps.policy.borrow().clone();
-    let mut judge = Judge::new(policy, subject, policy_target, deps.mask_hash_key.expose().clone());
+    let mut judge = Judge::new(
+        policy,
+        subject,
+        policy_target,
+        deps.mask_hash_key.expose().clone(),
+    );
     let session_masker = judge.session_masker()?;
 
-    let TargetSession { stream: mut target_stream, buf: target_buf, decoder: target_decoder, relay: greeting, key, status } =
-        target;
+    let TargetSession {
+        stream: mut target_stream,
+        buf: target_buf,
+        decoder: target_decoder,
+        relay: greeting,
+        key,
+        status,
+    } = target;
     let registration: Option<Registration>;
     let mut out = BytesMut::new();
     put(&mut out, &BackendMessage::Authentication(Authentication::Ok));
     for frame in &greeting {
         out.extend_from_slice(frame.as_bytes());
     }
-    let address = TargetAddress { host: authorized.connection.host.clone(), port: authorized.connection.port };
+    let address = TargetAddress {
+        host: authorized.connection.host.clone(),
+        port: authorized.connection.port,
+    };
     match key.and_then(|k| ctx.cancels.register(address, k)) {
         Some(((process_id, secret), reg)) => {
             registration = Some(reg);
-            put(&mut out, &BackendMessage::BackendKeyData(BackendKeyData { process_id, secret_key: key_bytes(secret) }));
+            put(
+                &mut out,
+                &BackendMessage::BackendKeyData(BackendKeyData {
+                    process_id,
+                    secret_key: key_bytes(secret),
+                }),
+            );
         }
         None => registration = None,
     }
     put(&mut out, &BackendMessage::ReadyForQuery(status));
-    client.stream.write_all(&out).await.map_err(GatewayError::ClientIo)?;
+    client
+        .stream
+        .write_all(&out)
+        .await
+        .map_err(GatewayError::ClientIo)?;
     client.stream.flush().await.map_err(GatewayError::ClientIo)?;
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();

@@ -38,7 +38,11 @@ pub(crate) async fn read_hello(
             if let Some(frame) = decoder.decode_frame(buf).map_err(GatewayError::ClientProtocol)? {
                 break frame;
             }
-            if read_some(&mut stream, buf, 1024).await.map_err(GatewayError::ClientIo)? == 0 {
+            if read_some(&mut stream, buf, 1024)
+                .await
+                .map_err(GatewayError::ClientIo)?
+                == 0
+            {
                 return Err(GatewayError::ClientClosed);
             }
         };
@@ -62,13 +66,20 @@ pub(crate) async fn read_hello(
             FrontendMessage::GssEncRequest => write_plain(&mut stream, b"N").await?,
             FrontendMessage::CancelRequest(cancel) => return Ok(Hello::Cancel(cancel)),
             FrontendMessage::Startup(startup) => return Ok(Hello::Session(stream, startup)),
-            _ => return Err(GatewayError::ClientUnexpected("a tagged message before the StartupMessage")),
+            _ => {
+                return Err(GatewayError::ClientUnexpected(
+                    "a tagged message before the StartupMessage",
+                ))
+            }
         }
     }
 }
 
 /// The TLS handshake after an accepted SSLRequest.
-pub(crate) async fn accept_tls(socket: TcpStream, config: &Arc<rustls::ServerConfig>) -> Result<Stream, GatewayError> {
+pub(crate) async fn accept_tls(
+    socket: TcpStream,
+    config: &Arc<rustls::ServerConfig>,
+) -> Result<Stream, GatewayError> {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
     let tls = acceptor.accept(socket).await.map_err(GatewayError::ClientTls)?;
     Ok(Stream::ServerTls(Box::new(tls)))
@@ -133,11 +144,16 @@ impl ClientStartup {
         let user = startup
             .param("user")
             .filter(|u| !u.is_empty())
-            .ok_or(GatewayError::ClientUnexpected("a StartupMessage without a user name"))?
+            .ok_or(GatewayError::ClientUnexpected(
+                "a StartupMessage without a user name",
+            ))?
             .to_owned();
         // libpq defaults the database to the user name; a connection must be named explicitly, but the default
         // still reads as "a connection called like the user", which then fails authorization clearly.
-        let database = startup.param("database").filter(|d| !d.is_empty()).unwrap_or(&user);
+        let database = startup
+            .param("database")
+            .filter(|d| !d.is_empty())
+            .unwrap_or(&user);
         let (connection, database) = match database.split_once('/') {
             Some((connection, db)) if !db.is_empty() => (connection.to_owned(), Some(db.to_owned())),
             Some((connection, _)) => (connection.to_owned(), None),
@@ -147,7 +163,9 @@ impl ClientStartup {
             .param("replication")
             .is_some_and(|r| !matches!(r, "false" | "off" | "no" | "0"))
         {
-            return Err(GatewayError::Unsupported("replication connections are not supported through sluice"));
+            return Err(GatewayError::Unsupported(
+                "replication connections are not supported through sluice",
+            ));
         }
         let mut passthrough = Vec::new();
         let mut unrecognized = Vec::new();
@@ -162,10 +180,11 @@ impl ClientStartup {
                 passthrough.push((name.clone(), value.clone()));
             }
         }
-        let negotiate = (startup.version.minor > 0 || !unrecognized.is_empty()).then_some(NegotiateProtocolVersion {
-            newest_minor: 0,
-            unrecognized,
-        });
+        let negotiate =
+            (startup.version.minor > 0 || !unrecognized.is_empty()).then_some(NegotiateProtocolVersion {
+                newest_minor: 0,
+                unrecognized,
+            });
         Ok(ClientStartup {
             user,
             connection,
@@ -177,7 +196,9 @@ impl ClientStartup {
 
     /// The NegotiateProtocolVersion message to send before authentication, if any.
     pub(crate) fn negotiate_message(&self) -> Option<BackendMessage> {
-        self.negotiate.clone().map(BackendMessage::NegotiateProtocolVersion)
+        self.negotiate
+            .clone()
+            .map(BackendMessage::NegotiateProtocolVersion)
     }
 }
 
@@ -198,7 +219,9 @@ fn filter_options(options: &str) -> Option<String> {
             tracing::debug!("dropping a startup option that is not a -c setting");
             continue;
         };
-        let Some((name, value)) = setting.split_once('=') else { continue };
+        let Some((name, value)) = setting.split_once('=') else {
+            continue;
+        };
         let name = name.replace('-', "_").to_ascii_lowercase();
         if OPTION_SETTINGS.contains(&name.as_str()) && !value.contains('\\') && !value.is_empty() {
             kept.push(format!("-c {name}={value}"));
@@ -228,14 +251,21 @@ mod tests {
     fn startup(params: &[(&str, &str)]) -> StartupMessage {
         StartupMessage {
             version: ProtocolVersion::V3_0,
-            params: params.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+            params: params
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 
     #[test]
     fn database_names_the_connection_and_optionally_a_database() {
-        let s = ClientStartup::from_message(&startup(&[("user", "alice"), ("database", "pg-prod/otherdb")])).unwrap();
-        assert_eq!((s.connection.as_str(), s.database.as_deref()), ("pg-prod", Some("otherdb")));
+        let s = ClientStartup::from_message(&startup(&[("user", "alice"), ("database", "pg-prod/otherdb")]))
+            .unwrap();
+        assert_eq!(
+            (s.connection.as_str(), s.database.as_deref()),
+            ("pg-prod", Some("otherdb"))
+        );
         let s = ClientStartup::from_message(&startup(&[("user", "alice"), ("database", "pg-prod")])).unwrap();
         assert_eq!((s.connection.as_str(), s.database.as_deref()), ("pg-prod", None));
     }
@@ -252,8 +282,12 @@ mod tests {
 
     #[test]
     fn replication_is_refused_and_unknown_parameters_are_dropped() {
-        let err = ClientStartup::from_message(&startup(&[("user", "a"), ("database", "c"), ("replication", "database")]))
-            .unwrap_err();
+        let err = ClientStartup::from_message(&startup(&[
+            ("user", "a"),
+            ("database", "c"),
+            ("replication", "database"),
+        ]))
+        .unwrap_err();
         assert!(matches!(err, GatewayError::Unsupported(_)));
         let s = ClientStartup::from_message(&startup(&[
             ("user", "a"),
@@ -263,7 +297,10 @@ mod tests {
             ("_pq_.foo", "1"),
         ]))
         .unwrap();
-        assert_eq!(s.passthrough, vec![("application_name".to_owned(), "psql".to_owned())]);
+        assert_eq!(
+            s.passthrough,
+            vec![("application_name".to_owned(), "psql".to_owned())]
+        );
         assert_eq!(s.negotiate.unwrap().unrecognized, vec!["_pq_.foo".to_owned()]);
     }
 }

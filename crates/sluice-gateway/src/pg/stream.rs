@@ -30,7 +30,10 @@ impl Stream {
     pub(crate) fn tls_info(&self) -> Option<sluice_record::TlsInfo> {
         let Stream::ServerTls(tls) = self else { return None };
         let (_, conn) = tls.get_ref();
-        let version = conn.protocol_version().and_then(|v| v.as_str()).unwrap_or("unknown");
+        let version = conn
+            .protocol_version()
+            .and_then(|v| v.as_str())
+            .unwrap_or("unknown");
         let cipher = conn
             .negotiated_cipher_suite()
             .and_then(|s| s.suite().as_str())
@@ -46,7 +49,11 @@ impl Stream {
 ///
 /// Reading in bounded chunks (instead of "whatever fits") keeps per-session memory bounded: a session only holds
 /// what one message needs plus one chunk.
-pub(crate) async fn read_some<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut BytesMut, chunk: usize) -> io::Result<usize> {
+pub(crate) async fn read_some<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buf: &mut BytesMut,
+    chunk: usize,
+) -> io::Result<usize> {
     if buf.capacity() - buf.len() < chunk {
         buf.reserve(chunk);
     }

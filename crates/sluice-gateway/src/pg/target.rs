@@ -55,7 +55,9 @@ impl TargetOptions {
         };
         let flag = |key: &str| match o.get(key) {
             None => Ok(false),
-            Some(v) => v.as_bool().ok_or(misconfigured("boolean option has a non-boolean value")),
+            Some(v) => v
+                .as_bool()
+                .ok_or(misconfigured("boolean option has a non-boolean value")),
         };
         let tags = match o.get("tags") {
             None => Vec::new(),
@@ -118,7 +120,9 @@ pub(crate) async fn connect(
             let opened = deps
                 .master_key
                 .open(&sealed.sealed, name.as_bytes())
-                .map_err(|_| GatewayError::Unseal { connection: name.clone() })?;
+                .map_err(|_| GatewayError::Unseal {
+                    connection: name.clone(),
+                })?;
             let text = String::from_utf8(opened.expose().clone()).map_err(|_| GatewayError::Unseal {
                 connection: name.clone(),
             })?;
@@ -137,10 +141,9 @@ pub(crate) async fn connect(
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut stream = Stream::Plain(socket);
     if options.tls == TargetTls::Require {
-        let config = deps
-            .target_tls
-            .clone()
-            .ok_or(misconfigured("the connection asks for TLS but the gateway has no target TLS configuration"))?;
+        let config = deps.target_tls.clone().ok_or(misconfigured(
+            "the connection asks for TLS but the gateway has no target TLS configuration",
+        ))?;
         stream = start_tls(stream, &mut decoder, &mut buf, config, connection).await?;
     }
 
@@ -156,7 +159,15 @@ pub(crate) async fn connect(
         params,
     });
     send(&mut stream, &startup).await?;
-    login(&mut stream, &mut decoder, &mut buf, &user, password.as_ref(), name).await?;
+    login(
+        &mut stream,
+        &mut decoder,
+        &mut buf,
+        &user,
+        password.as_ref(),
+        name,
+    )
+    .await?;
 
     let mut relay = Vec::new();
     let mut key = None;
@@ -177,7 +188,11 @@ pub(crate) async fn connect(
                 })
             }
             BackendMessage::ErrorResponse(e) => return Err(refused(name, &e)),
-            _ => return Err(GatewayError::TargetUnexpected("an unexpected message during session start")),
+            _ => {
+                return Err(GatewayError::TargetUnexpected(
+                    "an unexpected message during session start",
+                ))
+            }
         }
     }
 }
@@ -201,10 +216,11 @@ async fn start_tls(
     let Stream::Plain(socket) = stream else {
         return Err(GatewayError::TargetUnexpected("TLS requested twice"));
     };
-    let server_name = ServerName::try_from(connection.host.clone()).map_err(|_| GatewayError::TargetAuth {
-        connection: connection.name.clone(),
-        reason: "the target host is not a valid TLS server name".to_owned(),
-    })?;
+    let server_name =
+        ServerName::try_from(connection.host.clone()).map_err(|_| GatewayError::TargetAuth {
+            connection: connection.name.clone(),
+            reason: "the target host is not a valid TLS server name".to_owned(),
+        })?;
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(server_name, socket)
         .await
@@ -228,7 +244,11 @@ async fn login(
         connection: name.to_owned(),
         reason: reason.to_owned(),
     };
-    let need_password = || password.map(|p| p.expose().as_str()).ok_or_else(|| auth_error("the target asks for a password but the connection has none"));
+    let need_password = || {
+        password
+            .map(|p| p.expose().as_str())
+            .ok_or_else(|| auth_error("the target asks for a password but the connection has none"))
+    };
     let mut scram: Option<ScramClient> = None;
     let mut scram_final = None;
     loop {
@@ -237,7 +257,11 @@ async fn login(
             BackendMessage::Authentication(auth) => auth,
             BackendMessage::ErrorResponse(e) => return Err(refused(name, &e)),
             BackendMessage::NegotiateProtocolVersion(_) => continue,
-            _ => return Err(GatewayError::TargetUnexpected("expected an authentication request")),
+            _ => {
+                return Err(GatewayError::TargetUnexpected(
+                    "expected an authentication request",
+                ))
+            }
         };
         let reply = match auth {
             Authentication::Ok => {
@@ -251,24 +275,38 @@ async fn login(
                 AuthResponse::from_password(&md5_password(user, need_password()?, salt))
             }
             Authentication::Sasl { mechanisms } => {
-                let (client, initial) = ScramClient::start(need_password()?, &mechanisms, ChannelBinding::Disabled)
-                    .map_err(|e| auth_error(&e.to_string()))?;
+                let (client, initial) =
+                    ScramClient::start(need_password()?, &mechanisms, ChannelBinding::Disabled)
+                        .map_err(|e| auth_error(&e.to_string()))?;
                 scram = Some(client);
                 AuthResponse::from_sasl_initial(&initial)
             }
             Authentication::SaslContinue(data) => {
-                let client = scram.take().ok_or_else(|| auth_error("unexpected SASL challenge"))?;
-                let (awaiting, answer) = client.server_first(&data).map_err(|e| auth_error(&e.to_string()))?;
+                let client = scram
+                    .take()
+                    .ok_or_else(|| auth_error("unexpected SASL challenge"))?;
+                let (awaiting, answer) = client
+                    .server_first(&data)
+                    .map_err(|e| auth_error(&e.to_string()))?;
                 scram_final = Some(awaiting);
                 Ok(AuthResponse::from_data(answer))
             }
             Authentication::SaslFinal(data) => {
-                let awaiting = scram_final.take().ok_or_else(|| auth_error("unexpected SASL outcome"))?;
-                awaiting.server_final(&data).map_err(|e| auth_error(&e.to_string()))?;
+                let awaiting = scram_final
+                    .take()
+                    .ok_or_else(|| auth_error("unexpected SASL outcome"))?;
+                awaiting
+                    .server_final(&data)
+                    .map_err(|e| auth_error(&e.to_string()))?;
                 continue;
             }
-            Authentication::KerberosV5 | Authentication::Gss | Authentication::GssContinue(_) | Authentication::Sspi => {
-                return Err(auth_error("the target asks for an authentication method sluice does not support"))
+            Authentication::KerberosV5
+            | Authentication::Gss
+            | Authentication::GssContinue(_)
+            | Authentication::Sspi => {
+                return Err(auth_error(
+                    "the target asks for an authentication method sluice does not support",
+                ))
             }
         };
         let reply = reply.map_err(|e| auth_error(&e.to_string()))?;
@@ -297,12 +335,20 @@ async fn send(stream: &mut Stream, msg: &FrontendMessage) -> Result<(), GatewayE
     stream.flush().await.map_err(GatewayError::TargetIo)
 }
 
-async fn next_frame(stream: &mut Stream, decoder: &mut BackendDecoder, buf: &mut BytesMut) -> Result<Frame, GatewayError> {
+async fn next_frame(
+    stream: &mut Stream,
+    decoder: &mut BackendDecoder,
+    buf: &mut BytesMut,
+) -> Result<Frame, GatewayError> {
     loop {
         if let Some(frame) = decoder.decode_frame(buf).map_err(GatewayError::TargetProtocol)? {
             return Ok(frame);
         }
-        if read_some(stream, buf, 8 * 1024).await.map_err(GatewayError::TargetIo)? == 0 {
+        if read_some(stream, buf, 8 * 1024)
+            .await
+            .map_err(GatewayError::TargetIo)?
+            == 0
+        {
             return Err(GatewayError::TargetClosed);
         }
     }
@@ -324,6 +370,10 @@ pub(crate) async fn send_cancel(address: &TargetAddress, key: &BackendKeyData) -
     socket.write_all(&out).await.map_err(GatewayError::TargetIo)?;
     // Wait for the target to close, so the cancel has been read before we return.
     let mut sink = [0u8; 16];
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), tokio::io::AsyncReadExt::read(&mut socket, &mut sink)).await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read(&mut socket, &mut sink),
+    )
+    .await;
     Ok(())
 }

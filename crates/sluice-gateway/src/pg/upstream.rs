@@ -59,7 +59,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     pub(crate) async fn run(mut self) -> Result<UpstreamEnd, GatewayError> {
         let mut out = BytesMut::with_capacity(16 * 1024);
         loop {
-            while let Some(frame) = self.decoder.decode_frame(&mut self.buf).map_err(GatewayError::ClientProtocol)? {
+            while let Some(frame) = self
+                .decoder
+                .decode_frame(&mut self.buf)
+                .map_err(GatewayError::ClientProtocol)?
+            {
                 if self.handle(frame, &mut out)? {
                     self.send(&mut out).await?;
                     return Ok(UpstreamEnd::Terminated);
@@ -106,47 +110,81 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let forward = |out: &mut BytesMut, frame: &Frame| out.extend_from_slice(frame.as_bytes());
         match tag {
             b'Q' => {
-                let FrontendMessage::Query(query) = parse(&frame)? else { return Err(unexpected()) };
+                let FrontendMessage::Query(query) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
                 let handling = self.judge_statement(&query.sql)?;
                 let refused = handling.refusal.is_some();
                 self.push(Expect::Query { handling })?;
                 if refused {
-                    encode(out, &FrontendMessage::Query(Query { sql: SENTINEL_SQL.to_owned() }))?;
+                    encode(
+                        out,
+                        &FrontendMessage::Query(Query {
+                            sql: SENTINEL_SQL.to_owned(),
+                        }),
+                    )?;
                 } else {
                     forward(out, &frame);
                 }
             }
             b'P' => {
-                let FrontendMessage::Parse(parse_msg) = parse(&frame)? else { return Err(unexpected()) };
+                let FrontendMessage::Parse(parse_msg) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
                 let handling = self.judge_statement(&parse_msg.sql)?;
                 let refused = handling.refusal.is_some();
                 let name = parse_msg.statement.clone();
-                self.push(Expect::Parse { name: name.clone(), handling })?;
+                self.push(Expect::Parse {
+                    name: name.clone(),
+                    handling,
+                })?;
                 if refused {
-                    let sentinel = Parse { statement: name, sql: SENTINEL_SQL.to_owned(), param_types: Vec::new() };
+                    let sentinel = Parse {
+                        statement: name,
+                        sql: SENTINEL_SQL.to_owned(),
+                        param_types: Vec::new(),
+                    };
                     encode(out, &FrontendMessage::Parse(sentinel))?;
                 } else {
                     forward(out, &frame);
                 }
             }
             b'B' => {
-                let FrontendMessage::Bind(bind) = parse(&frame)? else { return Err(unexpected()) };
-                self.push(Expect::Bind { portal: bind.portal, statement: bind.statement, formats: bind.result_formats })?;
+                let FrontendMessage::Bind(bind) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
+                self.push(Expect::Bind {
+                    portal: bind.portal,
+                    statement: bind.statement,
+                    formats: bind.result_formats,
+                })?;
                 forward(out, &frame);
             }
             b'D' => {
-                let FrontendMessage::Describe(d) = parse(&frame)? else { return Err(unexpected()) };
-                self.push(Expect::Describe { target: d.target, name: d.name })?;
+                let FrontendMessage::Describe(d) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
+                self.push(Expect::Describe {
+                    target: d.target,
+                    name: d.name,
+                })?;
                 forward(out, &frame);
             }
             b'E' => {
-                let FrontendMessage::Execute(e) = parse(&frame)? else { return Err(unexpected()) };
+                let FrontendMessage::Execute(e) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
                 self.push(Expect::Execute { portal: e.portal })?;
                 forward(out, &frame);
             }
             b'C' => {
-                let FrontendMessage::Close(c) = parse(&frame)? else { return Err(unexpected()) };
-                self.push(Expect::Close { target: c.target, name: c.name })?;
+                let FrontendMessage::Close(c) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
+                self.push(Expect::Close {
+                    target: c.target,
+                    name: c.name,
+                })?;
                 forward(out, &frame);
             }
             b'S' => {
@@ -159,10 +197,26 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 // The fast-path function call runs a function by OID: nothing the policy can read. Refused.
                 let statement = self.next_index();
                 let refusal = unsupported_refusal("the fast-path function call");
-                self.record_statement(statement, "<fast-path function call>", sluice_record::Verdict::Denied, Some("function call".to_owned()), 0)?;
-                let handling = Handling { statement, masker: None, tables: Arc::from(Vec::new()), refusal: Some(refusal) };
+                self.record_statement(
+                    statement,
+                    "<fast-path function call>",
+                    sluice_record::Verdict::Denied,
+                    Some("function call".to_owned()),
+                    0,
+                )?;
+                let handling = Handling {
+                    statement,
+                    masker: None,
+                    tables: Arc::from(Vec::new()),
+                    refusal: Some(refusal),
+                };
                 self.push(Expect::Query { handling })?;
-                encode(out, &FrontendMessage::Query(Query { sql: SENTINEL_SQL.to_owned() }))?;
+                encode(
+                    out,
+                    &FrontendMessage::Query(Query {
+                        sql: SENTINEL_SQL.to_owned(),
+                    }),
+                )?;
             }
             b'X' => {
                 forward(out, &frame);
@@ -182,10 +236,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     /// Decides about one statement text and records it; a refusal carries the error to show.
     fn judge_statement(&mut self, sql: &str) -> Result<Handling, GatewayError> {
         let statement = self.next_index();
-        let judgement = self.judge.judge(sql)?;
-        self.record_statement(statement, sql, judgement.verdict(), judgement.rule(), judgement.decision_us)?;
+        let (judgement, decision_us) = self.judge.judge(sql)?;
+        self.record_statement(statement, sql, judgement.verdict(), judgement.rule(), decision_us)?;
         let refusal = (!judgement.decision.is_allowed()).then(|| refusal(&judgement.decision, sql));
-        Ok(Handling { statement, masker: judgement.masker, tables: judgement.tables, refusal })
+        Ok(Handling {
+            statement,
+            masker: judgement.masker.clone(),
+            tables: Arc::clone(&judgement.tables),
+            refusal,
+        })
     }
 
     fn record_statement(
@@ -196,7 +255,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         rule: Option<String>,
         decision_us: u64,
     ) -> Result<(), GatewayError> {
-        self.recorder.append(&Event::Statement(Statement { index, text: text.to_owned(), verdict, rule, decision_us }))
+        self.recorder.append(&Event::Statement(Statement {
+            index,
+            text: text.to_owned(),
+            verdict,
+            rule,
+            decision_us,
+        }))
     }
 }
 

@@ -30,8 +30,6 @@ pub(crate) struct Judgement {
     pub masker: Option<Masker>,
     /// Tables the statement reads, as written; used to resolve column rules (see `results`).
     pub tables: Arc<[String]>,
-    /// How long classifying and deciding took (zero for a cached decision).
-    pub decision_us: u64,
 }
 
 impl Judgement {
@@ -63,7 +61,8 @@ pub(crate) struct Judge {
     hash_key: Vec<u8>,
     /// The last compiled plan and its masker: every allowed statement of a session carries the same plan.
     masker: Option<(MaskPlan, Masker)>,
-    cache: HashMap<Box<str>, Judgement>,
+    /// Shared judgements: a cache hit costs one reference count, not a copy of the decision and mask plan.
+    cache: HashMap<Box<str>, Arc<Judgement>>,
 }
 
 impl Judge {
@@ -81,25 +80,26 @@ impl Judge {
     /// The masker for messages that belong to no statement (notices, errors at any time): the session's mask plan,
     /// found by asking the policy about a statement every policy allows.
     pub(crate) fn session_masker(&mut self) -> Result<Option<Masker>, GatewayError> {
-        let decision = self.policy.decide_pg(&self.subject, &self.target, "SELECT 1", SystemTime::now());
+        let decision = self
+            .policy
+            .decide_pg(&self.subject, &self.target, "SELECT 1", SystemTime::now());
         match decision {
             Decision::AllowWithMask(plan) => self.masker_for(&plan).map(Some),
             _ => Ok(None),
         }
     }
 
-    /// Classifies and decides about `sql` (a simple-query string or one Parse).
-    pub(crate) fn judge(&mut self, sql: &str) -> Result<Judgement, GatewayError> {
+    /// Classifies and decides about `sql` (a simple-query string or one Parse), returning the judgement and how
+    /// long it took in microseconds (0 for a cached one).
+    pub(crate) fn judge(&mut self, sql: &str) -> Result<(Arc<Judgement>, u64), GatewayError> {
         if let Some(hit) = self.cache.get(sql) {
-            let mut hit = hit.clone();
-            hit.decision_us = 0;
-            return Ok(hit);
+            return Ok((Arc::clone(hit), 0));
         }
         let started = Instant::now();
         let classified = sluice_policy::sql::pg::classify(sql);
-        let decision = self
-            .policy
-            .decide_text(&self.subject, &self.target, sql, &classified, SystemTime::now());
+        let decision =
+            self.policy
+                .decide_text(&self.subject, &self.target, sql, &classified, SystemTime::now());
         let masker = match &decision {
             Decision::AllowWithMask(plan) => Some(self.masker_for(plan)?),
             _ => None,
@@ -108,24 +108,29 @@ impl Judge {
             .items
             .iter()
             .flat_map(|item| item.objects.iter())
-            .filter(|o| matches!(o.kind, sluice_policy::facts::ObjectKind::Table | sluice_policy::facts::ObjectKind::View))
+            .filter(|o| {
+                matches!(
+                    o.kind,
+                    sluice_policy::facts::ObjectKind::Table | sluice_policy::facts::ObjectKind::View
+                )
+            })
             .map(|o| o.name.clone())
             .collect();
         tables.sort();
         tables.dedup();
-        let judgement = Judgement {
+        let judgement = Arc::new(Judgement {
             decision,
             masker,
             tables: tables.into(),
-            decision_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        };
+        });
+        let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         if sql.len() <= CACHE_MAX_TEXT {
             if self.cache.len() >= CACHE_ENTRIES {
                 self.cache.clear();
             }
-            self.cache.insert(sql.into(), judgement.clone());
+            self.cache.insert(sql.into(), Arc::clone(&judgement));
         }
-        Ok(judgement)
+        Ok((judgement, took))
     }
 
     fn masker_for(&mut self, plan: &MaskPlan) -> Result<Masker, GatewayError> {
@@ -163,16 +168,29 @@ mod tests {
         let plan = MaskPlan {
             mask: MaskSection {
                 default_style: MaskStyle::Redact,
-                detectors: BTreeMap::from([(Detector::Email, MaskStyle::Hash), (Detector::CardNumber, MaskStyle::Keep)]),
-                columns: vec![ColumnRule { table: "users".into(), column: "ssn".into(), style: MaskStyle::Partial }],
+                detectors: BTreeMap::from([
+                    (Detector::Email, MaskStyle::Hash),
+                    (Detector::CardNumber, MaskStyle::Keep),
+                ]),
+                columns: vec![ColumnRule {
+                    table: "users".into(),
+                    column: "ssn".into(),
+                    style: MaskStyle::Partial,
+                }],
                 name_heuristics: false,
             },
             from_rulesets: vec!["a".into()],
         };
         let config = mask_config(&plan);
         assert_eq!(config.default_style, sluice_mask::MaskStyle::Redact);
-        assert_eq!(config.detectors.get(&sluice_mask::DetectorKind::Email), Some(&sluice_mask::MaskStyle::Hash));
-        assert_eq!(config.detectors.get(&sluice_mask::DetectorKind::CardNumber), Some(&sluice_mask::MaskStyle::Keep));
+        assert_eq!(
+            config.detectors.get(&sluice_mask::DetectorKind::Email),
+            Some(&sluice_mask::MaskStyle::Hash)
+        );
+        assert_eq!(
+            config.detectors.get(&sluice_mask::DetectorKind::CardNumber),
+            Some(&sluice_mask::MaskStyle::Keep)
+        );
         assert_eq!(config.columns.len(), 1);
         assert_eq!(config.columns[0].table, "users");
         assert!(!config.name_heuristics);

@@ -1,7 +1,13 @@
 //! Test harness: a throwaway PostgreSQL (sluice-testbed), a temporary SQLite store with a user, a token and a
 //! connection whose target password is sealed, a policy, a self-signed TLS certificate, and the gateway's
 //! PostgreSQL listener served in-process on its own runtime (so tests may block on `psql` without starving it).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    dead_code
+)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -60,7 +66,12 @@ pub struct Harness {
 }
 
 /// Creates a user with `groups` and returns a fresh token for them.
-pub async fn add_user(store: &Store, name: &str, groups: &[&str], expires_at: Option<time::OffsetDateTime>) -> String {
+pub async fn add_user(
+    store: &Store,
+    name: &str,
+    groups: &[&str],
+    expires_at: Option<time::OffsetDateTime>,
+) -> String {
     let user = store
         .create_user(
             &Actor::system(),
@@ -91,15 +102,17 @@ pub async fn add_user(store: &Store, name: &str, groups: &[&str], expires_at: Op
 }
 
 fn tls_config() -> Arc<rustls::ServerConfig> {
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
     let cert = rustls::pki_types::CertificateDer::from(certified.cert.der().to_vec());
     let key = rustls::pki_types::PrivateKeyDer::try_from(certified.signing_key.serialize_der()).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
     Arc::new(config)
 }
 
@@ -117,9 +130,15 @@ impl Harness {
     pub fn start_with(policy: &str, loopback_cleartext: bool) -> Harness {
         let pg = Postgres::start().expect("throwaway PostgreSQL");
         let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let (store, token, addr, shutdown) = runtime.block_on(async {
-            let store = Store::open_sqlite_file(&dir.path().join("state.db")).await.unwrap();
+            let store = Store::open_sqlite_file(&dir.path().join("state.db"))
+                .await
+                .unwrap();
             let key = MasterKey::generate().unwrap();
             store.check_master_key(&key).await.unwrap();
             let token = add_user(&store, "alice", &["dev"], None).await;
@@ -135,7 +154,10 @@ impl Harness {
                         username: Some(pg.user().to_owned()),
                         database: Some(pg.database().to_owned()),
                         groups: vec!["dev".to_owned()],
-                        credential: Some(SealedCredential { kind: CredentialKind::Password, sealed }),
+                        credential: Some(SealedCredential {
+                            kind: CredentialKind::Password,
+                            sealed,
+                        }),
                         options: serde_json::json!({ "allow_other_databases": true }),
                     },
                 )
@@ -145,7 +167,10 @@ impl Harness {
             let (_publish, policy_rx) = tokio::sync::watch::channel(Arc::new(policy));
             std::mem::forget(_publish);
             let mut recording = RecordingSettings::new(dir.path().join("data"));
-            recording.writer = WriterOptions { sync: SyncPolicy::OnFlush, ..WriterOptions::default() };
+            recording.writer = WriterOptions {
+                sync: SyncPolicy::OnFlush,
+                ..WriterOptions::default()
+            };
             recording.row_cap = 50;
             let deps = GatewayDeps {
                 store: store.clone(),
@@ -155,9 +180,15 @@ impl Harness {
                 policy: policy_rx,
                 recording,
                 mask_hash_key: Secret::new(vec![7u8; 32]),
-                pg: PgSettings { allow_loopback_cleartext: loopback_cleartext, drain_timeout: Duration::from_secs(2), ..PgSettings::default() },
+                pg: PgSettings {
+                    allow_loopback_cleartext: loopback_cleartext,
+                    drain_timeout: Duration::from_secs(2),
+                    ..PgSettings::default()
+                },
             };
-            let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps)).await.unwrap();
+            let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps))
+                .await
+                .unwrap();
             let addr = listener.local_addr().unwrap();
             let (shutdown, stop) = oneshot::channel::<()>();
             tokio::spawn(listener.serve(async move {
@@ -165,12 +196,23 @@ impl Harness {
             }));
             (store, token, addr, shutdown)
         });
-        Harness { pg, addr, token, store, dir, runtime, shutdown: Some(shutdown) }
+        Harness {
+            pg,
+            addr,
+            token,
+            store,
+            dir,
+            runtime,
+            shutdown: Some(shutdown),
+        }
     }
 
     /// A libpq connection string for the gateway.
     pub fn conninfo(&self, user: &str, dbname: &str, sslmode: &str) -> String {
-        format!("host=127.0.0.1 port={} user={user} dbname={dbname} sslmode={sslmode} connect_timeout=10", self.addr.port())
+        format!(
+            "host=127.0.0.1 port={} user={user} dbname={dbname} sslmode={sslmode} connect_timeout=10",
+            self.addr.port()
+        )
     }
 
     /// Runs `psql` against the gateway as alice over TLS with `args` appended.
@@ -210,8 +252,14 @@ impl Harness {
 
     /// A tokio-postgres client for alice (plain TCP on loopback, which the harness allows).
     pub async fn client(&self) -> tokio_postgres::Client {
-        let conninfo = format!("{} password={}", self.conninfo("alice", "pg-test", "disable"), self.token);
-        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await.expect("connects through sluice");
+        let conninfo = format!(
+            "{} password={}",
+            self.conninfo("alice", "pg-test", "disable"),
+            self.token
+        );
+        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+            .await
+            .expect("connects through sluice");
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -221,7 +269,9 @@ impl Harness {
     /// Every recording file written so far.
     pub fn recordings(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
             for e in entries.flatten() {
                 let p = e.path();
                 if p.is_dir() {
@@ -235,6 +285,15 @@ impl Harness {
         walk(&self.dir.path().join("data").join("recordings"), &mut out);
         out.sort();
         out
+    }
+}
+
+impl Harness {
+    /// Asks the listener to shut down (stop accepting, drain sessions).
+    pub fn shutdown(&mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
     }
 }
 
