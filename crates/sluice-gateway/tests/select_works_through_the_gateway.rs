@@ -60,3 +60,23 @@ fn listen_and_notify_pass_through() {
         stdout(&out)
     );
 }
+
+#[test]
+fn large_values_and_many_rows_stream_through() {
+    let h = Harness::start();
+    h.runtime.block_on(async {
+        let client = h.client().await;
+        let big: String = client
+            .query_one("SELECT repeat('x', 20000000)", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(big.len(), 20_000_000);
+        let rows = client
+            .query("SELECT g, md5(g::text) FROM generate_series(1, 50000) g", &[])
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 50_000);
+        assert_eq!(rows[49_999].get::<_, i32>(0), 50_000);
+    });
+}

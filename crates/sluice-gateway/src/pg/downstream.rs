@@ -53,7 +53,7 @@ struct Portal {
 
 /// The result set being delivered.
 #[derive(Debug)]
-struct Result {
+struct Delivery {
     statement: u64,
     masker: Option<Masker>,
     columns: Option<Arc<[Column]>>,
@@ -82,7 +82,7 @@ pub(crate) struct Downstream<'a, R, W> {
     queue: VecDeque<Expect>,
     statements: HashMap<String, Prepared>,
     portals: HashMap<String, Portal>,
-    result: Option<Result>,
+    result: Option<Delivery>,
 }
 
 impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
@@ -117,7 +117,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         }
     }
 
-    pub(crate) async fn run(mut self) -> std::result::Result<(), GatewayError> {
+    pub(crate) async fn run(mut self) -> Result<(), GatewayError> {
         let mut out = BytesMut::with_capacity(OUT_HIGH_WATER);
         loop {
             let mut ready_idle = false;
@@ -145,7 +145,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
     }
 
     /// Records what is pending, makes the recording durable, then writes `out` to the client.
-    async fn release(&mut self, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
+    async fn release(&mut self, out: &mut BytesMut) -> Result<(), GatewayError> {
         if out.is_empty() {
             return Ok(());
         }
@@ -178,7 +178,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
     }
 
     /// Handles one target message; `true` when it was a ReadyForQuery that left nothing pending.
-    fn handle(&mut self, frame: Frame, out: &mut BytesMut) -> std::result::Result<bool, GatewayError> {
+    fn handle(&mut self, frame: Frame, out: &mut BytesMut) -> Result<bool, GatewayError> {
         let forward = |out: &mut BytesMut, frame: &Frame| out.extend_from_slice(frame.as_bytes());
         let Some(tag) = frame.tag() else {
             return Err(GatewayError::TargetUnexpected("an untagged message"));
@@ -362,7 +362,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             .as_ref()
             .map(|c| c.iter().map(|c| c.name.clone()).collect())
             .unwrap_or_default();
-        self.result = Some(Result {
+        self.result = Some(Delivery {
             statement: handling.statement,
             masker: handling.masker.clone(),
             columns,
@@ -393,7 +393,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         }
     }
 
-    fn data_row(&mut self, frame: &Frame, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
+    fn data_row(&mut self, frame: &Frame, out: &mut BytesMut) -> Result<(), GatewayError> {
         self.ensure_result();
         let Some(result) = self.result.as_mut() else {
             // A row nobody asked for: forward it unmasked would be a leak if masking applied; mask with the
@@ -430,7 +430,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         Ok(())
     }
 
-    fn copy_data(&mut self, frame: &Frame, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
+    fn copy_data(&mut self, frame: &Frame, out: &mut BytesMut) -> Result<(), GatewayError> {
         self.ensure_result();
         let BackendMessage::CopyData(data) = parse(frame)? else {
             return Err(unexpected());
@@ -461,7 +461,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         Ok(())
     }
 
-    fn error(&mut self, frame: &Frame, out: &mut BytesMut) -> std::result::Result<(), GatewayError> {
+    fn error(&mut self, frame: &Frame, out: &mut BytesMut) -> Result<(), GatewayError> {
         let BackendMessage::ErrorResponse(notice) = parse(frame)? else {
             return Err(unexpected());
         };
@@ -499,7 +499,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
     }
 
     /// Appends the recorded rows of the current result, if any.
-    fn record_batch(&mut self) -> std::result::Result<(), GatewayError> {
+    fn record_batch(&mut self) -> Result<(), GatewayError> {
         let Some(result) = self.result.as_mut() else {
             return Ok(());
         };
@@ -515,7 +515,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
     }
 
     /// Closes the current result: remaining rows, the omitted count, and the completion tag.
-    fn finish_result(&mut self, tag: Option<String>) -> std::result::Result<(), GatewayError> {
+    fn finish_result(&mut self, tag: Option<String>) -> Result<(), GatewayError> {
         self.record_batch()?;
         let Some(result) = self.result.take() else {
             return Ok(());
@@ -539,7 +539,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
     }
 }
 
-fn parse(frame: &Frame) -> std::result::Result<BackendMessage, GatewayError> {
+fn parse(frame: &Frame) -> Result<BackendMessage, GatewayError> {
     BackendMessage::parse(frame).map_err(GatewayError::TargetProtocol)
 }
 
