@@ -14,4 +14,23 @@ pub enum IdentityError {
     /// The operating system could not supply random bytes, so no credential can be minted safely.
     #[error("the system random number generator failed; no token was created")]
     Randomness,
+    /// A token from an identity provider was refused. The reason is for logs; the text shown is deliberately generic
+    /// so that a client learns nothing about which check failed.
+    #[error("the identity token was not accepted")]
+    TokenRejected(crate::oidc::Rejection),
+    /// An identity provider could not be reached or answered something unusable (discovery, JWKS, token endpoint).
+    #[error("the identity provider `{provider}` is unavailable: {reason}")]
+    ProviderUnavailable {
+        /// The configured provider name.
+        provider: String,
+        /// What went wrong (URLs and statuses only, never tokens or secrets).
+        reason: String,
+    },
+    /// A login flow ended without an identity: the provider refused, the user took too long, or the redirect did
+    /// not belong to this login.
+    #[error("login failed: {reason}")]
+    LoginFailed {
+        /// Phrased for the person logging in.
+        reason: String,
+    },
 }

@@ -6,6 +6,8 @@
 //!   test database.
 //! - [`gateway::TestGateway`] (default feature `gateway`): a complete sluice gateway in the test process on a temporary data
 //!   directory, with blocking helpers for its REST API.
+//! - [`oidc::OidcProvider`] (feature `oidc`): the real `oidc-provider` npm package run by node, with users in groups,
+//!   a native, a web and service clients, headless login and key rotation.
 //! - [`sshd::Sshd`]: OpenSSH `sshd` with its own host key and config, and a client key to log in as the current user.
 //!
 //! Servers run as their Debian system account (`postgres`, `mysql`) when the tests run as root, since the servers
@@ -40,6 +42,8 @@ pub mod error;
 #[cfg(feature = "gateway")]
 pub mod gateway;
 pub mod mariadb;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 mod orphans;
 pub mod postgres;
 mod process;

@@ -1,0 +1,149 @@
+//! The HTTP seam: everything OIDC needs from the network is a JSON GET or a form POST, behind [`HttpFetch`], so
+//! validation and the flows can be tested with fixed keys and canned answers, and the real client can be swapped.
+//!
+//! [`HttpFetcher`] is the real one: `ureq` with rustls and the webpki roots, run on tokio's blocking pool, with
+//! timeouts and a cap on response size (a hostile or broken provider must not stall or flood the gateway).
+
+use crate::IdentityError;
+use serde_json::Value;
+use std::future::Future;
+use std::io::Read as _;
+use std::pin::Pin;
+use std::time::Duration;
+
+/// A boxed future, so that [`HttpFetch`] can be used as `Arc<dyn HttpFetch>`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Responses larger than this are refused: discovery documents and JWKS are a few KiB.
+pub const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+
+/// An HTTP answer: the status and the JSON body (`Value::Null` when the body was not JSON).
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// HTTP status code.
+    pub status: u16,
+    /// Parsed body.
+    pub body: Value,
+}
+
+/// Form fields of a POST. Values may be secrets (client secret, code verifier, device code): Debug shows names only.
+#[derive(Clone, Default)]
+pub struct Form {
+    fields: Vec<(&'static str, String)>,
+}
+
+impl Form {
+    /// Adds a field.
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Form {
+        self.fields.push((name, value.into()));
+        self
+    }
+
+    /// The fields, for an [`HttpFetch`] implementation to send.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.fields.iter().map(|(name, value)| (*name, value.as_str()))
+    }
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.fields.iter().map(|(name, _)| name)).finish()
+    }
+}
+
+/// What OIDC needs from HTTP. Errors are [`IdentityError::ProviderUnavailable`]; non-2xx answers to a POST are
+/// replies (token endpoints answer 400 with a JSON error), non-2xx answers to a GET are errors.
+pub trait HttpFetch: Send + Sync + std::fmt::Debug {
+    /// GETs `url` and parses the JSON body.
+    fn get_json<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Value, IdentityError>>;
+    /// POSTs `form` (`application/x-www-form-urlencoded`) to `url`.
+    fn post_form<'a>(&'a self, url: &'a str, form: Form) -> BoxFuture<'a, Result<Reply, IdentityError>>;
+}
+
+/// The real fetcher. Needs a tokio runtime.
+#[derive(Debug, Clone)]
+pub struct HttpFetcher {
+    agent: ureq::Agent,
+}
+
+impl Default for HttpFetcher {
+    fn default() -> Self {
+        HttpFetcher::new(Duration::from_secs(10))
+    }
+}
+
+impl HttpFetcher {
+    /// A fetcher whose requests give up after `timeout`. Redirects are not followed: OIDC endpoints are exact URLs.
+    pub fn new(timeout: Duration) -> HttpFetcher {
+        HttpFetcher {
+            agent: ureq::AgentBuilder::new().timeout(timeout).redirects(0).build(),
+        }
+    }
+}
+
+fn unavailable(url: &str, reason: impl std::fmt::Display) -> IdentityError {
+    IdentityError::ProviderUnavailable {
+        provider: url.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+fn read_reply(url: &str, response: ureq::Response) -> Result<Reply, IdentityError> {
+    let status = response.status();
+    let mut body = Vec::new();
+    response
+        .into_reader()
+        .take(MAX_RESPONSE_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|err| unavailable(url, format!("reading the response: {err}")))?;
+    if body.len() as u64 > MAX_RESPONSE_BYTES {
+        return Err(unavailable(url, "the response is too large"));
+    }
+    Ok(Reply {
+        status,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce() -> Result<T, IdentityError> + Send + 'static,
+) -> Result<T, IdentityError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| unavailable(url, format!("the request task failed: {err}")))?
+}
+
+impl HttpFetch for HttpFetcher {
+    fn get_json<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Value, IdentityError>> {
+        let agent = self.agent.clone();
+        let owned = url.to_owned();
+        Box::pin(async move {
+            let reply = blocking(url, move || {
+                let response = match agent.get(&owned).set("accept", "application/json").call() {
+                    Ok(response) => response,
+                    Err(ureq::Error::Status(status, _)) => return Err(unavailable(&owned, format!("HTTP {status}"))),
+                    Err(err) => return Err(unavailable(&owned, err)),
+                };
+                read_reply(&owned, response)
+            })
+            .await?;
+            if !(200..300).contains(&reply.status) {
+                return Err(unavailable(url, format!("HTTP {}", reply.status)));
+            }
+            Ok(reply.body)
+        })
+    }
+
+    fn post_form<'a>(&'a self, url: &'a str, form: Form) -> BoxFuture<'a, Result<Reply, IdentityError>> {
+        let agent = self.agent.clone();
+        let owned = url.to_owned();
+        Box::pin(blocking(url, move || {
+            let fields: Vec<(&str, &str)> = form.fields().collect();
+            match agent.post(&owned).set("accept", "application/json").send_form(&fields) {
+                Ok(response) | Err(ureq::Error::Status(_, response)) => read_reply(&owned, response),
+                Err(err) => Err(unavailable(&owned, err)),
+            }
+        }))
+    }
+}

@@ -1,0 +1,28 @@
+//! OpenID Connect: federated identities from the organisation's identity provider.
+//!
+//! The pieces, bottom up:
+//! - [`config`]: what an admin configures per provider, and how its group claim maps to sluice groups and a role.
+//! - [`jwt`]: taking a token apart and checking everything that needs no key (size, header, claims), with a closed
+//!   set of [`Rejection`] reasons.
+//! - [`keys`]: JWKS parsing into asymmetric verifiers (RS256, PS256, ES256, EdDSA on `ring`) and a cache refreshed on
+//!   an unknown `kid` at a bounded rate.
+//! - [`fetch`]: the HTTP seam ([`HttpFetch`]) and the real client ([`HttpFetcher`]).
+//! - [`provider`]: discovery and validation into a verified [`Identity`].
+//! - [`flow`]: PKCE, the authorization URL, the redirect check, code exchange and the device flow, for the CLI and
+//!   the web login.
+//!
+//! Time is always passed in (`now`), so expiry is testable without waiting and policy stays a function of its inputs.
+
+pub mod config;
+pub mod fetch;
+pub mod flow;
+pub mod jwt;
+pub mod keys;
+pub mod provider;
+
+pub use config::{GroupMapping, GroupsClaim, ProviderConfig, ValidationSettings};
+pub use fetch::{HttpFetch, HttpFetcher};
+pub use flow::{DeviceAuthorization, DevicePoll, LoginTokens, PendingLogin, Pkce};
+pub use jwt::{Algorithm, Rejection, MAX_TOKEN_BYTES};
+pub use keys::{KeyCache, VerificationKey};
+pub use provider::{Identity, Provider, ProviderMetadata};

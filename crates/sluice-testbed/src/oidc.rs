@@ -1,0 +1,552 @@
+//! A throwaway OpenID provider: the real `oidc-provider` npm package, run by node from a script this crate owns
+//! (`oidc/provider.mjs`), on a random loopback port over plain http (issuer `http://127.0.0.1:PORT`).
+//!
+//! Identity tests need a provider that behaves like the ones sluice meets in production — discovery, JWKS, signed ID
+//! tokens, JWT access tokens, PKCE, the device flow — and that a test can steer: users in groups, group changes, key
+//! rotation, short token lifetimes. The npm package is installed once per machine with `npm ci` from the committed
+//! lock file into `$HOME/.cache/sluice-oidc/<lock hash>/node_modules`, guarded by a file lock so parallel test
+//! processes install it only once.
+//!
+//! The provider has a login form that checks passwords and a consent form, both plain HTML, so
+//! [`OidcProvider::browser_login`] can drive the authorization code flow the way a browser would, without a browser.
+
+use crate::error::{Result, TestbedError};
+use crate::process::{self, ServerProcess};
+use crate::{scratch, system};
+use base64::Engine as _;
+use rustix::process::Signal;
+use sha2::Digest as _;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The provider script, written into each instance directory.
+const SCRIPT: &str = include_str!("../oidc/provider.mjs");
+const PACKAGE_JSON: &str = include_str!("../oidc/package.json");
+const PACKAGE_LOCK: &str = include_str!("../oidc/package-lock.json");
+/// The npm package named in installation errors.
+const NPM_PACKAGE: &str = "oidc-provider@9.13.3";
+/// The audience (resource indicator) of every JWT access token the provider issues.
+pub const RESOURCE: &str = "urn:sluice:api";
+/// The redirect URI registered for native and web clients. Loopback redirects may use any port (RFC 8252 §7.3).
+pub const REDIRECT_URI: &str = "http://127.0.0.1/callback";
+/// How long node may take to exit after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Timeout of each HTTP request a helper makes.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A user of the provider.
+#[derive(Clone, Debug)]
+pub struct OidcUser {
+    /// The login name, also the `sub` and `preferred_username` claims.
+    pub name: String,
+    /// The password the login form checks.
+    pub password: String,
+    /// Emitted as `groups`, `realm_access.roles` and the comma-joined `groups_csv`.
+    pub groups: Vec<String>,
+}
+
+/// What kind of client an [`OidcClient`] is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientKind {
+    /// A public client (no secret) using the authorization code flow with PKCE and the device flow, like the CLI.
+    Native,
+    /// A confidential client using the authorization code flow, like a web UI.
+    Web,
+    /// A confidential client using the client credentials grant, like a CI job; its tokens carry these groups.
+    Service {
+        /// The groups of the service account.
+        groups: Vec<String>,
+    },
+}
+
+/// A client registered at the provider. Confidential clients get a random secret ([`OidcProvider::client_secret`]).
+#[derive(Clone, Debug)]
+pub struct OidcClient {
+    /// The `client_id`.
+    pub id: String,
+    /// Native, web or service.
+    pub kind: ClientKind,
+}
+
+/// Users, clients and token lifetimes of a provider.
+#[derive(Clone, Debug)]
+pub struct OidcSetup {
+    /// The users who can log in.
+    pub users: Vec<OidcUser>,
+    /// The registered clients.
+    pub clients: Vec<OidcClient>,
+    /// Lifetime of access tokens (including client credentials tokens); short values make expiry testable.
+    pub access_token_ttl: Duration,
+    /// Lifetime of ID tokens.
+    pub id_token_ttl: Duration,
+}
+
+impl Default for OidcSetup {
+    fn default() -> Self {
+        OidcSetup {
+            users: Vec::new(),
+            clients: Vec::new(),
+            access_token_ttl: Duration::from_secs(300),
+            id_token_ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+impl OidcSetup {
+    /// Adds a user.
+    pub fn user(mut self, name: &str, password: &str, groups: &[&str]) -> Self {
+        self.users.push(OidcUser {
+            name: name.to_owned(),
+            password: password.to_owned(),
+            groups: groups.iter().map(|group| (*group).to_owned()).collect(),
+        });
+        self
+    }
+
+    /// Adds a client.
+    pub fn client(mut self, id: &str, kind: ClientKind) -> Self {
+        self.clients.push(OidcClient {
+            id: id.to_owned(),
+            kind,
+        });
+        self
+    }
+}
+
+/// Tokens from a completed authorization code exchange.
+#[derive(Clone, Debug)]
+pub struct CodeTokens {
+    /// The signed ID token.
+    pub id_token: String,
+    /// A JWT access token for [`RESOURCE`].
+    pub access_token: String,
+}
+
+/// A running provider. Dropping it stops node and deletes its directory.
+pub struct OidcProvider {
+    process: Option<ServerProcess>,
+    dir: TempDir,
+    port: u16,
+    admin_token: String,
+    secrets: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for OidcProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcProvider")
+            .field("issuer", &self.issuer())
+            .field("dir", &self.dir.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OidcProvider {
+    /// Installs the npm package if needed and starts the provider on a free loopback port.
+    pub fn start(setup: OidcSetup) -> Result<OidcProvider> {
+        let node = system::find_binary("node", "nodejs", &[])?;
+        let modules = install_package()?;
+        let dir = scratch::instance_dir("oidc", None)?;
+        write_file(&dir.path().join("provider.mjs"), SCRIPT)?;
+        std::os::unix::fs::symlink(&modules, dir.path().join("node_modules"))
+            .map_err(|err| TestbedError::io("linking node_modules into the instance directory", err))?;
+        let mut secrets = BTreeMap::new();
+        for client in &setup.clients {
+            if client.kind != ClientKind::Native {
+                secrets.insert(client.id.clone(), system::random_hex(24)?);
+            }
+        }
+        let admin_token = system::random_hex(16)?;
+        let cookie_key = system::random_hex(16)?;
+        let mut provider = OidcProvider {
+            process: None,
+            dir,
+            port: 0,
+            admin_token,
+            secrets,
+        };
+        let (port, process) = process::start_on_free_port(
+            |port| {
+                let config = provider.config_json(&setup, port, &cookie_key);
+                let config_path = provider.dir.path().join("config.json");
+                write_file(&config_path, &config.to_string())?;
+                let mut command = Command::new(&node);
+                command.arg(provider.dir.path().join("provider.mjs")).arg(&config_path);
+                ServerProcess::spawn(
+                    "oidc-provider",
+                    command,
+                    &provider.dir.path().join("provider.log"),
+                    Signal::TERM,
+                )
+            },
+            |port, process| process.log_contains(&format!("sluice-oidc listening on {port}")),
+        )?;
+        provider.port = port;
+        provider.process = Some(process);
+        Ok(provider)
+    }
+
+    fn config_json(&self, setup: &OidcSetup, port: u16, cookie_key: &str) -> serde_json::Value {
+        let users: Vec<_> = setup
+            .users
+            .iter()
+            .map(|user| serde_json::json!({"name": user.name, "password": user.password, "groups": user.groups}))
+            .collect();
+        let clients: Vec<_> = setup
+            .clients
+            .iter()
+            .map(|client| {
+                let (kind, groups) = match &client.kind {
+                    ClientKind::Native => ("native", Vec::new()),
+                    ClientKind::Web => ("web", Vec::new()),
+                    ClientKind::Service { groups } => ("service", groups.clone()),
+                };
+                serde_json::json!({
+                    "kind": kind,
+                    "client_id": client.id,
+                    "client_secret": self.secrets.get(&client.id),
+                    "redirect_uris": [REDIRECT_URI],
+                    "groups": groups,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "port": port,
+            "admin_token": self.admin_token,
+            "cookie_key": cookie_key,
+            "resource": RESOURCE,
+            "users": users,
+            "clients": clients,
+            "ttl": {
+                "access_token": setup.access_token_ttl.as_secs().max(1),
+                "id_token": setup.id_token_ttl.as_secs().max(1),
+            },
+        })
+    }
+
+    /// The issuer, `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The secret of a web or service client (`None` for native clients and unknown ids).
+    pub fn client_secret(&self, client_id: &str) -> Option<&str> {
+        self.secrets.get(client_id).map(String::as_str)
+    }
+
+    /// The provider's log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("provider.log")
+    }
+
+    /// A JWT access token for [`RESOURCE`] from the client credentials grant of the service client `client_id`.
+    pub fn client_credentials_token(&self, client_id: &str) -> Result<String> {
+        let secret = self.client_secret(client_id).ok_or_else(|| http_error("client credentials", "no such confidential client"))?;
+        let url = format!("{}/token", self.issuer());
+        let response = agent()
+            .post(&url)
+            .send_form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+                ("scope", "api"),
+                ("resource", RESOURCE),
+            ])
+            .map_err(|err| http_error(&format!("POST {url}"), err))?;
+        json_field(response, "access_token")
+    }
+
+    /// Follows an authorization URL as a browser would: logs in with `user`/`password` on the provider's form,
+    /// consents, and returns the final redirect (the client's `redirect_uri` with `code`, `state` and `iss`) without
+    /// requesting it.
+    pub fn browser_login(&self, authorize_url: &str, user: &str, password: &str) -> Result<String> {
+        let mut browser = Browser::default();
+        let mut next = browser.get(authorize_url)?;
+        // login → resume → consent → resume → redirect: a handful of hops; more means the flow is looping.
+        for _ in 0..10 {
+            if !next.starts_with(&self.issuer()) {
+                return Ok(next);
+            }
+            if let Some(interaction) = next.strip_prefix(&format!("{}/interaction/", self.issuer())) {
+                let page = browser.page(&next)?;
+                next = if page.contains("/login\"") {
+                    browser.post(&format!("{}/interaction/{interaction}/login", self.issuer()), &[("login", user), ("password", password)])?
+                } else {
+                    browser.post(&format!("{}/interaction/{interaction}/confirm", self.issuer()), &[])?
+                };
+            } else {
+                next = browser.get(&next)?;
+            }
+        }
+        Err(http_error(authorize_url, "the login did not reach the client's redirect_uri"))
+    }
+
+    /// Runs the whole authorization code flow with PKCE for the native client `client_id` and returns its tokens.
+    pub fn authorization_code_tokens(&self, client_id: &str, user: &str, password: &str) -> Result<CodeTokens> {
+        let verifier = system::random_hex(32)?;
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let state = system::random_hex(8)?;
+        let authorize = format!(
+            "{}/auth?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid%20profile%20groups&\
+             code_challenge={challenge}&code_challenge_method=S256&state={state}&nonce={state}&resource={}",
+            self.issuer(),
+            form_encode(REDIRECT_URI),
+            form_encode(RESOURCE),
+        );
+        let redirect = self.browser_login(&authorize, user, password)?;
+        let code = query_param(&redirect, "code").ok_or_else(|| http_error(&redirect, "no code in the redirect"))?;
+        let url = format!("{}/token", self.issuer());
+        let response = agent()
+            .post(&url)
+            .send_form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", client_id),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", &verifier),
+            ])
+            .map_err(|err| http_error(&format!("POST {url}"), err))?;
+        let body: serde_json::Value = response.into_json().map_err(|err| http_error(&url, err))?;
+        let field = |name: &str| {
+            body.get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| http_error(&url, format!("no {name} in the token response")))
+        };
+        Ok(CodeTokens {
+            id_token: field("id_token")?,
+            access_token: field("access_token")?,
+        })
+    }
+
+    /// Adds a new signing key (new `kid`) that signs every token from now on; older keys stay in the JWKS.
+    /// Returns the new `kid`.
+    pub fn rotate_keys(&self) -> Result<String> {
+        let response = self.admin("/admin/rotate-keys", serde_json::json!({}))?;
+        json_field(response, "kid")
+    }
+
+    /// Replaces the groups of a user; tokens issued from now on carry them.
+    pub fn set_user_groups(&self, user: &str, groups: &[&str]) -> Result<()> {
+        self.admin("/admin/groups", serde_json::json!({"user": user, "groups": groups}))
+            .map(drop)
+    }
+
+    /// Replaces the groups of a service client.
+    pub fn set_client_groups(&self, client_id: &str, groups: &[&str]) -> Result<()> {
+        self.admin("/admin/groups", serde_json::json!({"client": client_id, "groups": groups}))
+            .map(drop)
+    }
+
+    fn admin(&self, path: &str, body: serde_json::Value) -> Result<ureq::Response> {
+        let url = format!("{}{path}", self.issuer());
+        agent()
+            .post(&url)
+            .set("x-admin-token", &self.admin_token)
+            .send_json(body)
+            .map_err(|err| http_error(&format!("POST {url}"), err))
+    }
+
+    /// Whether node is running.
+    pub fn is_running(&self) -> bool {
+        self.process.as_ref().is_some_and(|process| !process.has_exited())
+    }
+
+    /// Stops the provider (SIGTERM, then SIGKILL), e.g. to test behaviour during an outage. Idempotent.
+    pub fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.shutdown(Signal::TERM, STOP_GRACE);
+        }
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A minimal cookie-keeping HTTP client that does not follow redirects, enough to walk the provider's forms.
+#[derive(Default)]
+struct Browser {
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn remember(&mut self, response: &ureq::Response) {
+        for header in response.all("set-cookie") {
+            let Some((name, rest)) = header.split_once('=') else { continue };
+            let value = rest.split(';').next().unwrap_or_default();
+            let expired = header.to_ascii_lowercase().contains("expires=thu, 01 jan 1970");
+            if value.is_empty() || expired {
+                self.cookies.remove(name.trim());
+            } else {
+                self.cookies.insert(name.trim().to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    /// Requests `url` and returns where it redirects to.
+    fn get(&mut self, url: &str) -> Result<String> {
+        let response = agent()
+            .get(url)
+            .set("cookie", &self.cookie_header())
+            .call()
+            .map_err(|err| http_error(&format!("GET {url}"), err))?;
+        self.redirect(url, response)
+    }
+
+    /// Requests `url` and returns the page body.
+    fn page(&mut self, url: &str) -> Result<String> {
+        let response = agent()
+            .get(url)
+            .set("cookie", &self.cookie_header())
+            .call()
+            .map_err(|err| http_error(&format!("GET {url}"), err))?;
+        self.remember(&response);
+        response.into_string().map_err(|err| http_error(url, err))
+    }
+
+    /// Posts a form to `url` and returns where it redirects to.
+    fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Result<String> {
+        let response = agent()
+            .post(url)
+            .set("cookie", &self.cookie_header())
+            .send_form(form)
+            .map_err(|err| http_error(&format!("POST {url}"), err))?;
+        self.redirect(url, response)
+    }
+
+    fn redirect(&mut self, url: &str, response: ureq::Response) -> Result<String> {
+        self.remember(&response);
+        let location = response
+            .header("location")
+            .ok_or_else(|| http_error(url, format!("expected a redirect, got status {}", response.status())))?;
+        Ok(if location.starts_with('/') {
+            let origin = url.split('/').take(3).collect::<Vec<_>>().join("/");
+            format!("{origin}{location}")
+        } else {
+            location.to_owned()
+        })
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().redirects(0).timeout(HTTP_TIMEOUT).build()
+}
+
+fn http_error(request: &str, message: impl std::fmt::Display) -> TestbedError {
+    let message = match message.to_string() {
+        text if text.is_empty() => "failed".to_owned(),
+        text => text,
+    };
+    TestbedError::Http {
+        request: request.to_owned(),
+        message,
+    }
+}
+
+fn json_field(response: ureq::Response, field: &str) -> Result<String> {
+    let url = response.get_url().to_owned();
+    let body: serde_json::Value = response.into_json().map_err(|err| http_error(&url, err))?;
+    body.get(field)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| http_error(&url, format!("no {field} in {body}")))
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(byte).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// The value of `name` in the query of `url` (values the provider sends are URL-safe, so no decoding is needed).
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn write_file(path: &Path, contents: &str) -> Result<()> {
+    std::fs::write(path, contents).map_err(|err| TestbedError::io(format!("writing {}", path.display()), err))
+}
+
+/// Installs the npm package from the committed lock file, once per lock file version, and returns its
+/// `node_modules` directory. A file lock serialises installers; a marker file says an installation is complete.
+fn install_package() -> Result<PathBuf> {
+    let hash: String = sha2::Sha256::digest(PACKAGE_LOCK.as_bytes())
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let home = std::env::var_os("HOME").map_or_else(std::env::temp_dir, PathBuf::from);
+    let root = home.join(".cache/sluice-oidc").join(hash);
+    let modules = root.join("node_modules");
+    let marker = root.join("installed");
+    if marker.exists() {
+        return Ok(modules);
+    }
+    std::fs::create_dir_all(&root).map_err(|err| TestbedError::io(format!("creating {}", root.display()), err))?;
+    let lock_path = root.join("install.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|err| TestbedError::io(format!("creating {}", lock_path.display()), err))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|err| TestbedError::io(format!("locking {}", lock_path.display()), err.into()))?;
+    // Another process may have finished the installation while this one waited for the lock.
+    if marker.exists() {
+        return Ok(modules);
+    }
+    let npm = system::find_binary("npm", "npm", &[])?;
+    write_file(&root.join("package.json"), PACKAGE_JSON)?;
+    write_file(&root.join("package-lock.json"), PACKAGE_LOCK)?;
+    let mut command = Command::new(npm);
+    command
+        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&root);
+    system::run(&mut command).map_err(|err| match err {
+        TestbedError::CommandFailed { command, status, output } => TestbedError::CommandFailed {
+            command: format!("{command} (installing the npm package {NPM_PACKAGE} into {})", root.display()),
+            status,
+            output,
+        },
+        other => other,
+    })?;
+    write_file(&marker, NPM_PACKAGE)?;
+    Ok(modules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_encoding_keeps_only_unreserved_characters() {
+        assert_eq!(form_encode("http://127.0.0.1/cb"), "http%3A%2F%2F127.0.0.1%2Fcb");
+        assert_eq!(form_encode("a-b_c.d~e"), "a-b_c.d~e");
+    }
+
+    #[test]
+    fn query_parameters_are_found_by_exact_name() {
+        let url = "http://127.0.0.1/callback?xcode=no&code=abc&state=s";
+        assert_eq!(query_param(url, "code").as_deref(), Some("abc"));
+        assert_eq!(query_param(url, "nonce"), None);
+    }
+}
