@@ -28,6 +28,8 @@ use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
+pub mod wire;
+
 /// A card number that passes the Luhn check (Visa test number).
 pub const CARD: &str = "4111111111111111";
 
