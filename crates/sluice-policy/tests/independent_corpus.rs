@@ -7,7 +7,12 @@
 //! which is then deny), decides every case, and prints block recall and allow precision per rule and every miss.
 //! Cases marked `must` are unambiguous and must all pass; the rest must reach the floors below.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -151,7 +156,11 @@ fn ratio(hit: usize, total: usize) -> f64 {
 
 /// Runs one dialect's corpus and returns the report; panics (after printing) if a `must` case or a floor fails.
 fn run(dialect: Dialect) {
-    let path = format!("{}/tests/independent/{}", env!("CARGO_MANIFEST_DIR"), dialect.file());
+    let path = format!(
+        "{}/tests/independent/{}",
+        env!("CARGO_MANIFEST_DIR"),
+        dialect.file()
+    );
     let corpus: Corpus = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert!(corpus.case.len() >= 50, "{path}: corpus unexpectedly small");
     let mut rules: Vec<&str> = corpus
@@ -226,10 +235,20 @@ fn run(dialect: Dialect) {
             ratio(s.allowed, s.should_allow)
         )
         .unwrap();
-        (tb, b, ta, a) = (tb + s.should_block, b + s.blocked, ta + s.should_allow, a + s.allowed);
+        (tb, b, ta, a) = (
+            tb + s.should_block,
+            b + s.blocked,
+            ta + s.should_allow,
+            a + s.allowed,
+        );
     }
     let (recall, precision) = (ratio(b, tb), ratio(a, ta));
-    writeln!(report, "{:<22} {b:>5}/{tb:<4} {recall:.3} {a:>5}/{ta:<4} {precision:.3}", "ALL").unwrap();
+    writeln!(
+        report,
+        "{:<22} {b:>5}/{tb:<4} {recall:.3} {a:>5}/{ta:<4} {precision:.3}",
+        "ALL"
+    )
+    .unwrap();
     writeln!(report, "must-case failures: {}", must_failures.len()).unwrap();
     for line in &must_failures {
         writeln!(report, "{line}").unwrap();
@@ -245,8 +264,14 @@ fn run(dialect: Dialect) {
         "{dialect:?}: {} unambiguous case(s) decided wrongly (see the report above)",
         must_failures.len()
     );
-    assert!(recall >= RECALL_FLOOR, "{dialect:?}: block recall {recall:.3} below {RECALL_FLOOR}");
-    assert!(precision >= PRECISION_FLOOR, "{dialect:?}: allow precision {precision:.3} below {PRECISION_FLOOR}");
+    assert!(
+        recall >= RECALL_FLOOR,
+        "{dialect:?}: block recall {recall:.3} below {RECALL_FLOOR}"
+    );
+    assert!(
+        precision >= PRECISION_FLOOR,
+        "{dialect:?}: allow precision {precision:.3} below {PRECISION_FLOOR}"
+    );
 }
 
 #[test]
