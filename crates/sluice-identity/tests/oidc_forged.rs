@@ -3,15 +3,20 @@
 //! Each test builds a token the way an attacker would and checks the exact rejection reason, next to a baseline
 //! showing the same construction with honest inputs is accepted, so a rejection cannot come from a broken fixture.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use base64::Engine as _;
 use ring::signature::{self, KeyPair as _};
 use serde_json::{json, Value};
 use sluice_identity::oidc::fetch::{BoxFuture, Form, Reply};
 use sluice_identity::oidc::{
-    keys, GroupMapping, GroupsClaim, HttpFetch, Identity, Provider, ProviderConfig, ProviderMetadata, Rejection,
-    ValidationSettings, MAX_TOKEN_BYTES,
+    keys, GroupMapping, GroupsClaim, HttpFetch, Identity, Provider, ProviderConfig, ProviderMetadata,
+    Rejection, ValidationSettings, MAX_TOKEN_BYTES,
 };
 use sluice_identity::IdentityError;
 use sluice_model::Role;
@@ -51,7 +56,11 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn encode_parts(header: &Value, claims: &Value) -> String {
-    format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()))
+    format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    )
 }
 
 /// The provider's RSA signing key under a chosen `kid`.
@@ -62,7 +71,9 @@ struct RsaSigner {
 
 impl RsaSigner {
     fn new(kid: &str) -> RsaSigner {
-        let der = base64::engine::general_purpose::STANDARD.decode(RSA_PKCS1_BASE64).unwrap();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(RSA_PKCS1_BASE64)
+            .unwrap();
         RsaSigner {
             key: signature::RsaKeyPair::from_der(&der).unwrap(),
             kid: kid.to_owned(),
@@ -81,7 +92,12 @@ impl RsaSigner {
     fn sign_input(&self, input: &str) -> String {
         let mut sig = vec![0; self.key.public().modulus_len()];
         self.key
-            .sign(&signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), input.as_bytes(), &mut sig)
+            .sign(
+                &signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                input.as_bytes(),
+                &mut sig,
+            )
             .unwrap();
         format!("{input}.{}", b64(&sig))
     }
@@ -214,7 +230,9 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     async fn id(&self, token: &str) -> Result<Identity, IdentityError> {
-        self.provider.validate_id_token(token, Some("n-1"), self.now).await
+        self.provider
+            .validate_id_token(token, Some("n-1"), self.now)
+            .await
     }
 
     fn access_token(&self, claims: &Value) -> String {
@@ -241,10 +259,19 @@ async fn an_honestly_signed_id_token_yields_the_mapped_identity() {
 async fn alg_none_is_rejected_with_or_without_a_signature() {
     let f = fixture();
     let unsigned = encode_parts(&json!({"alg": "none", "typ": "JWT"}), &id_claims(f.now));
-    assert_eq!(rejection(f.id(&format!("{unsigned}.")).await), Rejection::UnsupportedAlgorithm);
-    assert_eq!(rejection(f.id(&format!("{unsigned}.c2ln")).await), Rejection::UnsupportedAlgorithm);
+    assert_eq!(
+        rejection(f.id(&format!("{unsigned}.")).await),
+        Rejection::UnsupportedAlgorithm
+    );
+    assert_eq!(
+        rejection(f.id(&format!("{unsigned}.c2ln")).await),
+        Rejection::UnsupportedAlgorithm
+    );
     let none_with_kid = encode_parts(&json!({"alg": "None", "kid": "k1"}), &id_claims(f.now));
-    assert_eq!(rejection(f.id(&format!("{none_with_kid}.")).await), Rejection::UnsupportedAlgorithm);
+    assert_eq!(
+        rejection(f.id(&format!("{none_with_kid}.")).await),
+        Rejection::UnsupportedAlgorithm
+    );
 }
 
 #[tokio::test]
@@ -254,12 +281,23 @@ async fn hs256_signed_with_the_providers_public_key_bytes_is_rejected() {
     for secret in [RSA_PUBLIC_PEM.as_bytes().to_vec(), pkcs1, f.signer.modulus()] {
         for alg in ["HS256", "HS384", "HS512"] {
             let input = encode_parts(&json!({"alg": alg, "kid": "k1"}), &id_claims(f.now));
-            let mac = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret), input.as_bytes());
+            let mac = ring::hmac::sign(
+                &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret),
+                input.as_bytes(),
+            );
             let token = format!("{input}.{}", b64(mac.as_ref()));
-            assert_eq!(rejection(f.id(&token).await), Rejection::UnsupportedAlgorithm, "{alg}");
+            assert_eq!(
+                rejection(f.id(&token).await),
+                Rejection::UnsupportedAlgorithm,
+                "{alg}"
+            );
         }
     }
-    assert_eq!(f.jwks.fetches(), 0, "a refused algorithm must not even trigger a key refresh");
+    assert_eq!(
+        f.jwks.fetches(),
+        0,
+        "a refused algorithm must not even trigger a key refresh"
+    );
 }
 
 #[tokio::test]
@@ -269,7 +307,10 @@ async fn an_rs256_signature_presented_as_another_algorithm_is_rejected() {
     let honest = f.signer.sign(&claims);
     let signature = honest.rsplit('.').next().unwrap();
     for alg in ["PS256", "ES256", "EdDSA"] {
-        let token = format!("{}.{signature}", encode_parts(&json!({"alg": alg, "kid": "k1"}), &claims));
+        let token = format!(
+            "{}.{signature}",
+            encode_parts(&json!({"alg": alg, "kid": "k1"}), &claims)
+        );
         // The key names RS256, so no other algorithm may use it at all.
         assert_eq!(rejection(f.id(&token).await), Rejection::UnknownKey, "{alg}");
     }
@@ -280,28 +321,52 @@ async fn a_wrong_audience_is_rejected_for_id_and_bearer_tokens() {
     let f = fixture();
     let mut claims = id_claims(f.now);
     claims["aud"] = json!("another-client");
-    assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::WrongAudience);
+    assert_eq!(
+        rejection(f.id(&f.signer.sign(&claims)).await),
+        Rejection::WrongAudience
+    );
     claims["aud"] = json!(["another-client", "also-not-us"]);
-    assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::WrongAudience);
+    assert_eq!(
+        rejection(f.id(&f.signer.sign(&claims)).await),
+        Rejection::WrongAudience
+    );
     // A bearer token must name the configured audience; the client id alone is not enough.
     claims["aud"] = json!(CLIENT_ID);
     let token = f.access_token(&claims);
-    assert_eq!(rejection(f.provider.validate_bearer_token(&token, f.now).await), Rejection::WrongAudience);
+    assert_eq!(
+        rejection(f.provider.validate_bearer_token(&token, f.now).await),
+        Rejection::WrongAudience
+    );
     claims["aud"] = json!(AUDIENCE);
-    assert!(f.provider.validate_bearer_token(&f.access_token(&claims), f.now).await.is_ok());
+    assert!(f
+        .provider
+        .validate_bearer_token(&f.access_token(&claims), f.now)
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
 async fn a_wrong_issuer_is_rejected_even_when_it_differs_only_by_a_slash() {
     let f = fixture();
-    for issuer in ["https://evil.example.test", "https://idp.example.test/", "HTTPS://idp.example.test"] {
+    for issuer in [
+        "https://evil.example.test",
+        "https://idp.example.test/",
+        "HTTPS://idp.example.test",
+    ] {
         let mut claims = id_claims(f.now);
         claims["iss"] = json!(issuer);
-        assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::WrongIssuer, "{issuer}");
+        assert_eq!(
+            rejection(f.id(&f.signer.sign(&claims)).await),
+            Rejection::WrongIssuer,
+            "{issuer}"
+        );
     }
     let mut claims = id_claims(f.now);
     claims.as_object_mut().unwrap().remove("iss");
-    assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::WrongIssuer);
+    assert_eq!(
+        rejection(f.id(&f.signer.sign(&claims)).await),
+        Rejection::WrongIssuer
+    );
 }
 
 #[tokio::test]
@@ -312,7 +377,11 @@ async fn an_unknown_kid_is_rejected_after_one_rate_limited_refresh() {
     assert_eq!(rejection(f.id(&token).await), Rejection::UnknownKey);
     assert_eq!(f.jwks.fetches(), 1, "an unknown kid refreshes the JWKS once");
     assert_eq!(rejection(f.id(&token).await), Rejection::UnknownKey);
-    assert_eq!(f.jwks.fetches(), 1, "a second unknown kid within the interval does not fetch again");
+    assert_eq!(
+        f.jwks.fetches(),
+        1,
+        "a second unknown kid within the interval does not fetch again"
+    );
 }
 
 #[tokio::test]
@@ -322,13 +391,19 @@ async fn a_rotated_key_is_found_by_refreshing_and_known_keys_survive_an_outage()
     let provider = provider(&jwks, Duration::ZERO);
     let now = SystemTime::now();
     let old_token = old.sign(&id_claims(now));
-    assert!(provider.validate_id_token(&old_token, Some("n-1"), now).await.is_ok());
+    assert!(provider
+        .validate_id_token(&old_token, Some("n-1"), now)
+        .await
+        .is_ok());
 
     // The same key material under a new kid stands in for a rotated key: what is tested is the kid lookup.
     let new = RsaSigner::new("new");
     jwks.publish(vec![new.jwk(), old.jwk()]);
     let new_token = new.sign(&id_claims(now));
-    assert!(provider.validate_id_token(&new_token, Some("n-1"), now).await.is_ok());
+    assert!(provider
+        .validate_id_token(&new_token, Some("n-1"), now)
+        .await
+        .is_ok());
     assert_eq!(jwks.fetches(), 1);
     let mut kids = provider.cached_kids();
     kids.sort();
@@ -336,10 +411,19 @@ async fn a_rotated_key_is_found_by_refreshing_and_known_keys_survive_an_outage()
 
     jwks.down.store(true, Ordering::SeqCst);
     let unknown = RsaSigner::new("during-outage").sign(&id_claims(now));
-    assert_eq!(rejection(provider.validate_id_token(&unknown, Some("n-1"), now).await), Rejection::UnknownKey);
+    assert_eq!(
+        rejection(provider.validate_id_token(&unknown, Some("n-1"), now).await),
+        Rejection::UnknownKey
+    );
     assert_eq!(jwks.fetches(), 2, "the refresh was attempted and failed");
-    assert!(provider.validate_id_token(&old_token, Some("n-1"), now).await.is_ok());
-    assert!(provider.validate_id_token(&new_token, Some("n-1"), now).await.is_ok());
+    assert!(provider
+        .validate_id_token(&old_token, Some("n-1"), now)
+        .await
+        .is_ok());
+    assert!(provider
+        .validate_id_token(&new_token, Some("n-1"), now)
+        .await
+        .is_ok());
 }
 
 #[tokio::test]
@@ -349,11 +433,20 @@ async fn an_expired_token_is_rejected_beyond_the_leeway_only() {
     claims["exp"] = json!(unix(f.now) - 61);
     assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::Expired);
     claims["exp"] = json!(unix(f.now) - 30);
-    assert!(f.id(&f.signer.sign(&claims)).await.is_ok(), "30 s of skew is tolerated");
+    assert!(
+        f.id(&f.signer.sign(&claims)).await.is_ok(),
+        "30 s of skew is tolerated"
+    );
     claims.as_object_mut().unwrap().remove("exp");
-    assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::MissingClaim);
+    assert_eq!(
+        rejection(f.id(&f.signer.sign(&claims)).await),
+        Rejection::MissingClaim
+    );
     claims["exp"] = json!("tomorrow");
-    assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::MissingClaim);
+    assert_eq!(
+        rejection(f.id(&f.signer.sign(&claims)).await),
+        Rejection::MissingClaim
+    );
 }
 
 #[tokio::test]
@@ -361,10 +454,16 @@ async fn a_future_nbf_or_iat_is_rejected() {
     let f = fixture();
     let mut claims = id_claims(f.now);
     claims["nbf"] = json!(unix(f.now) + 3600);
-    assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::NotYetValid);
+    assert_eq!(
+        rejection(f.id(&f.signer.sign(&claims)).await),
+        Rejection::NotYetValid
+    );
     let mut claims = id_claims(f.now);
     claims["iat"] = json!(unix(f.now) + 3600);
-    assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::IssuedInFuture);
+    assert_eq!(
+        rejection(f.id(&f.signer.sign(&claims)).await),
+        Rejection::IssuedInFuture
+    );
 }
 
 #[tokio::test]
@@ -375,7 +474,10 @@ async fn an_oversized_token_is_rejected_before_parsing() {
     let token = f.signer.sign(&claims);
     assert!(token.len() > MAX_TOKEN_BYTES);
     assert_eq!(rejection(f.id(&token).await), Rejection::Oversized);
-    assert_eq!(rejection(f.id(&"A".repeat(10 * 1024 * 1024)).await), Rejection::Oversized);
+    assert_eq!(
+        rejection(f.id(&"A".repeat(10 * 1024 * 1024)).await),
+        Rejection::Oversized
+    );
 }
 
 #[tokio::test]
@@ -391,9 +493,11 @@ async fn a_nested_jwt_is_refused() {
     let f = fixture();
     let inner = f.signer.sign(&id_claims(f.now));
     let header = json!({"alg": "RS256", "kid": "k1", "cty": "JWT"});
-    let outer = f
-        .signer
-        .sign_input(&format!("{}.{}", b64(header.to_string().as_bytes()), b64(inner.as_bytes())));
+    let outer = f.signer.sign_input(&format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(inner.as_bytes())
+    ));
     assert_eq!(rejection(f.id(&outer).await), Rejection::NestedToken);
 }
 
@@ -402,7 +506,10 @@ async fn a_stripped_signature_is_rejected() {
     let f = fixture();
     let token = f.signer.sign(&id_claims(f.now));
     let (input, _) = token.rsplit_once('.').unwrap();
-    assert_eq!(rejection(f.id(&format!("{input}.")).await), Rejection::BadSignature);
+    assert_eq!(
+        rejection(f.id(&format!("{input}.")).await),
+        Rejection::BadSignature
+    );
     assert_eq!(rejection(f.id(input).await), Rejection::Malformed);
 }
 
@@ -417,7 +524,9 @@ async fn a_tampered_payload_fails_the_signature() {
     let forged = format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2]);
     assert_eq!(rejection(f.id(&forged).await), Rejection::BadSignature);
     // A single flipped bit in the signature too.
-    let mut sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    let mut sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(parts[2])
+        .unwrap();
     sig[10] ^= 1;
     let flipped = format!("{}.{}.{}", parts[0], parts[1], b64(&sig));
     assert_eq!(rejection(f.id(&flipped).await), Rejection::BadSignature);
@@ -428,7 +537,10 @@ async fn azp_and_nonce_bind_the_id_token_to_this_client_and_login() {
     let f = fixture();
     let mut claims = id_claims(f.now);
     claims["azp"] = json!("another-client");
-    assert_eq!(rejection(f.id(&f.signer.sign(&claims)).await), Rejection::WrongAuthorizedParty);
+    assert_eq!(
+        rejection(f.id(&f.signer.sign(&claims)).await),
+        Rejection::WrongAuthorizedParty
+    );
     let token = f.signer.sign(&id_claims(f.now));
     let other_login = f.provider.validate_id_token(&token, Some("n-2"), f.now).await;
     assert_eq!(rejection(other_login), Rejection::NonceMismatch);
@@ -437,7 +549,10 @@ async fn azp_and_nonce_bind_the_id_token_to_this_client_and_login() {
 #[tokio::test]
 async fn an_access_token_is_not_accepted_as_an_id_token_and_bearer_tokens_can_be_disabled() {
     let f = fixture();
-    assert_eq!(rejection(f.id(&f.access_token(&id_claims(f.now))).await), Rejection::WrongTokenType);
+    assert_eq!(
+        rejection(f.id(&f.access_token(&id_claims(f.now))).await),
+        Rejection::WrongTokenType
+    );
 
     let mut config = config();
     config.allow_bearer_tokens = false;
@@ -452,16 +567,24 @@ async fn an_access_token_is_not_accepted_as_an_id_token_and_bearer_tokens_can_be
     claims["aud"] = json!(AUDIENCE);
     let bearer = f.access_token(&claims);
     assert!(f.provider.validate_bearer_token(&bearer, f.now).await.is_ok());
-    assert_eq!(rejection(strict.validate_bearer_token(&bearer, f.now).await), Rejection::BearerTokensDisabled);
+    assert_eq!(
+        rejection(strict.validate_bearer_token(&bearer, f.now).await),
+        Rejection::BearerTokensDisabled
+    );
 }
 
 #[tokio::test]
 async fn es256_and_eddsa_tokens_verify_with_their_own_keys_only() {
     let rng = ring::rand::SystemRandom::new();
     let now = SystemTime::now();
-    let ec_pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-    let ec = signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, ec_pkcs8.as_ref(), &rng)
-        .unwrap();
+    let ec_pkcs8 =
+        signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let ec = signature::EcdsaKeyPair::from_pkcs8(
+        &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        ec_pkcs8.as_ref(),
+        &rng,
+    )
+    .unwrap();
     let point = ec.public_key().as_ref();
     let ed_pkcs8 = signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
     let ed = signature::Ed25519KeyPair::from_pkcs8(ed_pkcs8.as_ref()).unwrap();
@@ -484,7 +607,10 @@ async fn es256_and_eddsa_tokens_verify_with_their_own_keys_only() {
     // The EdDSA signature under the EC key's kid: no key of that type, nothing verifies.
     let input = encode_parts(&json!({"alg": "EdDSA", "kid": "ec"}), &claims);
     let crossed = format!("{input}.{}", b64(ed.sign(input.as_bytes()).as_ref()));
-    assert_eq!(rejection(provider.validate_id_token(&crossed, Some("n-1"), now).await), Rejection::UnknownKey);
+    assert_eq!(
+        rejection(provider.validate_id_token(&crossed, Some("n-1"), now).await),
+        Rejection::UnknownKey
+    );
 }
 
 #[tokio::test]

@@ -2,11 +2,16 @@
 //! discovery, client credentials JWTs, the authorization code flow with PKCE driven headlessly, key rotation,
 //! expiry, group changes and the device flow.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use sluice_identity::oidc::{
-    DeviceAuthorization, DevicePoll, GroupMapping, GroupsClaim, HttpFetcher, Identity, PendingLogin, Provider,
-    ProviderConfig, Rejection, ValidationSettings,
+    DeviceAuthorization, DevicePoll, GroupMapping, GroupsClaim, HttpFetcher, Identity, PendingLogin,
+    Provider, ProviderConfig, Rejection, ValidationSettings,
 };
 use sluice_identity::IdentityError;
 use sluice_model::Role;
@@ -64,10 +69,16 @@ async fn login(idp: &OidcProvider, provider: &Provider, user: &str, password: &s
     let pending = PendingLogin::start(provider, "http://127.0.0.1:48123/callback").unwrap();
     assert!(pending.authorize_url.contains("code_challenge_method=S256"));
     let redirect = idp.browser_login(&pending.authorize_url, user, password).unwrap();
-    assert!(redirect.starts_with("http://127.0.0.1:48123/callback?"), "{redirect}");
+    assert!(
+        redirect.starts_with("http://127.0.0.1:48123/callback?"),
+        "{redirect}"
+    );
     let query = redirect.split_once('?').unwrap().1;
     let code = pending.code_from_redirect(provider, query).unwrap();
-    let tokens = pending.exchange(provider, &code, SystemTime::now()).await.unwrap();
+    let tokens = pending
+        .exchange(provider, &code, SystemTime::now())
+        .await
+        .unwrap();
     assert!(tokens.access_token.is_some());
     tokens.identity
 }
@@ -83,10 +94,16 @@ fn rejection(result: Result<Identity, IdentityError>) -> Rejection {
 async fn a_client_credentials_jwt_validates_as_a_bearer_token_with_mapped_groups() {
     let idp = start(setup());
     let mut config = config(&idp);
-    config.group_mapping.groups.insert("ci-runners".to_owned(), vec!["deployers".to_owned()]);
+    config
+        .group_mapping
+        .groups
+        .insert("ci-runners".to_owned(), vec!["deployers".to_owned()]);
     let provider = discover(config, ValidationSettings::default()).await;
     let token = idp.client_credentials_token(CI_JOB).unwrap();
-    let identity = provider.validate_bearer_token(&token, SystemTime::now()).await.unwrap();
+    let identity = provider
+        .validate_bearer_token(&token, SystemTime::now())
+        .await
+        .unwrap();
     assert_eq!(identity.subject, CI_JOB);
     assert_eq!(identity.provider, "test-idp");
     assert_eq!(identity.provider_groups, set(&["ci-runners"]));
@@ -112,7 +129,9 @@ async fn the_authorization_code_flow_with_pkce_yields_a_validated_id_token_with_
 
     // A wrong password never reaches the redirect.
     let pending = PendingLogin::start(&provider, "http://127.0.0.1:48123/callback").unwrap();
-    assert!(idp.browser_login(&pending.authorize_url, "alice", "wrong").is_err());
+    assert!(idp
+        .browser_login(&pending.authorize_url, "alice", "wrong")
+        .is_err());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -121,11 +140,19 @@ async fn a_redirect_from_another_login_or_provider_is_refused() {
     let provider = discover(config(&idp), ValidationSettings::default()).await;
     let first = PendingLogin::start(&provider, "http://127.0.0.1:48123/callback").unwrap();
     let second = PendingLogin::start(&provider, "http://127.0.0.1:48123/callback").unwrap();
-    let redirect = idp.browser_login(&first.authorize_url, "bob", "bob-password").unwrap();
+    let redirect = idp
+        .browser_login(&first.authorize_url, "bob", "bob-password")
+        .unwrap();
     let query = redirect.split_once('?').unwrap().1;
-    assert!(matches!(second.code_from_redirect(&provider, query), Err(IdentityError::LoginFailed { .. })));
+    assert!(matches!(
+        second.code_from_redirect(&provider, query),
+        Err(IdentityError::LoginFailed { .. })
+    ));
     let other_issuer = query.replace("iss=http", "iss=https");
-    assert!(matches!(first.code_from_redirect(&provider, &other_issuer), Err(IdentityError::LoginFailed { .. })));
+    assert!(matches!(
+        first.code_from_redirect(&provider, &other_issuer),
+        Err(IdentityError::LoginFailed { .. })
+    ));
     assert!(first.code_from_redirect(&provider, query).is_ok());
 }
 
@@ -159,22 +186,38 @@ async fn a_rotated_key_is_fetched_on_its_unknown_kid_and_old_keys_survive_an_out
     .await;
     let rate_limited = discover(config(&idp), ValidationSettings::default()).await;
     let before = idp.client_credentials_token(CI_JOB).unwrap();
-    assert!(eager.validate_bearer_token(&before, SystemTime::now()).await.is_ok());
+    assert!(eager
+        .validate_bearer_token(&before, SystemTime::now())
+        .await
+        .is_ok());
 
     let kid = idp.rotate_keys().unwrap();
     let after = idp.client_credentials_token(CI_JOB).unwrap();
     assert!(!eager.cached_kids().contains(&kid));
-    assert!(eager.validate_bearer_token(&after, SystemTime::now()).await.is_ok());
+    assert!(eager
+        .validate_bearer_token(&after, SystemTime::now())
+        .await
+        .is_ok());
     assert!(eager.cached_kids().contains(&kid));
     // Right after discovery, the other validator may not fetch again yet: the new kid is unknown to it for now.
     assert_eq!(
-        rejection(rate_limited.validate_bearer_token(&after, SystemTime::now()).await),
+        rejection(
+            rate_limited
+                .validate_bearer_token(&after, SystemTime::now())
+                .await
+        ),
         Rejection::UnknownKey
     );
 
     idp.stop();
-    assert!(eager.validate_bearer_token(&before, SystemTime::now()).await.is_ok());
-    assert!(eager.validate_bearer_token(&after, SystemTime::now()).await.is_ok());
+    assert!(eager
+        .validate_bearer_token(&before, SystemTime::now())
+        .await
+        .is_ok());
+    assert!(eager
+        .validate_bearer_token(&after, SystemTime::now())
+        .await
+        .is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -192,7 +235,10 @@ async fn an_expired_token_from_the_provider_is_rejected() {
     )
     .await;
     let token = idp.client_credentials_token(CI_JOB).unwrap();
-    let identity = provider.validate_bearer_token(&token, SystemTime::now()).await.unwrap();
+    let identity = provider
+        .validate_bearer_token(&token, SystemTime::now())
+        .await
+        .unwrap();
     assert!(identity.expires_at <= SystemTime::now() + Duration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(
@@ -216,7 +262,10 @@ async fn a_group_change_at_the_provider_is_reflected_at_the_next_login() {
 
     idp.set_client_groups(CI_JOB, &["nightly"]).unwrap();
     let token = idp.client_credentials_token(CI_JOB).unwrap();
-    let service = provider.validate_bearer_token(&token, SystemTime::now()).await.unwrap();
+    let service = provider
+        .validate_bearer_token(&token, SystemTime::now())
+        .await
+        .unwrap();
     assert_eq!(service.groups, set(&["nightly"]));
 }
 
@@ -224,12 +273,24 @@ async fn a_group_change_at_the_provider_is_reflected_at_the_next_login() {
 async fn the_device_flow_starts_and_reports_a_pending_login() {
     let idp = start(setup());
     let provider = discover(config(&idp), ValidationSettings::default()).await;
-    let mut device = DeviceAuthorization::start(&provider, SystemTime::now()).await.unwrap();
+    let mut device = DeviceAuthorization::start(&provider, SystemTime::now())
+        .await
+        .unwrap();
     assert!(!device.user_code.is_empty());
-    assert!(device.verification_uri.starts_with(&idp.issuer()), "{}", device.verification_uri);
-    assert!(matches!(device.poll(&provider, SystemTime::now()).await.unwrap(), DevicePoll::Pending));
+    assert!(
+        device.verification_uri.starts_with(&idp.issuer()),
+        "{}",
+        device.verification_uri
+    );
+    assert!(matches!(
+        device.poll(&provider, SystemTime::now()).await.unwrap(),
+        DevicePoll::Pending
+    ));
     let late = SystemTime::now() + Duration::from_secs(3600);
-    assert!(matches!(device.poll(&provider, late).await, Err(IdentityError::LoginFailed { .. })));
+    assert!(matches!(
+        device.poll(&provider, late).await,
+        Err(IdentityError::LoginFailed { .. })
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -237,9 +298,13 @@ async fn discovery_requires_the_exact_issuer() {
     let idp = start(setup());
     let mut config = config(&idp);
     config.issuer = format!("{}/", idp.issuer());
-    let err = Provider::discover(config, Arc::new(HttpFetcher::default()), ValidationSettings::default())
-        .await
-        .unwrap_err();
+    let err = Provider::discover(
+        config,
+        Arc::new(HttpFetcher::default()),
+        ValidationSettings::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, IdentityError::ProviderUnavailable { .. }), "{err}");
     assert!(err.to_string().contains("not"), "{err}");
 }

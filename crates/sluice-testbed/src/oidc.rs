@@ -173,7 +173,9 @@ impl OidcProvider {
                 let config_path = provider.dir.path().join("config.json");
                 write_file(&config_path, &config.to_string())?;
                 let mut command = Command::new(&node);
-                command.arg(provider.dir.path().join("provider.mjs")).arg(&config_path);
+                command
+                    .arg(provider.dir.path().join("provider.mjs"))
+                    .arg(&config_path);
                 ServerProcess::spawn(
                     "oidc-provider",
                     command,
@@ -243,7 +245,9 @@ impl OidcProvider {
 
     /// A JWT access token for [`RESOURCE`] from the client credentials grant of the service client `client_id`.
     pub fn client_credentials_token(&self, client_id: &str) -> Result<String> {
-        let secret = self.client_secret(client_id).ok_or_else(|| http_error("client credentials", "no such confidential client"))?;
+        let secret = self
+            .client_secret(client_id)
+            .ok_or_else(|| http_error("client credentials", "no such confidential client"))?;
         let url = format!("{}/token", self.issuer());
         let response = agent()
             .post(&url)
@@ -272,21 +276,36 @@ impl OidcProvider {
             if let Some(interaction) = next.strip_prefix(&format!("{}/interaction/", self.issuer())) {
                 let page = browser.page(&next)?;
                 next = if page.contains("/login\"") {
-                    browser.post(&format!("{}/interaction/{interaction}/login", self.issuer()), &[("login", user), ("password", password)])?
+                    browser.post(
+                        &format!("{}/interaction/{interaction}/login", self.issuer()),
+                        &[("login", user), ("password", password)],
+                    )?
                 } else {
-                    browser.post(&format!("{}/interaction/{interaction}/confirm", self.issuer()), &[])?
+                    browser.post(
+                        &format!("{}/interaction/{interaction}/confirm", self.issuer()),
+                        &[],
+                    )?
                 };
             } else {
                 next = browser.get(&next)?;
             }
         }
-        Err(http_error(authorize_url, "the login did not reach the client's redirect_uri"))
+        Err(http_error(
+            authorize_url,
+            "the login did not reach the client's redirect_uri",
+        ))
     }
 
     /// Runs the whole authorization code flow with PKCE for the native client `client_id` and returns its tokens.
-    pub fn authorization_code_tokens(&self, client_id: &str, user: &str, password: &str) -> Result<CodeTokens> {
+    pub fn authorization_code_tokens(
+        &self,
+        client_id: &str,
+        user: &str,
+        password: &str,
+    ) -> Result<CodeTokens> {
         let verifier = system::random_hex(32)?;
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()));
         let state = system::random_hex(8)?;
         let authorize = format!(
             "{}/auth?response_type=code&client_id={client_id}&redirect_uri={}&scope=openid%20profile%20groups&\
@@ -296,7 +315,8 @@ impl OidcProvider {
             form_encode(RESOURCE),
         );
         let redirect = self.browser_login(&authorize, user, password)?;
-        let code = query_param(&redirect, "code").ok_or_else(|| http_error(&redirect, "no code in the redirect"))?;
+        let code =
+            query_param(&redirect, "code").ok_or_else(|| http_error(&redirect, "no code in the redirect"))?;
         let url = format!("{}/token", self.issuer());
         let response = agent()
             .post(&url)
@@ -330,14 +350,20 @@ impl OidcProvider {
 
     /// Replaces the groups of a user; tokens issued from now on carry them.
     pub fn set_user_groups(&self, user: &str, groups: &[&str]) -> Result<()> {
-        self.admin("/admin/groups", serde_json::json!({"user": user, "groups": groups}))
-            .map(drop)
+        self.admin(
+            "/admin/groups",
+            serde_json::json!({"user": user, "groups": groups}),
+        )
+        .map(drop)
     }
 
     /// Replaces the groups of a service client.
     pub fn set_client_groups(&self, client_id: &str, groups: &[&str]) -> Result<()> {
-        self.admin("/admin/groups", serde_json::json!({"client": client_id, "groups": groups}))
-            .map(drop)
+        self.admin(
+            "/admin/groups",
+            serde_json::json!({"client": client_id, "groups": groups}),
+        )
+        .map(drop)
     }
 
     fn admin(&self, path: &str, body: serde_json::Value) -> Result<ureq::Response> {
@@ -385,7 +411,9 @@ impl Browser {
 
     fn remember(&mut self, response: &ureq::Response) {
         for header in response.all("set-cookie") {
-            let Some((name, rest)) = header.split_once('=') else { continue };
+            let Some((name, rest)) = header.split_once('=') else {
+                continue;
+            };
             let value = rest.split(';').next().unwrap_or_default();
             let expired = header.to_ascii_lowercase().contains("expires=thu, 01 jan 1970");
             if value.is_empty() || expired {
@@ -429,9 +457,12 @@ impl Browser {
 
     fn redirect(&mut self, url: &str, response: ureq::Response) -> Result<String> {
         self.remember(&response);
-        let location = response
-            .header("location")
-            .ok_or_else(|| http_error(url, format!("expected a redirect, got status {}", response.status())))?;
+        let location = response.header("location").ok_or_else(|| {
+            http_error(
+                url,
+                format!("expected a redirect, got status {}", response.status()),
+            )
+        })?;
         Ok(if location.starts_with('/') {
             let origin = url.split('/').take(3).collect::<Vec<_>>().join("/");
             format!("{origin}{location}")
@@ -442,7 +473,10 @@ impl Browser {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().redirects(0).timeout(HTTP_TIMEOUT).build()
+    ureq::AgentBuilder::new()
+        .redirects(0)
+        .timeout(HTTP_TIMEOUT)
+        .build()
 }
 
 fn http_error(request: &str, message: impl std::fmt::Display) -> TestbedError {
@@ -469,7 +503,9 @@ fn json_field(response: ureq::Response, field: &str) -> Result<String> {
 fn form_encode(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(byte).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()
@@ -504,7 +540,8 @@ fn install_package() -> Result<PathBuf> {
     if marker.exists() {
         return Ok(modules);
     }
-    std::fs::create_dir_all(&root).map_err(|err| TestbedError::io(format!("creating {}", root.display()), err))?;
+    std::fs::create_dir_all(&root)
+        .map_err(|err| TestbedError::io(format!("creating {}", root.display()), err))?;
     let lock_path = root.join("install.lock");
     let lock = std::fs::File::create(&lock_path)
         .map_err(|err| TestbedError::io(format!("creating {}", lock_path.display()), err))?;
@@ -519,11 +556,24 @@ fn install_package() -> Result<PathBuf> {
     write_file(&root.join("package-lock.json"), PACKAGE_LOCK)?;
     let mut command = Command::new(npm);
     command
-        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"])
+        .args([
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ])
         .current_dir(&root);
     system::run(&mut command).map_err(|err| match err {
-        TestbedError::CommandFailed { command, status, output } => TestbedError::CommandFailed {
-            command: format!("{command} (installing the npm package {NPM_PACKAGE} into {})", root.display()),
+        TestbedError::CommandFailed {
+            command,
+            status,
+            output,
+        } => TestbedError::CommandFailed {
+            command: format!(
+                "{command} (installing the npm package {NPM_PACKAGE} into {})",
+                root.display()
+            ),
             status,
             output,
         },
@@ -536,6 +586,24 @@ fn install_package() -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_provider_serves_discovery_and_dropping_it_stops_node() {
+        let provider =
+            OidcProvider::start(OidcSetup::default().client("svc", ClientKind::Service { groups: vec![] }))
+                .unwrap();
+        let url = format!("{}/.well-known/openid-configuration", provider.issuer());
+        let discovery: serde_json::Value = agent().get(&url).call().unwrap().into_json().unwrap();
+        assert_eq!(discovery["issuer"], provider.issuer());
+        assert!(provider
+            .client_secret("svc")
+            .is_some_and(|secret| secret.len() == 48));
+        let pid = provider.process.as_ref().unwrap().pid();
+        let dir = provider.dir.path().to_path_buf();
+        drop(provider);
+        assert!(!crate::orphans::is_alive(pid), "node survived the drop");
+        assert!(!dir.exists());
+    }
 
     #[test]
     fn form_encoding_keeps_only_unreserved_characters() {

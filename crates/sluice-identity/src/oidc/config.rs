@@ -228,25 +228,44 @@ mod tests {
             "realm_access": {"roles": ["ops"]},
             "csv": "a, b,,c",
         }));
-        assert_eq!(GroupsClaim::list("groups").extract(&token), ["dba", "dev"].map(String::from).into());
-        assert_eq!(GroupsClaim::list("roles").extract(&token), ["admin"].map(String::from).into());
-        assert_eq!(GroupsClaim::list("realm_access.roles").extract(&token), ["ops"].map(String::from).into());
-        assert_eq!(GroupsClaim::joined("csv", ',').extract(&token), ["a", "b", "c"].map(String::from).into());
-        assert!(GroupsClaim::list("realm_access.missing").extract(&token).is_empty());
+        assert_eq!(
+            GroupsClaim::list("groups").extract(&token),
+            ["dba", "dev"].map(String::from).into()
+        );
+        assert_eq!(
+            GroupsClaim::list("roles").extract(&token),
+            ["admin"].map(String::from).into()
+        );
+        assert_eq!(
+            GroupsClaim::list("realm_access.roles").extract(&token),
+            ["ops"].map(String::from).into()
+        );
+        assert_eq!(
+            GroupsClaim::joined("csv", ',').extract(&token),
+            ["a", "b", "c"].map(String::from).into()
+        );
+        assert!(GroupsClaim::list("realm_access.missing")
+            .extract(&token)
+            .is_empty());
         assert!(GroupsClaim::list("realm_access").extract(&token).is_empty());
     }
 
     #[test]
     fn mapping_translates_groups_and_picks_the_most_privileged_role() {
         let mapping = GroupMapping {
-            groups: BTreeMap::from([("cn=dba,ou=corp".to_owned(), vec!["dba".to_owned(), "prod-read".to_owned()])]),
+            groups: BTreeMap::from([(
+                "cn=dba,ou=corp".to_owned(),
+                vec!["dba".to_owned(), "prod-read".to_owned()],
+            )]),
             roles: BTreeMap::from([
                 ("auditors".to_owned(), Role::Auditor),
                 ("sluice-admins".to_owned(), Role::Admin),
             ]),
             keep_unmapped: false,
         };
-        let provider: BTreeSet<String> = ["cn=dba,ou=corp", "auditors", "sluice-admins", "other"].map(String::from).into();
+        let provider: BTreeSet<String> = ["cn=dba,ou=corp", "auditors", "sluice-admins", "other"]
+            .map(String::from)
+            .into();
         let (groups, role) = mapping.apply(&provider);
         assert_eq!(groups, ["dba", "prod-read"].map(String::from).into());
         assert_eq!(role, Role::Admin);

@@ -47,7 +47,9 @@ impl Form {
 
 impl std::fmt::Debug for Form {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.fields.iter().map(|(name, _)| name)).finish()
+        f.debug_list()
+            .entries(self.fields.iter().map(|(name, _)| name))
+            .finish()
     }
 }
 
@@ -122,7 +124,9 @@ impl HttpFetch for HttpFetcher {
             let reply = blocking(url, move || {
                 let response = match agent.get(&owned).set("accept", "application/json").call() {
                     Ok(response) => response,
-                    Err(ureq::Error::Status(status, _)) => return Err(unavailable(&owned, format!("HTTP {status}"))),
+                    Err(ureq::Error::Status(status, _)) => {
+                        return Err(unavailable(&owned, format!("HTTP {status}")))
+                    }
                     Err(err) => return Err(unavailable(&owned, err)),
                 };
                 read_reply(&owned, response)
@@ -140,7 +144,11 @@ impl HttpFetch for HttpFetcher {
         let owned = url.to_owned();
         Box::pin(blocking(url, move || {
             let fields: Vec<(&str, &str)> = form.fields().collect();
-            match agent.post(&owned).set("accept", "application/json").send_form(&fields) {
+            match agent
+                .post(&owned)
+                .set("accept", "application/json")
+                .send_form(&fields)
+            {
                 Ok(response) | Err(ureq::Error::Status(_, response)) => read_reply(&owned, response),
                 Err(err) => Err(unavailable(&owned, err)),
             }

@@ -31,7 +31,8 @@ impl Pkce {
 
     /// The pair for a given verifier (RFC 7636 appendix B gives a test vector).
     pub fn from_verifier(verifier: String) -> Pkce {
-        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()));
         Pkce {
             verifier: Secret::new(verifier),
             challenge,
@@ -95,7 +96,11 @@ impl PendingLogin {
     /// Reads the redirect's query string (`code=…&state=…[&iss=…]` or `error=…`) and returns the code, after
     /// checking that `state` is this login's and, when the provider sends `iss` (RFC 9207), that it is the
     /// provider's issuer — which defeats mix-up attacks between providers.
-    pub fn code_from_redirect(&self, provider: &Provider, query: &str) -> Result<Secret<String>, IdentityError> {
+    pub fn code_from_redirect(
+        &self,
+        provider: &Provider,
+        query: &str,
+    ) -> Result<Secret<String>, IdentityError> {
         let param = |name: &str| {
             query
                 .trim_start_matches('?')
@@ -109,10 +114,15 @@ impl PendingLogin {
         };
         let state = param("state").unwrap_or_default();
         if !constant_time_eq(state.as_bytes(), self.state.as_bytes()) {
-            return Err(failed("the redirect does not belong to this login (state mismatch)"));
+            return Err(failed(
+                "the redirect does not belong to this login (state mismatch)",
+            ));
         }
         if let Some(error) = param("error") {
-            return Err(failed(&format!("the identity provider refused the login: {}", printable(&error))));
+            return Err(failed(&format!(
+                "the identity provider refused the login: {}",
+                printable(&error)
+            )));
         }
         if param("iss").is_some_and(|iss| iss != provider.config().issuer) {
             return Err(failed("the redirect came from another identity provider"));
@@ -186,11 +196,16 @@ pub enum DevicePoll {
 impl DeviceAuthorization {
     /// Asks the provider for a device code. Fails when the provider has no device authorization endpoint.
     pub async fn start(provider: &Provider, now: SystemTime) -> Result<DeviceAuthorization, IdentityError> {
-        let endpoint = provider.metadata().device_authorization_endpoint.as_deref().ok_or_else(|| {
-            IdentityError::LoginFailed {
-                reason: format!("the identity provider `{}` does not support the device flow", provider.config().name),
-            }
-        })?;
+        let endpoint = provider
+            .metadata()
+            .device_authorization_endpoint
+            .as_deref()
+            .ok_or_else(|| IdentityError::LoginFailed {
+                reason: format!(
+                    "the identity provider `{}` does not support the device flow",
+                    provider.config().name
+                ),
+            })?;
         let form = client_auth(provider, Form::default()).with("scope", provider.config().requested_scopes());
         let reply = provider.fetch().post_form(endpoint, form).await?;
         let text = |name: &str| reply.body.get(name).and_then(Value::as_str).map(str::to_owned);
@@ -222,14 +237,19 @@ impl DeviceAuthorization {
             .with("device_code", self.device_code.expose().as_str());
         let reply = post_token(provider, form).await?;
         match reply.body.get("error").and_then(Value::as_str) {
-            None => Ok(DevicePoll::Complete(Box::new(login_tokens(provider, &reply, None, now).await?))),
+            None => Ok(DevicePoll::Complete(Box::new(
+                login_tokens(provider, &reply, None, now).await?,
+            ))),
             Some("authorization_pending") => Ok(DevicePoll::Pending),
             Some("slow_down") => {
                 self.interval += Duration::from_secs(5);
                 Ok(DevicePoll::SlowDown)
             }
             Some(error) => Err(IdentityError::LoginFailed {
-                reason: format!("the identity provider ended the device login: {}", printable(error)),
+                reason: format!(
+                    "the identity provider ended the device login: {}",
+                    printable(error)
+                ),
             }),
         }
     }
@@ -279,7 +299,13 @@ fn unusable(provider: &Provider, reply: &Reply, what: &str) -> IdentityError {
 fn printable(text: &str) -> String {
     text.chars()
         .take(64)
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '?' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '?'
+            }
+        })
         .collect()
 }
 
@@ -295,7 +321,9 @@ fn encode_query(pairs: &[(&str, &str)]) -> String {
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(byte).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()
@@ -338,14 +366,20 @@ mod tests {
         assert_eq!(pkce.challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         let fresh = Pkce::generate().unwrap();
         assert_eq!(fresh.verifier.expose().len(), 43);
-        assert_ne!(fresh.verifier.expose(), Pkce::generate().unwrap().verifier.expose());
+        assert_ne!(
+            fresh.verifier.expose(),
+            Pkce::generate().unwrap().verifier.expose()
+        );
     }
 
     #[test]
     fn query_values_round_trip_through_percent_encoding() {
         let value = "http://127.0.0.1:5000/cb?a=b c&ü";
         assert_eq!(percent_decode(&percent_encode(value)), value);
-        assert_eq!(encode_query(&[("scope", "openid groups")]), "scope=openid%20groups");
+        assert_eq!(
+            encode_query(&[("scope", "openid groups")]),
+            "scope=openid%20groups"
+        );
         assert_eq!(percent_decode("a+b%2"), "a b%2");
     }
 

@@ -131,7 +131,8 @@ pub(crate) fn parse(token: &str) -> Result<Unverified<'_>, Rejection> {
         return Err(Rejection::Oversized);
     }
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(Rejection::Malformed);
     };
@@ -215,7 +216,10 @@ pub(crate) struct ClaimRules<'a> {
 }
 
 /// Checks the registered claims; returns `exp`.
-pub(crate) fn check_claims(claims: &Map<String, Value>, rules: &ClaimRules<'_>) -> Result<SystemTime, Rejection> {
+pub(crate) fn check_claims(
+    claims: &Map<String, Value>,
+    rules: &ClaimRules<'_>,
+) -> Result<SystemTime, Rejection> {
     if claims.get("iss").and_then(Value::as_str) != Some(rules.issuer) {
         return Err(Rejection::WrongIssuer);
     }
@@ -270,7 +274,12 @@ fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, 
         None => Ok(None),
         Some(value) => value
             .as_u64()
-            .or_else(|| value.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64))
+            .or_else(|| {
+                value
+                    .as_f64()
+                    .filter(|f| f.is_finite() && *f >= 0.0)
+                    .map(|f| f as u64)
+            })
             .map(Some)
             .ok_or(Rejection::MissingClaim),
     }
@@ -295,18 +304,36 @@ mod tests {
 
     #[test]
     fn header_checks_refuse_before_any_key_is_involved() {
-        assert_eq!(parse(&token(json!({"alg": "none"}))).unwrap_err(), Rejection::UnsupportedAlgorithm);
-        assert_eq!(parse(&token(json!({"alg": "HS256"}))).unwrap_err(), Rejection::UnsupportedAlgorithm);
-        assert_eq!(parse(&token(json!({"typ": "JWT"}))).unwrap_err(), Rejection::UnsupportedAlgorithm);
+        assert_eq!(
+            parse(&token(json!({"alg": "none"}))).unwrap_err(),
+            Rejection::UnsupportedAlgorithm
+        );
+        assert_eq!(
+            parse(&token(json!({"alg": "HS256"}))).unwrap_err(),
+            Rejection::UnsupportedAlgorithm
+        );
+        assert_eq!(
+            parse(&token(json!({"typ": "JWT"}))).unwrap_err(),
+            Rejection::UnsupportedAlgorithm
+        );
         assert_eq!(
             parse(&token(json!({"alg": "RS256", "crit": ["exp"]}))).unwrap_err(),
             Rejection::CriticalHeader
         );
-        assert_eq!(parse(&token(json!({"alg": "RS256", "cty": "jwt"}))).unwrap_err(), Rejection::NestedToken);
-        assert_eq!(parse(&token(json!({"alg": "RS256", "kid": 7}))).unwrap_err(), Rejection::Malformed);
+        assert_eq!(
+            parse(&token(json!({"alg": "RS256", "cty": "jwt"}))).unwrap_err(),
+            Rejection::NestedToken
+        );
+        assert_eq!(
+            parse(&token(json!({"alg": "RS256", "kid": 7}))).unwrap_err(),
+            Rejection::Malformed
+        );
         assert_eq!(parse("a.b").unwrap_err(), Rejection::Malformed);
         assert_eq!(parse("a.b.c.d").unwrap_err(), Rejection::Malformed);
-        assert_eq!(parse(&"a".repeat(MAX_TOKEN_BYTES + 1)).unwrap_err(), Rejection::Oversized);
+        assert_eq!(
+            parse(&"a".repeat(MAX_TOKEN_BYTES + 1)).unwrap_err(),
+            Rejection::Oversized
+        );
     }
 
     #[test]
@@ -340,15 +367,25 @@ mod tests {
                 .clone()
         };
         assert!(check_claims(&claims(1000), &rules(1059)).is_ok());
-        assert_eq!(check_claims(&claims(1000), &rules(1060)).unwrap_err(), Rejection::Expired);
-        assert_eq!(check_claims(&claims(2000), &rules(839)).unwrap_err(), Rejection::IssuedInFuture);
+        assert_eq!(
+            check_claims(&claims(1000), &rules(1060)).unwrap_err(),
+            Rejection::Expired
+        );
+        assert_eq!(
+            check_claims(&claims(2000), &rules(839)).unwrap_err(),
+            Rejection::IssuedInFuture
+        );
     }
 
     #[test]
     fn several_audiences_require_a_matching_azp() {
-        let claims = json!({"iss": "https://idp", "aud": ["sluice", "other"], "sub": "a", "exp": 2000, "iat": 900});
+        let claims =
+            json!({"iss": "https://idp", "aud": ["sluice", "other"], "sub": "a", "exp": 2000, "iat": 900});
         let mut claims = claims.as_object().unwrap().clone();
-        assert_eq!(check_claims(&claims, &rules(1000)).unwrap_err(), Rejection::WrongAuthorizedParty);
+        assert_eq!(
+            check_claims(&claims, &rules(1000)).unwrap_err(),
+            Rejection::WrongAuthorizedParty
+        );
         claims.insert("azp".into(), json!("sluice"));
         assert!(check_claims(&claims, &rules(1000)).is_ok());
     }

@@ -102,7 +102,8 @@ impl VerificationKey {
                 signature_bytes,
             ),
             (Material::P256 { point }, Algorithm::Es256) => {
-                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(message, signature_bytes)
+                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(message, signature_bytes)
             }
             (Material::Ed25519 { x }, Algorithm::EdDsa) => {
                 UnparsedPublicKey::new(&signature::ED25519, x).verify(message, signature_bytes)
@@ -235,12 +236,16 @@ mod tests {
             {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "ed"},
         ]});
         let keys = parse_jwks(&jwks);
-        assert_eq!(keys.iter().map(|key| key.kid().unwrap()).collect::<Vec<_>>(), ["ed"]);
+        assert_eq!(
+            keys.iter().map(|key| key.kid().unwrap()).collect::<Vec<_>>(),
+            ["ed"]
+        );
     }
 
     #[test]
     fn a_key_serves_only_its_own_type_and_named_algorithm() {
-        let rsa = VerificationKey::from_jwk(&json!({"kty": "RSA", "n": "AQAB", "e": "AQAB", "alg": "PS256"})).unwrap();
+        let rsa = VerificationKey::from_jwk(&json!({"kty": "RSA", "n": "AQAB", "e": "AQAB", "alg": "PS256"}))
+            .unwrap();
         assert!(rsa.fits(Algorithm::Ps256));
         assert!(!rsa.fits(Algorithm::Rs256));
         assert!(!rsa.fits(Algorithm::Es256));

@@ -37,10 +37,13 @@ impl ProviderMetadata {
     /// document belongs to another provider) and the endpoints sluice needs to be present.
     pub fn from_document(document: &Value, expected_issuer: &str) -> Result<ProviderMetadata, String> {
         let field = |name: &str| document.get(name).and_then(Value::as_str).map(str::to_owned);
-        let required = |name: &str| field(name).ok_or_else(|| format!("the discovery document has no `{name}`"));
+        let required =
+            |name: &str| field(name).ok_or_else(|| format!("the discovery document has no `{name}`"));
         let issuer = required("issuer")?;
         if issuer != expected_issuer {
-            return Err(format!("the discovery document is for issuer `{issuer}`, not `{expected_issuer}`"));
+            return Err(format!(
+                "the discovery document is for issuer `{issuer}`, not `{expected_issuer}`"
+            ));
         }
         Ok(ProviderMetadata {
             issuer,
@@ -100,7 +103,10 @@ impl Provider {
         fetch: Arc<dyn HttpFetch>,
         settings: ValidationSettings,
     ) -> Result<Provider, IdentityError> {
-        let url = format!("{}/.well-known/openid-configuration", config.issuer.trim_end_matches('/'));
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            config.issuer.trim_end_matches('/')
+        );
         let document = fetch.get_json(&url).await?;
         let metadata = ProviderMetadata::from_document(&document, &config.issuer).map_err(|reason| {
             IdentityError::ProviderUnavailable {
@@ -166,23 +172,33 @@ impl Provider {
 
     /// Validates a provider access token presented as a bearer credential (API `Authorization` header, or the
     /// password of a native client). Refused outright unless the provider allows bearer tokens.
-    pub async fn validate_bearer_token(&self, token: &str, now: SystemTime) -> Result<Identity, IdentityError> {
+    pub async fn validate_bearer_token(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<Identity, IdentityError> {
         if !self.config.allow_bearer_tokens {
             return Err(self.reject(Rejection::BearerTokensDisabled));
         }
         self.validate(token, TokenUse::Bearer, now).await
     }
 
-    async fn validate(&self, token: &str, usage: TokenUse<'_>, now: SystemTime) -> Result<Identity, IdentityError> {
+    async fn validate(
+        &self,
+        token: &str,
+        usage: TokenUse<'_>,
+        now: SystemTime,
+    ) -> Result<Identity, IdentityError> {
         let unverified = jwt::parse(token).map_err(|reason| self.reject(reason))?;
-        let is_access_token = unverified
-            .typ
-            .as_deref()
-            .is_some_and(|typ| typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt"));
+        let is_access_token = unverified.typ.as_deref().is_some_and(|typ| {
+            typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+        });
         if is_access_token && matches!(usage, TokenUse::Id { .. }) {
             return Err(self.reject(Rejection::WrongTokenType));
         }
-        self.verify_signature(&unverified).await.map_err(|reason| self.reject(reason))?;
+        self.verify_signature(&unverified)
+            .await
+            .map_err(|reason| self.reject(reason))?;
         let claims = unverified
             .claims_after_verification()
             .map_err(|reason| self.reject(reason))?;
