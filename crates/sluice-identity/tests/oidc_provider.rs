@@ -223,7 +223,7 @@ async fn a_rotated_key_is_fetched_on_its_unknown_kid_and_old_keys_survive_an_out
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_token_from_the_provider_is_rejected() {
     let idp = start(OidcSetup {
-        access_token_ttl: Duration::from_secs(1),
+        access_token_ttl: Duration::from_secs(3),
         ..setup()
     });
     let provider = discover(
@@ -239,8 +239,14 @@ async fn an_expired_token_from_the_provider_is_rejected() {
         .validate_bearer_token(&token, SystemTime::now())
         .await
         .unwrap();
-    assert!(identity.expires_at <= SystemTime::now() + Duration::from_secs(1));
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(identity.expires_at <= SystemTime::now() + Duration::from_secs(3));
+    // NumericDates are whole seconds: one more second past `exp` is expired whatever the rounding.
+    let wait = identity
+        .expires_at
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        + Duration::from_millis(1100);
+    tokio::time::sleep(wait).await;
     assert_eq!(
         rejection(provider.validate_bearer_token(&token, SystemTime::now()).await),
         Rejection::Expired
@@ -270,7 +276,7 @@ async fn a_group_change_at_the_provider_is_reflected_at_the_next_login() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_device_flow_starts_and_reports_a_pending_login() {
+async fn the_device_flow_completes_once_the_user_confirms_the_code_in_a_browser() {
     let idp = start(setup());
     let provider = discover(config(&idp), ValidationSettings::default()).await;
     let mut device = DeviceAuthorization::start(&provider, SystemTime::now())
@@ -285,6 +291,26 @@ async fn the_device_flow_starts_and_reports_a_pending_login() {
     assert!(matches!(
         device.poll(&provider, SystemTime::now()).await.unwrap(),
         DevicePoll::Pending
+    ));
+
+    let complete = device.verification_uri_complete.clone().unwrap();
+    idp.device_login(&complete, "bob", "bob-password").unwrap();
+    let deadline = SystemTime::now() + Duration::from_secs(60);
+    let tokens = loop {
+        assert!(SystemTime::now() < deadline, "the device login never completed");
+        tokio::time::sleep(device.interval).await;
+        match device.poll(&provider, SystemTime::now()).await.unwrap() {
+            DevicePoll::Complete(tokens) => break tokens,
+            DevicePoll::Pending | DevicePoll::SlowDown => {}
+        }
+    };
+    assert_eq!(tokens.identity.subject, "bob");
+    assert_eq!(tokens.identity.groups, set(&["developers"]));
+
+    // The device code is spent: polling again ends the flow.
+    assert!(matches!(
+        device.poll(&provider, SystemTime::now()).await,
+        Err(IdentityError::LoginFailed { .. })
     ));
     let late = SystemTime::now() + Duration::from_secs(3600);
     assert!(matches!(

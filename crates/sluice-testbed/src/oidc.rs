@@ -266,34 +266,59 @@ impl OidcProvider {
     /// consents, and returns the final redirect (the client's `redirect_uri` with `code`, `state` and `iss`) without
     /// requesting it.
     pub fn browser_login(&self, authorize_url: &str, user: &str, password: &str) -> Result<String> {
-        let mut browser = Browser::default();
-        let mut next = browser.get(authorize_url)?;
-        // login → resume → consent → resume → redirect: a handful of hops; more means the flow is looping.
-        for _ in 0..10 {
-            if !next.starts_with(&self.issuer()) {
-                return Ok(next);
-            }
-            if let Some(interaction) = next.strip_prefix(&format!("{}/interaction/", self.issuer())) {
-                let page = browser.page(&next)?;
-                next = if page.contains("/login\"") {
-                    browser.post(
-                        &format!("{}/interaction/{interaction}/login", self.issuer()),
-                        &[("login", user), ("password", password)],
-                    )?
-                } else {
-                    browser.post(
-                        &format!("{}/interaction/{interaction}/confirm", self.issuer()),
-                        &[],
-                    )?
-                };
-            } else {
-                next = browser.get(&next)?;
-            }
+        match self.walk(authorize_url, user, password)? {
+            Outcome::Redirect(location) => Ok(location),
+            Outcome::Page(_) => Err(http_error(
+                authorize_url,
+                "the login ended on a provider page instead of the client's redirect_uri",
+            )),
         }
-        Err(http_error(
-            authorize_url,
-            "the login did not reach the client's redirect_uri",
-        ))
+    }
+
+    /// Completes a device login as the person at the browser would: opens `verification_uri_complete` (from the
+    /// device authorization response), confirms the code, logs in and consents. The device's next poll then gets
+    /// its tokens.
+    pub fn device_login(&self, verification_uri_complete: &str, user: &str, password: &str) -> Result<()> {
+        match self.walk(verification_uri_complete, user, password)? {
+            Outcome::Page(page) if page.to_ascii_lowercase().contains("success") => Ok(()),
+            Outcome::Page(page) => Err(http_error(
+                verification_uri_complete,
+                format!("the device login did not succeed: {page}"),
+            )),
+            Outcome::Redirect(location) => Err(http_error(
+                verification_uri_complete,
+                format!("the device login left the provider for {location}"),
+            )),
+        }
+    }
+
+    /// Follows redirects and submits the provider's forms (the login form with the credentials, every other form
+    /// with its hidden fields) until a redirect leaves the provider or a page has no form.
+    fn walk(&self, start: &str, user: &str, password: &str) -> Result<Outcome> {
+        let issuer = self.issuer();
+        let mut browser = Browser::default();
+        let mut outcome = browser.request(start, None)?;
+        // login → resume → consent → resume → redirect, plus two device pages: more hops means the flow is looping.
+        for _ in 0..16 {
+            outcome = match outcome {
+                Outcome::Redirect(location) if !location.starts_with(&issuer) => {
+                    return Ok(Outcome::Redirect(location))
+                }
+                Outcome::Redirect(location) => browser.request(&location, None)?,
+                Outcome::Page(page) => match Form::first_in(&page) {
+                    None => return Ok(Outcome::Page(page)),
+                    Some(mut form) => {
+                        if form.has_password {
+                            form.fields.push(("login".to_owned(), user.to_owned()));
+                            form.fields.push(("password".to_owned(), password.to_owned()));
+                        }
+                        let action = absolute(&issuer, &form.action);
+                        browser.request(&action, Some(&form.fields))?
+                    }
+                },
+            };
+        }
+        Err(http_error(start, "the provider's pages kept redirecting"))
     }
 
     /// Runs the whole authorization code flow with PKCE for the native client `client_id` and returns its tokens.
@@ -394,6 +419,67 @@ impl Drop for OidcProvider {
     }
 }
 
+/// Where a browser request ended: a redirect (not followed) or a page.
+enum Outcome {
+    Redirect(String),
+    Page(String),
+}
+
+/// The first HTML form of a provider page: where it posts, its hidden fields, and whether it asks for a password.
+struct Form {
+    action: String,
+    fields: Vec<(String, String)>,
+    has_password: bool,
+}
+
+impl Form {
+    /// Reads the provider's own simple markup (attributes in double quotes); enough for its login, consent and
+    /// device pages, not a general HTML parser.
+    fn first_in(page: &str) -> Option<Form> {
+        let start = page.find("<form")?;
+        let body = page.get(start..)?;
+        let body = body.get(..body.find("</form>").unwrap_or(body.len()))?;
+        let tag_end = body.find('>')?;
+        let action = attribute(body.get(..tag_end)?, "action")?;
+        let inputs = body
+            .split("<input")
+            .skip(1)
+            .filter_map(|input| input.split('>').next());
+        let mut fields = Vec::new();
+        let mut has_password = false;
+        for input in inputs {
+            match (attribute(input, "type").as_deref(), attribute(input, "name")) {
+                (Some("hidden"), Some(name)) => {
+                    fields.push((name, attribute(input, "value").unwrap_or_default()))
+                }
+                (Some("password"), _) => has_password = true,
+                _ => {}
+            }
+        }
+        Some(Form {
+            action,
+            fields,
+            has_password,
+        })
+    }
+}
+
+/// The value of `name="..."` in a tag.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let marker = format!(" {name}=\"");
+    let start = tag.find(&marker)? + marker.len();
+    let rest = tag.get(start..)?;
+    rest.get(..rest.find('"')?).map(str::to_owned)
+}
+
+fn absolute(origin: &str, location: &str) -> String {
+    if location.starts_with('/') {
+        format!("{origin}{location}")
+    } else {
+        location.to_owned()
+    }
+}
+
 /// A minimal cookie-keeping HTTP client that does not follow redirects, enough to walk the provider's forms.
 #[derive(Default)]
 struct Browser {
@@ -424,51 +510,32 @@ impl Browser {
         }
     }
 
-    /// Requests `url` and returns where it redirects to.
-    fn get(&mut self, url: &str) -> Result<String> {
-        let response = agent()
-            .get(url)
-            .set("cookie", &self.cookie_header())
-            .call()
-            .map_err(|err| http_error(&format!("GET {url}"), err))?;
-        self.redirect(url, response)
-    }
-
-    /// Requests `url` and returns the page body.
-    fn page(&mut self, url: &str) -> Result<String> {
-        let response = agent()
-            .get(url)
-            .set("cookie", &self.cookie_header())
-            .call()
-            .map_err(|err| http_error(&format!("GET {url}"), err))?;
+    /// GETs `url`, or POSTs `form` to it, with the cookies collected so far.
+    fn request(&mut self, url: &str, form: Option<&[(String, String)]>) -> Result<Outcome> {
+        let cookies = self.cookie_header();
+        let response = match form {
+            None => agent().get(url).set("cookie", &cookies).call(),
+            Some(fields) => {
+                let fields: Vec<(&str, &str)> = fields
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str()))
+                    .collect();
+                agent().post(url).set("cookie", &cookies).send_form(&fields)
+            }
+        };
+        let method = if form.is_some() { "POST" } else { "GET" };
+        let response = response.map_err(|err| http_error(&format!("{method} {url}"), err))?;
         self.remember(&response);
-        response.into_string().map_err(|err| http_error(url, err))
-    }
-
-    /// Posts a form to `url` and returns where it redirects to.
-    fn post(&mut self, url: &str, form: &[(&str, &str)]) -> Result<String> {
-        let response = agent()
-            .post(url)
-            .set("cookie", &self.cookie_header())
-            .send_form(form)
-            .map_err(|err| http_error(&format!("POST {url}"), err))?;
-        self.redirect(url, response)
-    }
-
-    fn redirect(&mut self, url: &str, response: ureq::Response) -> Result<String> {
-        self.remember(&response);
-        let location = response.header("location").ok_or_else(|| {
-            http_error(
-                url,
-                format!("expected a redirect, got status {}", response.status()),
-            )
-        })?;
-        Ok(if location.starts_with('/') {
-            let origin = url.split('/').take(3).collect::<Vec<_>>().join("/");
-            format!("{origin}{location}")
-        } else {
-            location.to_owned()
-        })
+        match response.header("location") {
+            Some(location) => {
+                let origin = url.split('/').take(3).collect::<Vec<_>>().join("/");
+                Ok(Outcome::Redirect(absolute(&origin, location)))
+            }
+            None => response
+                .into_string()
+                .map(Outcome::Page)
+                .map_err(|err| http_error(url, err)),
+        }
     }
 }
 
