@@ -14,20 +14,22 @@ use sluice_identity::oidc::{
     Provider, ProviderConfig, Rejection, ValidationSettings,
 };
 use sluice_identity::IdentityError;
-use sluice_model::Role;
-use sluice_testbed::oidc::{ClientKind, OidcProvider, OidcSetup, RESOURCE};
+use sluice_model::{Role, Secret};
+use sluice_testbed::oidc::{ClientKind, OidcProvider, OidcSetup, REDIRECT_URI, RESOURCE};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 const CLI: &str = "sluice-cli";
 const CI_JOB: &str = "ci-job";
+const WEB: &str = "sluice-web";
 
 fn setup() -> OidcSetup {
     OidcSetup::default()
         .user("alice", "alice-password", &["db-admins", "developers"])
         .user("bob", "bob-password", &["developers"])
         .client(CLI, ClientKind::Native)
+        .client(WEB, ClientKind::Web)
         .client(
             CI_JOB,
             ClientKind::Service {
@@ -132,6 +134,60 @@ async fn the_authorization_code_flow_with_pkce_yields_a_validated_id_token_with_
     assert!(idp
         .browser_login(&pending.authorize_url, "alice", "wrong")
         .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_confidential_client_authenticates_its_code_exchange_with_its_secret() {
+    let idp = start(setup());
+    let mut web = config(&idp);
+    web.client_id = WEB.to_owned();
+    web.client_secret = Some(Secret::new(idp.client_secret(WEB).unwrap().to_owned()));
+    let provider = discover(web.clone(), ValidationSettings::default()).await;
+    let pending = PendingLogin::start(&provider, REDIRECT_URI).unwrap();
+    let redirect = idp
+        .browser_login(&pending.authorize_url, "alice", "alice-password")
+        .unwrap();
+    let code = pending
+        .code_from_redirect(&provider, redirect.split_once('?').unwrap().1)
+        .unwrap();
+    let tokens = pending
+        .exchange(&provider, &code, SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(tokens.identity.subject, "alice");
+
+    // The same flow with a wrong secret is refused by the provider.
+    web.client_secret = Some(Secret::new("not-the-secret".to_owned()));
+    let impostor = discover(web, ValidationSettings::default()).await;
+    let pending = PendingLogin::start(&impostor, REDIRECT_URI).unwrap();
+    let redirect = idp
+        .browser_login(&pending.authorize_url, "alice", "alice-password")
+        .unwrap();
+    let code = pending
+        .code_from_redirect(&impostor, redirect.split_once('?').unwrap().1)
+        .unwrap();
+    let err = pending
+        .exchange(&impostor, &code, SystemTime::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IdentityError::LoginFailed { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_testbeds_own_code_flow_helper_yields_tokens_sluice_accepts() {
+    let idp = start(setup());
+    let provider = discover(config(&idp), ValidationSettings::default()).await;
+    let tokens = idp.authorization_code_tokens(CLI, "bob", "bob-password").unwrap();
+    let identity = provider
+        .validate_id_token(&tokens.id_token, None, SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(identity.subject, "bob");
+    let bearer = provider
+        .validate_bearer_token(&tokens.access_token, SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(bearer.groups, set(&["developers"]));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,9 @@
 //! timeouts and a cap on response size (a hostile or broken provider must not stall or flood the gateway).
 
 use crate::IdentityError;
+use base64::Engine as _;
 use serde_json::Value;
+use sluice_model::Secret;
 use std::future::Future;
 use std::io::Read as _;
 use std::pin::Pin;
@@ -26,10 +28,13 @@ pub struct Reply {
     pub body: Value,
 }
 
-/// Form fields of a POST. Values may be secrets (client secret, code verifier, device code): Debug shows names only.
+/// Form fields of a POST, and the client's credentials for HTTP Basic authentication (`client_secret_basic`, the
+/// method every provider must support, RFC 6749 §2.3.1). Values may be secrets (client secret, code verifier, device
+/// code): Debug shows field names only.
 #[derive(Clone, Default)]
 pub struct Form {
     fields: Vec<(&'static str, String)>,
+    basic_auth: Option<(String, Secret<String>)>,
 }
 
 impl Form {
@@ -37,6 +42,24 @@ impl Form {
     pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Form {
         self.fields.push((name, value.into()));
         self
+    }
+
+    /// Authenticates the request with HTTP Basic as `client_id` with `secret`.
+    pub fn with_basic_auth(mut self, client_id: &str, secret: &Secret<String>) -> Form {
+        self.basic_auth = Some((client_id.to_owned(), secret.clone()));
+        self
+    }
+
+    /// The `Authorization` header value for the client credentials, if any: both parts form-urlencoded first, as
+    /// RFC 6749 §2.3.1 requires.
+    pub fn authorization(&self) -> Option<Secret<String>> {
+        self.basic_auth.as_ref().map(|(id, secret)| {
+            let pair = format!("{}:{}", form_urlencode(id), form_urlencode(secret.expose()));
+            Secret::new(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            ))
+        })
     }
 
     /// The fields, for an [`HttpFetch`] implementation to send.
@@ -47,10 +70,27 @@ impl Form {
 
 impl std::fmt::Debug for Form {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.fields.iter().map(|(name, _)| name))
+        f.debug_struct("Form")
+            .field(
+                "fields",
+                &self.fields.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            )
+            .field("basic_auth", &self.basic_auth.as_ref().map(|(id, _)| id))
             .finish()
     }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value.
+fn form_urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                char::from(byte).to_string()
+            }
+            b' ' => "+".to_owned(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// What OIDC needs from HTTP. Errors are [`IdentityError::ProviderUnavailable`]; non-2xx answers to a POST are
@@ -144,14 +184,39 @@ impl HttpFetch for HttpFetcher {
         let owned = url.to_owned();
         Box::pin(blocking(url, move || {
             let fields: Vec<(&str, &str)> = form.fields().collect();
-            match agent
-                .post(&owned)
-                .set("accept", "application/json")
-                .send_form(&fields)
-            {
+            let mut request = agent.post(&owned).set("accept", "application/json");
+            if let Some(authorization) = form.authorization() {
+                request = request.set("authorization", authorization.expose());
+            }
+            match request.send_form(&fields) {
                 Ok(response) | Err(ureq::Error::Status(_, response)) => read_reply(&owned, response),
                 Err(err) => Err(unavailable(&owned, err)),
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_encodes_both_parts_and_debug_hides_secrets() {
+        let form = Form::default()
+            .with("code_verifier", "verifier-value")
+            .with_basic_auth("web client", &Secret::new("s:cret".to_owned()));
+        let header = form.authorization().unwrap();
+        let encoded = header.expose().strip_prefix("Basic ").unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+        assert_eq!(decoded, b"web+client:s%3Acret");
+        let debug = format!("{form:?}");
+        assert!(
+            debug.contains("code_verifier") && debug.contains("web client"),
+            "{debug}"
+        );
+        assert!(
+            !debug.contains("verifier-value") && !debug.contains("s:cret"),
+            "{debug}"
+        );
     }
 }

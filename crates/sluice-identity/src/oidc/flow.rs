@@ -147,8 +147,17 @@ impl PendingLogin {
             .with("code_verifier", self.pkce.verifier.expose().as_str());
         let reply = post_token(provider, form).await?;
         if let Some(error) = reply.body.get("error").and_then(Value::as_str) {
+            let detail = reply
+                .body
+                .get("error_description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             return Err(IdentityError::LoginFailed {
-                reason: format!("the identity provider refused the code: {}", printable(error)),
+                reason: format!(
+                    "the identity provider refused the code: {} ({})",
+                    printable(error),
+                    printable(detail)
+                ),
             });
         }
         login_tokens(provider, &reply, Some(&self.nonce), now).await
@@ -255,13 +264,13 @@ impl DeviceAuthorization {
     }
 }
 
-/// Adds the client credentials: `client_id`, and the secret of a confidential client (`client_secret_post`).
+/// Adds the client's identity: a public client names itself with `client_id`; a confidential client authenticates
+/// with HTTP Basic (`client_secret_basic`, the method every provider supports).
 fn client_auth(provider: &Provider, form: Form) -> Form {
     let config = provider.config();
-    let form = form.with("client_id", config.client_id.as_str());
     match &config.client_secret {
-        Some(secret) => form.with("client_secret", secret.expose().as_str()),
-        None => form,
+        Some(secret) => form.with_basic_auth(&config.client_id, secret),
+        None => form.with("client_id", config.client_id.as_str()),
     }
 }
 
@@ -295,17 +304,12 @@ fn unusable(provider: &Provider, reply: &Reply, what: &str) -> IdentityError {
     }
 }
 
-/// Provider error codes are ASCII words; anything else is replaced so a hostile provider cannot inject text.
+/// Provider error texts, shortened and limited to printable ASCII so that a hostile provider cannot inject control
+/// sequences into a terminal or a log line.
 fn printable(text: &str) -> String {
     text.chars()
-        .take(64)
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '?'
-            }
-        })
+        .take(200)
+        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
         .collect()
 }
 
@@ -386,6 +390,6 @@ mod tests {
     #[test]
     fn provider_error_codes_are_sanitised() {
         assert_eq!(printable("access_denied"), "access_denied");
-        assert_eq!(printable("<script>"), "?script?");
+        assert_eq!(printable("bad\x1b[31mred\n"), "bad?[31mred?");
     }
 }
