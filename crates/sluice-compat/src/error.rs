@@ -52,9 +52,9 @@ pub enum CompatError {
         /// One line per failed check.
         failures: String,
     },
-    /// The gateway target cannot be started yet.
-    #[error("gateway mode is pending: {0}")]
-    GatewayPending(String),
+    /// The in-process gateway could not be set up.
+    #[error("gateway: {0}")]
+    Gateway(String),
     /// The TLS client configuration could not be built.
     #[error("TLS: {0}")]
     Tls(String),

@@ -7,12 +7,15 @@
 //! [`endpoint::Expectations`] independently of the clients' own verdicts. psql and pgbench are driven by the tests.
 //!
 //! A [`target::Target`] is where the clients connect: a throwaway PostgreSQL directly (the baseline that proves the
-//! harness and the scripts), or the sluice gateway in front of it (pending until the gateway can be started
-//! in-process; see [`target::TargetMode::Gateway`]).
+//! harness and the scripts), or the sluice gateway in front of it ([`gateway::Gateway`], sluice-gateway's PostgreSQL
+//! listener in this process), where the DROP must be refused by the gateway and the card number must come back
+//! masked.
 
 pub mod clients;
 pub mod endpoint;
 pub mod error;
+pub mod gateway;
+mod random;
 pub mod report;
 mod server_tls;
 pub mod target;

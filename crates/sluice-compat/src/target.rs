@@ -1,26 +1,30 @@
 //! Where the matrix points its clients: a throwaway PostgreSQL directly, or the sluice gateway in front of one.
 //!
-//! Direct mode is the baseline that proves the harness and the scripts. The clients connect as an unprivileged role,
-//! so PostgreSQL itself refuses the scenario's `DROP TABLE compat_victim` with 42501 ("must be owner"): the refusal,
-//! the usable connection after it and the aborted-then-rolled-back transaction are exercised exactly as the gateway's
-//! guardrail will exercise them. The card number comes back raw.
+//! Both modes start the same server with the same fixtures: an unprivileged role `compat_user`, a superuser-owned
+//! table `compat_victim`, and TLS with a fresh self-signed certificate; clients connect with `sslmode=require` and may
+//! use [`Endpoint::root_cert`] for `verify-full`.
 //!
-//! Gateway mode (pending): the same server behind an in-process sluice gateway whose policy denies DROP and masks card
-//! numbers; clients connect with a sluice token over TLS, the DROP must be refused with 42501 by the gateway and the
-//! card number must come back masked.
+//! - [`TargetMode::Direct`], the baseline that proves the harness and the scripts: clients log in as `compat_user`, so
+//!   PostgreSQL itself refuses `DROP TABLE compat_victim` with 42501 ("must be owner") and the refusal, the usable
+//!   connection after it and the aborted-then-rolled-back transaction are exercised exactly as the gateway's guardrail
+//!   exercises them. The card number comes back raw.
+//! - [`TargetMode::Gateway`]: clients log in to the in-process gateway ([`crate::gateway`]) as a sluice user with a
+//!   token; the gateway logs in to PostgreSQL as the superuser, so only its guardrail can refuse the DROP (42501), and
+//!   the card number must come back masked.
 
 use crate::endpoint::{CardExpectation, DropExpectation, Endpoint, Expectations, SslMode};
 use crate::error::{CompatError, Result};
-use crate::server_tls;
+use crate::gateway::{self, Gateway};
+use crate::server_tls::TestCertificate;
 use sluice_model::Secret;
 use sluice_testbed::postgres::Postgres;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Stdio;
 use tempfile::TempDir;
 
 /// The unprivileged role the direct-mode clients log in as.
 pub const CLIENT_ROLE: &str = "compat_user";
-/// A table owned by the superuser, which the client role may not drop.
+/// A table owned by the superuser, which the client role may not drop (and the gateway must not let anyone drop).
 pub const VICTIM_TABLE: &str = "compat_victim";
 
 /// Which side of the gateway the clients connect to.
@@ -28,61 +32,89 @@ pub const VICTIM_TABLE: &str = "compat_victim";
 pub enum TargetMode {
     /// Straight to PostgreSQL.
     Direct,
-    /// Through the sluice gateway (pending: see [`Target::start`]).
+    /// Through the sluice gateway.
     Gateway,
 }
 
-/// A running target with the endpoint and expectations for the clients.
+/// A running target with the endpoint and expectations for the clients. Fields drop in order: the gateway before the
+/// server it fronts.
 #[derive(Debug)]
 pub struct Target {
+    gateway: Option<Gateway>,
     postgres: Postgres,
     endpoint: Endpoint,
     expectations: Expectations,
-    /// Holds the root certificate the endpoint points at.
-    _client_dir: TempDir,
+    /// Holds the root certificate and the gateway's state store and recordings.
+    dir: TempDir,
 }
 
 impl Target {
-    /// Starts a throwaway PostgreSQL with the scenario's fixtures, and for [`TargetMode::Gateway`] the gateway in front
-    /// of it.
-    ///
-    /// Gateway mode fails with [`CompatError::GatewayPending`] until `sluice-gateway` can start its PostgreSQL listener
-    /// in-process; it is then wired here (policy: deny DROP, mask card numbers; a user with a token; TLS).
+    /// Starts a throwaway PostgreSQL with the scenario's fixtures, and for [`TargetMode::Gateway`] the gateway in
+    /// front of it.
     pub fn start(mode: TargetMode) -> Result<Target> {
-        if mode == TargetMode::Gateway {
-            return Err(CompatError::GatewayPending(
-                "sluice-gateway does not yet expose a way to start its PostgreSQL listener in-process"
-                    .to_owned(),
-            ));
-        }
         let postgres = Postgres::start()?;
-        let password = random_password()?;
+        let password = crate::random::hex_password()?;
         set_up_fixtures(&postgres, &password)?;
-        let client_dir = tempfile::Builder::new()
-            .prefix("sluice-compat-client-")
+        let dir = tempfile::Builder::new()
+            .prefix("sluice-compat-")
             .tempdir()
-            .map_err(|err| CompatError::io("creating the clients' directory", err))?;
-        let root_cert = server_tls::enable(&postgres, client_dir.path())?;
-        let endpoint = Endpoint {
-            host: postgres.host().to_owned(),
-            port: postgres.port(),
-            user: CLIENT_ROLE.to_owned(),
-            password: Secret::new(password),
-            dbname: postgres.database().to_owned(),
-            sslmode: SslMode::Require,
-            root_cert: Some(root_cert),
-        };
-        let expectations = Expectations {
-            drop: DropExpectation::Refused,
-            drop_table: Some(VICTIM_TABLE.to_owned()),
-            card: CardExpectation::Raw,
+            .map_err(|err| CompatError::io("creating the target's directory", err))?;
+        let certificate = TestCertificate::generate()?;
+        let root_cert = certificate.write_root(dir.path())?;
+        certificate.enable_on(&postgres)?;
+        let (gateway, endpoint, expectations) = match mode {
+            TargetMode::Direct => {
+                let endpoint = Endpoint {
+                    host: postgres.host().to_owned(),
+                    port: postgres.port(),
+                    user: CLIENT_ROLE.to_owned(),
+                    password: Secret::new(password),
+                    dbname: postgres.database().to_owned(),
+                    sslmode: SslMode::Require,
+                    root_cert: Some(root_cert),
+                };
+                let expectations = Expectations {
+                    drop: DropExpectation::Refused,
+                    drop_table: Some(VICTIM_TABLE.to_owned()),
+                    card: CardExpectation::Raw,
+                };
+                (None, endpoint, expectations)
+            }
+            TargetMode::Gateway => {
+                let gateway = Gateway::start(&postgres, dir.path(), certificate.rustls_server_config()?)?;
+                let endpoint = Endpoint {
+                    host: gateway.addr().ip().to_string(),
+                    port: gateway.addr().port(),
+                    user: gateway::USER.to_owned(),
+                    password: gateway.token().clone(),
+                    dbname: gateway::CONNECTION.to_owned(),
+                    sslmode: SslMode::Require,
+                    root_cert: Some(root_cert),
+                };
+                let expectations = Expectations {
+                    drop: DropExpectation::Refused,
+                    drop_table: Some(VICTIM_TABLE.to_owned()),
+                    card: CardExpectation::Masked,
+                };
+                (Some(gateway), endpoint, expectations)
+            }
         };
         Ok(Target {
+            gateway,
             postgres,
             endpoint,
             expectations,
-            _client_dir: client_dir,
+            dir,
         })
+    }
+
+    /// Whether the clients go through the gateway.
+    pub fn mode(&self) -> TargetMode {
+        if self.gateway.is_some() {
+            TargetMode::Gateway
+        } else {
+            TargetMode::Direct
+        }
     }
 
     /// The PostgreSQL server behind the target (for fixtures and checks as its superuser).
@@ -98,6 +130,11 @@ impl Target {
     /// What the target does with the scenario.
     pub fn expectations(&self) -> &Expectations {
         &self.expectations
+    }
+
+    /// The target's own directory (root certificate; in gateway mode the state store and `data/recordings`).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 }
 
@@ -136,13 +173,4 @@ fn set_up_fixtures(postgres: &Postgres, password: &str) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// 32 hex digits from the kernel's random source.
-fn random_password() -> Result<String> {
-    let mut bytes = [0_u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut file| file.read_exact(&mut bytes))
-        .map_err(|err| CompatError::io("reading /dev/urandom", err))?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }

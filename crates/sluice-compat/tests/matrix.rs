@@ -3,9 +3,9 @@
 //!
 //! `direct`: against a throwaway PostgreSQL, as an unprivileged role (PostgreSQL itself refuses the DROP with 42501; the
 //! card number comes back raw). This proves the scripts and the harness.
-//! Gateway mode is pending: `Target::start(TargetMode::Gateway)` fails until sluice-gateway can start its PostgreSQL
-//! listener in-process; then a `gateway` module with the same tests joins this file (42501 from the gateway's
-//! guardrail, a masked card number).
+//! `gateway`: the same clients through sluice-gateway's PostgreSQL listener in this process, logged in with a sluice
+//! token over TLS; the gateway logs in to PostgreSQL as the superuser, so the 42501 can only come from its guardrail,
+//! and the card number must come back masked.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -40,6 +40,12 @@ fn assert_scenario(target: &Target, report: &ScenarioReport) {
     assert_eq!(cancel.sqlstate.as_deref(), Some(QUERY_CANCELED), "{cancel:?}");
     let usable = report.step("after_cancel").expect("an after_cancel step");
     assert!(usable.pass, "{usable:?}");
+    // The refused DROP never reached PostgreSQL (through the gateway, PostgreSQL would have executed it).
+    let victim = target
+        .postgres()
+        .query("SELECT to_regclass('compat_victim') IS NOT NULL")
+        .unwrap();
+    assert_eq!(victim, "t", "compat_victim was dropped");
 }
 
 fn script_scenario(client: ScriptClient, mode: TargetMode) {
@@ -83,6 +89,30 @@ mod direct {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tokio_postgres_runs_the_whole_scenario_against_postgres_directly() {
         tokio_postgres_scenario(TargetMode::Direct).await;
+    }
+}
+
+mod gateway {
+    use super::*;
+
+    #[test]
+    fn psycopg_runs_the_whole_scenario_through_the_gateway() {
+        script_scenario(ScriptClient::Psycopg, TargetMode::Gateway);
+    }
+
+    #[test]
+    fn node_postgres_runs_the_whole_scenario_through_the_gateway() {
+        script_scenario(ScriptClient::NodePostgres, TargetMode::Gateway);
+    }
+
+    #[test]
+    fn pgjdbc_runs_the_whole_scenario_through_the_gateway() {
+        script_scenario(ScriptClient::PgJdbc, TargetMode::Gateway);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn tokio_postgres_runs_the_whole_scenario_through_the_gateway() {
+        tokio_postgres_scenario(TargetMode::Gateway).await;
     }
 }
 

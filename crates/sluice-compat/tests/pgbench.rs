@@ -128,3 +128,27 @@ mod direct {
         select_only_with_a_connection_per_transaction_runs_without_failures(TargetMode::Direct);
     }
 }
+
+mod gateway {
+    use super::*;
+
+    #[test]
+    fn pgbench_tpcb_in_the_simple_protocol_runs_without_failures_through_the_gateway() {
+        tpcb_runs_without_failures(TargetMode::Gateway, "simple");
+    }
+
+    #[test]
+    fn pgbench_tpcb_in_the_extended_protocol_runs_without_failures_through_the_gateway() {
+        tpcb_runs_without_failures(TargetMode::Gateway, "extended");
+    }
+
+    #[test]
+    fn pgbench_tpcb_with_prepared_statements_runs_without_failures_through_the_gateway() {
+        tpcb_runs_without_failures(TargetMode::Gateway, "prepared");
+    }
+
+    #[test]
+    fn pgbench_select_only_reconnecting_per_transaction_runs_without_failures_through_the_gateway() {
+        select_only_with_a_connection_per_transaction_runs_without_failures(TargetMode::Gateway);
+    }
+}

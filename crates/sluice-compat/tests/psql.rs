@@ -1,5 +1,5 @@
 //! psql as people use it: `-c`, `-f` with a script, a session typed on stdin, and Ctrl-C on a long statement.
-//! Each runs against the target in the mode under test (direct today; see tests/matrix.rs for the gateway).
+//! Each runs directly against PostgreSQL and through the gateway (see tests/matrix.rs).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -162,5 +162,29 @@ mod direct {
     #[test]
     fn psql_cancels_a_long_sleep_on_interrupt_against_postgres_directly() {
         psql_cancels_a_long_sleep_on_interrupt(TargetMode::Direct);
+    }
+}
+
+mod gateway {
+    use super::*;
+
+    #[test]
+    fn psql_runs_a_command_given_with_dash_c_through_the_gateway() {
+        psql_runs_a_command_given_with_dash_c(TargetMode::Gateway);
+    }
+
+    #[test]
+    fn psql_runs_a_script_file_past_a_refused_drop_through_the_gateway() {
+        psql_runs_a_script_file_past_a_refused_drop(TargetMode::Gateway);
+    }
+
+    #[test]
+    fn psql_session_on_stdin_rolls_back_after_a_refusal_through_the_gateway() {
+        psql_session_on_stdin_rolls_back_after_a_refusal(TargetMode::Gateway);
+    }
+
+    #[test]
+    fn psql_cancels_a_long_sleep_on_interrupt_through_the_gateway() {
+        psql_cancels_a_long_sleep_on_interrupt(TargetMode::Gateway);
     }
 }
