@@ -11,7 +11,7 @@
 
 use sluice_identity::oidc::{
     DeviceAuthorization, DevicePoll, GroupMapping, GroupsClaim, HttpFetcher, Identity, PendingLogin,
-    Provider, ProviderConfig, Rejection, ValidationSettings,
+    Provider, ProviderConfig, Providers, Rejection, ValidationSettings,
 };
 use sluice_identity::IdentityError;
 use sluice_model::{Role, Secret};
@@ -373,6 +373,47 @@ async fn the_device_flow_completes_once_the_user_confirms_the_code_in_a_browser(
         device.poll(&provider, late).await,
         Err(IdentityError::LoginFailed { .. })
     ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bearer_tokens_are_routed_to_the_provider_of_their_issuer() {
+    let first = start(setup());
+    let second = start(setup());
+    let mut second_config = config(&second);
+    second_config.name = "second-idp".to_owned();
+    let providers = Providers::new(vec![
+        discover(config(&first), ValidationSettings::default()).await,
+        discover(second_config, ValidationSettings::default()).await,
+    ])
+    .unwrap();
+    assert!(providers.by_name("second-idp").is_some());
+    let from_second = second.client_credentials_token(CI_JOB).unwrap();
+    assert!(Providers::looks_like_jwt(&from_second));
+    assert!(!Providers::looks_like_jwt("slc_abcdef"));
+    let identity = providers
+        .validate_bearer_token(&from_second, SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(identity.provider, "second-idp");
+    let from_first = first.client_credentials_token(CI_JOB).unwrap();
+    let identity = providers
+        .validate_bearer_token(&from_first, SystemTime::now())
+        .await
+        .unwrap();
+    assert_eq!(identity.provider, "test-idp");
+
+    // A third provider nobody configured.
+    let stranger = start(setup());
+    let foreign = stranger.client_credentials_token(CI_JOB).unwrap();
+    assert_eq!(
+        rejection(providers.validate_bearer_token(&foreign, SystemTime::now()).await),
+        Rejection::WrongIssuer
+    );
+    let duplicate = Providers::new(vec![
+        discover(config(&first), ValidationSettings::default()).await,
+        discover(config(&first), ValidationSettings::default()).await,
+    ]);
+    assert!(duplicate.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,6 +8,7 @@
 //!   an unknown `kid` at a bounded rate.
 //! - [`fetch`]: the HTTP seam ([`HttpFetch`]) and the real client ([`HttpFetcher`]).
 //! - [`provider`]: discovery and validation into a verified [`Identity`].
+//! - [`registry`]: several providers behind one entry point, routing a bearer token by its claimed issuer.
 //! - [`flow`]: PKCE, the authorization URL, the redirect check, code exchange and the device flow, for the CLI and
 //!   the web login.
 //!
@@ -19,6 +20,7 @@ pub mod flow;
 pub mod jwt;
 pub mod keys;
 pub mod provider;
+pub mod registry;
 
 pub use config::{GroupMapping, GroupsClaim, ProviderConfig, ValidationSettings};
 pub use fetch::{HttpFetch, HttpFetcher};
@@ -26,3 +28,4 @@ pub use flow::{DeviceAuthorization, DevicePoll, LoginTokens, PendingLogin, Pkce}
 pub use jwt::{Algorithm, Rejection, MAX_TOKEN_BYTES};
 pub use keys::{KeyCache, VerificationKey};
 pub use provider::{Identity, Provider, ProviderMetadata};
+pub use registry::Providers;
