@@ -58,14 +58,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts a gateway for `postgres`, keeping its state store and recordings under `data_dir`.
-    pub fn start(postgres: &Postgres, data_dir: &Path, tls: Arc<rustls::ServerConfig>) -> Result<Gateway> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("sluice-compat-gateway")
-            .enable_all()
-            .build()
-            .map_err(|err| CompatError::io("creating the gateway's runtime", err))?;
+    /// Starts a gateway for `postgres` with [`POLICY`], keeping its state store and recordings under `data_dir`.
+    pub fn for_postgres(
+        postgres: &Postgres,
+        data_dir: &Path,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> Result<Gateway> {
         let target = TargetLogin {
             host: postgres.host().to_owned(),
             port: postgres.port(),
@@ -73,8 +71,28 @@ impl Gateway {
             password: Secret::new(postgres.password().to_owned()),
             database: postgres.database().to_owned(),
         };
+        Gateway::start(target, POLICY, data_dir, Some(tls))
+    }
+
+    /// Starts a gateway for `target` under `policy` (TOML), keeping its state store and recordings under `data_dir`.
+    /// Without `tls`, clients send their token without TLS, which the gateway then allows from loopback only (for
+    /// benchmarks comparing against plaintext direct and pgbouncer paths).
+    pub fn start(
+        target: TargetLogin,
+        policy: &str,
+        data_dir: &Path,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Gateway> {
+        let policy =
+            Policy::from_toml(policy).map_err(|err| CompatError::Gateway(format!("the policy: {err}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("sluice-compat-gateway")
+            .enable_all()
+            .build()
+            .map_err(|err| CompatError::io("creating the gateway's runtime", err))?;
         let data_dir = data_dir.to_owned();
-        let (addr, token, shutdown) = runtime.block_on(serve(target, data_dir, tls))?;
+        let (addr, token, shutdown) = runtime.block_on(serve(target, policy, data_dir, tls))?;
         Ok(Gateway {
             addr,
             token,
@@ -116,19 +134,26 @@ impl fmt::Debug for Gateway {
 }
 
 /// How the gateway logs in to the target.
-struct TargetLogin {
-    host: String,
-    port: u16,
-    user: String,
-    password: Secret<String>,
-    database: String,
+#[derive(Debug)]
+pub struct TargetLogin {
+    /// Host or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// PostgreSQL user.
+    pub user: String,
+    /// Its password (sealed in the state store).
+    pub password: Secret<String>,
+    /// Database.
+    pub database: String,
 }
 
 /// Sets up the store (user, token, connection with the sealed target password), binds the listener and spawns it.
 async fn serve(
     target: TargetLogin,
+    policy: Policy,
     data_dir: PathBuf,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<(SocketAddr, Secret<String>, oneshot::Sender<()>)> {
     let gateway = |what: &str, err: &dyn fmt::Display| CompatError::Gateway(format!("{what}: {err}"));
     let store = Store::open_sqlite_file(&data_dir.join("state.db"))
@@ -188,18 +213,19 @@ async fn serve(
         )
         .await
         .map_err(|err| gateway("creating the connection", &err))?;
-    let policy = Policy::from_toml(POLICY).map_err(|err| gateway("loading the policy", &err))?;
     // The sender must outlive the listener or sessions would see a closed channel; it lives in the listener task.
     let (publish, policy) = watch::channel(Arc::new(policy));
+    let allow_loopback_cleartext = tls.is_none();
     let deps = GatewayDeps {
         store,
         master_key: Arc::new(key),
-        client_tls: Some(tls),
+        client_tls: tls,
         target_tls: None,
         policy,
         recording: RecordingSettings::new(data_dir.join("data")),
         mask_hash_key: Secret::new(crate::random::bytes::<32>()?.to_vec()),
         pg: PgSettings {
+            allow_loopback_cleartext,
             drain_timeout: Duration::from_secs(2),
             ..PgSettings::default()
         },

@@ -81,7 +81,8 @@ impl Target {
                 (None, endpoint, expectations)
             }
             TargetMode::Gateway => {
-                let gateway = Gateway::start(&postgres, dir.path(), certificate.rustls_server_config()?)?;
+                let gateway =
+                    Gateway::for_postgres(&postgres, dir.path(), certificate.rustls_server_config()?)?;
                 let endpoint = Endpoint {
                     host: gateway.addr().ip().to_string(),
                     port: gateway.addr().port(),
