@@ -142,6 +142,8 @@ impl HttpFetch for FixedJwks {
         Box::pin(async move {
             assert_eq!(url, format!("{ISSUER}/jwks"));
             self.fetches.fetch_add(1, Ordering::SeqCst);
+            // Like a real network call, give other requests time to arrive while this one is in flight.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             if self.down.load(Ordering::SeqCst) {
                 return Err(IdentityError::ProviderUnavailable {
                     provider: url.to_owned(),
@@ -424,6 +426,27 @@ async fn a_rotated_key_is_found_by_refreshing_and_known_keys_survive_an_outage()
         .validate_id_token(&new_token, Some("n-1"), now)
         .await
         .is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_with_a_new_kid_share_one_refresh_and_all_succeed() {
+    let old = RsaSigner::new("old");
+    let jwks = FixedJwks::serving(vec![old.jwk()]);
+    let provider = Arc::new(provider(&jwks, Duration::from_secs(30)));
+    let new = RsaSigner::new("new");
+    jwks.publish(vec![new.jwk(), old.jwk()]);
+    let now = SystemTime::now();
+    let token = Arc::new(new.sign(&id_claims(now)));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (provider, token) = (provider.clone(), token.clone());
+            tokio::spawn(async move { provider.validate_id_token(&token, Some("n-1"), now).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap().is_ok());
+    }
+    assert_eq!(jwks.fetches(), 1);
 }
 
 #[tokio::test]

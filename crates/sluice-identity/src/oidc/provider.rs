@@ -92,6 +92,8 @@ pub struct Provider {
     config: ProviderConfig,
     metadata: ProviderMetadata,
     keys: KeyCache,
+    /// Held while the JWKS is being refreshed (never across anything but that one fetch).
+    refresh: tokio::sync::Mutex<()>,
     fetch: Arc<dyn HttpFetch>,
     settings: ValidationSettings,
 }
@@ -132,6 +134,7 @@ impl Provider {
     ) -> Provider {
         Provider {
             keys: KeyCache::new(keys, settings.min_key_refresh_interval),
+            refresh: tokio::sync::Mutex::new(()),
             config,
             metadata,
             fetch,
@@ -228,21 +231,27 @@ impl Provider {
     }
 
     /// Verifies with the cached keys; on an unknown key, refreshes the JWKS (if the rate limit allows) and tries once
-    /// more. A failed refresh keeps the cached keys.
+    /// more. Refreshes are serialised: requests that meet the same new `kid` while a refresh is in flight wait for it
+    /// and then find the key, instead of being refused. A failed refresh keeps the cached keys.
     async fn verify_signature(&self, token: &jwt::Unverified<'_>) -> Result<(), Rejection> {
-        match self.keys.verify_cached(token) {
-            Lookup::NoKey if self.keys.begin_refresh() => {
-                match self.fetch.get_json(&self.metadata.jwks_uri).await {
-                    Ok(jwks) => self.keys.replace(keys::parse_jwks(&jwks)),
-                    Err(err) => {
-                        // Keep the cached keys: tokens signed with them stay valid through the outage.
-                        tracing::warn!(provider = %self.config.name, error = %err, "refreshing the JWKS failed");
-                    }
-                }
-                keys::final_outcome(self.keys.verify_cached(token))
-            }
-            other => keys::final_outcome(other),
+        let first = self.keys.verify_cached(token);
+        if !matches!(first, Lookup::NoKey) {
+            return keys::final_outcome(first);
         }
+        let _refreshing = self.refresh.lock().await;
+        // Another request may have refreshed the keys while this one waited.
+        let waited = self.keys.verify_cached(token);
+        if !matches!(waited, Lookup::NoKey) || !self.keys.begin_refresh() {
+            return keys::final_outcome(waited);
+        }
+        match self.fetch.get_json(&self.metadata.jwks_uri).await {
+            Ok(jwks) => self.keys.replace(keys::parse_jwks(&jwks)),
+            Err(err) => {
+                // Keep the cached keys: tokens signed with them stay valid through the outage.
+                tracing::warn!(provider = %self.config.name, error = %err, "refreshing the JWKS failed");
+            }
+        }
+        keys::final_outcome(self.keys.verify_cached(token))
     }
 
     fn identity(&self, claims: &Map<String, Value>, expires_at: SystemTime) -> Identity {
