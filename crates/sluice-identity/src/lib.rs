@@ -1,9 +1,10 @@
 //! Identity for sluice: who is on the other end of a request.
 //!
-//! Today this crate holds the credentials of local users — API tokens ([`token`]) and the lifetimes they are issued
-//! with ([`duration`]) — and federated identities from OpenID providers ([`oidc`]): discovery, JWKS caching, fail-closed
-//! JWT validation, claim-to-group mapping and the client side of the login flows. The only I/O is
-//! the operating system's random number generator and, in [`oidc::HttpFetcher`], HTTP to identity providers; storing hashes is `sluice-store`'s job.
+//! This crate holds the credentials of local users — API tokens ([`token`]) and the lifetimes they are issued with
+//! ([`duration`]) — and federated identities from OpenID providers ([`oidc`]): discovery, JWKS caching, fail-closed
+//! JWT validation, claim-to-group mapping and the client side of the login flows. Its only I/O is the operating
+//! system's random number generator and, in [`oidc::HttpFetcher`], HTTP to identity providers; storing hashes and
+//! users is `sluice-store`'s job.
 
 pub mod duration;
 mod error;
