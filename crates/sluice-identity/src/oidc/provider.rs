@@ -1,7 +1,7 @@
 //! One OpenID provider at run time: its discovered metadata, its key cache, and token validation that ends in a
 //! verified [`Identity`].
 //!
-//! Validation is fail-closed and ordered: structure and header ([`super::jwt::parse`]), signature with the provider's
+//! Validation is fail-closed and ordered: structure and header (in [`super::jwt`]), signature with the provider's
 //! keys (refreshing the JWKS once, rate-limited, for an unknown `kid`), then claims. Nothing from the payload is read
 //! before the signature verified. Every refusal is logged here by reason — never with the token — and surfaces as
 //! [`IdentityError::TokenRejected`], whose text is generic.
