@@ -618,7 +618,12 @@ fn install_package() -> Result<PathBuf> {
     if marker.exists() {
         return Ok(modules);
     }
-    let npm = system::find_binary("npm", "npm", &[])?;
+    let npm = system::find_binary("npm", "npm", &[]).map_err(|err| {
+        TestbedError::io(
+            format!("installing the npm package {NPM_PACKAGE} needs npm"),
+            std::io::Error::new(std::io::ErrorKind::NotFound, err.to_string()),
+        )
+    })?;
     write_file(&root.join("package.json"), PACKAGE_JSON)?;
     write_file(&root.join("package-lock.json"), PACKAGE_LOCK)?;
     let mut command = Command::new(npm);
