@@ -5,8 +5,8 @@
 //! that created it.
 
 use serde::{Deserialize, Serialize};
-use sluice_model::{ConnectionId, Protocol, Role, Secret, TokenId, UserId, UserKind};
-use sluice_store::{AuditEntry, Connection, CredentialKind, PolicyVersion, TokenInfo, User};
+use sluice_model::{ConnectionId, Protocol, Role, Secret, SessionId, TokenId, UserId, UserKind};
+use sluice_store::{AuditEntry, Connection, CredentialKind, PolicyVersion, Session, TokenInfo, User};
 use time::OffsetDateTime;
 
 /// A user as the API shows it.
@@ -329,4 +329,151 @@ pub struct HealthDto {
     pub status: &'static str,
     /// `sqlite` or `postgres`.
     pub store: &'static str,
+}
+
+/// `GET /api/v1/sessions` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionQuery {
+    /// Only this user's sessions (admins and auditors; users always see only their own).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Only sessions to this connection.
+    #[serde(default)]
+    pub conn: Option<String>,
+    /// RFC 3339 time, or a duration such as `2h` meaning "that long ago".
+    #[serde(default)]
+    pub since: Option<String>,
+    /// At most this many sessions, newest first; default 100, at most 1000.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// A session in the index.
+#[derive(Debug, Serialize)]
+pub struct SessionDto {
+    /// Session id (`sluice replay ID`).
+    pub id: SessionId,
+    /// User name at the time.
+    pub user: String,
+    /// User id.
+    pub user_id: UserId,
+    /// The token used to log in, if any.
+    pub token_id: Option<TokenId>,
+    /// Connection name.
+    pub connection: String,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Client address (`ip:port`).
+    pub client_addr: String,
+    /// Whether the client leg used TLS.
+    pub tls: bool,
+    /// Start (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// Statements and bytes so far (final once ended).
+    pub activity: SessionActivityDto,
+    /// How it ended; `null` while running.
+    pub end: Option<SessionEndDto>,
+}
+
+/// A session's counters.
+#[derive(Debug, Serialize)]
+pub struct SessionActivityDto {
+    /// Statements or commands the client sent.
+    pub statements: u64,
+    /// Bytes from the client.
+    pub bytes_client: u64,
+    /// Bytes from the target.
+    pub bytes_target: u64,
+}
+
+/// The end of a session.
+#[derive(Debug, Serialize)]
+pub struct SessionEndDto {
+    /// End (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    pub ended_at: OffsetDateTime,
+    /// Hex chain head of the recording when it closed.
+    pub final_hash: Option<String>,
+    /// Why it ended abnormally.
+    pub error: Option<String>,
+}
+
+impl From<Session> for SessionDto {
+    fn from(s: Session) -> Self {
+        SessionDto {
+            id: s.start.id,
+            user: s.start.user_name,
+            user_id: s.start.user_id,
+            token_id: s.start.token_id,
+            connection: s.start.connection_name,
+            protocol: s.start.protocol,
+            client_addr: s.start.client_addr,
+            tls: s.start.tls,
+            started_at: s.start.started_at,
+            activity: SessionActivityDto {
+                statements: s.counters.statements,
+                bytes_client: s.counters.bytes_client,
+                bytes_target: s.counters.bytes_target,
+            },
+            end: s.end.map(|e| SessionEndDto {
+                ended_at: e.ended_at,
+                final_hash: e.final_hash,
+                error: e.error,
+            }),
+        }
+    }
+}
+
+/// How the recording's last hash compares with the one the index stored at close.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TailCheck {
+    /// Equal: nothing was removed from the end.
+    Matches,
+    /// Different: records were removed from the end, or the file was replaced.
+    Differs,
+    /// The index holds no final hash (session running, or closed without a finished recording).
+    NotRecorded,
+}
+
+/// The first broken link of a recording.
+#[derive(Debug, Serialize)]
+pub struct BrokenLinkDto {
+    /// Segment file name (no directory).
+    pub file: String,
+    /// 1-based line in that file.
+    pub line: u64,
+    /// Record sequence number expected there.
+    pub seq: u64,
+    /// `truncated`, `malformed`, `modified`, `chain_broken` or `sequence_broken`.
+    pub kind: &'static str,
+    /// The whole finding in words.
+    pub message: String,
+}
+
+/// `GET /api/v1/sessions/{id}/verify`
+#[derive(Debug, Serialize)]
+pub struct VerifyDto {
+    /// The session.
+    pub session: SessionId,
+    /// Intact (and, for closed sessions, complete).
+    pub ok: bool,
+    /// The verdict in words.
+    pub message: String,
+    /// Records verified before any break.
+    pub records: u64,
+    /// Segment files read.
+    pub segments: u32,
+    /// Whether the recording ends with its closing record.
+    pub closed: bool,
+    /// Hex hash of the last verified record.
+    pub head: String,
+    /// The final hash stored in the index, if any.
+    pub final_hash: Option<String>,
+    /// Comparison of `head` with `final_hash`.
+    pub tail: TailCheck,
+    /// The first broken link, if any.
+    pub broken: Option<BrokenLinkDto>,
 }

@@ -1,4 +1,5 @@
-//! sluice-api: the REST API of the control plane (users, tokens, connections, policy, audit log).
+//! sluice-api: the REST API of the control plane (users, tokens, connections, policy, audit log) and of the
+//! sessions index and recordings.
 //!
 //! The only crate that knows HTTP and JSON shapes ([`dto`]). Handlers authenticate with [`auth::Caller`], decide
 //! authorisation explicitly at the top of each handler, and talk to `sluice-store`, which writes the audit entry of
@@ -42,6 +43,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/policy"),
     ("put", "/api/v1/policy"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/sessions"),
+    ("get", "/api/v1/sessions/{id}"),
+    ("get", "/api/v1/sessions/{id}/events"),
+    ("get", "/api/v1/sessions/{id}/verify"),
 ];
 
 /// The API router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the audit log gets
@@ -78,6 +83,10 @@ pub fn router(state: ApiState) -> Router {
             get(routes::policy::show).put(routes::policy::apply),
         )
         .route("/api/v1/audit", get(routes::audit::list))
+        .route("/api/v1/sessions", get(routes::sessions::list))
+        .route("/api/v1/sessions/{id}", get(routes::sessions::show))
+        .route("/api/v1/sessions/{id}/events", get(routes::sessions::events))
+        .route("/api/v1/sessions/{id}/verify", get(routes::sessions::verify))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))

@@ -52,7 +52,7 @@ pub async fn list(
 }
 
 /// `since` is an RFC 3339 time, or a lifetime such as `2h` meaning "that long ago".
-fn parse_since(text: &str) -> Result<OffsetDateTime, ApiError> {
+pub(crate) fn parse_since(text: &str) -> Result<OffsetDateTime, ApiError> {
     if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
         return Ok(at);
     }

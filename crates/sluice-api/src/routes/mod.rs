@@ -5,6 +5,7 @@ pub mod connections;
 pub mod health;
 pub mod me;
 pub mod policy;
+pub mod sessions;
 pub mod tokens;
 pub mod users;
 
