@@ -39,6 +39,9 @@ fn kinds_follow_what_the_statement_does() {
         Kind::Write
     );
     assert_eq!(kind("SELECT nextval('s')"), Kind::Write);
+    // currval/lastval only read this session's sequence state: a read-only connection may call them.
+    assert_eq!(kind("SELECT currval('s')"), Kind::Read);
+    assert_eq!(kind("SELECT lastval()"), Kind::Read);
     assert_eq!(kind("DROP TABLE t"), Kind::Ddl);
     assert_eq!(kind("GRANT SELECT ON t TO r"), Kind::Privilege);
     assert_eq!(kind("BEGIN"), Kind::Transaction);
