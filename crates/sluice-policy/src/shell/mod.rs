@@ -23,7 +23,7 @@ mod wrappers;
 use std::ops::Range;
 
 use crate::facts::{Access, Category, Classified, Finding, Item, Kind, ObjectKind, ObjectRef, Source};
-use lexer::Command;
+use lexer::{Command, Word};
 use paths::is_device_target;
 
 /// How deep command strings may nest (`sh -c "bash -c '...'"`, `kubectl exec -- sh -c ...`).
@@ -50,6 +50,19 @@ pub(crate) struct Ctx<'a> {
     stdin: Option<&'a str>,
     /// The directory a previous `cd /absolute/path` on the same line moved to, if any.
     cwd: Option<&'a str>,
+    /// Variables given a literal value earlier on the same line (`D=/; rm -rf $D`), latest last.
+    vars: &'a [(String, String)],
+}
+
+impl Ctx<'_> {
+    /// The literal value an earlier `NAME=value` (or `export NAME=value`) on this line gave `name`, if any.
+    pub(crate) fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|(known, _)| known == name)
+            .map(|(_, value)| value.as_str())
+    }
 }
 
 impl Ctx<'_> {
@@ -82,6 +95,30 @@ impl Ctx<'_> {
     }
 }
 
+/// Remembers the variables a command sets for the rest of the line: a bare `NAME=value` (no program) or the
+/// arguments of `export`/`readonly`/`declare`/`local`/`typeset`. A value that itself depends on an expansion is
+/// forgotten rather than recorded, so a later use of the name stays unresolved (and therefore Opaque).
+fn record_assignments(command: &Command, program: Option<&str>, vars: &mut Vec<(String, String)>) {
+    let words: Vec<&Word> = match program {
+        None if command.words.is_empty() => command.assignments.iter().collect(),
+        Some("export" | "readonly" | "declare" | "local" | "typeset") => command
+            .words
+            .iter()
+            .filter(|word| lexer::is_assignment(&word.text))
+            .collect(),
+        _ => return,
+    };
+    for word in words {
+        let Some((name, value)) = word.text.split_once('=') else {
+            continue;
+        };
+        vars.retain(|(known, _)| known != name);
+        if !word.expands && !word.globs {
+            vars.push((name.to_owned(), value.to_owned()));
+        }
+    }
+}
+
 /// Classifies every simple command in `line`. Never panics.
 pub fn classify(line: &str) -> Classified {
     classify_at(line, 0)
@@ -95,15 +132,18 @@ fn classify_at(line: &str, depth: u8) -> Classified {
         functions: &split.functions,
         stdin: None,
         cwd: None,
+        vars: &[],
     };
     let mut items: Vec<Item> = Vec::new();
     let mut echoed: Option<String> = None;
     let mut cwd: Option<String> = None;
+    let mut vars: Vec<(String, String)> = Vec::new();
     for (index, command) in split.commands.iter().enumerate() {
         let stdin = if command.piped { echoed.take() } else { None };
         let ctx = Ctx {
             stdin: stdin.as_deref(),
             cwd: cwd.as_deref(),
+            vars: &vars,
             ..base
         };
         let program = wrappers::peel(&command.words)
@@ -161,6 +201,7 @@ fn classify_at(line: &str, depth: u8) -> Classified {
         if let Some(next) = next_cwd {
             cwd = next;
         }
+        record_assignments(command, program_name.as_deref(), &mut vars);
     }
     if let Some(problem) = &split.problem {
         let mut item = new_item(items.len(), 0..line.len(), Kind::Opaque, "");

@@ -405,13 +405,36 @@ fn rm(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
     for target in &targets {
         object(item, ObjectKind::Path, target.text.clone(), Access::Write);
         if recursive {
+            // `rm -rf $D`: the target is whatever the variable holds. A literal value given earlier on the line is
+            // used; anything else cannot be known before the command runs, so the command is Opaque.
+            let expanded = match whole_expansion(target) {
+                Some(name) => match ctx.var(name) {
+                    Some(value) => Word {
+                        text: value.to_owned(),
+                        expands: false,
+                        ..(*target).clone()
+                    },
+                    None => {
+                        if dangerous_path(target).is_none() {
+                            add(
+                                item,
+                                Category::Opaque,
+                                target.span.clone(),
+                                format!("rm -r of {}, a variable the gateway cannot resolve", target.text),
+                            );
+                        }
+                        (*target).clone()
+                    }
+                },
+                None => (*target).clone(),
+            };
             // After `cd /` on the same line, `rm -rf *` is `rm -rf /*`.
             let resolved = match ctx.cwd {
-                Some(cwd) if !target.text.starts_with(['/', '~', '$']) => Word {
-                    text: format!("{cwd}/{}", target.text),
-                    ..(*target).clone()
+                Some(cwd) if !expanded.text.starts_with(['/', '~', '$']) => Word {
+                    text: format!("{cwd}/{}", expanded.text),
+                    ..expanded
                 },
-                _ => (*target).clone(),
+                _ => expanded,
             };
             if let Some(reason) = dangerous_path(&resolved) {
                 add(
@@ -431,6 +454,24 @@ fn rm(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
             "rm --no-preserve-root disables the protection of /",
         );
     }
+}
+
+/// The variable name when `word` is nothing but one parameter expansion (`$D`, `${D}`, `"$D"`).
+fn whole_expansion(word: &Word) -> Option<&str> {
+    if !word.expands {
+        return None;
+    }
+    let rest = word.text.strip_prefix('$')?;
+    let name = match rest.strip_prefix('{') {
+        Some(braced) => braced.strip_suffix('}')?,
+        None => rest,
+    };
+    let mut chars = name.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+    valid.then_some(name)
 }
 
 fn find(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
