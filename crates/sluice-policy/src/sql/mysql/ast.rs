@@ -32,6 +32,9 @@ pub(crate) struct Parsed {
     pub norm: Normalized,
 }
 
+/// How the Opaque finding of a statement the parser rejects begins.
+pub(crate) const PARSE_FAILURE: &str = "MySQL parser did not accept the statement";
+
 /// Parses the statement made of `tokens`. Exactly one statement must come out.
 pub(crate) fn parse(src: &str, tokens: &[Token], replace_first: Option<&str>) -> Result<Parsed, String> {
     let norm = normalize(src, tokens, replace_first);
@@ -40,7 +43,7 @@ pub(crate) fn parse(src: &str, tokens: &[Token], replace_first: Option<&str>) ->
         .with_recursion_limit(RECURSION_LIMIT)
         .try_with_sql(&norm.text)
         .and_then(|mut parser| parser.parse_statements())
-        .map_err(|error| format!("MySQL parser did not accept the statement: {error}"))?;
+        .map_err(|error| format!("{PARSE_FAILURE}: {error}"))?;
     match (statements.pop(), statements.is_empty()) {
         (Some(statement), true) => Ok(Parsed { statement, norm }),
         _ => Err("the statement did not parse as exactly one statement".to_owned()),

@@ -69,6 +69,9 @@ pub(crate) struct RawStatement {
 pub(crate) struct LexMode {
     pub no_backslash_escapes: bool,
     pub ansi_quotes: bool,
+    /// Read version-gated comments (`/*!80000 ... */`, `/*M!100100 ... */`) as a server older than the version
+    /// does: as comments. Unversioned `/*! ... */` stays code either way.
+    pub skip_versioned: bool,
 }
 
 /// Splits `src` into statements, MySQL-style.
@@ -279,8 +282,8 @@ impl<'a> Lexer<'a> {
                 return Err("executable comment nested in an executable comment".to_owned());
             }
             self.pos = start.saturating_add(prefix);
-            // A version number: five digits (six in newer servers). The content runs whatever the version: a
-            // gateway cannot know which server build will read it, so it assumes the one that executes.
+            // A version number: five digits (six in newer servers). A gateway cannot know which server build will
+            // read it, so the classifier lexes twice (`skip_versioned` off and on) and keeps the strictest reading.
             let digits = self
                 .bytes
                 .get(self.pos..)
@@ -290,6 +293,9 @@ impl<'a> Lexer<'a> {
                 .take_while(|b| b.is_ascii_digit());
             let count = digits.count();
             if count >= 5 {
+                if self.mode.skip_versioned {
+                    return self.skip_to_comment_end(after_open);
+                }
                 self.pos = self.pos.saturating_add(count);
             }
             self.in_exec = true;
@@ -298,6 +304,11 @@ impl<'a> Lexer<'a> {
         if self.in_exec {
             return Err("comment nested in an executable comment".to_owned());
         }
+        self.skip_to_comment_end(after_open)
+    }
+
+    /// Moves past the `*/` that closes a comment whose body starts at `after_open`.
+    fn skip_to_comment_end(&mut self, after_open: usize) -> Result<(), String> {
         match self.src.get(after_open..).and_then(|rest| rest.find("*/")) {
             Some(at) => {
                 self.pos = after_open.saturating_add(at).saturating_add(2);
@@ -319,9 +330,14 @@ impl<'a> Lexer<'a> {
             .as_bytes()
             .get(word_len)
             .is_some_and(|byte| *byte == b' ' || *byte == b'\t');
-        if !followed_by_space {
+        let is_command = ["delimiter", "system", "source"]
+            .iter()
+            .any(|command| word.eq_ignore_ascii_case(command));
+        if !followed_by_space || !is_command {
             return false;
         }
+        // Only now look for the end of the line: scanning for it at every statement start would make a long
+        // single-line request of many statements quadratic.
         let line_end = rest.find('\n').unwrap_or(rest.len());
         let argument_start = self.pos.saturating_add(word_len);
         let line_end_abs = self.pos.saturating_add(line_end);
@@ -360,15 +376,20 @@ impl<'a> Lexer<'a> {
             .and_then(|rest| rest.chars().next())
             .map_or(0, char::len_utf8);
         self.pos = self.pos.saturating_add(1).saturating_add(letter_len);
+        // Only the commands that take the rest of the line look for its end: scanning for it after every
+        // backslash would make a long line of `\c\c\c...` quadratic.
+        if !matches!(letter, Some(b'!' | b'.' | b'd')) {
+            if matches!(letter, Some(b'g' | b'G')) {
+                Self::finish(out, current);
+                return true;
+            }
+            return false;
+        }
         let line_end = self
             .rest()
             .find('\n')
             .map_or(self.bytes.len(), |at| self.pos.saturating_add(at));
         match letter {
-            Some(b'g' | b'G') => {
-                Self::finish(out, current);
-                true
-            }
             Some(b'!') => {
                 Self::finish(out, current);
                 out.push(RawStatement {

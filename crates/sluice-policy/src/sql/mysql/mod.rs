@@ -38,6 +38,17 @@ pub struct MysqlOptions {
 /// How deep statement text may nest (PREPARE of a literal, stored program bodies, `\!` running `mysql -e`).
 const MAX_DEPTH: u8 = 3;
 
+/// The largest request the classifier reads, in bytes. Classification needs a few hundred bytes of memory per
+/// byte of input (tokens, normalised text, sqlparser's tokens and tree), so without a bound one large request
+/// (MySQL accepts packets up to 1 GiB) could exhaust the gateway's memory. Larger requests are Opaque.
+pub const MAX_INPUT_BYTES: usize = 1 << 20;
+
+/// The most operator tokens one statement may hold. sqlparser builds a chain like `a OR b OR c ...` as a
+/// left-deep tree without counting it against its recursion limit, and walking or dropping a tree hundreds of
+/// thousands deep overflows the stack (a crash of the whole gateway). Statements with more operators are Opaque;
+/// 1000 keeps a 2 MiB thread stack safe even in a debug build (4096 was not).
+pub const MAX_OPERATORS: usize = 1000;
+
 /// Classification context shared by one call.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Ctx<'a> {
@@ -61,23 +72,95 @@ pub fn classify(sql: &str, opts: &MysqlOptions) -> Classified {
 }
 
 fn classify_at_depth(sql: &str, opts: &MysqlOptions, depth: u8) -> Classified {
+    if sql.len() > MAX_INPUT_BYTES {
+        let span = 0..sql.len();
+        let mut item = new_item(0, span.clone(), Kind::Opaque, "UNKNOWN");
+        add_finding(
+            &mut item,
+            Category::Opaque,
+            span,
+            format!("the request is larger than the {MAX_INPUT_BYTES} bytes the gateway classifies"),
+        );
+        return Classified {
+            source: Source::Mysql,
+            items: vec![item],
+        };
+    }
     let mode = lexer::LexMode {
         no_backslash_escapes: opts.no_backslash_escapes,
         ansi_quotes: opts.ansi_quotes,
+        skip_versioned: false,
     };
     let ctx = Ctx {
         src: sql,
         opts,
         depth,
     };
-    let items = lexer::split(sql, mode)
-        .iter()
-        .enumerate()
-        .map(|(index, raw)| statement::classify_raw(&ctx, raw, index))
-        .collect();
+    let read = |mode| -> Vec<Item> {
+        lexer::split(sql, mode)
+            .iter()
+            .enumerate()
+            .map(|(index, raw)| statement::classify_raw(&ctx, raw, index))
+            .collect()
+    };
+    let mut items = read(mode);
+    if has_version_gate(sql) {
+        // A server older than the gate skips the text (`DELETE FROM t /*!99999 WHERE id = 1 */` deletes every row
+        // there), a newer one runs it: both readings are classified and every finding of either is kept.
+        let skipped = read(lexer::LexMode {
+            skip_versioned: true,
+            ..mode
+        });
+        merge_readings(&mut items, skipped);
+    }
     Classified {
         source: Source::Mysql,
         items,
+    }
+}
+
+/// Whether `sql` may hold a version-gated executable comment (`/*!NNNNN`, `/*M!NNNNNN`). A match inside a string
+/// literal only costs a second, identical reading.
+fn has_version_gate(sql: &str) -> bool {
+    sql.match_indices("/*").any(|(at, _)| {
+        let rest = sql.get(at.saturating_add(2)..).unwrap_or("");
+        let rest = rest.strip_prefix('M').unwrap_or(rest);
+        rest.strip_prefix('!')
+            .is_some_and(|gated| gated.starts_with(|ch: char| ch.is_ascii_digit()))
+    })
+}
+
+/// Folds the reading of a server older than the version gates (`skipped`) into the reading of a newer one
+/// (`items`): statements that start at the same place are one statement read two ways, and get the findings and
+/// objects of both; a statement only one reading has (a gate that hides a whole statement, or moves a boundary) is
+/// kept as its own item. Every statement any server version would run is thus classified. A statement of the older
+/// reading that does not parse is left out (`/*!50000DROP*/ TABLE t` leaves `TABLE t`): the newer reading, which
+/// the gateway holds to all its rules, already covers the text, and a syntax error there only fails on that server.
+fn merge_readings(items: &mut Vec<Item>, skipped: Vec<Item>) {
+    let parses = |item: &Item| {
+        !item
+            .findings
+            .iter()
+            .any(|finding| finding.detail.starts_with(ast::PARSE_FAILURE))
+    };
+    for mut other in skipped.into_iter().filter(parses) {
+        match items.iter_mut().find(|item| item.span.start == other.span.start) {
+            Some(item) => {
+                for finding in other.findings {
+                    add_finding(item, finding.category, finding.span, finding.detail);
+                }
+                for object in other.objects {
+                    add_object(item, object.kind, object.name, object.access);
+                }
+                if item.kind == Kind::Read && other.kind != Kind::Read {
+                    item.kind = other.kind;
+                }
+            }
+            None => {
+                other.index = items.len();
+                items.push(other);
+            }
+        }
     }
 }
 
