@@ -90,6 +90,22 @@ pub(crate) fn classify_raw(ctx: &Ctx<'_>, raw: &RawStatement, index: usize) -> I
         src: ctx.src,
         tokens: &raw.tokens,
     };
+    let operators = raw
+        .tokens
+        .iter()
+        .filter(|token| is_operator(ctx.src, token))
+        .count();
+    if operators > super::MAX_OPERATORS {
+        return opaque(
+            index,
+            raw.span.clone(),
+            "UNKNOWN",
+            format!(
+                "the statement has more than {} operators, more than the gateway classifies",
+                super::MAX_OPERATORS
+            ),
+        );
+    }
     let mut item = classify_tokens(ctx, stmt, index);
     item.span = raw.span.clone();
     if let Some(problem) = &raw.problem {
@@ -105,6 +121,24 @@ pub(crate) fn classify_tokens(ctx: &Ctx<'_>, stmt: Stmt<'_>, index: usize) -> It
     let mut item = dispatch(ctx, stmt, index);
     file_writes(stmt, &mut item);
     item
+}
+
+/// Whether the token can join two expressions into a deeper one (`OR`, `AND`, `XOR`, `=`, `+`, `||`, ...).
+fn is_operator(src: &str, token: &Token) -> bool {
+    match token.kind {
+        TokenKind::Punct => !matches!(
+            src.get(token.span.clone()),
+            Some("," | "(" | ")" | "." | ";" | "@" | "@@")
+        ),
+        TokenKind::Word { plain: true } => keyword(src, token).is_some_and(|word| {
+            [
+                "AND", "OR", "XOR", "NOT", "IS", "LIKE", "IN", "BETWEEN", "REGEXP", "RLIKE", "DIV", "MOD",
+            ]
+            .iter()
+            .any(|op| word.eq_ignore_ascii_case(op))
+        }),
+        _ => false,
+    }
 }
 
 fn client_command(ctx: &Ctx<'_>, raw: &RawStatement, command: &ClientCommand, index: usize) -> Item {
