@@ -81,3 +81,20 @@ fn long_single_line_requests_are_classified_in_linear_time() {
             .all(|item| sql.get(item.span.clone()).is_some()));
     }
 }
+
+/// A version gate makes the classifier read the request twice and merge the readings statement by statement; the
+/// merge must not be quadratic in the number of statements.
+#[test]
+fn many_statements_behind_a_version_gate_are_classified_in_linear_time() {
+    let mut sql = String::from("/*!50000 SELECT 1 */;");
+    sql.push_str(&"SELECT 1;".repeat(MAX_INPUT_BYTES / 10));
+    sql.push_str("/*!99999 DROP TABLE users */");
+    let started = Instant::now();
+    let classified = classify(&sql, &MysqlOptions::default());
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    assert!(classified
+        .items
+        .iter()
+        .any(|item| item.findings.iter().any(|f| f.category == Category::DropObject)));
+}

@@ -22,6 +22,7 @@ mod routine;
 mod statement;
 mod tautology;
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::facts::{Access, Category, Classified, Finding, Item, Kind, ObjectKind, ObjectRef, Source};
@@ -143,8 +144,15 @@ fn merge_readings(items: &mut Vec<Item>, skipped: Vec<Item>) {
             .iter()
             .any(|finding| finding.detail.starts_with(ast::PARSE_FAILURE))
     };
+    // Looked up by start offset: a linear search per statement would make a request of many statements behind
+    // one version gate quadratic.
+    let by_start: HashMap<usize, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(at, item)| (item.span.start, at))
+        .collect();
     for mut other in skipped.into_iter().filter(parses) {
-        match items.iter_mut().find(|item| item.span.start == other.span.start) {
+        match by_start.get(&other.span.start).and_then(|at| items.get_mut(*at)) {
             Some(item) => {
                 for finding in other.findings {
                     add_finding(item, finding.category, finding.span, finding.detail);
