@@ -47,6 +47,14 @@ impl Client {
         self.finish(self.request(method, path).call())
     }
 
+    /// `GET path` whose body is read as it arrives (JSON lines), not parsed.
+    pub fn get_stream(&self, path: &str) -> anyhow::Result<impl std::io::Read + Send> {
+        match self.request("GET", path).call() {
+            Ok(response) => Ok(response.into_reader()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
     fn request(&self, method: &str, path: &str) -> ureq::Request {
         self.agent
             .request(method, &format!("{}{path}", self.base))
@@ -59,14 +67,20 @@ impl Client {
             Ok(response) => response
                 .into_json::<Value>()
                 .context("the gateway sent a response that is not JSON"),
-            Err(ureq::Error::Status(status, response)) => {
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn error(&self, e: ureq::Error) -> anyhow::Error {
+        match e {
+            ureq::Error::Status(status, response) => {
                 let body = response.into_string().unwrap_or_default();
-                Err(anyhow!(api_message(status, &body)))
+                anyhow!(api_message(status, &body))
             }
-            Err(ureq::Error::Transport(t)) => Err(anyhow!(
+            ureq::Error::Transport(t) => anyhow!(
                 "cannot reach the sluice gateway at {}: {t} (is it running? set --url or SLUICE_URL)",
                 self.base
-            )),
+            ),
         }
     }
 }

@@ -2,7 +2,10 @@
 
 use super::client::Client;
 use super::table::{list, print_json, text, when, Table};
-use super::{AuditCommand, Command, ConnAddArgs, ConnCommand, PolicyCommand, TokenCommand, UserCommand};
+use super::{
+    AuditCommand, Command, ConnAddArgs, ConnCommand, PolicyCommand, SessionsCommand, TokenCommand,
+    UserCommand,
+};
 use anyhow::{bail, Context as _};
 use serde_json::{json, Map, Value};
 use sluice_model::Secret;
@@ -16,7 +19,8 @@ pub(super) fn run(url: &str, token: Option<String>, command: Command) -> anyhow:
     if let Command::Policy(PolicyCommand::Check { file }) = &command {
         return policy_check(&mut out, file);
     }
-    let client = Client::new(url, require_token(token)?);
+    let token = require_token(token)?;
+    let client = Client::new(url, token.clone());
     match command {
         Command::Gateway(_) | Command::Policy(PolicyCommand::Check { .. }) => Ok(()),
         Command::Whoami { json } => show_user(&mut out, &client.get("/api/v1/me", &[])?, json),
@@ -24,6 +28,26 @@ pub(super) fn run(url: &str, token: Option<String>, command: Command) -> anyhow:
         Command::Token(cmd) => token_cmd(&mut out, &client, cmd),
         Command::Conn(cmd) => conn(&mut out, &client, cmd),
         Command::Policy(cmd) => policy(&mut out, &client, cmd),
+        Command::Audit(AuditCommand::Verify { session, json }) => {
+            super::sessions::verify(&mut out, &client, &session, json)
+        }
+        Command::Sessions(SessionsCommand::List {
+            user,
+            conn,
+            since,
+            limit,
+            json,
+        }) => {
+            let filter = [
+                ("user", user),
+                ("conn", conn),
+                ("since", since),
+                ("limit", limit.map(|l| l.to_string())),
+            ];
+            super::sessions::list(&mut out, &client, filter, json)
+        }
+        Command::Replay { session, json } => super::sessions::replay(&mut out, &client, &session, json),
+        Command::Connect(args) => super::connect::run(&mut out, url, &client, token, args),
         Command::Audit(AuditCommand::List {
             since,
             actor,
@@ -84,7 +108,7 @@ fn rows(v: &Value) -> impl Iterator<Item = &Value> {
     v.as_array().into_iter().flatten()
 }
 
-fn path_segment(name: &str) -> String {
+pub(super) fn path_segment(name: &str) -> String {
     // Names are restricted to [A-Za-z0-9._@-] by the API; anything else is percent-encoded so the request reaches
     // the API and gets its precise "invalid name" or "not found" answer.
     name.bytes()

@@ -3,7 +3,9 @@
 
 mod client;
 mod commands;
+mod connect;
 mod serve;
+mod sessions;
 mod table;
 
 use clap::{Args, Parser, Subcommand};
@@ -50,9 +52,60 @@ enum Command {
     /// Manage the guardrail policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Read the control-plane audit log.
+    /// Read the control-plane audit log; verify session recordings.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// List recorded sessions (yours; admins and auditors see all).
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// Replay a recorded session: statements, verdicts, timings and the rows as the client saw them.
+    Replay {
+        /// Session id (see `sluice sessions list`).
+        session: String,
+        /// Print the recording's events as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open a local PostgreSQL port that logs in to a connection with your token.
+    Connect(ConnectArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionsCommand {
+    /// List sessions, newest first.
+    List {
+        /// Only this user's sessions (admins and auditors).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only sessions to this connection.
+        #[arg(long)]
+        conn: Option<String>,
+        /// Since an RFC 3339 time, or a duration ago such as 2h.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many sessions (1-1000, default 100).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `sluice connect`
+#[derive(Debug, Args)]
+struct ConnectArgs {
+    /// The PostgreSQL connection to open.
+    connection: String,
+    /// Local port to listen on (127.0.0.1 only).
+    #[arg(long, default_value_t = 5433)]
+    port: u16,
+    /// The gateway's PostgreSQL listener, HOST:PORT [default: the API host, port 15432]
+    #[arg(long, env = "SLUICE_PG_ADDR")]
+    gateway: Option<String>,
+    /// CA certificate to trust for the gateway [default: $SLUICE_DATA_DIR/tls/cert.pem, else ./sluice-data/tls/cert.pem]
+    #[arg(long, env = "SLUICE_CA_CERT")]
+    ca_cert: Option<PathBuf>,
 }
 
 /// `sluice gateway`
@@ -247,6 +300,14 @@ enum AuditCommand {
         /// At most this many entries (1-1000, default 100).
         #[arg(long)]
         limit: Option<u32>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a session recording's hash chain; exits non-zero and names the first broken link when it is broken.
+    Verify {
+        /// Session id.
+        session: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
