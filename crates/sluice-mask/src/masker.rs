@@ -80,6 +80,10 @@ impl Masker {
             ColumnMask::Keep => Cow::Borrowed(value),
             ColumnMask::Detect => self.mask_text(value),
             ColumnMask::Whole(_) if value.is_empty() => Cow::Borrowed(value),
+            // Already masked (by this rule on an earlier pass, or upstream): masking is idempotent.
+            ColumnMask::Whole(_) if crate::render::is_shaped_mask_output(value.trim().as_bytes()) => {
+                Cow::Borrowed(value)
+            }
             ColumnMask::Whole(style) => {
                 let mut out = Vec::new();
                 self.inner.render_whole(style, value.as_bytes(), &mut out);

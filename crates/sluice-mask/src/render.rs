@@ -31,6 +31,46 @@ pub(crate) fn is_mask_output(value: &[u8]) -> bool {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)))
 }
 
+/// Whether `value` is already the output of any style, shape-keeping partial masks included (`***-**-6789`,
+/// `************1111`, `DE** **** **** **** **30 00`, `j****@*****.com`, `ghp_********`). Column rules mask whole
+/// values whatever their content, so without this a second pass would turn `***-**-6789` into `********`.
+///
+/// The shapes are strict so that a real value is not mistaken for a masked one: apart from separators, at most two
+/// leading capitals (an IBAN's country), at least four `*`, then at most four trailing letters or digits. A value
+/// of that shape reveals no more than its mask would.
+pub(crate) fn is_shaped_mask_output(value: &[u8]) -> bool {
+    if is_mask_output(value) {
+        return true;
+    }
+    if let Some(body) = value.get(1..) {
+        // `partial_email`: first character, fixed stars, top-level domain.
+        if let Some(tld) = body.strip_prefix(b"****@*****.".as_slice()) {
+            return !tld.is_empty() && tld.iter().all(u8::is_ascii_alphabetic);
+        }
+    }
+    let prefix = crate::scan::public_prefix_len(value);
+    if prefix > 0 && value.get(prefix..) == Some(STARS) {
+        return true;
+    }
+    let core: Vec<u8> = value
+        .iter()
+        .copied()
+        .filter(|b| b.is_ascii_alphanumeric() || *b == b'*')
+        .collect();
+    let lead = core
+        .iter()
+        .take(2)
+        .take_while(|b| b.is_ascii_uppercase())
+        .count();
+    let rest = core.get(lead..).unwrap_or(&[]);
+    let stars = rest.iter().take_while(|b| **b == b'*').count();
+    let tail = rest.get(stars..).unwrap_or(&[]);
+    let separators_only = value
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b' ' | b'-' | b'.' | b'(' | b')' | b'+' | b'/'));
+    separators_only && stars >= 4 && tail.len() <= 4 && tail.iter().all(u8::is_ascii_alphanumeric)
+}
+
 /// Renders masked values; holds the keyed hash state (the key never leaves it).
 #[derive(Clone)]
 pub(crate) struct Renderer {

@@ -65,6 +65,35 @@ fn column_rules_mask_whole_values_whatever_their_content() {
 }
 
 #[test]
+fn column_masks_are_idempotent_on_their_own_shape_kept_output() {
+    let m = masker_with(vec![
+        rule("users", "ssn", MaskStyle::Partial),
+        rule("payments", "card_number", MaskStyle::Partial),
+        rule("*", "iban", MaskStyle::Partial),
+        rule("*", "contact", MaskStyle::Partial),
+        rule("*", "token", MaskStyle::Partial),
+    ]);
+    for (table, column, value) in [
+        ("users", "ssn", "123-45-6789"),
+        ("payments", "card_number", "4111111111111111"),
+        ("payments", "card_number", "4111 1111 1111 1111"),
+        ("x", "iban", "DE89 3704 0044 0532 0130 00"),
+        ("x", "contact", "john.doe@example.com"),
+        ("x", "token", "ghp_16C7e42F292c6912E7710c838347Ae178B4a"),
+    ] {
+        let once = m.mask_value(Some(table), Some(column), value).into_owned();
+        assert_ne!(once, value);
+        let twice = m.mask_value(Some(table), Some(column), &once);
+        assert_eq!(twice, once, "{table}.{column}: {value}");
+    }
+    // A real value with a star in it is still masked.
+    assert_eq!(
+        m.mask_value(Some("users"), Some("ssn"), "12*-45-6789"),
+        "********"
+    );
+}
+
+#[test]
 fn the_first_matching_rule_wins_so_exemptions_go_first() {
     let m = masker_with(vec![
         rule("public_keys", "*", MaskStyle::Keep),

@@ -291,6 +291,8 @@ const SURVIVORS: &[&str] = &[
     "sk_live_short",
     "eyJhbGciOiJIUzI1NiJ9",
     "eyJub3RhbGciOiJ4In0.eyJ4IjoxfQ.c2ln",
+    // The header must decode to a complete JSON object: `eyJhbGciOi` is only `{"alg":"`.
+    "eyJhbGciOi.not.ajwt",
     "postgres://app@db/app",
     "http://host:8080/path",
     "https://example.com/a:b@c",

@@ -117,7 +117,7 @@ fn is_b64url(b: u8) -> bool {
 }
 
 /// Validates a JWT starting at `at` (`eyJ` is base64url of `{"`): three base64url parts, the header decoding to a
-/// JSON object that names an `alg`. The signature may be empty (`alg: none` tokens still carry claims).
+/// complete JSON object that has an `alg` member. The signature may be empty (`alg: none` tokens still carry claims).
 pub(crate) fn jwt(text: Text<'_>, at: usize) -> Option<Finding> {
     if !text.starts_with_at(at, b"eyJ") || text.before(at).is_some_and(|b| is_b64url(b) || b == b'.') {
         return None;
@@ -139,8 +139,9 @@ pub(crate) fn jwt(text: Text<'_>, at: usize) -> Option<Finding> {
     }
     let header = text.bytes.get(at..dot1)?;
     let decoded = decode_b64url(header)?;
-    let json = decoded.trim_ascii_start();
-    if !json.starts_with(b"{") || memchr::memmem::find(json, b"\"alg\"").is_none() {
+    // A complete JSON object, not just a prefix of one: `eyJhbGciOi` alone decodes to `{"alg":"`.
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&decoded).ok()?;
+    if !object.contains_key("alg") {
         return None;
     }
     Some(Finding::new(at, end, DetectorKind::Jwt))
