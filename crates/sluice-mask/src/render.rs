@@ -57,17 +57,13 @@ pub(crate) fn is_shaped_mask_output(value: &[u8]) -> bool {
         .copied()
         .filter(|b| b.is_ascii_alphanumeric() || *b == b'*')
         .collect();
-    let lead = core
-        .iter()
-        .take(2)
-        .take_while(|b| b.is_ascii_uppercase())
-        .count();
+    let lead = core.iter().take(2).take_while(|b| b.is_ascii_uppercase()).count();
     let rest = core.get(lead..).unwrap_or(&[]);
     let stars = rest.iter().take_while(|b| **b == b'*').count();
     let tail = rest.get(stars..).unwrap_or(&[]);
-    let separators_only = value
-        .iter()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'*' | b' ' | b'-' | b'.' | b'(' | b')' | b'+' | b'/'));
+    let separators_only = value.iter().all(|b| {
+        b.is_ascii_alphanumeric() || matches!(b, b'*' | b' ' | b'-' | b'.' | b'(' | b')' | b'+' | b'/')
+    });
     separators_only && stars >= 4 && tail.len() <= 4 && tail.iter().all(u8::is_ascii_alphanumeric)
 }
 

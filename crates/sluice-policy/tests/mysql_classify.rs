@@ -409,10 +409,22 @@ fn executable_comments_are_code() {
 fn version_gated_text_is_classified_both_as_code_and_as_the_comment_older_servers_skip() {
     check_all(
         &[
-            ("DELETE FROM users /*!99999 WHERE id = 1 */", &[Write, NoWhereDelete]),
-            ("DELETE FROM users /*M!999999 WHERE id = 1 */", &[Write, NoWhereDelete]),
-            ("UPDATE users SET a = 1 /*!99999 WHERE id = 1 */", &[Write, NoWhereUpdate]),
-            ("DELETE FROM users /*!50000 WHERE 1=1 */", &[Write, NoWhereDelete, TautologicalWhere]),
+            (
+                "DELETE FROM users /*!99999 WHERE id = 1 */",
+                &[Write, NoWhereDelete],
+            ),
+            (
+                "DELETE FROM users /*M!999999 WHERE id = 1 */",
+                &[Write, NoWhereDelete],
+            ),
+            (
+                "UPDATE users SET a = 1 /*!99999 WHERE id = 1 */",
+                &[Write, NoWhereUpdate],
+            ),
+            (
+                "DELETE FROM users /*!50000 WHERE 1=1 */",
+                &[Write, NoWhereDelete, TautologicalWhere],
+            ),
             // Unversioned executable comments are code on every server.
             ("DELETE FROM users /*! WHERE id = 1 */", &[Write]),
             ("DELETE FROM users WHERE id = 1 /*!99999 LIMIT 1 */", &[Write]),
