@@ -39,10 +39,7 @@ pub struct MysqlOptions {
 /// How deep statement text may nest (PREPARE of a literal, stored program bodies, `\!` running `mysql -e`).
 const MAX_DEPTH: u8 = 3;
 
-/// The largest request the classifier reads, in bytes. Classification needs a few hundred bytes of memory per
-/// byte of input (tokens, normalised text, sqlparser's tokens and tree), so without a bound one large request
-/// (MySQL accepts packets up to 1 GiB) could exhaust the gateway's memory. Larger requests are Opaque.
-pub const MAX_INPUT_BYTES: usize = 1 << 20;
+pub use super::MAX_INPUT_BYTES;
 
 /// The most operator tokens one statement may hold. sqlparser builds a chain like `a OR b OR c ...` as a
 /// left-deep tree without counting it against its recursion limit, and walking or dropping a tree hundreds of

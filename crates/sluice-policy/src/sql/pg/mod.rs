@@ -23,6 +23,13 @@ use statement::{Analysis, Walk};
 pub fn classify(sql: &str) -> Classified {
     let items = match meta_command(sql) {
         Some(item) => vec![item],
+        None if sql.len() > super::MAX_INPUT_BYTES => vec![opaque_item(
+            sql,
+            format!(
+                "the request is larger than the {} bytes the gateway classifies",
+                super::MAX_INPUT_BYTES
+            ),
+        )],
         None => parse(sql).unwrap_or_else(|reason| vec![opaque_item(sql, reason)]),
     };
     Classified {

@@ -1,4 +1,4 @@
-//! Regression tests for the MySQL classifier's resource bounds: requests that would make classification use
+//! Regression tests for the SQL classifiers' resource bounds (mostly MySQL): requests that would make classification use
 //! unbounded memory, stack or time are Opaque (or classified in linear time) instead of taking the gateway down.
 
 #![allow(
@@ -97,4 +97,16 @@ fn many_statements_behind_a_version_gate_are_classified_in_linear_time() {
         .items
         .iter()
         .any(|item| item.findings.iter().any(|f| f.category == Category::DropObject)));
+}
+
+#[test]
+fn a_postgres_request_larger_than_the_limit_is_opaque_even_when_it_starts_innocently() {
+    let mut sql = String::from("SELECT 1; DROP TABLE users; ");
+    while sql.len() <= MAX_INPUT_BYTES {
+        sql.push_str("SELECT 1; ");
+    }
+    let classified = sluice_policy::sql::pg::classify(&sql);
+    assert_eq!(classified.items.len(), 1);
+    assert_eq!(classified.items[0].kind, Kind::Opaque);
+    assert_eq!(classified.items[0].span, 0..sql.len());
 }
