@@ -46,6 +46,22 @@ pub(crate) fn dangerous_path(word: &Word) -> Option<String> {
         }
         return None;
     }
+    if let Some(rest) = text.strip_prefix("~/") {
+        // `~/..`, `~/x/../..`: climbing out of the home directory reaches every user's home, or `/`.
+        let mut depth = 0usize;
+        for part in rest.split('/') {
+            match part {
+                "" | "." => {}
+                ".." if depth == 0 => return Some("a directory above the home directory".to_owned()),
+                ".." => depth = depth.saturating_sub(1),
+                _ => depth = depth.saturating_add(1),
+            }
+        }
+        if depth == 0 {
+            return Some("the home directory".to_owned());
+        }
+        return None;
+    }
     if let Some(user) = text.strip_prefix('~') {
         // `~root`, `~alice/`, `~alice/*`: another user's home directory.
         let name = user.split('/').next().unwrap_or("");
@@ -125,6 +141,14 @@ mod tests {
         for path in ["/", "//", "/.", "/..", "/./", "/*", "/../..", "///*"] {
             assert!(dangerous_path(&word(path)).is_some(), "{path}");
         }
+    }
+
+    #[test]
+    fn climbing_out_of_the_home_directory_is_dangerous() {
+        for path in ["~/..", "~/../", "~/x/../..", "~/.", "~/x/.."] {
+            assert!(dangerous_path(&word(path)).is_some(), "{path}");
+        }
+        assert!(dangerous_path(&word("~/project/../build")).is_none());
     }
 
     #[test]

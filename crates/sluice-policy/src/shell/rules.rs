@@ -504,9 +504,21 @@ fn find(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
                     .unwrap_or(rest.len());
                 let inner = rest.get(..end).unwrap_or(&[]);
                 at = at.saturating_add(end).saturating_add(1);
+                // `{}` stands for each file found, starting with the start path itself: `find / -exec rm -rf {} +`
+                // runs `rm -rf /`.
+                let words = inner
+                    .iter()
+                    .map(|word| match starts.first() {
+                        Some(start) if word.text == "{}" => Word {
+                            text: start.text.clone(),
+                            ..word.clone()
+                        },
+                        _ => word.clone(),
+                    })
+                    .collect();
                 let sub = Command {
                     span: command.span.clone(),
-                    words: inner.to_vec(),
+                    words,
                     ..Command::default()
                 };
                 super::classify_command(ctx, &sub, item);
