@@ -93,6 +93,7 @@ fn rm_of_root_home_and_system_directories_is_destructive_in_any_spelling() {
         ("D=$(pwd); rm -rf $D", &[Opaque]),
         ("for d in /; do rm -rf $d; done", &[Opaque]),
         ("rm -rf ~/..", &[Destructive]),
+        ("oc delete project prod", &[DeleteNamespace]),
         ("find / -exec rm -rf {} +", &[Destructive]),
         ("rm -rf \"${DIR}/\"", &[Destructive]),
         ("/bin/rm -rf /", &[Destructive]),

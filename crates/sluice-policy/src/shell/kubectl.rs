@@ -133,9 +133,10 @@ pub(crate) fn kubectl(ctx: &Ctx<'_>, name: &str, args: &[Word], command: &Comman
             if let Some((kind, _)) = kinds.clone().split_once('/') {
                 kinds = kind.to_owned();
             }
+            // An OpenShift project is a namespace with metadata: deleting one deletes the namespace.
             if kinds
                 .split(',')
-                .any(|kind| matches!(kind, "ns" | "namespace" | "namespaces"))
+                .any(|kind| matches!(kind, "ns" | "namespace" | "namespaces" | "project" | "projects"))
             {
                 let names: Vec<String> = resources.iter().map(|word| word.text.clone()).collect();
                 for word in resources.iter().skip(1) {
