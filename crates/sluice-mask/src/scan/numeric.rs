@@ -283,7 +283,9 @@ fn card(text: Text<'_>, window: &[Group], lead: Option<(usize, u8)>) -> Option<F
         return None;
     }
     let total: usize = window.iter().map(Group::digits).sum();
-    if !(13..=19).contains(&total) || !uniform_sep(window, b" -") {
+    // Dots only in the printed `4111.1111.1111.1111` layout: other dotted digit runs are versions and addresses.
+    let dotted = shape_is(window, &[4, 4, 4, 4]) && uniform_sep(window, b".");
+    if !(13..=19).contains(&total) || !(dotted || uniform_sep(window, b" -")) {
         return None;
     }
     if window.len() > 1 {
