@@ -40,7 +40,9 @@ impl FromStr for Role {
             "admin" => Ok(Role::Admin),
             "auditor" => Ok(Role::Auditor),
             "user" => Ok(Role::User),
-            other => Err(format!("unknown role `{other}` (expected admin, auditor or user)")),
+            other => Err(format!(
+                "unknown role `{other}` (expected admin, auditor or user)"
+            )),
         }
     }
 }

@@ -3,12 +3,12 @@
 //! This crate has no I/O and no async. Every other crate speaks in these types so that, for example, a user id can
 //! never be passed where a connection id is expected, and a password can never be printed by accident.
 
-pub mod ids;
 pub mod identity;
+pub mod ids;
 pub mod protocol;
 pub mod secret;
 
-pub use ids::{ConnectionId, SessionId, TokenId, UserId};
 pub use identity::{Role, UserKind};
+pub use ids::{ConnectionId, SessionId, TokenId, UserId};
 pub use protocol::Protocol;
 pub use secret::Secret;

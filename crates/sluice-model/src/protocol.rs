@@ -54,7 +54,9 @@ impl FromStr for Protocol {
             "mysql" | "mariadb" => Ok(Protocol::Mysql),
             "ssh" => Ok(Protocol::Ssh),
             "http" | "https" => Ok(Protocol::Http),
-            other => Err(format!("unknown connection type `{other}` (expected postgres, mysql, ssh or http)")),
+            other => Err(format!(
+                "unknown connection type `{other}` (expected postgres, mysql, ssh or http)"
+            )),
         }
     }
 }

@@ -217,7 +217,10 @@ fn parse_failed(classified: &Classified) -> bool {
 fn read_only_acts(classified: &Classified) -> bool {
     classified.items.iter().any(|item| {
         !matches!(item.kind, Kind::Read | Kind::Transaction | Kind::Session)
-            || item.findings.iter().any(|finding| finding.category != Category::TautologicalWhere)
+            || item
+                .findings
+                .iter()
+                .any(|finding| finding.category != Category::TautologicalWhere)
     })
 }
 
