@@ -274,6 +274,32 @@ const UNSAFE_DML: &[Case] = &[
     ),
     ("DELETE FROM t WHERE 2 > 1", "DELETE", &[Write, TautologicalWhere]),
     (
+        "DELETE FROM t WHERE EXISTS (SELECT 1)",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE coalesce(NULL, true)",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE (SELECT true)",
+        "DELETE",
+        &[Write, TautologicalWhere],
+    ),
+    (
+        "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.id = t.id)",
+        "DELETE",
+        &[Write],
+    ),
+    (
+        "DELETE FROM t WHERE EXISTS (SELECT 1 LIMIT 0)",
+        "DELETE",
+        &[Write],
+    ),
+    ("DELETE FROM t WHERE coalesce(a, true)", "DELETE", &[Write]),
+    (
         "DELETE FROM t WHERE 1 <> 2",
         "DELETE",
         &[Write, TautologicalWhere],

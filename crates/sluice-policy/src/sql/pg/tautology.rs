@@ -1,6 +1,6 @@
 //! Recognises WHERE clauses that hold for every row: `WHERE true`, `WHERE 1=1`, `WHERE 'a'='a'`, `WHERE NOT false`,
 //! `WHERE id = id`, `WHERE x > 5 OR 1=1`, `WHERE 2-1 = 1`, `WHERE 't'` (an untyped literal PostgreSQL coerces to
-//! boolean).
+//! boolean), `WHERE coalesce(NULL, true)`, `WHERE EXISTS (SELECT 1)`, `WHERE (SELECT true)`.
 //!
 //! The check folds constants with PostgreSQL's three-valued logic instead of matching a fixed list of spellings,
 //! because the point of writing `WHERE 2 > 1` is usually to get around a list. It is deliberately conservative in
@@ -98,6 +98,49 @@ fn eval(node: &protobuf::Node) -> Option<Value> {
             };
             Some(Value::Bool(result))
         }
+        // `coalesce(NULL, true)`: the first argument that is not NULL; unknown if an unknown one comes first.
+        NodeEnum::CoalesceExpr(expr) => {
+            for arg in &expr.args {
+                match eval(arg)? {
+                    Value::Null => {}
+                    value => return Some(value),
+                }
+            }
+            Some(Value::Null)
+        }
+        NodeEnum::SubLink(link) => eval_sub_link(link),
+        _ => None,
+    }
+}
+
+/// `EXISTS (SELECT 1)` and `(SELECT true)`: a sub-select over no table, without WHERE, grouping or LIMIT, returns
+/// exactly one row of its constant targets.
+fn eval_sub_link(link: &protobuf::SubLink) -> Option<Value> {
+    let Some(NodeEnum::SelectStmt(select)) = link.subselect.as_deref()?.node.as_ref() else {
+        return None;
+    };
+    let one_row = select.from_clause.is_empty()
+        && select.where_clause.is_none()
+        && select.group_clause.is_empty()
+        && select.having_clause.is_none()
+        && select.limit_count.is_none()
+        && select.limit_offset.is_none()
+        && select.values_lists.is_empty()
+        && select.larg.is_none()
+        && select.rarg.is_none()
+        && !select.target_list.is_empty();
+    if !one_row {
+        return None;
+    }
+    match protobuf::SubLinkType::try_from(link.sub_link_type).ok()? {
+        protobuf::SubLinkType::ExistsSublink => Some(Value::Bool(true)),
+        protobuf::SubLinkType::ExprSublink => match select.target_list.as_slice() {
+            [target] => match target.node.as_ref()? {
+                NodeEnum::ResTarget(res) => eval(res.val.as_deref()?),
+                _ => None,
+            },
+            _ => None,
+        },
         _ => None,
     }
 }
