@@ -100,7 +100,13 @@ impl Relay {
             Ok(gateway) => gateway,
             Err(e) => {
                 if matches!(opening, Opening::Startup(..)) {
-                    send_fatal(&mut client, "08001", &format!("sluice connect: {e}")).await;
+                    send_fatal(
+                        &mut client,
+                        "08001",
+                        &format!("sluice connect: {e}"),
+                        Some(UNREACHABLE_HINT),
+                    )
+                    .await;
                 }
                 return Err(e);
             }
@@ -132,7 +138,7 @@ impl Relay {
             Ok(pending) => pending,
             Err(RelayError::Refused(m)) => return Err(RelayError::Refused(m)),
             Err(e) => {
-                send_fatal(&mut client, "08006", &format!("sluice connect: {e}")).await;
+                send_fatal(&mut client, "08006", &format!("sluice connect: {e}"), None).await;
                 return Err(e);
             }
         };
@@ -289,17 +295,26 @@ async fn write_message<S: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// What to check when the gateway cannot be reached or its certificate does not verify.
+const UNREACHABLE_HINT: &str = "check that the gateway is running and that --gateway and --ca-cert are right";
+
 /// Tells the local client why its session cannot start, as a PostgreSQL FATAL (best effort: it may be gone).
-async fn send_fatal<C: AsyncWrite + Unpin>(client: &mut C, sqlstate: &str, message: &str) {
-    let notice = sluice_wire_pg::backend::Notice::new("FATAL", sqlstate, message).with(
-        field::HINT,
-        "check that the gateway is running and that --gateway and --ca-cert are right",
-    );
+async fn send_fatal<C: AsyncWrite + Unpin>(
+    client: &mut C,
+    sqlstate: &str,
+    message: &str,
+    hint: Option<&str>,
+) {
+    let mut notice = sluice_wire_pg::backend::Notice::new("FATAL", sqlstate, message);
+    if let Some(hint) = hint {
+        notice = notice.with(field::HINT, hint);
+    }
     let mut out = BytesMut::new();
     if BackendMessage::ErrorResponse(notice).encode(&mut out).is_ok() {
         let _ = client.write_all(&out).await;
         let _ = client.flush().await;
     }
 }
+
 #[cfg(test)]
 mod tests;
