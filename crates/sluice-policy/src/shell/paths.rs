@@ -10,6 +10,22 @@ const SYSTEM: &[&str] = &[
     "snap", "srv", "sys", "usr", "var",
 ];
 
+/// Database and cluster state directories: deeper than the system directory rule reaches, as fatal to lose.
+const DATA_DIRS: &[&str] = &[
+    "/var/lib/postgresql",
+    "/var/lib/pgsql",
+    "/var/lib/mysql",
+    "/var/lib/mariadb",
+    "/var/lib/mongodb",
+    "/var/lib/redis",
+    "/var/lib/etcd",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/var/lib/kubelet",
+    "/var/lib/elasticsearch",
+    "/var/lib/cassandra",
+];
+
 /// Devices that are safe to write to.
 const SAFE_DEVICES: &[&str] = &[
     "null", "zero", "full", "stdout", "stderr", "stdin", "tty", "random", "urandom", "console",
@@ -110,6 +126,16 @@ pub(crate) fn dangerous_path(word: &Word) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Why removing `word` recursively destroys a database's or cluster's data, if it does. Kept apart from
+/// [`dangerous_path`] because changing the owner or mode of these directories is routine administration.
+pub(crate) fn data_directory(word: &Word) -> Option<String> {
+    let trimmed = word.text.trim_end_matches('/');
+    DATA_DIRS
+        .iter()
+        .find(|dir| trimmed == **dir)
+        .map(|dir| format!("{dir}, a database or cluster data directory"))
 }
 
 /// Whether writing to `target` writes straight onto a device (`/dev/sda`, `/dev/nvme0n1`, `/dev/mem`).

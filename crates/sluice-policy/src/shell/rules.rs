@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::lexer::{Command, Word};
-use super::paths::{dangerous_path, is_device_target};
+use super::paths::{dangerous_path, data_directory, is_device_target};
 use super::{add, object, Ctx};
 use crate::facts::{Access, Category, Item, Kind, ObjectKind};
 
@@ -436,7 +436,12 @@ fn rm(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
                 },
                 _ => expanded,
             };
-            if let Some(reason) = dangerous_path(&resolved) {
+            let danger = brace_alternatives(&resolved)
+                .iter()
+                .find_map(dangerous_path)
+                .or_else(|| dangerous_path(&resolved))
+                .or_else(|| data_directory(&resolved));
+            if let Some(reason) = danger {
                 add(
                     item,
                     Category::DestructiveCommand,
@@ -454,6 +459,39 @@ fn rm(ctx: &Ctx<'_>, args: &[Word], command: &Command, item: &mut Item) {
             "rm --no-preserve-root disables the protection of /",
         );
     }
+}
+
+/// The words a brace expansion such as `{/,}` or `/{etc,tmp}` produces (outermost braces only; nested braces are
+/// left as written). Empty when `word` has no `{...,...}`.
+fn brace_alternatives(word: &Word) -> Vec<Word> {
+    let text = word.text.as_str();
+    let Some(open) = text.find('{') else {
+        return Vec::new();
+    };
+    let Some(close) = text
+        .get(open..)
+        .and_then(|rest| rest.find('}'))
+        .map(|at| open.saturating_add(at))
+    else {
+        return Vec::new();
+    };
+    let (Some(prefix), Some(inner), Some(suffix)) = (
+        text.get(..open),
+        text.get(open.saturating_add(1)..close),
+        text.get(close.saturating_add(1)..),
+    ) else {
+        return Vec::new();
+    };
+    if !inner.contains(',') {
+        return Vec::new();
+    }
+    inner
+        .split(',')
+        .map(|alternative| Word {
+            text: format!("{prefix}{alternative}{suffix}"),
+            ..word.clone()
+        })
+        .collect()
 }
 
 /// The variable name when `word` is nothing but one parameter expansion (`$D`, `${D}`, `"$D"`).
