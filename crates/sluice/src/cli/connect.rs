@@ -35,11 +35,11 @@ pub(super) fn run(
         &format!("/api/v1/connections/{}", path_segment(&args.connection)),
         &[],
     )?;
-    if connection.get("protocol").and_then(Value::as_str) != Some("postgres") {
+    if connection.get("type").and_then(Value::as_str) != Some("postgres") {
         bail!(
             "connection `{}` is not a PostgreSQL connection (it is {}); sluice connect relays PostgreSQL only",
             args.connection,
-            text(&connection, "protocol")
+            text(&connection, "type")
         );
     }
     let gateway = match args.gateway {
