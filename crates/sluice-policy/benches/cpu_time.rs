@@ -2,7 +2,8 @@
 //!
 //! Criterion measures wall-clock time, which on a shared machine includes the time this thread waited for a core.
 //! CPU time does not, so it is the figure to compare against the classification budget when the machine is busy.
-//! Prints one line per workload: iterations, total CPU seconds, CPU microseconds per classification.
+//! Prints one line per workload (PostgreSQL, then MySQL): iterations, total CPU seconds, CPU microseconds per
+//! classification.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,6 +12,7 @@
     clippy::indexing_slicing
 )]
 
+use sluice_policy::sql::mysql::{self, MysqlOptions};
 use sluice_policy::sql::pg::classify;
 use std::hint::black_box;
 
@@ -25,12 +27,23 @@ fn thread_cpu_ticks() -> u64 {
 }
 
 fn measure(name: &str, sql: &str, iterations: u32) {
+    measure_with(name, sql, iterations, |sql| classify(sql).items.len());
+}
+
+fn measure_mysql(name: &str, sql: &str, iterations: u32) {
+    let opts = MysqlOptions::default();
+    measure_with(name, sql, iterations, |sql| {
+        mysql::classify(sql, &opts).items.len()
+    });
+}
+
+fn measure_with(name: &str, sql: &str, iterations: u32, run: impl Fn(&str) -> usize) {
     for _ in 0..iterations / 10 {
-        black_box(classify(black_box(sql)));
+        black_box(run(black_box(sql)));
     }
     let start = thread_cpu_ticks();
     for _ in 0..iterations {
-        black_box(classify(black_box(sql)));
+        black_box(run(black_box(sql)));
     }
     let seconds = (thread_cpu_ticks() - start) as f64 / 100.0;
     println!(
@@ -59,4 +72,14 @@ fn main() {
         100_000,
     );
     measure("report_200_lines", include_str!("report.sql"), 1_000);
+    measure_mysql(
+        "mysql_simple_select",
+        "SELECT id, name, email FROM users WHERE id = ?",
+        100_000,
+    );
+    measure_mysql(
+        "mysql_update",
+        "UPDATE accounts SET balance = balance + ? WHERE id = ? AND status = 'open'",
+        100_000,
+    );
 }
