@@ -10,6 +10,7 @@
 
 mod error;
 mod load;
+pub mod oidc;
 pub mod raw;
 
 pub use error::{ConfigError, Origin};
@@ -45,6 +46,8 @@ pub struct Config {
     pub listeners: ListenersConfig,
     /// Logging.
     pub logging: LoggingConfig,
+    /// OpenID providers (`[[oidc.providers]]`).
+    pub oidc: oidc::OidcConfig,
 }
 
 /// Where state lives and how target credentials are sealed.
@@ -230,6 +233,7 @@ impl Config {
                 level: LogLevel::Info,
                 format: LogFormat::Text,
             },
+            oidc: oidc::OidcConfig::default(),
             data_dir,
         }
     }

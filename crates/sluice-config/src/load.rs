@@ -146,6 +146,10 @@ pub(crate) fn load(overrides: &Overrides, env: &Environment) -> Result<Config, C
     let tls = resolve_tls(env, &raw.tls, &source, &data_dir)?;
     let listeners = resolve_listeners(env, &raw, &source)?;
     let logging = resolve_logging(env, &raw)?;
+    let oidc = match &source {
+        Some(src) => crate::oidc::resolve(&raw.oidc, &OidcContext { source: src, env })?,
+        None => crate::oidc::OidcConfig::default(),
+    };
 
     if let Some(pg) = listeners.postgres {
         if pg.port() != 0 && pg == api.listen {
@@ -170,7 +174,28 @@ pub(crate) fn load(overrides: &Overrides, env: &Environment) -> Result<Config, C
         tls,
         listeners,
         logging,
+        oidc,
     })
+}
+
+/// What `[oidc]` resolution needs: error positions in the file and the environment (client secrets).
+struct OidcContext<'a> {
+    source: &'a Source,
+    env: &'a Environment,
+}
+
+impl crate::oidc::Context for OidcContext<'_> {
+    fn invalid_at(&self, span: Range<usize>, key: &str, message: String) -> ConfigError {
+        ConfigError::Invalid {
+            origin: self.source.origin(span),
+            key: key.to_owned(),
+            message,
+        }
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).map(str::to_owned)
+    }
 }
 
 fn parse_error(source: &Source, e: &toml::de::Error) -> ConfigError {

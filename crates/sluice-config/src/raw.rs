@@ -31,6 +31,9 @@ pub struct RawConfig {
     /// Logging.
     #[serde(default)]
     pub logging: RawLogging,
+    /// OpenID providers.
+    #[serde(default)]
+    pub oidc: crate::oidc::RawOidc,
 }
 
 /// `[store]`
