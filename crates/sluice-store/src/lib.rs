@@ -14,6 +14,7 @@
 mod backend;
 mod error;
 mod records;
+pub mod reviews;
 mod rows;
 pub mod seal;
 mod sessions;

@@ -309,11 +309,21 @@ pub enum AuditAction {
     ConnectionDelete,
     /// A policy version was applied.
     PolicyApply,
+    /// A statement was held for review.
+    ReviewCreate,
+    /// An approver approved or denied a review.
+    ReviewDecide,
+    /// A review was cancelled or expired.
+    ReviewClose,
+    /// Temporary access to a connection was requested.
+    AccessRequest,
+    /// An approver approved or denied an access request.
+    AccessDecide,
 }
 
 impl AuditAction {
     /// Every action, for validating filters.
-    pub const ALL: [AuditAction; 9] = [
+    pub const ALL: [AuditAction; 14] = [
         AuditAction::UserCreate,
         AuditAction::UserDisable,
         AuditAction::UserEnable,
@@ -323,6 +333,11 @@ impl AuditAction {
         AuditAction::ConnectionCreate,
         AuditAction::ConnectionDelete,
         AuditAction::PolicyApply,
+        AuditAction::ReviewCreate,
+        AuditAction::ReviewDecide,
+        AuditAction::ReviewClose,
+        AuditAction::AccessRequest,
+        AuditAction::AccessDecide,
     ];
 
     /// The stored name, `noun.verb`.
@@ -337,6 +352,11 @@ impl AuditAction {
             AuditAction::ConnectionCreate => "connection.create",
             AuditAction::ConnectionDelete => "connection.delete",
             AuditAction::PolicyApply => "policy.apply",
+            AuditAction::ReviewCreate => "review.create",
+            AuditAction::ReviewDecide => "review.decide",
+            AuditAction::ReviewClose => "review.close",
+            AuditAction::AccessRequest => "access.request",
+            AuditAction::AccessDecide => "access.decide",
         }
     }
 }

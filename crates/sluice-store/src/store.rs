@@ -259,6 +259,138 @@ impl Store {
         dispatch!(self.list_sessions(filter))
     }
 
+    // ----- reviews, access requests, webhook deliveries (see `crate::reviews`) -----
+
+    /// Creates a pending review of a held statement (audited as `review.create`).
+    pub async fn create_review(
+        &self,
+        actor: &Actor,
+        new: crate::reviews::NewReview,
+    ) -> Result<crate::reviews::Review, StoreError> {
+        dispatch!(self.create_review(actor, new))
+    }
+
+    /// The review with this id, if any.
+    pub async fn review_by_id(&self, id: &str) -> Result<Option<crate::reviews::Review>, StoreError> {
+        dispatch!(self.review_by_id(id))
+    }
+
+    /// Reviews matching `filter`, newest first.
+    pub async fn list_reviews(
+        &self,
+        filter: &crate::reviews::ReviewFilter,
+    ) -> Result<Vec<crate::reviews::Review>, StoreError> {
+        dispatch!(self.list_reviews(filter))
+    }
+
+    /// Records `actor`'s vote on a pending review, enforcing the rules of [`crate::reviews`]; returns the review
+    /// as it now stands. A refused vote changes nothing.
+    pub async fn decide_review(
+        &self,
+        actor: &Actor,
+        id: &str,
+        decide: crate::reviews::Decide,
+    ) -> Result<crate::reviews::Review, crate::reviews::ReviewError> {
+        dispatch!(self.decide_review(actor, id, decide))
+    }
+
+    /// Closes a pending review as cancelled or expired; a decided review is returned unchanged.
+    pub async fn close_review(
+        &self,
+        actor: &Actor,
+        id: &str,
+        status: crate::reviews::ReviewStatus,
+    ) -> Result<crate::reviews::Review, StoreError> {
+        dispatch!(self.close_review(actor, id, status))
+    }
+
+    /// Uses one unused, unexpired approval of this exact statement for this user on this connection.
+    pub async fn use_grant(
+        &self,
+        user_id: UserId,
+        connection_name: &str,
+        statement_hash: &str,
+    ) -> Result<Option<crate::reviews::Review>, StoreError> {
+        dispatch!(self.use_grant(user_id, connection_name, statement_hash))
+    }
+
+    /// Marks an approved review's grant used (its held statement ran).
+    pub async fn mark_grant_used(&self, id: &str) -> Result<(), StoreError> {
+        dispatch!(self.mark_grant_used(id))
+    }
+
+    /// Creates a pending access request (audited as `access.request`).
+    pub async fn create_access_request(
+        &self,
+        actor: &Actor,
+        new: crate::reviews::NewAccessRequest,
+    ) -> Result<crate::reviews::AccessRequest, StoreError> {
+        dispatch!(self.create_access_request(actor, new))
+    }
+
+    /// The access request with this id, if any.
+    pub async fn access_request_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::reviews::AccessRequest>, StoreError> {
+        dispatch!(self.access_request_by_id(id))
+    }
+
+    /// Access requests matching `filter`, newest first.
+    pub async fn list_access_requests(
+        &self,
+        filter: &crate::reviews::ReviewFilter,
+    ) -> Result<Vec<crate::reviews::AccessRequest>, StoreError> {
+        dispatch!(self.list_access_requests(filter))
+    }
+
+    /// Records `actor`'s decision on a pending access request (same rules as reviews).
+    pub async fn decide_access_request(
+        &self,
+        actor: &Actor,
+        id: &str,
+        decide: crate::reviews::Decide,
+    ) -> Result<crate::reviews::AccessRequest, crate::reviews::ReviewError> {
+        dispatch!(self.decide_access_request(actor, id, decide))
+    }
+
+    /// The approved, unexpired access request granting this user this connection, if any.
+    pub async fn active_access_grant(
+        &self,
+        user_id: UserId,
+        connection_name: &str,
+    ) -> Result<Option<crate::reviews::AccessRequest>, StoreError> {
+        dispatch!(self.active_access_grant(user_id, connection_name))
+    }
+
+    /// Logs one webhook attempt.
+    pub async fn record_delivery(&self, delivery: crate::reviews::WebhookDelivery) -> Result<(), StoreError> {
+        dispatch!(self.record_delivery(delivery))
+    }
+
+    /// The newest webhook attempts.
+    pub async fn list_deliveries(&self, limit: u32) -> Result<Vec<crate::reviews::WebhookDelivery>, StoreError> {
+        dispatch!(self.list_deliveries(limit))
+    }
+
+    /// Listens for reviews changed by any gateway (PostgreSQL only; `None` on SQLite, where only this process
+    /// writes and the broker wakes its own waiters).
+    pub async fn listen_reviews(&self) -> Result<Option<crate::reviews::ReviewListener>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(None),
+            Pool::Postgres(pool) => {
+                let unavailable =
+                    |e: sqlx::Error| StoreError::Unavailable("listening for review changes failed", Some(Box::new(e)));
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await.map_err(unavailable)?;
+                listener
+                    .listen(crate::reviews::NOTIFY_CHANNEL)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(Some(crate::reviews::ReviewListener(listener)))
+            }
+        }
+    }
+
     // ----- first start and master key -----
 
     /// Creates the first admin user and their token, atomically, if and only if the store has never been

@@ -100,3 +100,14 @@ mod sessions {
 }
 
 pub(crate) use sessions::{bump_session, close_session, list_sessions, open_session, session_by_id};
+
+/// Reviews, access requests and webhook deliveries, compiled for this backend the same way (see `review_ops.rs`).
+mod reviews {
+    include!("review_ops.rs");
+}
+
+pub(crate) use reviews::{
+    access_request_by_id, active_access_grant, close_review, create_access_request, create_review,
+    decide_access_request, decide_review, list_access_requests, list_deliveries, list_reviews, mark_grant_used,
+    record_delivery, review_by_id, use_grant,
+};
