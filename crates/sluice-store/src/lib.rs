@@ -13,6 +13,7 @@
 
 mod backend;
 mod error;
+mod identities;
 mod records;
 pub mod reviews;
 mod rows;
@@ -21,6 +22,9 @@ mod sessions;
 mod store;
 
 pub use error::{BoxError, StoreError};
+pub use identities::{
+    ExternalIdentity, LoginIdentity, LoginOutcome, LoginSession, NewLoginToken, Provisioned,
+};
 pub use records::{
     Actor, AuditAction, AuditEntry, AuditFilter, BootstrapToken, Connection, CredentialKind, NewConnection,
     NewToken, NewUser, PolicyVersion, SealedCredential, TokenInfo, User,

@@ -418,3 +418,47 @@ impl Store {
         dispatch!(self.master_key_recorded())
     }
 }
+
+/// External identities (OpenID logins): just-in-time provisioning and login session tokens.
+impl Store {
+    /// Creates the user of a new external identity, or brings an existing one's groups and role up to date, with
+    /// audit rows for what changed. Used for provider bearer tokens; [`Store::login`] does the same and issues a
+    /// session token. A disabled user is returned as such (the caller refuses it).
+    pub async fn provision_identity(
+        &self,
+        address: Option<&str>,
+        login: &crate::LoginIdentity,
+    ) -> Result<crate::Provisioned, StoreError> {
+        dispatch!(self.provision_identity(address, login))
+    }
+
+    /// A login: provisions the identity's user and stores its session token, in one transaction. A disabled
+    /// user gets [`crate::LoginOutcome::Disabled`] and nothing changes.
+    pub async fn login(
+        &self,
+        address: Option<&str>,
+        login: &crate::LoginIdentity,
+        token: crate::NewLoginToken,
+    ) -> Result<crate::LoginOutcome, StoreError> {
+        dispatch!(self.login(address, login, token))
+    }
+
+    /// The identity `(provider, subject)` and its user, if it ever logged in.
+    pub async fn identity_by_subject(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<(crate::ExternalIdentity, User)>, StoreError> {
+        dispatch!(self.identity_by_subject(provider, subject))
+    }
+
+    /// The external identities linked to a user.
+    pub async fn identities_of_user(&self, user: UserId) -> Result<Vec<crate::ExternalIdentity>, StoreError> {
+        dispatch!(self.identities_of_user(user))
+    }
+
+    /// What a login session token was issued for; `None` for tokens not issued by a login.
+    pub async fn login_session(&self, token: TokenId) -> Result<Option<crate::LoginSession>, StoreError> {
+        dispatch!(self.login_session(token))
+    }
+}

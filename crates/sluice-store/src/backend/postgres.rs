@@ -67,3 +67,10 @@ pub(crate) use reviews::{
     decide_access_request, decide_review, list_access_requests, list_deliveries, list_reviews, mark_grant_used,
     record_delivery, review_by_id, use_grant,
 };
+
+/// External identities and login sessions, compiled for this backend the same way (see `identity_ops.rs`).
+mod identities {
+    include!("identity_ops.rs");
+}
+
+pub(crate) use identities::{identities_of_user, identity_by_subject, login, login_session, provision_identity};
