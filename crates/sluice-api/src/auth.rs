@@ -1,4 +1,5 @@
-//! Authentication of API requests (bearer tokens) and the caller identity handlers receive.
+//! Authentication of API requests (bearer tokens, the web session cookie, and — when a provider allows it — the
+//! provider's own JWT access tokens) and the caller identity handlers receive.
 //!
 //! Every failure — no header, not a sluice token, unknown, expired, revoked, owner disabled — is the same 401 with
 //! the same message, so a client learns nothing about which tokens exist. Well-formed tokens always cost one store
@@ -24,10 +25,25 @@ const TOUCH_INTERVAL: Duration = Duration::seconds(60);
 pub struct Caller {
     /// The user the token belongs to.
     pub user: User,
-    /// The token used for this request.
-    pub token_id: TokenId,
+    /// The sluice token used for this request (`None` for a provider bearer token).
+    pub token_id: Option<TokenId>,
+    /// When the credential stops working, if it expires.
+    pub expires_at: Option<OffsetDateTime>,
+    /// How the caller authenticated.
+    pub method: AuthMethod,
     /// Client address for the audit log.
     pub address: Option<String>,
+}
+
+/// How a request was authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A sluice token in `Authorization: Bearer`.
+    Token,
+    /// A sluice token in the web session cookie (CSRF-checked for state-changing requests).
+    Cookie,
+    /// A JWT access token from this OpenID provider in `Authorization: Bearer`.
+    Provider(String),
 }
 
 impl Caller {
@@ -69,7 +85,31 @@ impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let presented = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let address = client_address(parts, &state.settings().trusted_proxies);
+        let (presented, method) = match bearer(parts) {
+            Some(presented) => (presented, AuthMethod::Token),
+            None => {
+                let session = crate::oidc::cookie(&parts.headers, crate::oidc::SESSION_COOKIE)
+                    .ok_or(ApiError::Unauthorized)?;
+                (session, AuthMethod::Cookie)
+            }
+        };
+        if method == AuthMethod::Cookie && !parts.method.is_safe() {
+            let sent = parts
+                .headers
+                .get(crate::oidc::CSRF_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            if !crate::oidc::same(sent, &crate::oidc::csrf_token(presented)) {
+                tracing::warn!(address = ?address, "cookie-authenticated request without a valid CSRF token refused");
+                return Err(ApiError::Forbidden(
+                    "a request authenticated by the session cookie needs the X-CSRF-Token header".into(),
+                ));
+            }
+        }
+        if method == AuthMethod::Token && sluice_identity::oidc::Providers::looks_like_jwt(presented) {
+            return crate::routes::auth_oidc::provider_caller(state, presented, address).await;
+        }
         if !token::looks_like_token(presented) {
             return Err(ApiError::Unauthorized);
         }
@@ -94,10 +134,11 @@ impl FromRequestParts<ApiState> for Caller {
                 }
             });
         }
-        let address = client_address(parts, &state.settings().trusted_proxies);
         Ok(Caller {
             user,
-            token_id: info.id,
+            token_id: Some(info.id),
+            expires_at: info.expires_at,
+            method,
             address,
         })
     }

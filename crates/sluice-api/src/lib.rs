@@ -9,12 +9,14 @@ pub mod auth;
 pub mod dto;
 mod error;
 pub mod extract;
+mod oidc;
 mod openapi;
 pub mod policy_check;
 mod routes;
 mod state;
 
 pub use error::ApiError;
+pub use oidc::{OidcSettings, CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE};
 pub use state::{ApiSettings, ApiState};
 
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +29,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/api/openapi.json"),
     ("get", "/api/v1/me"),
+    ("get", "/api/v1/auth/providers"),
+    ("post", "/api/v1/auth/token"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/auth/session"),
+    ("get", "/auth/login/{provider}"),
+    ("get", "/auth/callback"),
     ("get", "/api/v1/users"),
     ("post", "/api/v1/users"),
     ("get", "/api/v1/users/{name}"),
@@ -57,6 +65,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/v1/me", get(routes::me::me))
+        .route("/api/v1/auth/providers", get(routes::auth_oidc::providers))
+        .route("/api/v1/auth/token", post(routes::auth_oidc::exchange))
+        .route("/api/v1/auth/logout", post(routes::auth_oidc::logout))
+        .route("/api/v1/auth/session", get(routes::auth_oidc::session))
+        .route("/auth/login/{provider}", get(routes::auth_web::login))
+        .route("/auth/callback", get(routes::auth_web::callback))
         .route(
             "/api/v1/users",
             get(routes::users::list).post(routes::users::create),

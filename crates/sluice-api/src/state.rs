@@ -25,6 +25,8 @@ struct Inner {
     store: Store,
     master_key: Arc<MasterKey>,
     settings: ApiSettings,
+    /// OpenID providers and web logins in progress; `None` when no provider is configured.
+    oidc: Option<Arc<crate::oidc::OidcState>>,
 }
 
 impl ApiState {
@@ -35,8 +37,31 @@ impl ApiState {
                 store,
                 master_key,
                 settings,
+                oidc: None,
             }),
         }
+    }
+
+    /// Adds OpenID login: the discovered providers and their session settings. Without it, the login routes answer
+    /// that no provider is configured and provider bearer tokens are refused like any unknown token.
+    pub fn with_oidc(
+        self,
+        providers: Arc<sluice_identity::oidc::Providers>,
+        settings: crate::OidcSettings,
+    ) -> Self {
+        ApiState {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                master_key: self.inner.master_key.clone(),
+                settings: self.inner.settings.clone(),
+                oidc: Some(Arc::new(crate::oidc::OidcState::new(providers, settings))),
+            }),
+        }
+    }
+
+    /// The OpenID state, when configured.
+    pub(crate) fn oidc(&self) -> Option<&crate::oidc::OidcState> {
+        self.inner.oidc.as_deref()
     }
 
     /// The state store.

@@ -1,6 +1,8 @@
 //! Route handlers, one module per resource, and the input checks they share.
 
 pub mod audit;
+pub mod auth_oidc;
+pub mod auth_web;
 pub mod connections;
 pub mod health;
 pub mod me;
