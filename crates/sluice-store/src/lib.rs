@@ -19,6 +19,7 @@ pub mod reviews;
 mod rows;
 pub mod seal;
 mod sessions;
+mod ssh_keys;
 mod store;
 
 pub use error::{BoxError, StoreError};
@@ -30,4 +31,5 @@ pub use records::{
     NewToken, NewUser, PolicyVersion, SealedCredential, TokenInfo, User,
 };
 pub use sessions::{NewSession, Session, SessionCounters, SessionEnd, SessionFilter, SessionSummary};
+pub use ssh_keys::{HostKeyPin, NewSshKey, SshKey};
 pub use store::{Backend, Store};

@@ -309,6 +309,10 @@ pub enum AuditAction {
     ConnectionDelete,
     /// A policy version was applied.
     PolicyApply,
+    /// An SSH public key was registered to a user.
+    SshKeyAdd,
+    /// An SSH public key was removed.
+    SshKeyDelete,
     /// A statement was held for review.
     ReviewCreate,
     /// An approver approved or denied a review.
@@ -323,7 +327,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for validating filters.
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::UserCreate,
         AuditAction::UserDisable,
         AuditAction::UserEnable,
@@ -333,6 +337,8 @@ impl AuditAction {
         AuditAction::ConnectionCreate,
         AuditAction::ConnectionDelete,
         AuditAction::PolicyApply,
+        AuditAction::SshKeyAdd,
+        AuditAction::SshKeyDelete,
         AuditAction::ReviewCreate,
         AuditAction::ReviewDecide,
         AuditAction::ReviewClose,
@@ -357,6 +363,8 @@ impl AuditAction {
             AuditAction::ReviewClose => "review.close",
             AuditAction::AccessRequest => "access.request",
             AuditAction::AccessDecide => "access.decide",
+            AuditAction::SshKeyAdd => "ssh_key.add",
+            AuditAction::SshKeyDelete => "ssh_key.delete",
         }
     }
 }

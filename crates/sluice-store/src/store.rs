@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::Path;
 
-use sluice_model::{SessionId, TokenId, UserId};
+use sluice_model::{ConnectionId, SessionId, TokenId, UserId};
 use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
 
@@ -17,6 +17,7 @@ use crate::records::{
 };
 use crate::seal::MasterKey;
 use crate::sessions::{NewSession, Session, SessionCounters, SessionFilter, SessionSummary};
+use crate::ssh_keys::{HostKeyPin, NewSshKey, SshKey};
 use crate::StoreError;
 use sluice_identity::token::TokenHash;
 
@@ -257,6 +258,57 @@ impl Store {
     /// Sessions matching `filter`, newest first.
     pub async fn list_sessions(&self, filter: &SessionFilter) -> Result<Vec<Session>, StoreError> {
         dispatch!(self.list_sessions(filter))
+    }
+
+    // ----- SSH keys -----
+
+    /// Registers a user's SSH public key. A fingerprint already registered (to anyone) is
+    /// [`StoreError::Conflict`]; an unknown user is [`StoreError::NotFound`].
+    pub async fn add_ssh_key(&self, actor: &Actor, new: NewSshKey) -> Result<SshKey, StoreError> {
+        dispatch!(self.add_ssh_key(actor, new))
+    }
+
+    /// The SSH login lookup: the key with this fingerprint and its owner. The owner's `disabled` flag is returned,
+    /// not checked.
+    pub async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> Result<Option<(SshKey, User)>, StoreError> {
+        dispatch!(self.ssh_key_by_fingerprint(fingerprint))
+    }
+
+    /// All SSH keys, or one user's, oldest first.
+    pub async fn list_ssh_keys(&self, user: Option<UserId>) -> Result<Vec<SshKey>, StoreError> {
+        dispatch!(self.list_ssh_keys(user))
+    }
+
+    /// Removes an SSH key; with `owner`, only if that user owns it (else [`StoreError::NotFound`], like an unknown
+    /// fingerprint, so a user learns nothing about other users' keys).
+    pub async fn delete_ssh_key(
+        &self,
+        actor: &Actor,
+        owner: Option<UserId>,
+        fingerprint: &str,
+    ) -> Result<SshKey, StoreError> {
+        dispatch!(self.delete_ssh_key(actor, owner, fingerprint))
+    }
+
+    /// Records a login with the key. Best effort; not audited.
+    pub async fn touch_ssh_key(&self, fingerprint: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        dispatch!(self.touch_ssh_key(fingerprint, at))
+    }
+
+    /// The host key pinned for an SSH connection, if any.
+    pub async fn host_key_pin(&self, connection: ConnectionId) -> Result<Option<HostKeyPin>, StoreError> {
+        dispatch!(self.host_key_pin(connection))
+    }
+
+    /// Pins `public_key` for the connection unless a key is already pinned, and returns the pin now in force
+    /// (which the caller compares with the key it saw). Unknown connection: [`StoreError::NotFound`].
+    pub async fn pin_host_key(
+        &self,
+        connection: ConnectionId,
+        public_key: &str,
+        fingerprint: &str,
+    ) -> Result<HostKeyPin, StoreError> {
+        dispatch!(self.pin_host_key(connection, public_key, fingerprint))
     }
 
     // ----- reviews, access requests, webhook deliveries (see `crate::reviews`) -----

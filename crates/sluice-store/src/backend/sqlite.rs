@@ -101,6 +101,15 @@ mod sessions {
 
 pub(crate) use sessions::{bump_session, close_session, list_sessions, open_session, session_by_id};
 
+/// SSH user keys and target host key pins, compiled for this backend the same way (see `ssh_key_ops.rs`).
+mod ssh_keys {
+    include!("ssh_key_ops.rs");
+}
+
+pub(crate) use ssh_keys::{
+    add_ssh_key, delete_ssh_key, host_key_pin, list_ssh_keys, pin_host_key, ssh_key_by_fingerprint, touch_ssh_key,
+};
+
 /// Reviews, access requests and webhook deliveries, compiled for this backend the same way (see `review_ops.rs`).
 mod reviews {
     include!("review_ops.rs");

@@ -1,0 +1,474 @@
+//! One session channel, client to target: requests are forwarded (exec commands after the policy allowed them),
+//! data is relayed both ways and recorded, replies to requests come back from the target in order.
+//!
+//! The channel's kind is set by its first request: an exec command, an interactive shell (usually after a PTY
+//! request), or the `sftp` subsystem. Terminal bytes of shells and exec commands are recorded as they pass
+//! (`TerminalInput`/`TerminalOutput`); SFTP sessions record each file operation instead (see [`crate::sftp`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use russh::server::{self, Msg as ServerMsg};
+use russh::{client, Channel, ChannelMsg};
+use sluice_mask::StreamMasker;
+use sluice_record::{Event, NoticeEvent, TerminalData, WindowSize};
+
+use crate::lines::{LineEditor, LineEvent};
+use crate::session::Ready;
+use crate::sftp::SftpWatcher;
+use crate::SshError;
+
+/// Exit status reported for a command sluice refused to run.
+pub const REFUSED_EXIT_STATUS: u32 = 126;
+/// How long masked output may be held back waiting for the rest of a possible secret.
+const MASK_FLUSH_AFTER: Duration = Duration::from_millis(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// No shell, exec or subsystem request yet.
+    Pending,
+    Exec,
+    Shell,
+    Sftp,
+}
+
+/// A running session channel.
+struct Relay {
+    client: Channel<ServerMsg>,
+    server: server::Handle,
+    target: Channel<client::Msg>,
+    ready: Arc<Ready>,
+    kind: Kind,
+    pty: bool,
+    masker: Option<StreamMasker>,
+    lines: Option<LineEditor>,
+    sftp: Option<SftpWatcher>,
+}
+
+/// Runs a session channel to its end. Errors are reported on the client's stderr when it can still hear them.
+pub async fn run(client: Channel<ServerMsg>, server: server::Handle, ready: Arc<Ready>) {
+    let id = client.id();
+    let target = match open_target(&ready).await {
+        Ok(target) => target,
+        Err(error) => {
+            refuse_channel(client, &server, &error.to_string()).await;
+            return;
+        }
+    };
+    let masker = ready.judge.output_masker().map(|m| m.stream());
+    let mut relay = Relay {
+        client,
+        server,
+        target,
+        ready,
+        kind: Kind::Pending,
+        pty: false,
+        masker,
+        lines: None,
+        sftp: None,
+    };
+    if let Err(error) = relay.run().await {
+        tracing::info!(channel = ?id, %error, "SSH channel ended with an error");
+        let _ = relay
+            .client
+            .extended_data_bytes(1, Bytes::from(format!("\r\n{error}\r\n")))
+            .await;
+        let _ = relay.client.exit_status(255).await;
+        let _ = relay.client.eof().await;
+        let _ = relay.client.close().await;
+    }
+    let _ = relay.target.close().await;
+}
+
+async fn open_target(ready: &Ready) -> Result<Channel<client::Msg>, SshError> {
+    let handle = ready.target().await?;
+    Ok(handle.channel_open_session().await?)
+}
+
+/// The target is unreachable (or refused): answer the first request with success so the client shows the message,
+/// then end the channel with a non-zero status.
+async fn refuse_channel(mut client: Channel<ServerMsg>, server: &server::Handle, message: &str) {
+    tracing::info!(error = message, "SSH channel refused");
+    while let Some(msg) = client.wait().await {
+        match msg {
+            ChannelMsg::Exec { .. }
+            | ChannelMsg::RequestShell { .. }
+            | ChannelMsg::RequestSubsystem { .. } => {
+                let _ = server.channel_success(client.id()).await;
+                break;
+            }
+            ChannelMsg::RequestPty { .. } => {
+                let _ = server.channel_success(client.id()).await;
+            }
+            ChannelMsg::Close | ChannelMsg::Eof => break,
+            _ => {}
+        }
+    }
+    let _ = client
+        .extended_data_bytes(1, Bytes::from(format!("{message}\r\n")))
+        .await;
+    let _ = client.exit_status(255).await;
+    let _ = client.eof().await;
+    let _ = client.close().await;
+}
+
+impl Relay {
+    async fn run(&mut self) -> Result<(), SshError> {
+        let mut flush_at: Option<tokio::time::Instant> = None;
+        loop {
+            let deadline = flush_at;
+            tokio::select! {
+                msg = self.client.wait() => match msg {
+                    Some(msg) => {
+                        if !self.on_client(msg).await? {
+                            return Ok(());
+                        }
+                    }
+                    None => return Ok(()),
+                },
+                msg = self.target.wait() => match msg {
+                    Some(msg) => {
+                        if !self.on_target(msg).await? {
+                            return Ok(());
+                        }
+                        flush_at = match &self.masker {
+                            Some(m) if m.held_back() > 0 => {
+                                Some(tokio::time::Instant::now() + MASK_FLUSH_AFTER)
+                            }
+                            _ => None,
+                        };
+                    }
+                    None => {
+                        self.client
+                            .extended_data_bytes(1, Bytes::from_static(b"\r\nsluice: the target closed the connection\r\n"))
+                            .await?;
+                        self.client.exit_status(255).await?;
+                        self.client.eof().await?;
+                        self.client.close().await?;
+                        return Ok(());
+                    }
+                },
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    flush_at = None;
+                    if let Some(masker) = self.masker.as_mut() {
+                        let mut out = Vec::new();
+                        masker.flush(&mut out);
+                        self.output(None, out).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles one message from the client; `false` ends the channel.
+    async fn on_client(&mut self, msg: ChannelMsg) -> Result<bool, SshError> {
+        let log = &self.ready.log;
+        match msg {
+            ChannelMsg::RequestPty {
+                term,
+                col_width,
+                row_height,
+                pix_width,
+                pix_height,
+                terminal_modes,
+                ..
+            } => {
+                self.pty = true;
+                log.append(&Event::WindowResize(window(col_width, row_height)))?;
+                self.target
+                    .request_pty(
+                        true,
+                        &term,
+                        col_width,
+                        row_height,
+                        pix_width,
+                        pix_height,
+                        &terminal_modes,
+                    )
+                    .await?;
+            }
+            ChannelMsg::SetEnv {
+                variable_name,
+                variable_value,
+                ..
+            } => {
+                self.target.set_env(false, variable_name, variable_value).await?;
+            }
+            ChannelMsg::RequestShell { .. } => {
+                if self.ready.options.exec_only {
+                    return self
+                        .refuse_request("sluice: this connection allows commands only (ssh HOST 'command'), not interactive shells.")
+                        .await;
+                }
+                self.kind = Kind::Shell;
+                if self.pty {
+                    self.lines = Some(LineEditor::default());
+                }
+                self.target.request_shell(true).await?;
+            }
+            ChannelMsg::Exec { command, .. } => {
+                let text = String::from_utf8_lossy(&command).into_owned();
+                let judged = self.ready.judge.command(&text, log)?;
+                if !judged.allowed() {
+                    return self.refuse_request(&judged.refusal()).await;
+                }
+                self.kind = Kind::Exec;
+                self.target.exec(true, command).await?;
+            }
+            ChannelMsg::RequestSubsystem { name, .. } => {
+                if name != "sftp" || self.ready.options.exec_only {
+                    self.server
+                        .channel_failure(self.client.id())
+                        .await
+                        .map_err(|()| russh::Error::SendError)?;
+                    return Ok(true);
+                }
+                self.kind = Kind::Sftp;
+                self.sftp = Some(SftpWatcher::default());
+                self.target.request_subsystem(true, name).await?;
+            }
+            ChannelMsg::RequestX11 { .. } => {
+                self.server
+                    .channel_failure(self.client.id())
+                    .await
+                    .map_err(|()| russh::Error::SendError)?;
+            }
+            ChannelMsg::WindowChange {
+                col_width,
+                row_height,
+                pix_width,
+                pix_height,
+            } => {
+                log.append(&Event::WindowResize(window(col_width, row_height)))?;
+                self.target
+                    .window_change(col_width, row_height, pix_width, pix_height)
+                    .await?;
+            }
+            ChannelMsg::Signal { signal } => {
+                self.target.signal(signal).await?;
+            }
+            ChannelMsg::Data { data } => {
+                log.bytes_client
+                    .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                self.input(data).await?;
+            }
+            ChannelMsg::Eof => self.target.eof().await?,
+            ChannelMsg::Close => {
+                self.target.close().await?;
+                return Ok(false);
+            }
+            // Agent forwarding was already refused by the handler; nothing else is expected from a client.
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    /// Client bytes: recorded, checked line by line in interactive shells, forwarded.
+    async fn input(&mut self, data: Bytes) -> Result<(), SshError> {
+        let log = Arc::clone(&self.ready.log);
+        match self.kind {
+            Kind::Sftp => {
+                if let Some(sftp) = self.sftp.as_mut() {
+                    for event in sftp.client_bytes(&data) {
+                        log.append_durable(&Event::FileTransfer(event))?;
+                    }
+                }
+                self.target.data_bytes(data).await?;
+            }
+            Kind::Shell if self.lines.is_some() => {
+                log.append(&Event::TerminalInput(TerminalData { data: data.to_vec() }))?;
+                let mut pass = Vec::with_capacity(data.len());
+                for &byte in data.iter() {
+                    let event = match self.lines.as_mut() {
+                        Some(lines) => lines.push(byte),
+                        None => LineEvent::Pass,
+                    };
+                    match event {
+                        LineEvent::Pass => pass.push(byte),
+                        LineEvent::Enter(line) => {
+                            let judged = self.ready.judge.command(&line, &log)?;
+                            if judged.allowed() {
+                                pass.push(byte);
+                            } else {
+                                // Cancel the typed line at the shell (^U kills it, ^C gets a fresh prompt) and tell
+                                // the user why, in their terminal.
+                                pass.extend_from_slice(b"\x15\x03");
+                                self.target
+                                    .data_bytes(Bytes::from(std::mem::take(&mut pass)))
+                                    .await?;
+                                let message = format!("\r\n{}\r\n", judged.refusal());
+                                log.append(&Event::TerminalOutput(TerminalData {
+                                    data: message.clone().into_bytes(),
+                                }))?;
+                                self.client.data_bytes(Bytes::from(message)).await?;
+                            }
+                        }
+                    }
+                }
+                if !pass.is_empty() {
+                    self.target.data_bytes(Bytes::from(pass)).await?;
+                }
+            }
+            _ => {
+                log.append(&Event::TerminalInput(TerminalData { data: data.to_vec() }))?;
+                self.target.data_bytes(data).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one message from the target; `false` ends the channel.
+    async fn on_target(&mut self, msg: ChannelMsg) -> Result<bool, SshError> {
+        let log = Arc::clone(&self.ready.log);
+        match msg {
+            ChannelMsg::Data { data } => {
+                log.bytes_target
+                    .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                if let Some(lines) = self.lines.as_mut() {
+                    lines.saw_output(&data);
+                }
+                if self.kind == Kind::Sftp {
+                    if let Some(sftp) = self.sftp.as_mut() {
+                        for event in sftp.target_bytes(&data) {
+                            log.append_durable(&Event::FileTransfer(event))?;
+                        }
+                    }
+                    self.client.data_bytes(data).await?;
+                } else {
+                    let out = self.mask(&data);
+                    self.output(None, out).await?;
+                }
+            }
+            ChannelMsg::ExtendedData { data, ext } => {
+                log.bytes_target
+                    .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                self.output(Some(ext), data.to_vec()).await?;
+            }
+            ChannelMsg::ExitStatus { exit_status } => {
+                self.flush_masker().await?;
+                log.append_durable(&Event::ExitStatus {
+                    code: i32::try_from(exit_status).unwrap_or(i32::MAX),
+                })?;
+                self.client.exit_status(exit_status).await?;
+            }
+            ChannelMsg::ExitSignal {
+                signal_name,
+                core_dumped,
+                error_message,
+                lang_tag,
+            } => {
+                self.flush_masker().await?;
+                log.append_durable(&Event::Notice(NoticeEvent {
+                    severity: "EXIT_SIGNAL".to_owned(),
+                    message: format!("{signal_name:?}"),
+                }))?;
+                self.server
+                    .exit_signal_request(
+                        self.client.id(),
+                        signal_name,
+                        core_dumped,
+                        error_message,
+                        lang_tag,
+                    )
+                    .await
+                    .map_err(|()| russh::Error::SendError)?;
+            }
+            ChannelMsg::Success => self
+                .server
+                .channel_success(self.client.id())
+                .await
+                .map_err(|()| russh::Error::SendError)?,
+            ChannelMsg::Failure => self
+                .server
+                .channel_failure(self.client.id())
+                .await
+                .map_err(|()| russh::Error::SendError)?,
+            ChannelMsg::Eof => {
+                self.flush_masker().await?;
+                self.client.eof().await?;
+            }
+            ChannelMsg::Close => {
+                self.flush_masker().await?;
+                self.client.close().await?;
+                return Ok(false);
+            }
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    fn mask(&mut self, data: &[u8]) -> Vec<u8> {
+        match self.masker.as_mut() {
+            Some(masker) => {
+                let mut out = Vec::with_capacity(data.len());
+                masker.push(data, &mut out);
+                out
+            }
+            None => data.to_vec(),
+        }
+    }
+
+    async fn flush_masker(&mut self) -> Result<(), SshError> {
+        if let Some(masker) = self.masker.as_mut() {
+            let mut out = Vec::new();
+            masker.flush(&mut out);
+            self.output(None, out).await?;
+        }
+        Ok(())
+    }
+
+    /// Records and sends output to the client (stdout, or stderr when `ext` is 1).
+    async fn output(&mut self, ext: Option<u32>, out: Vec<u8>) -> Result<(), SshError> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        if self.ready.options.record_output {
+            self.ready
+                .log
+                .append(&Event::TerminalOutput(TerminalData { data: out.clone() }))?;
+        }
+        match ext {
+            None => self.client.data_bytes(Bytes::from(out)).await?,
+            Some(ext) => self.client.extended_data_bytes(ext, Bytes::from(out)).await?,
+        }
+        Ok(())
+    }
+
+    /// Refuses a shell or exec request: the request "succeeds" so the client reads the message on stderr, then the
+    /// channel ends with [`REFUSED_EXIT_STATUS`]. Nothing reaches the target.
+    async fn refuse_request(&mut self, message: &str) -> Result<bool, SshError> {
+        self.server
+            .channel_success(self.client.id())
+            .await
+            .map_err(|()| russh::Error::SendError)?;
+        let text = format!("{message}\r\n");
+        self.ready
+            .log
+            .append_durable(&Event::TerminalOutput(TerminalData {
+                data: text.clone().into_bytes(),
+            }))?;
+        self.client.extended_data_bytes(1, Bytes::from(text)).await?;
+        self.client.exit_status(REFUSED_EXIT_STATUS).await?;
+        self.ready.log.append_durable(&Event::ExitStatus {
+            code: REFUSED_EXIT_STATUS as i32,
+        })?;
+        self.client.eof().await?;
+        self.client.close().await?;
+        Ok(false)
+    }
+}
+
+fn window(cols: u32, rows: u32) -> WindowSize {
+    WindowSize {
+        width: u16::try_from(cols).unwrap_or(u16::MAX),
+        height: u16::try_from(rows).unwrap_or(u16::MAX),
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
