@@ -55,6 +55,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/sessions/{id}"),
     ("get", "/api/v1/sessions/{id}/events"),
     ("get", "/api/v1/sessions/{id}/verify"),
+    ("get", "/api/v1/reviews"),
+    ("get", "/api/v1/reviews/{id}"),
+    ("post", "/api/v1/reviews/{id}/approve"),
+    ("post", "/api/v1/reviews/{id}/deny"),
+    ("get", "/api/v1/access-requests"),
+    ("post", "/api/v1/access-requests"),
+    ("post", "/api/v1/access-requests/{id}/approve"),
+    ("post", "/api/v1/access-requests/{id}/deny"),
+    ("get", "/api/v1/webhooks/deliveries"),
 ];
 
 /// The API router. Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so the audit log gets
@@ -101,6 +110,17 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sessions/{id}", get(routes::sessions::show))
         .route("/api/v1/sessions/{id}/events", get(routes::sessions::events))
         .route("/api/v1/sessions/{id}/verify", get(routes::sessions::verify))
+        .route("/api/v1/reviews", get(routes::reviews::list))
+        .route("/api/v1/reviews/{id}", get(routes::reviews::show))
+        .route("/api/v1/reviews/{id}/approve", post(routes::reviews::approve))
+        .route("/api/v1/reviews/{id}/deny", post(routes::reviews::deny))
+        .route(
+            "/api/v1/access-requests",
+            get(routes::reviews::list_access).post(routes::reviews::request_access),
+        )
+        .route("/api/v1/access-requests/{id}/approve", post(routes::reviews::approve_access))
+        .route("/api/v1/access-requests/{id}/deny", post(routes::reviews::deny_access))
+        .route("/api/v1/webhooks/deliveries", get(routes::reviews::deliveries))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))

@@ -27,6 +27,8 @@ struct Inner {
     settings: ApiSettings,
     /// OpenID providers and web logins in progress; `None` when no provider is configured.
     oidc: Option<Arc<crate::oidc::OidcState>>,
+    /// The approvals broker, when the gateway runs one (decisions then wake held sessions at once).
+    broker: Option<Arc<sluice_approvals::Broker>>,
 }
 
 impl ApiState {
@@ -38,6 +40,7 @@ impl ApiState {
                 master_key,
                 settings,
                 oidc: None,
+                broker: None,
             }),
         }
     }
@@ -55,8 +58,29 @@ impl ApiState {
                 master_key: self.inner.master_key.clone(),
                 settings: self.inner.settings.clone(),
                 oidc: Some(Arc::new(crate::oidc::OidcState::new(providers, settings))),
+                broker: self.inner.broker.clone(),
             }),
         }
+    }
+
+    /// Adds the approvals broker: review and access decisions go through it, so a statement held by this
+    /// process's gateway is released at once (other gateways learn through the store). Without it, decisions go
+    /// straight to the store and waiters notice them on their next poll.
+    pub fn with_broker(self, broker: Arc<sluice_approvals::Broker>) -> Self {
+        ApiState {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                master_key: self.inner.master_key.clone(),
+                settings: self.inner.settings.clone(),
+                oidc: self.inner.oidc.clone(),
+                broker: Some(broker),
+            }),
+        }
+    }
+
+    /// The approvals broker, when configured.
+    pub fn broker(&self) -> Option<&Arc<sluice_approvals::Broker>> {
+        self.inner.broker.as_ref()
     }
 
     /// The OpenID state, when configured.

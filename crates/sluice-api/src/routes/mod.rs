@@ -7,6 +7,7 @@ pub mod connections;
 pub mod health;
 pub mod me;
 pub mod policy;
+pub mod reviews;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
