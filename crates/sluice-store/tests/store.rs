@@ -95,4 +95,7 @@ suite_on_both_backends!(
     unknown_sessions_are_not_found_and_a_reused_id_is_a_conflict,
     a_malformed_final_hash_is_refused_and_the_session_stays_open,
     sessions_list_newest_first_filtered_by_user_connection_and_time,
+    ssh_keys_are_added_found_by_fingerprint_listed_and_removed_with_audit,
+    a_fingerprint_belongs_to_one_user_and_unknown_users_get_no_keys,
+    the_first_host_key_pin_wins_and_dies_with_its_connection,
 );

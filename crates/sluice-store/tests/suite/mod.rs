@@ -18,6 +18,8 @@ use time::{Duration, OffsetDateTime};
 
 mod sessions;
 pub use sessions::*;
+mod ssh_keys;
+pub use ssh_keys::*;
 
 pub fn admin_actor() -> Actor {
     Actor {
