@@ -107,7 +107,10 @@ impl FromRequestParts<ApiState> for Caller {
                 ));
             }
         }
-        if method == AuthMethod::Token && sluice_identity::oidc::Providers::looks_like_jwt(presented) {
+        // JWT-shaped credentials go to the providers whatever their size, so an oversized one is refused (and
+        // logged) as such rather than as a malformed sluice token.
+        let jwt_shaped = presented.starts_with("eyJ") && presented.split('.').count() == 3;
+        if method == AuthMethod::Token && jwt_shaped {
             return crate::routes::auth_oidc::provider_caller(state, presented, address).await;
         }
         if !token::looks_like_token(presented) {

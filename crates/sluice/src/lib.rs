@@ -5,3 +5,4 @@
 pub mod cli;
 pub mod connect;
 pub mod gateway;
+pub mod oidc_setup;

@@ -246,6 +246,14 @@ pub(crate) async fn provider_caller(
     let Some(oidc) = state.oidc() else {
         return Err(ApiError::Unauthorized);
     };
+    if presented.len() > sluice_identity::oidc::MAX_TOKEN_BYTES {
+        tracing::warn!(
+            reason = "oversized",
+            bytes = presented.len(),
+            "provider token rejected"
+        );
+        return Err(ApiError::Unauthorized);
+    }
     let identity = oidc
         .providers
         .validate_bearer_token(presented, SystemTime::now())

@@ -22,7 +22,10 @@ pub(super) fn run(url: &str, token: Option<String>, command: Command) -> anyhow:
     let token = require_token(token)?;
     let client = Client::new(url, token.clone());
     match command {
-        Command::Gateway(_) | Command::Policy(PolicyCommand::Check { .. }) => Ok(()),
+        Command::Gateway(_)
+        | Command::Policy(PolicyCommand::Check { .. })
+        | Command::Login(_)
+        | Command::Logout => Ok(()),
         Command::Whoami { json } => show_user(&mut out, &client.get("/api/v1/me", &[])?, json),
         Command::User(cmd) => user(&mut out, &client, cmd),
         Command::Token(cmd) => token_cmd(&mut out, &client, cmd),

@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod connect;
+mod login;
 mod serve;
 mod sessions;
 mod table;
@@ -68,6 +69,10 @@ enum Command {
     },
     /// Open a local PostgreSQL port that logs in to a connection with your token.
     Connect(ConnectArgs),
+    /// Log in with the organisation's identity provider (OpenID Connect); saves a session token for this gateway.
+    Login(login::LoginArgs),
+    /// Revoke the saved session token and delete it.
+    Logout,
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,7 +325,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Gateway(args) => serve::run(args),
-        command => commands::run(&cli.url, cli.token, command),
+        Command::Login(args) => login::login(&cli.url, args, &mut std::io::stdout().lock()),
+        Command::Logout => login::logout(&cli.url, cli.token, &mut std::io::stdout().lock()),
+        Command::Whoami { json } => login::whoami(&cli.url, cli.token, json, &mut std::io::stdout().lock()),
+        // Without --token or SLUICE_TOKEN, the session saved by `sluice login` for this gateway is used.
+        command => commands::run(&cli.url, login::token_for(&cli.url, cli.token), command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

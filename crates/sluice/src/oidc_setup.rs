@@ -1,0 +1,78 @@
+//! From `[[oidc.providers]]` to running providers: configuration types become `sluice_identity` provider
+//! configurations, each provider is discovered (discovery document and JWKS), and the API gets its session settings.
+//!
+//! A provider that cannot be discovered at start-up is left out with an error in the log rather than stopping the
+//! gateway: sluice session tokens already issued keep working during an identity provider outage, and only logins
+//! through that provider (and its bearer tokens) are unavailable until the next start.
+
+use sluice_api::OidcSettings;
+use sluice_config::oidc::{OidcConfig, OidcProvider};
+use sluice_identity::oidc::{
+    GroupMapping, GroupsClaim, HttpFetcher, Provider, ProviderConfig, Providers, ValidationSettings,
+};
+use std::sync::Arc;
+
+/// The identity crate's view of one configured provider.
+pub fn provider_config(p: &OidcProvider) -> ProviderConfig {
+    let mut config = ProviderConfig::new(&p.name, &p.issuer, &p.client_id);
+    config.client_secret = p.client_secret.clone();
+    config.scopes = p.scopes.clone();
+    config.audience = p.audience.clone();
+    config.allow_bearer_tokens = p.allow_bearer;
+    config.groups_claim = match p.groups_claim.separator {
+        Some(separator) => GroupsClaim::joined(&p.groups_claim.path, separator),
+        None => GroupsClaim::list(&p.groups_claim.path),
+    };
+    config.group_mapping = GroupMapping {
+        groups: p.groups.clone(),
+        roles: p.roles.clone(),
+        keep_unmapped: p.keep_unmapped_groups,
+    };
+    config
+}
+
+/// The API's OpenID settings: session lifetimes and web redirect URLs per provider; cookies `Secure` when the API
+/// is served over TLS.
+pub fn api_settings(config: &OidcConfig, api_tls: bool) -> OidcSettings {
+    OidcSettings {
+        session_ttl: config
+            .providers
+            .iter()
+            .map(|p| (p.name.clone(), p.session_ttl))
+            .collect(),
+        redirect_urls: config
+            .providers
+            .iter()
+            .filter_map(|p| Some((p.name.clone(), p.redirect_url.clone()?)))
+            .collect(),
+        secure_cookies: api_tls,
+        ..OidcSettings::default()
+    }
+}
+
+/// Discovers every configured provider. `None` when none is configured or none could be discovered.
+pub async fn discover(config: &OidcConfig) -> Option<Arc<Providers>> {
+    let fetch: Arc<HttpFetcher> = Arc::new(HttpFetcher::default());
+    let mut providers = Vec::new();
+    for p in &config.providers {
+        match Provider::discover(provider_config(p), fetch.clone(), ValidationSettings::default()).await {
+            Ok(provider) => {
+                tracing::info!(provider = %p.name, issuer = %p.issuer, bearer = p.allow_bearer, "OpenID provider ready");
+                providers.push(provider);
+            }
+            Err(error) => {
+                tracing::error!(provider = %p.name, %error, "OpenID provider left out: discovery failed");
+            }
+        }
+    }
+    if providers.is_empty() {
+        return None;
+    }
+    match Providers::new(providers) {
+        Ok(providers) => Some(Arc::new(providers)),
+        Err(error) => {
+            tracing::error!(%error, "OpenID providers left out");
+            None
+        }
+    }
+}
