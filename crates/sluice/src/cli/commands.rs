@@ -50,6 +50,8 @@ pub(super) fn run(url: &str, token: Option<String>, command: Command) -> anyhow:
             super::sessions::list(&mut out, &client, filter, json)
         }
         Command::Replay { session, json } => super::sessions::replay(&mut out, &client, &session, json),
+        Command::Review(cmd) => super::review::review(&mut out, &client, cmd),
+        Command::Request(cmd) => super::review::request(&mut out, &client, cmd),
         Command::Connect(args) => super::connect::run(&mut out, url, &client, token, args),
         Command::Audit(AuditCommand::List {
             since,

@@ -5,6 +5,7 @@ mod client;
 mod commands;
 mod connect;
 mod login;
+mod review;
 mod serve;
 mod sessions;
 mod table;
@@ -69,6 +70,12 @@ enum Command {
     },
     /// Open a local PostgreSQL port that logs in to a connection with your token.
     Connect(ConnectArgs),
+    /// Statements held for approval: list, show, approve, deny.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
+    /// Time-bound access to a connection: request, list, approve, deny.
+    #[command(subcommand)]
+    Request(review::RequestCommand),
     /// Log in with the organisation's identity provider (OpenID Connect); saves a session token for this gateway.
     Login(login::LoginArgs),
     /// Revoke the saved session token and delete it.
