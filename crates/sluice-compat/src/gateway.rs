@@ -229,6 +229,7 @@ async fn serve(
             drain_timeout: Duration::from_secs(2),
             ..PgSettings::default()
         },
+        oidc: None,
     };
     let listener = PgListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(deps))
         .await

@@ -36,6 +36,32 @@ pub struct LoginIdentity {
     pub groups: Vec<String>,
 }
 
+impl LoginIdentity {
+    /// What the store needs from a verified provider identity: the wanted name is `preferred_username`, else the
+    /// local part of `email`, else the subject.
+    pub fn from_identity(identity: &sluice_identity::oidc::Identity, kind: UserKind) -> LoginIdentity {
+        let from_email = identity
+            .email
+            .as_deref()
+            .and_then(|email| email.split('@').next())
+            .map(str::to_owned);
+        LoginIdentity {
+            provider: identity.provider.clone(),
+            subject: identity.subject.clone(),
+            preferred_name: identity
+                .username
+                .clone()
+                .or(from_email)
+                .unwrap_or_else(|| identity.subject.clone()),
+            email: identity.email.clone(),
+            provider_groups: identity.provider_groups.iter().cloned().collect(),
+            kind,
+            role: identity.role,
+            groups: identity.groups.iter().cloned().collect(),
+        }
+    }
+}
+
 /// A stored external identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExternalIdentity {

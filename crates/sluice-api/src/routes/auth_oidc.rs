@@ -173,29 +173,6 @@ pub(crate) fn refused(error: &IdentityError) -> ApiError {
     ApiError::Unauthorized
 }
 
-/// What the store needs to know about a verified identity.
-fn login_identity(identity: &Identity, kind: UserKind) -> LoginIdentity {
-    let from_email = identity
-        .email
-        .as_deref()
-        .and_then(|email| email.split('@').next())
-        .map(str::to_owned);
-    LoginIdentity {
-        provider: identity.provider.clone(),
-        subject: identity.subject.clone(),
-        preferred_name: identity
-            .username
-            .clone()
-            .or(from_email)
-            .unwrap_or_else(|| identity.subject.clone()),
-        email: identity.email.clone(),
-        provider_groups: identity.provider_groups.iter().cloned().collect(),
-        kind,
-        role: identity.role,
-        groups: identity.groups.iter().cloned().collect(),
-    }
-}
-
 /// Provisions the identity's user and issues its session token. A disabled user is refused like a bad token.
 pub(crate) async fn issue_session(
     state: &ApiState,
@@ -220,7 +197,11 @@ pub(crate) async fn issue_session(
     };
     match state
         .store()
-        .login(address, &login_identity(identity, UserKind::Human), new)
+        .login(
+            address,
+            &LoginIdentity::from_identity(identity, UserKind::Human),
+            new,
+        )
         .await?
     {
         LoginOutcome::Issued { user, token, created } => {
@@ -290,7 +271,10 @@ pub(crate) async fn resolve_bearer_user(
         _ => {
             state
                 .store()
-                .provision_identity(address, &login_identity(identity, UserKind::Service))
+                .provision_identity(
+                    address,
+                    &LoginIdentity::from_identity(identity, UserKind::Service),
+                )
                 .await?
                 .user
         }

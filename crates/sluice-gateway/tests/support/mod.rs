@@ -187,6 +187,7 @@ impl Harness {
                     drain_timeout: Duration::from_secs(2),
                     ..PgSettings::default()
                 },
+                oidc: None,
             };
             let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps))
                 .await

@@ -202,6 +202,7 @@ impl Harness {
                 recording,
                 mask_hash_key: Secret::new(vec![7u8; 32]),
                 pg: PgSettings::default(),
+                oidc: None,
             };
             let mut settings = SshSettings::new(&data_dir);
             settings.allow_token_password = options.allow_token_password;
