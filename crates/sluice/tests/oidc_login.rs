@@ -427,3 +427,29 @@ async fn the_provider_list_is_public_and_unknown_providers_are_named() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_and_cached_keys_survive_a_provider_outage() {
+    let (mut idp, api) = setup().await;
+    let tokens = blocking(|| idp.authorization_code_tokens(CLI, "bob", "bob-password").unwrap());
+    let bearer_token = blocking(|| idp.client_credentials_token(CI_JOB).unwrap());
+    let body = json!({"provider": "test-idp", "id_token": tokens.id_token});
+    let login = blocking(|| api.http::<&str>("POST", "/api/v1/auth/token", &[], Some(body.clone())));
+    assert_eq!(login.status, 201, "{:?}", login.body);
+    let session = login.body["token"].as_str().unwrap().to_owned();
+
+    blocking(|| idp.stop());
+    assert!(!idp.is_running());
+    // The sluice session does not depend on the provider at all.
+    let reply = blocking(|| api.http("GET", "/api/v1/me", &[bearer(&session)], None));
+    assert_eq!(reply.status, 200);
+    // Tokens signed with keys already cached still validate while the provider is down.
+    let reply = blocking(|| api.http("GET", "/api/v1/me", &[bearer(&bearer_token)], None));
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let again = blocking(|| api.http::<&str>("POST", "/api/v1/auth/token", &[], Some(body)));
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    // Logging in afresh needs the provider: the CLI says so instead of hanging.
+    let home = api.home("bob");
+    let (ok, _, err) = blocking(|| api.run(&home, &["login", "--no-browser"]));
+    assert!(!ok && err.contains("cannot reach the identity provider"), "{err}");
+}
