@@ -217,6 +217,7 @@ async fn serve(
     let (publish, policy) = watch::channel(Arc::new(policy));
     let allow_loopback_cleartext = tls.is_none();
     let deps = GatewayDeps {
+        approvals: None,
         store,
         master_key: Arc::new(key),
         client_tls: tls,

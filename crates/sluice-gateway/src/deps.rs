@@ -35,6 +35,8 @@ pub struct GatewayDeps {
     pub mask_hash_key: Secret<Vec<u8>>,
     /// PostgreSQL listener settings.
     pub pg: PgSettings,
+    /// The just-in-time approvals broker. `None`: statements the policy sends to review are refused.
+    pub approvals: Option<Arc<sluice_approvals::Broker>>,
     /// OpenID providers whose JWT access tokens are accepted as passwords (only those configured with
     /// `allow_bearer`); `None` when no provider is configured.
     pub oidc: Option<Arc<sluice_identity::oidc::Providers>>,

@@ -135,9 +135,17 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             if ready_idle && self.drain.is_draining() && self.shared.pending.load(Ordering::Acquire) == 0 {
                 return Err(GatewayError::ShuttingDown);
             }
-            let n = read_some(self.target, &mut self.buf, READ_CHUNK)
-                .await
-                .map_err(GatewayError::TargetIo)?;
+            let n = tokio::select! {
+                read = read_some(self.target, &mut self.buf, READ_CHUNK) => read.map_err(GatewayError::TargetIo)?,
+                // A held statement's notice (see `review`): written at once, between answers.
+                () = self.shared.held_notices.ready() => {
+                    for notice in self.shared.held_notices.take() {
+                        put(&mut out, &BackendMessage::NoticeResponse(notice));
+                    }
+                    self.release(&mut out).await?;
+                    continue;
+                }
+            };
             if n == 0 {
                 return Err(GatewayError::TargetClosed);
             }

@@ -88,3 +88,171 @@ fn excerpt(s: &str) -> String {
         cut
     }
 }
+
+/// Where a held statement stands, for the messages about it.
+#[derive(Debug)]
+pub(crate) enum HoldEnd {
+    /// Held: the review was created.
+    Waiting {
+        /// Review id.
+        review: String,
+        /// Who may approve.
+        groups: Vec<String>,
+    },
+    /// Runs under an approval given after an earlier hold timed out.
+    Granted {
+        /// Review id.
+        review: String,
+        /// Who approved.
+        approver: String,
+    },
+    /// Denied by an approver.
+    Denied {
+        /// Review id.
+        review: String,
+        /// Who denied.
+        approver: String,
+        /// Why.
+        reason: String,
+    },
+    /// Nobody decided within the hold.
+    TimedOut {
+        /// Review id.
+        review: String,
+        /// How long it waited.
+        waited: std::time::Duration,
+        /// How long a later approval grants a re-run.
+        grant_window: std::time::Duration,
+    },
+    /// The wait was cancelled.
+    Cancelled {
+        /// Review id.
+        review: String,
+    },
+    /// The review expired undecided.
+    Expired {
+        /// Review id.
+        review: String,
+    },
+    /// The review could not be created or read.
+    Unavailable,
+}
+
+/// `90s` -> `1m30s`, `3600s` -> `1h`.
+fn span(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
+/// The NoticeResponse sent the moment a statement is held (or runs under an earlier approval).
+pub(crate) fn waiting_notice(end: &HoldEnd) -> Notice {
+    let message = match end {
+        HoldEnd::Waiting { review, groups } => format!(
+            "waiting for approval: review {review} by group {} — `sluice review approve {review}`",
+            groups.join(", ")
+        ),
+        HoldEnd::Granted { review, approver } => {
+            format!("running under approval {review} (approved by {approver}); the approval is now used")
+        }
+        _ => "sluice: approval state changed".to_owned(),
+    };
+    notice("NOTICE", "00000", &message, None)
+}
+
+/// SQLSTATE `query_canceled`.
+const QUERY_CANCELED: &str = "57014";
+
+/// The ErrorResponse for a held statement that will not run.
+pub(crate) fn hold_refusal(end: &HoldEnd) -> Notice {
+    match end {
+        HoldEnd::Denied {
+            review,
+            approver,
+            reason,
+        } => notice(
+            "ERROR",
+            INSUFFICIENT_PRIVILEGE,
+            &format!("sluice: review {review} was denied by {approver}: {reason}"),
+            Some("The statement did not run."),
+        ),
+        HoldEnd::TimedOut {
+            review,
+            waited,
+            grant_window,
+        } => notice(
+            "ERROR",
+            QUERY_CANCELED,
+            &format!("sluice: review {review} was not decided within {}; the statement did not run", span(*waited)),
+            Some(&format!(
+                "If it is approved within {}, running the same statement again goes through once without a new review.",
+                span(*grant_window)
+            )),
+        ),
+        HoldEnd::Cancelled { review } => notice(
+            "ERROR",
+            QUERY_CANCELED,
+            &format!("sluice: review {review} was cancelled; the statement did not run"),
+            None,
+        ),
+        HoldEnd::Expired { review } => notice(
+            "ERROR",
+            QUERY_CANCELED,
+            &format!("sluice: review {review} expired undecided; the statement did not run"),
+            None,
+        ),
+        HoldEnd::Waiting { .. } | HoldEnd::Granted { .. } | HoldEnd::Unavailable => notice(
+            "ERROR",
+            INSUFFICIENT_PRIVILEGE,
+            "sluice: this statement requires approval, and the approvals service is unavailable; it did not run",
+            Some("Try again later, or ask an administrator."),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod hold_tests {
+    use super::*;
+    use sluice_wire_pg::backend::field;
+
+    fn message(n: &Notice) -> String {
+        n.get(field::MESSAGE).unwrap_or_default().to_owned()
+    }
+
+    #[test]
+    fn hold_messages_name_the_review_and_what_to_do() {
+        let waiting = waiting_notice(&HoldEnd::Waiting {
+            review: "r-7f3a".into(),
+            groups: vec!["dba".into()],
+        });
+        assert_eq!(
+            message(&waiting),
+            "waiting for approval: review r-7f3a by group dba — `sluice review approve r-7f3a`"
+        );
+        let denied = hold_refusal(&HoldEnd::Denied {
+            review: "r-1".into(),
+            approver: "bob".into(),
+            reason: "not today".into(),
+        });
+        assert!(message(&denied).contains("denied by bob: not today"));
+        let timed_out = hold_refusal(&HoldEnd::TimedOut {
+            review: "r-1".into(),
+            waited: std::time::Duration::from_secs(120),
+            grant_window: std::time::Duration::from_secs(3600),
+        });
+        assert!(
+            message(&timed_out).contains("within 2m"),
+            "{}",
+            message(&timed_out)
+        );
+    }
+}

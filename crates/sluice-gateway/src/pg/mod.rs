@@ -14,6 +14,7 @@ mod expect;
 mod messages;
 mod record;
 mod results;
+mod review;
 mod session;
 mod startup;
 mod stream;

@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     pub pending: AtomicUsize,
     pub bytes_from_client: AtomicU64,
     pub bytes_to_client: AtomicU64,
+    /// Notices for the client about a held statement (see `review`), written by the target-facing half.
+    pub held_notices: super::review::HeldNotices,
 }
 
 /// The client-facing half.
@@ -64,6 +66,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 .decode_frame(&mut self.buf)
                 .map_err(GatewayError::ClientProtocol)?
             {
+                if self.hold_if_reviewed(&frame, &mut out).await? {
+                    continue;
+                }
                 if self.handle(frame, &mut out)? {
                     self.send(&mut out).await?;
                     return Ok(UpstreamEnd::Terminated);
@@ -262,6 +267,24 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             rule,
             decision_us,
         }))
+    }
+}
+
+// What `review` needs to hold a statement in place.
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
+    /// Writes `out` to the target now.
+    pub(crate) async fn flush_to_target(&mut self, out: &mut BytesMut) -> Result<(), GatewayError> {
+        self.send(out).await
+    }
+
+    /// Queues an expected answer.
+    pub(crate) fn push_expect(&self, entry: Expect) -> Result<(), GatewayError> {
+        self.push(entry)
+    }
+
+    /// The next statement index.
+    pub(crate) fn next_statement_index(&mut self) -> u64 {
+        self.next_index()
     }
 }
 

@@ -63,6 +63,8 @@ pub(crate) struct Judge {
     masker: Option<(MaskPlan, Masker)>,
     /// Shared judgements: a cache hit costs one reference count, not a copy of the decision and mask plan.
     cache: HashMap<Box<str>, Arc<Judgement>>,
+    /// Holding statements for approval, when the gateway runs a broker (see `review`).
+    reviews: Option<super::review::ReviewContext>,
 }
 
 impl Judge {
@@ -74,7 +76,19 @@ impl Judge {
             hash_key,
             masker: None,
             cache: HashMap::new(),
+            reviews: None,
         }
+    }
+
+    /// Lets this session hold statements the policy sends to review (`None`: refuse them, as without a broker).
+    #[allow(dead_code)] // called by `session::relay`
+    pub(crate) fn enable_reviews(&mut self, reviews: Option<super::review::ReviewContext>) {
+        self.reviews = reviews;
+    }
+
+    /// The session's review context, if statements can be held.
+    pub(crate) fn reviews(&self) -> Option<&super::review::ReviewContext> {
+        self.reviews.as_ref()
     }
 
     /// The masker for messages that belong to no statement (notices, errors at any time): the session's mask plan,

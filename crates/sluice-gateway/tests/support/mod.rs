@@ -175,6 +175,7 @@ impl Harness {
             };
             recording.row_cap = 50;
             let deps = GatewayDeps {
+                approvals: None,
                 store: store.clone(),
                 master_key: Arc::new(key),
                 client_tls: Some(tls_config()),

@@ -194,6 +194,7 @@ impl Harness {
                 ..WriterOptions::default()
             };
             let deps = GatewayDeps {
+                approvals: None,
                 store: store.clone(),
                 master_key: Arc::new(key),
                 client_tls: None,

@@ -1,0 +1,311 @@
+//! Holding a statement for approval: when the policy says `review` for a simple Query, the client-facing half
+//! creates a review through the approvals broker, tells the client right away (a NoticeResponse naming the review
+//! and the command that approves it), and waits. The statement then runs the moment it is approved, or is
+//! refused with an ErrorResponse when denied, cancelled or not decided within the hold (default 2 minutes). A
+//! later approval still grants one re-run of the same statement (same normalised hash, user and connection).
+//!
+//! Only this session waits: the hold is an `await` in its own client-facing task. Messages the client pipelines
+//! meanwhile are buffered and handled after the decision; a client that disconnects cancels the review.
+//!
+//! The notice travels to the client through [`HeldNotices`] in the halves' shared state: the target-facing half
+//! owns the client's write side and writes whatever is queued there between target reads.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use bytes::BytesMut;
+use sluice_approvals::{statement, Broker, Outcome};
+use sluice_model::{SessionId, UserId};
+use sluice_policy::Decision;
+use sluice_record::{Approval, ApprovalOutcome, Event, Statement, Verdict};
+use sluice_store::reviews::NewReview;
+use sluice_store::{Actor, User};
+use sluice_wire_pg::backend::Notice;
+use sluice_wire_pg::frontend::Query;
+use sluice_wire_pg::{Frame, FrontendMessage};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::Notify;
+
+use super::expect::{Expect, Handling, SENTINEL_SQL};
+use super::messages::{hold_refusal, waiting_notice, HoldEnd};
+use super::stream::read_some;
+use super::upstream::Upstream;
+use crate::{GatewayDeps, GatewayError};
+
+/// Notices for the client that belong to no target answer (the "waiting for approval" notice), queued by the
+/// client-facing half and written by the target-facing half.
+#[derive(Debug, Default)]
+pub(crate) struct HeldNotices {
+    queue: Mutex<Vec<Notice>>,
+    ready: Notify,
+}
+
+impl HeldNotices {
+    /// Queues `notice` and wakes the writer.
+    pub(crate) fn push(&self, notice: Notice) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.push(notice);
+        }
+        self.ready.notify_one();
+    }
+
+    /// Waits until something is queued (cancel-safe: a wake-up that is not awaited is kept as a permit).
+    pub(crate) async fn ready(&self) {
+        self.ready.notified().await;
+    }
+
+    /// Takes everything queued.
+    pub(crate) fn take(&self) -> Vec<Notice> {
+        self.queue
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
+    }
+}
+
+/// What a session needs to hold statements: the broker and who and where it is.
+#[derive(Debug, Clone)]
+pub(crate) struct ReviewContext {
+    broker: Arc<Broker>,
+    user_id: UserId,
+    user_name: String,
+    connection: String,
+    session_id: Option<SessionId>,
+}
+
+impl ReviewContext {
+    /// The context for a session of `user` on `connection`, or `None` when the gateway runs no broker (review
+    /// decisions are then refused, as before approvals existed).
+    // Called by `session::relay` once the composition wires it (`Judge::enable_reviews`).
+    #[allow(dead_code)]
+    pub(crate) fn new(
+        deps: &GatewayDeps,
+        user: &User,
+        connection: &str,
+        session_id: Option<SessionId>,
+    ) -> Option<ReviewContext> {
+        Some(ReviewContext {
+            broker: Arc::clone(deps.approvals.as_ref()?),
+            user_id: user.id,
+            user_name: user.name.clone(),
+            connection: connection.to_owned(),
+            session_id,
+        })
+    }
+
+    fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.user_id),
+            name: self.user_name.clone(),
+            address: None,
+        }
+    }
+
+    fn hold_timeout(&self) -> Duration {
+        self.broker.settings().hold_timeout
+    }
+}
+
+/// How a held statement ends.
+enum Held {
+    /// Forward the statement.
+    Run,
+    /// Refuse it with this error.
+    Refuse(Notice),
+}
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
+    /// Holds `frame` if it is a simple Query the policy sends to review and this session can hold statements;
+    /// returns whether it handled the frame (forwarded it or its sentinel into `out`).
+    pub(crate) async fn hold_if_reviewed(
+        &mut self,
+        frame: &Frame,
+        out: &mut BytesMut,
+    ) -> Result<bool, GatewayError> {
+        if frame.tag() != Some(b'Q') {
+            return Ok(false);
+        }
+        let Some(ctx) = self.judge.reviews().cloned() else {
+            return Ok(false);
+        };
+        let Ok(FrontendMessage::Query(query)) = FrontendMessage::parse(frame) else {
+            return Ok(false);
+        };
+        let (judgement, decision_us) = self.judge.judge(&query.sql)?;
+        let Decision::Review { .. } = &judgement.decision else {
+            return Ok(false);
+        };
+        // What came before runs first: the hold must not delay or reorder earlier statements.
+        self.flush_to_target(out).await?;
+        let index = self.next_statement_index();
+        self.recorder.append(&Event::Statement(Statement {
+            index,
+            text: query.sql.clone(),
+            verdict: Verdict::PendingApproval,
+            rule: judgement.rule(),
+            decision_us,
+        }))?;
+        let held = self.hold(&ctx, &judgement.decision, &query.sql, index).await?;
+        let refusal = match held {
+            Held::Run => None,
+            Held::Refuse(notice) => Some(notice),
+        };
+        let handling = Handling {
+            statement: index,
+            masker: self.judge.session_masker()?,
+            tables: Arc::clone(&judgement.tables),
+            refusal,
+        };
+        let refused = handling.refusal.is_some();
+        self.push_expect(Expect::Query { handling })?;
+        if refused {
+            FrontendMessage::Query(Query {
+                sql: SENTINEL_SQL.to_owned(),
+            })
+            .encode(out)
+            .map_err(GatewayError::ClientProtocol)?;
+        } else {
+            out.extend_from_slice(frame.as_bytes());
+        }
+        Ok(true)
+    }
+
+    async fn hold(
+        &mut self,
+        ctx: &ReviewContext,
+        decision: &Decision,
+        sql: &str,
+        index: u64,
+    ) -> Result<Held, GatewayError> {
+        let Decision::Review {
+            rule,
+            approver_groups,
+            approvals_required,
+            expires_after,
+            reason,
+            ..
+        } = decision
+        else {
+            return Ok(Held::Run);
+        };
+        let broker = &ctx.broker;
+        let hash = statement::statement_hash(sql);
+        // An approval given after an earlier hold timed out grants this one execution.
+        match broker.use_grant(ctx.user_id, &ctx.connection, &hash).await {
+            Ok(Some(granted)) => {
+                let approver = granted.final_vote().map(|v| v.approver.clone());
+                self.record_approval(index, &granted.id, ApprovalOutcome::Granted, approver.clone())?;
+                self.shared.held_notices.push(waiting_notice(&HoldEnd::Granted {
+                    review: granted.id.clone(),
+                    approver: approver.unwrap_or_default(),
+                }));
+                return Ok(Held::Run);
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "could not check for an approval grant"),
+        }
+        let expires_at = SystemTime::now() + *expires_after;
+        let new = NewReview {
+            statement: sql.to_owned(),
+            statement_hash: hash,
+            parameters: Vec::new(),
+            user_id: ctx.user_id,
+            user_name: ctx.user_name.clone(),
+            connection_name: ctx.connection.clone(),
+            session_id: ctx.session_id,
+            rule: rule.clone(),
+            reason: reason.clone(),
+            justification: statement::justification(sql),
+            approver_groups: approver_groups.clone(),
+            approvals_required: *approvals_required,
+            admins_may_approve: broker.settings().admins_may_approve,
+            expires_at: time::OffsetDateTime::from(expires_at),
+            grant_window: time::Duration::try_from(broker.settings().grant_window)
+                .unwrap_or(time::Duration::HOUR),
+        };
+        let ticket = match broker.submit(&ctx.actor(), new).await {
+            Ok(ticket) => ticket,
+            Err(error) => {
+                tracing::error!(%error, "could not create a review");
+                return Ok(Held::Refuse(hold_refusal(&HoldEnd::Unavailable)));
+            }
+        };
+        let id = ticket.id().to_owned();
+        self.shared.held_notices.push(waiting_notice(&HoldEnd::Waiting {
+            review: id.clone(),
+            groups: approver_groups.clone(),
+        }));
+        let timeout = ctx.hold_timeout();
+        let outcome = {
+            let wait = ticket.wait(timeout);
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    outcome = &mut wait => break outcome,
+                    read = read_some(self.client, &mut self.buf, 16 * 1024) => {
+                        // Pipelined messages wait in the buffer; a client that leaves cancels the review.
+                        let n = read.map_err(GatewayError::ClientIo)?;
+                        if n == 0 {
+                            if let Err(error) = ticket.cancel(&ctx.actor()).await {
+                                tracing::warn!(%error, review = %id, "could not cancel the review");
+                            }
+                            self.record_approval(index, &id, ApprovalOutcome::Expired, None)?;
+                            return Err(GatewayError::ClientClosed);
+                        }
+                        self.shared.bytes_from_client.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            }
+        };
+        let end = match outcome {
+            Ok(Outcome::Approved { approver, .. }) => {
+                self.record_approval(index, &id, ApprovalOutcome::Granted, Some(approver))?;
+                return Ok(Held::Run);
+            }
+            Ok(Outcome::Denied { approver, reason }) => {
+                self.record_approval(index, &id, ApprovalOutcome::Rejected, Some(approver.clone()))?;
+                HoldEnd::Denied {
+                    review: id,
+                    approver,
+                    reason,
+                }
+            }
+            Ok(Outcome::TimedOut) => {
+                self.record_approval(index, &id, ApprovalOutcome::Expired, None)?;
+                HoldEnd::TimedOut {
+                    review: id,
+                    waited: timeout,
+                    grant_window: broker.settings().grant_window,
+                }
+            }
+            Ok(Outcome::Cancelled) => {
+                self.record_approval(index, &id, ApprovalOutcome::Rejected, None)?;
+                HoldEnd::Cancelled { review: id }
+            }
+            Ok(Outcome::Expired) => {
+                self.record_approval(index, &id, ApprovalOutcome::Expired, None)?;
+                HoldEnd::Expired { review: id }
+            }
+            Err(error) => {
+                tracing::error!(%error, review = %id, "waiting for a review failed");
+                HoldEnd::Unavailable
+            }
+        };
+        Ok(Held::Refuse(hold_refusal(&end)))
+    }
+
+    fn record_approval(
+        &self,
+        statement: u64,
+        review: &str,
+        outcome: ApprovalOutcome,
+        reviewer: Option<String>,
+    ) -> Result<(), GatewayError> {
+        self.recorder.append(&Event::Approval(Approval {
+            statement,
+            review_id: review.to_owned(),
+            outcome,
+            reviewer,
+        }))
+    }
+}

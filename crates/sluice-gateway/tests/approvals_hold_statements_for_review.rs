@@ -1,0 +1,467 @@
+//! Just-in-time approvals end to end with real psql through the gateway: a TRUNCATE the policy sends to review
+//! is held (the client gets a NOTICE naming the review at once), runs once when approved, fails with the
+//! approver's reason when denied, fails when the hold times out and then runs once on re-run after a late
+//! approval; self-approval and the wrong group are refused; a client that goes away cancels the review; and a
+//! statement held on gateway A is released by an approval given through gateway B sharing one PostgreSQL store.
+//!
+//! Needs `psql` (Debian package `postgresql-client`) and the PostgreSQL server binaries (`postgresql`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_approvals::{Broker, BrokerSettings};
+use sluice_gateway::pg::PgListener;
+use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
+use sluice_identity::token;
+use sluice_model::{Protocol, Role, Secret, UserKind};
+use sluice_policy::Policy;
+use sluice_store::reviews::{Decide, ReviewError, ReviewFilter, ReviewStatus};
+use sluice_store::seal::MasterKey;
+use sluice_store::{Actor, CredentialKind, NewConnection, NewToken, NewUser, SealedCredential, Store, User};
+use sluice_testbed::postgres::Postgres;
+use tempfile::TempDir;
+use tokio::runtime::Runtime;
+
+const POLICY: &str = r#"
+[[ruleset]]
+name = "test databases"
+connections = ["pg-*"]
+
+[[ruleset.rule]]
+name = "review-truncate"
+guardrail = "truncate"
+action = "review"
+approvers = ["dba"]
+"#;
+
+struct Gateway {
+    addr: SocketAddr,
+    broker: Arc<Broker>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+struct World {
+    pg: Postgres,
+    store: Store,
+    alice: (User, String),
+    bob: User,
+    carol: User,
+    gateways: Vec<Gateway>,
+    _dir: TempDir,
+    runtime: Runtime,
+}
+
+async fn add_user(store: &Store, name: &str, groups: &[&str]) -> (User, String) {
+    let user = store
+        .create_user(
+            &Actor::system(),
+            NewUser {
+                name: name.to_owned(),
+                kind: UserKind::Human,
+                role: Role::User,
+                groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            },
+        )
+        .await
+        .unwrap();
+    let (secret, hash) = token::mint().unwrap();
+    store
+        .create_token(
+            &Actor::system(),
+            NewToken {
+                user_id: user.id,
+                name: None,
+                hash,
+                display_prefix: token::display_prefix(secret.expose()),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    (user, secret.expose().clone())
+}
+
+fn actor(user: &User) -> Actor {
+    Actor {
+        user_id: Some(user.id),
+        name: user.name.clone(),
+        address: None,
+    }
+}
+
+impl World {
+    /// `gateways` gateways on one store (PostgreSQL when `shared_pg_store`, else SQLite), holds of `hold`.
+    fn start(gateways: usize, shared_pg_store: bool, hold: Duration) -> World {
+        let pg = Postgres::start().expect("throwaway PostgreSQL");
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let store_pg = if shared_pg_store {
+            Some(Postgres::start().expect("throwaway PostgreSQL for the store"))
+        } else {
+            None
+        };
+        let (store, alice, bob, carol, gws) = runtime.block_on(async {
+            let open = || async {
+                match &store_pg {
+                    Some(server) => Store::open(&server.url()).await.unwrap(),
+                    None => Store::open_sqlite_file(&dir.path().join("state.db"))
+                        .await
+                        .unwrap(),
+                }
+            };
+            let store = open().await;
+            let key = Arc::new(MasterKey::generate().unwrap());
+            store.check_master_key(&key).await.unwrap();
+            let alice = add_user(&store, "alice", &["dev"]).await;
+            let (bob, _) = add_user(&store, "bob", &["dba"]).await;
+            let (carol, _) = add_user(&store, "carol", &["dev"]).await;
+            let sealed = key.seal(pg.password().as_bytes(), b"pg-test").unwrap();
+            store
+                .create_connection(
+                    &Actor::system(),
+                    NewConnection {
+                        name: "pg-test".to_owned(),
+                        protocol: Protocol::Postgres,
+                        host: pg.host().to_owned(),
+                        port: pg.port(),
+                        username: Some(pg.user().to_owned()),
+                        database: Some(pg.database().to_owned()),
+                        groups: vec!["dev".to_owned()],
+                        credential: Some(SealedCredential {
+                            kind: CredentialKind::Password,
+                            sealed,
+                        }),
+                        options: serde_json::json!({}),
+                    },
+                )
+                .await
+                .unwrap();
+            let mut gws = Vec::new();
+            for n in 0..gateways {
+                // Each gateway has its own store handle (pool), as separate processes would.
+                let store = if n == 0 { store.clone() } else { open().await };
+                let broker = Broker::new(
+                    store.clone(),
+                    BrokerSettings {
+                        hold_timeout: hold,
+                        // Slow polls: only the in-process wake-up or LISTEN/NOTIFY can release a hold quickly.
+                        poll_interval: Duration::from_secs(30),
+                        ..BrokerSettings::default()
+                    },
+                );
+                let (_publish, policy) =
+                    tokio::sync::watch::channel(Arc::new(Policy::from_toml(POLICY).unwrap()));
+                std::mem::forget(_publish);
+                let deps = GatewayDeps {
+                    store: store.clone(),
+                    master_key: Arc::clone(&key),
+                    client_tls: None,
+                    target_tls: None,
+                    policy,
+                    recording: RecordingSettings::new(dir.path().join(format!("data{n}"))),
+                    mask_hash_key: Secret::new(vec![7u8; 32]),
+                    pg: PgSettings {
+                        allow_loopback_cleartext: true,
+                        drain_timeout: Duration::from_secs(2),
+                        ..PgSettings::default()
+                    },
+                    oidc: None,
+                    approvals: Some(Arc::clone(&broker)),
+                };
+                let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps))
+                    .await
+                    .unwrap();
+                let addr = listener.local_addr().unwrap();
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                tokio::spawn(listener.serve(async move {
+                    let _ = stopped.await;
+                }));
+                gws.push(Gateway {
+                    addr,
+                    broker,
+                    _stop: stop,
+                });
+            }
+            (store, alice, bob.clone(), carol.clone(), gws)
+        });
+        // Keep the store server alive as long as the world.
+        if let Some(server) = store_pg {
+            std::mem::forget(server);
+        }
+        let world = World {
+            pg,
+            store,
+            alice,
+            bob,
+            carol,
+            gateways: gws,
+            _dir: dir,
+            runtime,
+        };
+        let setup = world.psql_target("CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3);");
+        assert!(
+            setup.status.success(),
+            "{}",
+            String::from_utf8_lossy(&setup.stderr)
+        );
+        world
+    }
+
+    fn psql_command(&self, gateway: usize, sql: &str) -> Command {
+        let mut cmd = Command::new("psql");
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGPASSWORD", &self.alice.1)
+            .args(["-X", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .arg(format!(
+                "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable connect_timeout=10",
+                self.gateways[gateway].addr.port()
+            ))
+            .args(["-c", sql])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Starts psql running `sql` through gateway `gateway` as alice.
+    fn spawn_psql(&self, gateway: usize, sql: &str) -> Child {
+        self.psql_command(gateway, sql)
+            .spawn()
+            .expect("psql runs (Debian package postgresql-client)")
+    }
+
+    /// Runs `sql` directly on the target (setup and checks, bypassing the gateway).
+    fn psql_target(&self, sql: &str) -> Output {
+        Command::new("psql")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGPASSWORD", self.pg.password())
+            .args(["-X", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+            .arg(format!(
+                "host={} port={} user={} dbname={}",
+                self.pg.host(),
+                self.pg.port(),
+                self.pg.user(),
+                self.pg.database()
+            ))
+            .args(["-c", sql])
+            .output()
+            .expect("psql runs (Debian package postgresql-client)")
+    }
+
+    fn rows(&self) -> String {
+        let out = self.psql_target("SELECT count(*) FROM t");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Waits for the next pending review and returns its id.
+    fn pending_review(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let pending = self
+                .runtime
+                .block_on(self.store.list_reviews(&ReviewFilter {
+                    status: Some(ReviewStatus::Pending),
+                    ..ReviewFilter::default()
+                }))
+                .unwrap();
+            if let Some(r) = pending.first() {
+                return r.id.clone();
+            }
+            assert!(Instant::now() < deadline, "no review appeared");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn decide(&self, gateway: usize, who: &User, id: &str, decide: Decide) -> Result<(), ReviewError> {
+        self.runtime
+            .block_on(self.gateways[gateway].broker.decide(&actor(who), id, decide))
+            .map(|_| ())
+    }
+
+    fn status(&self, id: &str) -> ReviewStatus {
+        self.runtime
+            .block_on(self.store.review_by_id(id))
+            .unwrap()
+            .unwrap()
+            .status
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn held_then_approved_runs_once_and_the_rules_refuse_self_and_wrong_group() {
+    let w = World::start(1, false, Duration::from_secs(60));
+    let psql = w.spawn_psql(0, "/* reason: INC-42 cleanup */ TRUNCATE t");
+    let id = w.pending_review();
+    let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
+    assert_eq!(review.request.justification.as_deref(), Some("INC-42 cleanup"));
+    assert_eq!(review.request.rule, "review-truncate");
+    assert_eq!(w.rows(), "3", "held, not run");
+
+    // Self-approval and the wrong group are refused and leave it pending.
+    let own = w.decide(0, &w.alice.0, &id, Decide::Approve { comment: None });
+    assert!(
+        matches!(own, Err(ReviewError::Refused(ref t)) if t.contains("own request")),
+        "{own:?}"
+    );
+    let wrong = w.decide(0, &w.carol, &id, Decide::Approve { comment: None });
+    assert!(
+        matches!(wrong, Err(ReviewError::Refused(ref t)) if t.contains("dba")),
+        "{wrong:?}"
+    );
+    assert_eq!(w.status(&id), ReviewStatus::Pending);
+
+    let approved_at = Instant::now();
+    w.decide(
+        0,
+        &w.bob,
+        &id,
+        Decide::Approve {
+            comment: Some("ok".into()),
+        },
+    )
+    .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    let released = approved_at.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "waiting for approval: review {id} by group dba — `sluice review approve {id}`"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(released < Duration::from_secs(2), "released after {released:?}");
+    assert_eq!(w.rows(), "0", "the approved statement ran");
+    // Once: the approval is used up.
+    let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
+    assert!(review.grant_used_at.is_some());
+    eprintln!("approval to release: {released:?}");
+}
+
+#[test]
+fn held_then_denied_fails_with_the_reason_and_has_no_effect() {
+    let w = World::start(1, false, Duration::from_secs(60));
+    let psql = w.spawn_psql(0, "TRUNCATE t");
+    let id = w.pending_review();
+    w.decide(
+        0,
+        &w.bob,
+        &id,
+        Decide::Deny {
+            reason: "not during business hours".into(),
+        },
+    )
+    .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "review {id} was denied by bob: not during business hours"
+        )),
+        "{err}"
+    );
+    assert_eq!(w.rows(), "3");
+    // The session stays usable for other statements afterwards (a new psql on the same gateway).
+    let ok = w.psql_command(0, "SELECT count(*) FROM t").output().unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+}
+
+#[test]
+fn timeout_then_late_approval_lets_the_same_statement_run_once() {
+    let w = World::start(1, false, Duration::from_secs(2));
+    let out = w.psql_command(0, "TRUNCATE t").output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("was not decided within 2s"), "{err}");
+    assert_eq!(w.rows(), "3");
+    let id = {
+        let all = w
+            .runtime
+            .block_on(w.store.list_reviews(&ReviewFilter::default()))
+            .unwrap();
+        all[0].id.clone()
+    };
+    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+        .unwrap();
+    // Re-run (spacing and a justification differ; the normalised statement is the same): runs at once.
+    let started = Instant::now();
+    let rerun = w
+        .psql_command(0, "/* reason: approved late */ TRUNCATE  t;")
+        .output()
+        .unwrap();
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(started.elapsed() < Duration::from_secs(2), "no new hold");
+    assert!(
+        stderr(&rerun).contains(&format!("running under approval {id}")),
+        "{}",
+        stderr(&rerun)
+    );
+    assert_eq!(w.rows(), "0");
+    // Only once: a third run is held again (and times out).
+    let third = w.psql_command(0, "TRUNCATE t").output().unwrap();
+    assert!(!third.status.success());
+    assert!(
+        stderr(&third).contains("waiting for approval"),
+        "{}",
+        stderr(&third)
+    );
+}
+
+#[test]
+fn a_client_that_goes_away_while_held_cancels_the_review() {
+    let w = World::start(1, false, Duration::from_secs(60));
+    let mut psql = w.spawn_psql(0, "TRUNCATE t");
+    let id = w.pending_review();
+    psql.kill().unwrap();
+    psql.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while w.status(&id) == ReviewStatus::Pending {
+        assert!(Instant::now() < deadline, "the review stayed pending");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(w.status(&id), ReviewStatus::Cancelled);
+    assert!(w
+        .decide(0, &w.bob, &id, Decide::Approve { comment: None })
+        .is_err());
+    assert_eq!(w.rows(), "3");
+}
+
+#[test]
+fn an_approval_through_gateway_b_releases_the_statement_held_on_gateway_a() {
+    let w = World::start(2, true, Duration::from_secs(60));
+    // Let gateway A's LISTEN connection come up.
+    std::thread::sleep(Duration::from_millis(500));
+    let psql = w.spawn_psql(0, "TRUNCATE t");
+    let id = w.pending_review();
+    std::thread::sleep(Duration::from_millis(200));
+    let approved_at = Instant::now();
+    w.decide(1, &w.bob, &id, Decide::Approve { comment: None })
+        .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    let released = approved_at.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        released < Duration::from_secs(1),
+        "gateway A released after {released:?}"
+    );
+    assert_eq!(w.rows(), "0");
+    eprintln!("cross-gateway release: {released:?}");
+}
