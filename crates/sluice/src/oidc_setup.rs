@@ -4,8 +4,26 @@
 //! A provider that cannot be discovered at start-up is left out with an error in the log rather than stopping the
 //! gateway: sluice session tokens already issued keep working during an identity provider outage, and only logins
 //! through that provider (and its bearer tokens) are unavailable until the next start.
+//!
+//! ```toml
+//! [[oidc.providers]]
+//! name = "corp"                                  # sluice login --provider corp
+//! issuer = "https://login.example.com/realms/corp"
+//! client_id = "sluice"                           # a public client (PKCE) for `sluice login`
+//! # client_secret_file = "/etc/sluice/oidc.secret"   (or SLUICE_OIDC_CORP_CLIENT_SECRET)
+//! scopes = ["profile", "email", "groups"]
+//! groups_claim = "realm_access.roles"            # or "groups", "roles"; groups_separator = "," for a string
+//! allow_bearer = true                            # accept the provider's JWT access tokens (CI jobs, agents)
+//! audience = "urn:sluice:api"                    # the `aud` those access tokens carry
+//! session_ttl = "12h"
+//! redirect_url = "https://sluice.example.com/auth/callback"   # web login (default: from the Host header)
+//! [oidc.providers.groups]
+//! "db-admins" = ["dba"]
+//! [oidc.providers.roles]
+//! "sluice-admins" = "admin"
+//! ```
 
-use sluice_api::OidcSettings;
+use sluice_api::{ApiState, OidcSettings};
 use sluice_config::oidc::{OidcConfig, OidcProvider};
 use sluice_identity::oidc::{
     GroupMapping, GroupsClaim, HttpFetcher, Provider, ProviderConfig, Providers, ValidationSettings,
@@ -75,4 +93,15 @@ pub async fn discover(config: &OidcConfig) -> Option<Arc<Providers>> {
             None
         }
     }
+}
+
+/// Discovers the providers of `config` and adds them to the API state; returns the state and the providers, for
+/// `GatewayDeps::oidc`. Without providers the state is returned unchanged.
+pub async fn attach(state: ApiState, config: &sluice_config::Config) -> (ApiState, Option<Arc<Providers>>) {
+    let providers = discover(&config.oidc).await;
+    let state = match &providers {
+        Some(providers) => state.with_oidc(providers.clone(), api_settings(&config.oidc, config.api.tls)),
+        None => state,
+    };
+    (state, providers)
 }
