@@ -17,6 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sluice_approvals::webhook::{self, PayloadFormat, WebhookTarget};
 use sluice_approvals::{Broker, BrokerSettings};
 use sluice_gateway::pg::PgListener;
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
@@ -100,6 +101,15 @@ fn actor(user: &User) -> Actor {
 impl World {
     /// `gateways` gateways on one store (PostgreSQL when `shared_pg_store`, else SQLite), holds of `hold`.
     fn start(gateways: usize, shared_pg_store: bool, hold: Duration) -> World {
+        World::start_with(gateways, shared_pg_store, hold, Vec::new())
+    }
+
+    fn start_with(
+        gateways: usize,
+        shared_pg_store: bool,
+        hold: Duration,
+        webhooks: Vec<WebhookTarget>,
+    ) -> World {
         let pg = Postgres::start().expect("throwaway PostgreSQL");
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -158,6 +168,7 @@ impl World {
                         hold_timeout: hold,
                         // Slow polls: only the in-process wake-up or LISTEN/NOTIFY can release a hold quickly.
                         poll_interval: Duration::from_secs(30),
+                        webhooks: webhooks.clone(),
                         ..BrokerSettings::default()
                     },
                 );
@@ -464,4 +475,131 @@ fn an_approval_through_gateway_b_releases_the_statement_held_on_gateway_a() {
     );
     assert_eq!(w.rows(), "0");
     eprintln!("cross-gateway release: {released:?}");
+}
+
+/// A webhook receiver on a loopback port (plain blocking HTTP/1.1, one request per connection) that keeps only
+/// the requests whose signature verifies with `secret`, and counts the others.
+fn signature_checking_receiver(
+    secret: &'static str,
+) -> (String, Arc<std::sync::Mutex<(Vec<serde_json::Value>, usize)>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/sluice", listener.local_addr().unwrap());
+    let seen = Arc::new(std::sync::Mutex::new((Vec::new(), 0usize)));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head, body) = loop {
+                let n = sock.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), Vec::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    while buf.len() < end + 4 + len {
+                        let n = sock.read(&mut chunk).unwrap();
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    break (head, buf[end + 4..end + 4 + len].to_vec());
+                }
+            };
+            let header = |name: &str| {
+                head.lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                    })
+                    .unwrap_or_default()
+            };
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let good = webhook::verify(
+                secret.as_bytes(),
+                &header(webhook::TIMESTAMP_HEADER),
+                &header(webhook::SIGNATURE_HEADER),
+                &body,
+                now,
+                Duration::from_secs(300),
+            );
+            let status = if good {
+                log.lock().unwrap().0.push(serde_json::from_slice(&body).unwrap());
+                "204 No Content"
+            } else {
+                log.lock().unwrap().1 += 1;
+                "401 Unauthorized"
+            };
+            let _ = sock.write_all(
+                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes(),
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn a_webhook_receiver_verifies_signed_review_events_of_a_held_statement() {
+    let (url, seen) = signature_checking_receiver("hook-secret");
+    let (bad_url, bad_seen) = signature_checking_receiver("hook-secret");
+    let hooks = vec![
+        WebhookTarget {
+            url,
+            secret: "hook-secret".into(),
+            format: PayloadFormat::Json,
+            events: vec![],
+        },
+        // Signed with another secret: the receiver rejects every request, and the review is not affected.
+        WebhookTarget {
+            url: bad_url,
+            secret: "wrong-secret".into(),
+            format: PayloadFormat::Slack,
+            events: vec![],
+        },
+    ];
+    let w = World::start_with(1, false, Duration::from_secs(60), hooks);
+    let psql = w.spawn_psql(0, "/* reason: INC-7 */ TRUNCATE t");
+    let id = w.pending_review();
+    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+        .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().0.len() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (events, rejected) = seen.lock().unwrap().clone();
+    assert_eq!(rejected, 0);
+    let created = events
+        .iter()
+        .find(|e| e["event"] == "review.created")
+        .expect("review.created");
+    assert_eq!(created["id"], id.as_str());
+    assert_eq!(created["data"]["statement"], "/* reason: INC-7 */ TRUNCATE t");
+    assert_eq!(created["data"]["justification"], "INC-7");
+    assert_eq!(created["data"]["user"], "alice");
+    let decided = events
+        .iter()
+        .find(|e| e["event"] == "review.decided")
+        .expect("review.decided");
+    assert_eq!(decided["data"]["status"], "approved");
+    assert_eq!(decided["data"]["approver"], "bob");
+    // The wrongly signed deliveries were all rejected, logged as failures, and retried.
+    while bad_seen.lock().unwrap().1 < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(bad_seen.lock().unwrap().1 >= 2);
+    assert!(bad_seen.lock().unwrap().0.is_empty());
+    let log = w.runtime.block_on(w.store.list_deliveries(100)).unwrap();
+    assert!(log.iter().any(|d| d.ok && d.event == "review.created"));
+    assert!(log.iter().any(|d| !d.ok && d.status_code == Some(401)));
 }
