@@ -477,11 +477,12 @@ fn an_approval_through_gateway_b_releases_the_statement_held_on_gateway_a() {
     eprintln!("cross-gateway release: {released:?}");
 }
 
+/// Verified payloads, and how many requests failed verification.
+type Received = (Vec<serde_json::Value>, usize);
+
 /// A webhook receiver on a loopback port (plain blocking HTTP/1.1, one request per connection) that keeps only
 /// the requests whose signature verifies with `secret`, and counts the others.
-fn signature_checking_receiver(
-    secret: &'static str,
-) -> (String, Arc<std::sync::Mutex<(Vec<serde_json::Value>, usize)>>) {
+fn signature_checking_receiver(secret: &'static str) -> (String, Arc<std::sync::Mutex<Received>>) {
     use std::io::{Read as _, Write as _};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hooks/sluice", listener.local_addr().unwrap());
