@@ -604,3 +604,47 @@ fn a_webhook_receiver_verifies_signed_review_events_of_a_held_statement() {
     assert!(log.iter().any(|d| d.ok && d.event == "review.created"));
     assert!(log.iter().any(|d| !d.ok && d.status_code == Some(401)));
 }
+
+#[test]
+fn an_extended_protocol_statement_is_held_too() {
+    let w = World::start(1, false, Duration::from_secs(60));
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable password={}",
+        w.gateways[0].addr.port(),
+        w.alice.1
+    );
+    let client = w.runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+            .await
+            .expect("connects through sluice");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    });
+    let run = w
+        .runtime
+        .spawn(async move { client.execute("TRUNCATE t", &[]).await.map(|_| client) });
+    let id = w.pending_review();
+    assert_eq!(w.rows(), "3");
+    w.decide(
+        0,
+        &w.bob,
+        &id,
+        Decide::Deny {
+            reason: "use a migration".into(),
+        },
+    )
+    .unwrap();
+    let err = match w.runtime.block_on(run).unwrap() {
+        Ok(_) => panic!("a denied statement ran"),
+        Err(e) => e,
+    };
+    let db = err.as_db_error().expect("an ErrorResponse");
+    assert!(
+        db.message().contains("denied by bob: use a migration"),
+        "{}",
+        db.message()
+    );
+    assert_eq!(w.rows(), "3");
+}

@@ -1,4 +1,4 @@
-//! Holding a statement for approval: when the policy says `review` for a simple Query, the client-facing half
+//! Holding a statement for approval: when the policy says `review` for a simple Query or a Parse, the client-facing half
 //! creates a review through the approvals broker, tells the client right away (a NoticeResponse naming the review
 //! and the command that approves it), and waits. The statement then runs the moment it is approved, or is
 //! refused with an ErrorResponse when denied, cancelled or not decided within the hold (default 2 minutes). A
@@ -21,7 +21,7 @@ use sluice_record::{Approval, ApprovalOutcome, Event, Statement, Verdict};
 use sluice_store::reviews::NewReview;
 use sluice_store::{Actor, User};
 use sluice_wire_pg::backend::Notice;
-use sluice_wire_pg::frontend::Query;
+use sluice_wire_pg::frontend::{Parse, Query};
 use sluice_wire_pg::{Frame, FrontendMessage};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
@@ -115,23 +115,30 @@ enum Held {
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
-    /// Holds `frame` if it is a simple Query the policy sends to review and this session can hold statements;
-    /// returns whether it handled the frame (forwarded it or its sentinel into `out`).
+    /// Holds `frame` if it is a simple Query or a Parse the policy sends to review and this session can hold
+    /// statements; returns whether it handled the frame (forwarded it or its sentinel into `out`).
+    ///
+    /// A held Parse is an extended-protocol statement: the Bind, Execute and Sync the client pipelined after it
+    /// wait in the buffer and follow it; when it is refused, its sentinel fails and the target skips them to the
+    /// Sync, as for any refused Parse. (Its parameters arrive in the Bind after the hold, so the review shows the
+    /// statement text with its placeholders.)
     pub(crate) async fn hold_if_reviewed(
         &mut self,
         frame: &Frame,
         out: &mut BytesMut,
     ) -> Result<bool, GatewayError> {
-        if frame.tag() != Some(b'Q') {
+        if !matches!(frame.tag(), Some(b'Q' | b'P')) {
             return Ok(false);
         }
         let Some(ctx) = self.judge.reviews().cloned() else {
             return Ok(false);
         };
-        let Ok(FrontendMessage::Query(query)) = FrontendMessage::parse(frame) else {
-            return Ok(false);
+        let (sql, parse_name) = match FrontendMessage::parse(frame) {
+            Ok(FrontendMessage::Query(query)) => (query.sql, None),
+            Ok(FrontendMessage::Parse(parse)) => (parse.sql, Some(parse.statement)),
+            _ => return Ok(false),
         };
-        let (judgement, decision_us) = self.judge.judge(&query.sql)?;
+        let (judgement, decision_us) = self.judge.judge(&sql)?;
         let Decision::Review { .. } = &judgement.decision else {
             return Ok(false);
         };
@@ -140,12 +147,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let index = self.next_statement_index();
         self.recorder.append(&Event::Statement(Statement {
             index,
-            text: query.sql.clone(),
+            text: sql.clone(),
             verdict: Verdict::PendingApproval,
             rule: judgement.rule(),
             decision_us,
         }))?;
-        let held = self.hold(&ctx, &judgement.decision, &query.sql, index).await?;
+        let held = self.hold(&ctx, &judgement.decision, &sql, index).await?;
         let refusal = match held {
             Held::Run => None,
             Held::Refuse(notice) => Some(notice),
@@ -157,13 +164,27 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             refusal,
         };
         let refused = handling.refusal.is_some();
-        self.push_expect(Expect::Query { handling })?;
+        let sentinel = match parse_name {
+            None => {
+                self.push_expect(Expect::Query { handling })?;
+                FrontendMessage::Query(Query {
+                    sql: SENTINEL_SQL.to_owned(),
+                })
+            }
+            Some(name) => {
+                self.push_expect(Expect::Parse {
+                    name: name.clone(),
+                    handling,
+                })?;
+                FrontendMessage::Parse(Parse {
+                    statement: name,
+                    sql: SENTINEL_SQL.to_owned(),
+                    param_types: Vec::new(),
+                })
+            }
+        };
         if refused {
-            FrontendMessage::Query(Query {
-                sql: SENTINEL_SQL.to_owned(),
-            })
-            .encode(out)
-            .map_err(GatewayError::ClientProtocol)?;
+            sentinel.encode(out).map_err(GatewayError::ClientProtocol)?;
         } else {
             out.extend_from_slice(frame.as_bytes());
         }
