@@ -648,3 +648,66 @@ fn an_extended_protocol_statement_is_held_too() {
     );
     assert_eq!(w.rows(), "3");
 }
+
+#[test]
+fn an_approved_access_request_lets_a_user_outside_the_groups_connect_until_it_expires() {
+    let w = World::start(1, false, Duration::from_secs(60));
+    let (dave, dave_token) = w.runtime.block_on(add_user(&w.store, "dave", &["ops"]));
+    let root = w.runtime.block_on(async {
+        w.store
+            .create_user(
+                &Actor::system(),
+                NewUser {
+                    name: "root".into(),
+                    kind: UserKind::Human,
+                    role: Role::Admin,
+                    groups: vec![],
+                },
+            )
+            .await
+            .unwrap()
+    });
+    let connect = || {
+        Command::new("psql")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PGPASSWORD", &dave_token)
+            .args(["-X", "-w", "-A", "-t", "-c", "SELECT count(*) FROM t"])
+            .arg(format!(
+                "host=127.0.0.1 port={} user=dave dbname=pg-test sslmode=disable",
+                w.gateways[0].addr.port()
+            ))
+            .output()
+            .unwrap()
+    };
+    let refused = connect();
+    assert!(!refused.status.success(), "ops may not use pg-test");
+
+    let broker = &w.gateways[0].broker;
+    let request = w
+        .runtime
+        .block_on(broker.request_access(
+            &actor(&dave),
+            dave.id,
+            "dave",
+            "pg-test",
+            Duration::from_secs(2),
+            "incident 12",
+        ))
+        .unwrap();
+    assert!(!connect().status.success(), "pending grants nothing");
+    let own = w.runtime.block_on(broker.decide_access(
+        &actor(&dave),
+        &request.id,
+        Decide::Approve { comment: None },
+    ));
+    assert!(own.is_err(), "nobody approves their own request");
+    w.runtime
+        .block_on(broker.decide_access(&actor(&root), &request.id, Decide::Approve { comment: None }))
+        .unwrap();
+    let granted = connect();
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    assert_eq!(String::from_utf8_lossy(&granted.stdout).trim(), "3");
+    std::thread::sleep(Duration::from_millis(2200));
+    assert!(!connect().status.success(), "the grant expired");
+}

@@ -330,3 +330,17 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         }))
     }
 }
+
+/// Whether an approved, unexpired access request (`sluice request access`) grants `user` the connection named
+/// `connection` although none of their groups does. A store error counts as "no grant": access fails closed.
+// Called by `auth::authorize` once the composition wires it.
+#[allow(dead_code)]
+pub(crate) async fn access_granted(deps: &GatewayDeps, user: UserId, connection: &str) -> bool {
+    match deps.store.active_access_grant(user, connection).await {
+        Ok(grant) => grant.is_some(),
+        Err(error) => {
+            tracing::warn!(%error, "could not check for a time-bound access grant");
+            false
+        }
+    }
+}
