@@ -344,3 +344,19 @@ pub(crate) async fn access_granted(deps: &GatewayDeps, user: UserId, connection:
         }
     }
 }
+
+/// Announces a session start or end to the approvals webhooks (`session.opened` / `session.closed`), when the
+/// gateway runs a broker. Never waits: delivery runs on the broker's tasks.
+// Called by `session::run` once the composition wires it.
+#[allow(dead_code)]
+pub(crate) fn announce_session(
+    deps: &GatewayDeps,
+    opened: bool,
+    session: SessionId,
+    user: &str,
+    connection: &str,
+) {
+    if let Some(broker) = &deps.approvals {
+        broker.session_event(opened, &session.to_string(), user, connection);
+    }
+}
