@@ -711,3 +711,44 @@ fn an_approved_access_request_lets_a_user_outside_the_groups_connect_until_it_ex
     std::thread::sleep(Duration::from_millis(2200));
     assert!(!connect().status.success(), "the grant expired");
 }
+
+#[test]
+fn a_cancel_request_while_held_cancels_the_review() {
+    let w = World::start(1, false, Duration::from_secs(60));
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable password={}",
+        w.gateways[0].addr.port(),
+        w.alice.1
+    );
+    let (client, token) = w.runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+            .await
+            .expect("connects through sluice");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let token = client.cancel_token();
+        (client, token)
+    });
+    let run = w
+        .runtime
+        .spawn(async move { client.simple_query("TRUNCATE t").await.map(|_| client) });
+    let id = w.pending_review();
+    // The CancelRequest travels on its own connection, like libpq's (psql's Ctrl-C).
+    w.runtime
+        .block_on(token.cancel_query(tokio_postgres::NoTls))
+        .unwrap();
+    let err = match w.runtime.block_on(run).unwrap() {
+        Ok(_) => panic!("a cancelled statement ran"),
+        Err(e) => e,
+    };
+    let db = err.as_db_error().expect("an ErrorResponse");
+    assert_eq!(db.code().code(), "57014", "{}", db.message());
+    assert!(
+        db.message().contains(&format!("review {id} was cancelled")),
+        "{}",
+        db.message()
+    );
+    assert_eq!(w.status(&id), ReviewStatus::Cancelled);
+    assert_eq!(w.rows(), "3");
+}

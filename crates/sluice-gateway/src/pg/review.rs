@@ -38,6 +38,8 @@ use crate::{GatewayDeps, GatewayError};
 pub(crate) struct HeldNotices {
     queue: Mutex<Vec<Notice>>,
     ready: Notify,
+    /// A CancelRequest for this session (see [`HeldNotices::cancel_hold`]).
+    cancel: Notify,
 }
 
 impl HeldNotices {
@@ -52,6 +54,15 @@ impl HeldNotices {
     /// Waits until something is queued (cancel-safe: a wake-up that is not awaited is kept as a permit).
     pub(crate) async fn ready(&self) {
         self.ready.notified().await;
+    }
+
+    /// Cancels the statement held right now, if one is (a CancelRequest for this session; the registry in
+    /// `cancel` calls this as well as forwarding the cancel to the target). A cancel while nothing is held
+    /// leaves no trace, like PostgreSQL's.
+    // Called by `cancel::CancelRegistry::cancel` once wired.
+    #[allow(dead_code)]
+    pub(crate) fn cancel_hold(&self) {
+        self.cancel.notify_waiters();
     }
 
     /// Takes everything queued.
@@ -263,6 +274,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             loop {
                 tokio::select! {
                     outcome = &mut wait => break outcome,
+                    () = self.shared.held_notices.cancel.notified() => {
+                        // CancelRequest: the review is cancelled and the statement fails like a cancelled query.
+                        if let Err(error) = ticket.cancel(&ctx.actor()).await {
+                            tracing::warn!(%error, review = %id, "could not cancel the review");
+                        }
+                        break ticket.wait(Duration::ZERO).await;
+                    }
                     read = read_some(self.client, &mut self.buf, 16 * 1024) => {
                         // Pipelined messages wait in the buffer; a client that leaves cancels the review.
                         let n = read.map_err(GatewayError::ClientIo)?;
