@@ -25,6 +25,35 @@ pub fn justification(sql: &str) -> Option<String> {
     None
 }
 
+/// The justification set for the rest of the session with `SET [SESSION] sluice.reason = '...'` (or `TO`), if
+/// `sql` is exactly such a statement. PostgreSQL accepts the dotted name as a custom setting, so the statement
+/// still runs on the target; the gateway only remembers the text for the session's later reviews.
+pub fn session_reason(sql: &str) -> Option<String> {
+    let text = normalise(sql);
+    let mut rest = strip_word(&text, "set")?;
+    rest = strip_word(rest, "session").unwrap_or(rest);
+    rest = strip_word(rest, "sluice.reason")?;
+    rest = rest
+        .strip_prefix('=')
+        .map(str::trim_start)
+        .or_else(|| strip_word(rest, "to"))?;
+    let body = rest.strip_prefix('\'')?.strip_suffix('\'')?;
+    if body.replace("''", "").contains('\'') {
+        return None;
+    }
+    let reason: String = body.replace("''", "'").chars().take(500).collect();
+    let reason = reason.trim().to_owned();
+    (!reason.is_empty()).then_some(reason)
+}
+
+/// `text` without a leading case-insensitive `word` followed by a space (or `=`, or the end), trimmed.
+fn strip_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let head = text.get(..word.len())?;
+    let tail = text.get(word.len()..)?;
+    (head.eq_ignore_ascii_case(word) && (tail.is_empty() || tail.starts_with([' ', '='])))
+        .then(|| tail.trim_start())
+}
+
 /// Skips leading whitespace and comments (`/* */`, possibly nested as PostgreSQL allows, and `--` lines).
 fn skip_leading_comments(sql: &str) -> &str {
     let mut rest = sql.trim_start();
@@ -151,6 +180,26 @@ mod tests {
         assert_eq!(justification("DELETE FROM t /* reason: late */"), None);
         assert_eq!(justification("/* reason:   */ DELETE"), None);
         assert_eq!(justification("/* reason: unterminated DELETE"), None);
+    }
+
+    #[test]
+    fn session_reason_from_set() {
+        assert_eq!(
+            session_reason("SET sluice.reason = 'INC-42'").as_deref(),
+            Some("INC-42")
+        );
+        assert_eq!(
+            session_reason("set session sluice.reason to 'it''s late';").as_deref(),
+            Some("it's late")
+        );
+        assert_eq!(session_reason("SET sluice.reason='x'").as_deref(), Some("x"));
+        assert_eq!(session_reason("SET search_path = 'x'"), None);
+        assert_eq!(session_reason("SET sluice.reasonable = 'x'"), None);
+        assert_eq!(
+            session_reason("SET sluice.reason = 'a'; DELETE FROM t; SELECT 'b'"),
+            None
+        );
+        assert_eq!(session_reason("SET sluice.reason = ''"), None);
     }
 
     #[test]

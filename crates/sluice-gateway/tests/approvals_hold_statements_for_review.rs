@@ -752,3 +752,19 @@ fn a_cancel_request_while_held_cancels_the_review() {
     assert_eq!(w.status(&id), ReviewStatus::Cancelled);
     assert_eq!(w.rows(), "3");
 }
+
+#[test]
+fn set_sluice_reason_justifies_the_sessions_later_reviews() {
+    let w = World::start(1, false, Duration::from_secs(60));
+    let mut cmd = w.psql_command(0, "SET sluice.reason = 'INC-77 cleanup'");
+    cmd.args(["-c", "TRUNCATE t"]);
+    let psql = cmd.spawn().unwrap();
+    let id = w.pending_review();
+    let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
+    assert_eq!(review.request.justification.as_deref(), Some("INC-77 cleanup"));
+    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+        .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(w.rows(), "0");
+}

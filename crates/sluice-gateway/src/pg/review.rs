@@ -82,6 +82,8 @@ pub(crate) struct ReviewContext {
     user_name: String,
     connection: String,
     session_id: Option<SessionId>,
+    /// The justification set with `SET sluice.reason = '...'`, used when a statement gives none of its own.
+    session_reason: Option<String>,
 }
 
 impl ReviewContext {
@@ -101,6 +103,7 @@ impl ReviewContext {
             user_name: user.name.clone(),
             connection: connection.to_owned(),
             session_id,
+            session_reason: None,
         })
     }
 
@@ -141,13 +144,23 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         if !matches!(frame.tag(), Some(b'Q' | b'P')) {
             return Ok(false);
         }
-        let Some(ctx) = self.judge.reviews().cloned() else {
+        if self.judge.reviews().is_none() {
             return Ok(false);
-        };
+        }
         let (sql, parse_name) = match FrontendMessage::parse(frame) {
             Ok(FrontendMessage::Query(query)) => (query.sql, None),
             Ok(FrontendMessage::Parse(parse)) => (parse.sql, Some(parse.statement)),
             _ => return Ok(false),
+        };
+        if let Some(reason) = statement::session_reason(&sql) {
+            // Remembered for later reviews; the SET itself runs on the target as usual.
+            if let Some(ctx) = self.judge.reviews_mut() {
+                ctx.session_reason = Some(reason);
+            }
+            return Ok(false);
+        }
+        let Some(ctx) = self.judge.reviews().cloned() else {
+            return Ok(false);
         };
         let (judgement, decision_us) = self.judge.judge(&sql)?;
         let Decision::Review { .. } = &judgement.decision else {
@@ -247,7 +260,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             session_id: ctx.session_id,
             rule: rule.clone(),
             reason: reason.clone(),
-            justification: statement::justification(sql),
+            justification: statement::justification(sql).or_else(|| ctx.session_reason.clone()),
             approver_groups: approver_groups.clone(),
             approvals_required: *approvals_required,
             admins_may_approve: broker.settings().admins_may_approve,

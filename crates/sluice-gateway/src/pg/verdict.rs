@@ -86,6 +86,11 @@ impl Judge {
         self.reviews = reviews;
     }
 
+    /// The session's review context, mutable (to remember `SET sluice.reason`).
+    pub(crate) fn reviews_mut(&mut self) -> Option<&mut super::review::ReviewContext> {
+        self.reviews.as_mut()
+    }
+
     /// The session's review context, if statements can be held.
     pub(crate) fn reviews(&self) -> Option<&super::review::ReviewContext> {
         self.reviews.as_ref()
