@@ -1,9 +1,9 @@
 //! Policy on the data path: classifies statements once, decides with the session's policy snapshot, and keeps
 //! the compiled masker for the session's mask plan.
 //!
-//! A session's subject and target never change, so decisions for a given text never change either (except for
-//! review expiry times, which are refused today anyway): repeated simple-query strings and re-prepared statements
-//! hit a small per-session cache instead of the parser.
+//! A session's subject and target never change, so decisions for a given text never change either (a review's
+//! `expires_at` is not used from the cache: `review` counts the expiry from when it holds the statement): repeated
+//! simple-query strings and re-prepared statements hit a small per-session cache instead of the parser.
 
 use std::collections::HashMap;
 use std::sync::Arc;
