@@ -44,6 +44,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/tokens"),
     ("post", "/api/v1/tokens"),
     ("delete", "/api/v1/tokens/{id}"),
+    ("get", "/api/v1/ssh-keys"),
+    ("post", "/api/v1/ssh-keys"),
+    ("delete", "/api/v1/ssh-keys/{fingerprint}"),
     ("get", "/api/v1/connections"),
     ("post", "/api/v1/connections"),
     ("get", "/api/v1/connections/{name}"),
@@ -93,6 +96,11 @@ pub fn router(state: ApiState) -> Router {
             get(routes::tokens::list).post(routes::tokens::create),
         )
         .route("/api/v1/tokens/{id}", delete(routes::tokens::revoke))
+        .route(
+            "/api/v1/ssh-keys",
+            get(routes::ssh_keys::list).post(routes::ssh_keys::add),
+        )
+        .route("/api/v1/ssh-keys/{fingerprint}", delete(routes::ssh_keys::remove))
         .route(
             "/api/v1/connections",
             get(routes::connections::list).post(routes::connections::create),

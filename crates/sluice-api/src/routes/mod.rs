@@ -9,6 +9,7 @@ pub mod me;
 pub mod policy;
 pub mod reviews;
 pub mod sessions;
+pub mod ssh_keys;
 pub mod tokens;
 pub mod users;
 
