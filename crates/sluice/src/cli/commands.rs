@@ -29,6 +29,7 @@ pub(super) fn run(url: &str, token: Option<String>, command: Command) -> anyhow:
         Command::Whoami { json } => show_user(&mut out, &client.get("/api/v1/me", &[])?, json),
         Command::User(cmd) => user(&mut out, &client, cmd),
         Command::Token(cmd) => token_cmd(&mut out, &client, cmd),
+        Command::Key(cmd) => super::keys::key(&mut out, &client, cmd),
         Command::Conn(cmd) => conn(&mut out, &client, cmd),
         Command::Policy(cmd) => policy(&mut out, &client, cmd),
         Command::Audit(AuditCommand::Verify { session, json }) => {

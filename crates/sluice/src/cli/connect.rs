@@ -21,6 +21,44 @@ use crate::connect::Relay;
 
 /// The gateway's PostgreSQL port when `--gateway` is not given (the default `listeners.postgres.listen`).
 const DEFAULT_PG_PORT: u16 = 15432;
+/// The gateway's SSH port when `--gateway` is not given (the default `listeners.ssh.listen`).
+const DEFAULT_SSH_PORT: u16 = 2222;
+
+/// SSH connections need no relay: prints an `ssh_config` block so `ssh NAME`, `scp NAME:...`, `sftp NAME` and
+/// `rsync -e ssh` log in through the gateway as `USER%CONNECTION` with the user's registered key (`sluice key add`).
+fn ssh_config(out: &mut impl Write, api_url: &str, user: &str, args: &ConnectArgs) -> anyhow::Result<()> {
+    let gateway = match &args.gateway {
+        Some(g) => g.clone(),
+        None => format!("{}:{DEFAULT_SSH_PORT}", api_host(api_url)?),
+    };
+    let (host, port) = gateway
+        .rsplit_once(':')
+        .map(|(h, p)| {
+            (
+                h.trim_start_matches('[').trim_end_matches(']').to_owned(),
+                p.to_owned(),
+            )
+        })
+        .context("--gateway must be HOST:PORT")?;
+    writeln!(
+        out,
+        "# Add to ~/.ssh/config, then: ssh {0}   (scp/sftp/rsync work with the name too)",
+        args.connection
+    )?;
+    writeln!(out, "Host {}", args.connection)?;
+    writeln!(out, "    HostName {host}")?;
+    writeln!(out, "    Port {port}")?;
+    writeln!(out, "    User {user}%{}", args.connection)?;
+    writeln!(
+        out,
+        "    # Log in with a key registered by `sluice key add ~/.ssh/id_ed25519.pub`."
+    )?;
+    writeln!(
+        out,
+        "    # The first login shows the gateway's host key: compare it with what your admin published."
+    )?;
+    Ok(())
+}
 
 pub(super) fn run(
     out: &mut impl Write,
@@ -35,6 +73,9 @@ pub(super) fn run(
         &format!("/api/v1/connections/{}", path_segment(&args.connection)),
         &[],
     )?;
+    if connection.get("type").and_then(Value::as_str) == Some("ssh") {
+        return ssh_config(out, api_url, &user, &args);
+    }
     if connection.get("type").and_then(Value::as_str) != Some("postgres") {
         bail!(
             "connection `{}` is not a PostgreSQL connection (it is {}); sluice connect relays PostgreSQL only",

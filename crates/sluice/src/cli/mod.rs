@@ -4,6 +4,7 @@
 mod client;
 mod commands;
 mod connect;
+mod keys;
 mod login;
 mod review;
 mod serve;
@@ -48,6 +49,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the SSH public keys you log in to the SSH gateway with.
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
     /// Manage target connections.
     #[command(subcommand)]
     Conn(ConnCommand),
