@@ -78,6 +78,14 @@ pub async fn run(client: Channel<ServerMsg>, server: server::Handle, ready: Arc<
         let _ = relay.client.eof().await;
         let _ = relay.client.close().await;
     }
+    // Transfers still open (a client that disconnected mid-transfer) are recorded with what had passed.
+    if let Some(sftp) = relay.sftp.as_mut() {
+        for event in sftp.finish() {
+            if let Err(error) = relay.ready.log.append_durable(&Event::FileTransfer(event)) {
+                tracing::error!(%error, "could not record an unfinished transfer");
+            }
+        }
+    }
     let _ = relay.target.close().await;
 }
 
