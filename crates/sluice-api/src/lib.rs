@@ -126,8 +126,14 @@ pub fn router(state: ApiState) -> Router {
             "/api/v1/access-requests",
             get(routes::reviews::list_access).post(routes::reviews::request_access),
         )
-        .route("/api/v1/access-requests/{id}/approve", post(routes::reviews::approve_access))
-        .route("/api/v1/access-requests/{id}/deny", post(routes::reviews::deny_access))
+        .route(
+            "/api/v1/access-requests/{id}/approve",
+            post(routes::reviews::approve_access),
+        )
+        .route(
+            "/api/v1/access-requests/{id}/deny",
+            post(routes::reviews::deny_access),
+        )
         .route("/api/v1/webhooks/deliveries", get(routes::reviews::deliveries))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

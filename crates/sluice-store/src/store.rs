@@ -270,7 +270,10 @@ impl Store {
 
     /// The SSH login lookup: the key with this fingerprint and its owner. The owner's `disabled` flag is returned,
     /// not checked.
-    pub async fn ssh_key_by_fingerprint(&self, fingerprint: &str) -> Result<Option<(SshKey, User)>, StoreError> {
+    pub async fn ssh_key_by_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<(SshKey, User)>, StoreError> {
         dispatch!(self.ssh_key_by_fingerprint(fingerprint))
     }
 
@@ -421,7 +424,10 @@ impl Store {
     }
 
     /// The newest webhook attempts.
-    pub async fn list_deliveries(&self, limit: u32) -> Result<Vec<crate::reviews::WebhookDelivery>, StoreError> {
+    pub async fn list_deliveries(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<crate::reviews::WebhookDelivery>, StoreError> {
         dispatch!(self.list_deliveries(limit))
     }
 
@@ -431,9 +437,12 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(_) => Ok(None),
             Pool::Postgres(pool) => {
-                let unavailable =
-                    |e: sqlx::Error| StoreError::Unavailable("listening for review changes failed", Some(Box::new(e)));
-                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await.map_err(unavailable)?;
+                let unavailable = |e: sqlx::Error| {
+                    StoreError::Unavailable("listening for review changes failed", Some(Box::new(e)))
+                };
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+                    .await
+                    .map_err(unavailable)?;
                 listener
                     .listen(crate::reviews::NOTIFY_CHANNEL)
                     .await

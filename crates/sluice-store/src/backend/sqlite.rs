@@ -107,7 +107,8 @@ mod ssh_keys {
 }
 
 pub(crate) use ssh_keys::{
-    add_ssh_key, delete_ssh_key, host_key_pin, list_ssh_keys, pin_host_key, ssh_key_by_fingerprint, touch_ssh_key,
+    add_ssh_key, delete_ssh_key, host_key_pin, list_ssh_keys, pin_host_key, ssh_key_by_fingerprint,
+    touch_ssh_key,
 };
 
 /// Reviews, access requests and webhook deliveries, compiled for this backend the same way (see `review_ops.rs`).
@@ -117,8 +118,8 @@ mod reviews {
 
 pub(crate) use reviews::{
     access_request_by_id, active_access_grant, close_review, create_access_request, create_review,
-    decide_access_request, decide_review, list_access_requests, list_deliveries, list_reviews, mark_grant_used,
-    record_delivery, review_by_id, use_grant,
+    decide_access_request, decide_review, list_access_requests, list_deliveries, list_reviews,
+    mark_grant_used, record_delivery, review_by_id, use_grant,
 };
 
 /// External identities and login sessions, compiled for this backend the same way (see `identity_ops.rs`).
@@ -126,4 +127,6 @@ mod identities {
     include!("identity_ops.rs");
 }
 
-pub(crate) use identities::{identities_of_user, identity_by_subject, login, login_session, provision_identity};
+pub(crate) use identities::{
+    identities_of_user, identity_by_subject, login, login_session, provision_identity,
+};
