@@ -6,8 +6,14 @@
 //! environment variables, command-line flags. Any bad input stops start-up with an error naming where it came
 //! from (`file:line:column: key`, or the environment variable).
 //!
+//! Sections: `data_dir`, `[store]`, `[api]`, `[tls]`, `[listeners.postgres]`, `[listeners.ssh]`, `[logging]`,
+//! `[[oidc.providers]]`, `[approvals]` with `[[approvals.webhooks]]`, and `[recording]`. Durations are written
+//! `90s`, `2m`, `1h30m`, `1d`. Secrets (webhook signing secrets, OIDC client secrets) may come from a file or the
+//! environment instead of the configuration file, and never appear in `Debug` output or errors.
+//!
 //! Config types are not API types: nothing here is serialised back out.
 
+mod approvals;
 mod error;
 mod load;
 pub mod oidc;
@@ -21,11 +27,14 @@ use sluice_model::Secret;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Default REST API address: loopback only, so a fresh install is not reachable from the network.
 pub const DEFAULT_API_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8009);
 /// Default PostgreSQL listener address.
 pub const DEFAULT_POSTGRES_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 15432);
+/// Default SSH listener address.
+pub const DEFAULT_SSH_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 12222);
 /// Default request body cap (1 MiB): large enough for any policy file, small enough to refuse floods early.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Default data directory, relative to the working directory.
@@ -48,6 +57,10 @@ pub struct Config {
     pub logging: LoggingConfig,
     /// OpenID providers (`[[oidc.providers]]`).
     pub oidc: oidc::OidcConfig,
+    /// The approvals broker and its webhooks (`[approvals]`).
+    pub approvals: ApprovalsConfig,
+    /// Session recording (`[recording]`).
+    pub recording: RecordingConfig,
 }
 
 /// Where state lives and how target credentials are sealed.
@@ -135,8 +148,134 @@ pub enum TlsSource {
 /// Protocol listeners. `None` means the listener is disabled.
 #[derive(Debug, Clone)]
 pub struct ListenersConfig {
-    /// PostgreSQL wire protocol listener (configured and validated; served once the PostgreSQL proxy lands).
-    pub postgres: Option<SocketAddr>,
+    /// PostgreSQL wire protocol listener (`[listeners.postgres]`).
+    pub postgres: Option<PostgresListenerConfig>,
+    /// SSH listener (`[listeners.ssh]`).
+    pub ssh: Option<SshListenerConfig>,
+}
+
+/// `[listeners.postgres]`, when enabled.
+#[derive(Debug, Clone)]
+pub struct PostgresListenerConfig {
+    /// Listen address (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Accept sluice tokens as cleartext passwords without TLS, from loopback clients only. Default false.
+    pub allow_loopback_cleartext: bool,
+}
+
+/// `[listeners.ssh]`, when enabled.
+#[derive(Debug, Clone)]
+pub struct SshListenerConfig {
+    /// Listen address (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// Accept a sluice token typed as the SSH password. Default false.
+    pub allow_token_password: bool,
+    /// The gateway's host key file (absolute). `None`: generated in the data directory on first start.
+    pub host_key_path: Option<PathBuf>,
+}
+
+/// Default time a held statement waits for a decision.
+pub const DEFAULT_HOLD_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default time an approval stays usable after its hold timed out.
+pub const DEFAULT_GRANT_WINDOW: Duration = Duration::from_secs(3600);
+/// Default time an access request stays open.
+pub const DEFAULT_ACCESS_REQUEST_TTL: Duration = Duration::from_secs(86_400);
+/// Default number of result rows kept per statement in a recording.
+pub const DEFAULT_RECORDING_ROW_CAP: u64 = 1000;
+
+/// `[approvals]`: the approvals broker.
+#[derive(Debug, Clone)]
+pub struct ApprovalsConfig {
+    /// How long a held statement waits for a decision. Default 2 minutes.
+    pub hold_timeout: Duration,
+    /// How long an approval grants one execution after its hold timed out. Default 1 hour.
+    pub grant_window: Duration,
+    /// Whether admins outside a rule's approver groups may decide. Default false.
+    pub admins_may_approve: bool,
+    /// Groups whose members may decide access requests; empty means admins only.
+    pub access_approver_groups: Vec<String>,
+    /// How long an access request stays open. Default 24 hours.
+    pub access_request_ttl: Duration,
+    /// Base URL of the API (no trailing `/`), for links in Slack messages.
+    pub public_url: Option<String>,
+    /// Webhooks notified of events (`[[approvals.webhooks]]`).
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+impl Default for ApprovalsConfig {
+    fn default() -> Self {
+        ApprovalsConfig {
+            hold_timeout: DEFAULT_HOLD_TIMEOUT,
+            grant_window: DEFAULT_GRANT_WINDOW,
+            admins_may_approve: false,
+            access_approver_groups: Vec::new(),
+            access_request_ttl: DEFAULT_ACCESS_REQUEST_TTL,
+            public_url: None,
+            webhooks: Vec::new(),
+        }
+    }
+}
+
+/// Event names a webhook may subscribe to.
+pub const WEBHOOK_EVENTS: [&str; 6] = [
+    "review.created",
+    "review.decided",
+    "access.requested",
+    "access.decided",
+    "session.opened",
+    "session.closed",
+];
+
+/// One `[[approvals.webhooks]]` entry. `Debug` never shows the secret, and shows the URL without its path, query
+/// or user info (a Slack incoming-webhook URL is itself a credential).
+#[derive(Clone)]
+pub struct WebhookConfig {
+    /// Unique name (`[A-Za-z0-9_-]+`), also used to name the secret's environment variable.
+    pub name: String,
+    /// `http://` or `https://` URL the events are POSTed to.
+    pub url: String,
+    /// HMAC signing secret.
+    pub secret: Secret<String>,
+    /// Payload format.
+    pub format: WebhookFormat,
+    /// Subscribed events (names from [`WEBHOOK_EVENTS`]); empty means all.
+    pub events: Vec<String>,
+}
+
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("name", &self.name)
+            .field("url", &approvals::redact_url(&self.url))
+            .field("secret", &self.secret)
+            .field("format", &self.format)
+            .field("events", &self.events)
+            .finish()
+    }
+}
+
+/// A webhook's payload format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// sluice's JSON event.
+    Json,
+    /// A Slack incoming-webhook message.
+    Slack,
+}
+
+/// `[recording]`: session recording.
+#[derive(Debug, Clone)]
+pub struct RecordingConfig {
+    /// Result rows kept per statement in a recording (the rest are counted). Default 1000.
+    pub row_cap: u64,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> Self {
+        RecordingConfig {
+            row_cap: DEFAULT_RECORDING_ROW_CAP,
+        }
+    }
 }
 
 /// Logging settings.
@@ -227,13 +366,23 @@ impl Config {
             },
             tls: load::generated_tls(&data_dir, Vec::new()),
             listeners: ListenersConfig {
-                postgres: Some(loopback_any_port),
+                postgres: Some(PostgresListenerConfig {
+                    listen: loopback_any_port,
+                    allow_loopback_cleartext: false,
+                }),
+                ssh: Some(SshListenerConfig {
+                    listen: loopback_any_port,
+                    allow_token_password: false,
+                    host_key_path: None,
+                }),
             },
             logging: LoggingConfig {
                 level: LogLevel::Info,
                 format: LogFormat::Text,
             },
             oidc: oidc::OidcConfig::default(),
+            approvals: ApprovalsConfig::default(),
+            recording: RecordingConfig::default(),
             data_dir,
         }
     }

@@ -6,9 +6,10 @@
 use crate::error::{ConfigError, Origin};
 use crate::raw::{RawConfig, RawTls};
 use crate::{
-    ApiConfig, Config, ListenersConfig, LogFormat, LogLevel, LoggingConfig, MasterKeySource, StoreConfig,
-    StoreUrl, TlsConfig, TlsSource, DEFAULT_API_LISTEN, DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_POSTGRES_LISTEN,
+    ApiConfig, ApprovalsConfig, Config, ListenersConfig, LogFormat, LogLevel, LoggingConfig, MasterKeySource,
+    PostgresListenerConfig, RecordingConfig, SshListenerConfig, StoreConfig, StoreUrl, TlsConfig, TlsSource,
+    DEFAULT_API_LISTEN, DEFAULT_DATA_DIR, DEFAULT_MAX_BODY_BYTES, DEFAULT_POSTGRES_LISTEN,
+    DEFAULT_SSH_LISTEN,
 };
 use sluice_model::Secret;
 use std::collections::BTreeMap;
@@ -146,27 +147,22 @@ pub(crate) fn load(overrides: &Overrides, env: &Environment) -> Result<Config, C
     let tls = resolve_tls(env, &raw.tls, &source, &data_dir)?;
     let listeners = resolve_listeners(env, &raw, &source)?;
     let logging = resolve_logging(env, &raw)?;
-    let oidc = match &source {
-        Some(src) => crate::oidc::resolve(&raw.oidc, &OidcContext { source: src, env })?,
-        None => crate::oidc::OidcConfig::default(),
-    };
-
-    if let Some(pg) = listeners.postgres {
-        if pg.port() != 0 && pg == api.listen {
-            let spanned = raw.listeners.postgres.as_ref().and_then(|l| l.listen.as_ref());
-            let origin = match (spanned, &source) {
-                (Some(spanned), Some(src)) if env.get("SLUICE_POSTGRES_LISTEN").is_none() => {
-                    src.origin(spanned.span())
-                }
-                _ => Origin::Env("SLUICE_POSTGRES_LISTEN"),
-            };
-            return Err(ConfigError::Invalid {
-                origin,
-                key: "listeners.postgres.listen".into(),
-                message: format!("{pg} is also the API address; give each listener its own port"),
-            });
+    let (oidc, approvals, recording) = match &source {
+        Some(src) => {
+            let cx = OidcContext { source: src, env };
+            (
+                crate::oidc::resolve(&raw.oidc, &cx)?,
+                crate::approvals::resolve(&raw.approvals, &cx)?,
+                crate::approvals::resolve_recording(&raw.recording, &cx)?,
+            )
         }
-    }
+        None => (
+            crate::oidc::OidcConfig::default(),
+            ApprovalsConfig::default(),
+            RecordingConfig::default(),
+        ),
+    };
+    check_distinct_ports(env, &raw, &source, api.listen, &listeners)?;
     Ok(Config {
         data_dir,
         store,
@@ -175,7 +171,59 @@ pub(crate) fn load(overrides: &Overrides, env: &Environment) -> Result<Config, C
         listeners,
         logging,
         oidc,
+        approvals,
+        recording,
     })
+}
+
+/// Refuses two listeners on one address (port 0, "any free port", never collides). The error points at the
+/// later listener's `listen` in the file, or at its environment variable when that set it.
+fn check_distinct_ports(
+    env: &Environment,
+    raw: &RawConfig,
+    source: &Option<Source>,
+    api: SocketAddr,
+    listeners: &ListenersConfig,
+) -> Result<(), ConfigError> {
+    let pg = listeners.postgres.as_ref().map(|pg| pg.listen);
+    let ssh = listeners.ssh.as_ref().map(|ssh| ssh.listen);
+    let pg_span = raw.listeners.postgres.as_ref().and_then(|l| l.listen.as_ref());
+    let ssh_span = raw.listeners.ssh.as_ref().and_then(|l| l.listen.as_ref());
+    let checks = [
+        (
+            pg,
+            Some((api, "the API")),
+            "postgres",
+            "SLUICE_POSTGRES_LISTEN",
+            pg_span,
+        ),
+        (ssh, Some((api, "the API")), "ssh", "SLUICE_SSH_LISTEN", ssh_span),
+        (
+            ssh,
+            pg.map(|a| (a, "the PostgreSQL listener")),
+            "ssh",
+            "SLUICE_SSH_LISTEN",
+            ssh_span,
+        ),
+    ];
+    for (addr, other, name, var, spanned) in checks {
+        let (Some(addr), Some((other, what))) = (addr, other) else {
+            continue;
+        };
+        if addr.port() == 0 || addr != other {
+            continue;
+        }
+        let origin = match (spanned, source) {
+            (Some(spanned), Some(src)) if env.get(var).is_none() => src.origin(spanned.span()),
+            _ => Origin::Env(var),
+        };
+        return Err(ConfigError::Invalid {
+            origin,
+            key: format!("listeners.{name}.listen"),
+            message: format!("{addr} is also the address of {what}; give each listener its own port"),
+        });
+    }
+    Ok(())
 }
 
 /// What `[oidc]` resolution needs: error positions in the file and the environment (client secrets).
@@ -489,19 +537,56 @@ fn resolve_listeners(
     raw: &RawConfig,
     source: &Option<Source>,
 ) -> Result<ListenersConfig, ConfigError> {
-    let section = raw.listeners.postgres.as_ref();
-    let enabled = parse_bool_env(env, "SLUICE_POSTGRES_ENABLED", "listeners.postgres.enabled")?
-        .or(section.and_then(|s| s.enabled))
+    let pg = raw.listeners.postgres.as_ref();
+    let pg_enabled = parse_bool_env(env, "SLUICE_POSTGRES_ENABLED", "listeners.postgres.enabled")?
+        .or(pg.and_then(|s| s.enabled))
         .unwrap_or(true);
-    let addr = resolve_addr(
+    let pg_listen = resolve_addr(
         None,
         ("SLUICE_POSTGRES_LISTEN", env),
-        section.and_then(|s| s.listen.as_ref()).map(|v| (v, source)),
+        pg.and_then(|s| s.listen.as_ref()).map(|v| (v, source)),
         "listeners.postgres.listen",
         DEFAULT_POSTGRES_LISTEN,
     )?;
+    let allow_loopback_cleartext = parse_bool_env(
+        env,
+        "SLUICE_POSTGRES_ALLOW_LOOPBACK_CLEARTEXT",
+        "listeners.postgres.allow_loopback_cleartext",
+    )?
+    .or(pg.and_then(|s| s.allow_loopback_cleartext))
+    .unwrap_or(false);
+
+    let ssh = raw.listeners.ssh.as_ref();
+    let ssh_enabled = parse_bool_env(env, "SLUICE_SSH_ENABLED", "listeners.ssh.enabled")?
+        .or(ssh.and_then(|s| s.enabled))
+        .unwrap_or(true);
+    let ssh_listen = resolve_addr(
+        None,
+        ("SLUICE_SSH_LISTEN", env),
+        ssh.and_then(|s| s.listen.as_ref()).map(|v| (v, source)),
+        "listeners.ssh.listen",
+        DEFAULT_SSH_LISTEN,
+    )?;
+    let allow_token_password = ssh.and_then(|s| s.allow_token_password).unwrap_or(false);
+    let host_key_path = match (ssh.and_then(|s| s.host_key.as_ref()), source) {
+        (Some(path), Some(src)) => {
+            if path.get_ref().as_os_str().is_empty() {
+                return Err(src.invalid(path, "listeners.ssh.host_key", "must not be empty"));
+            }
+            Some(absolute(path.get_ref().clone())?)
+        }
+        _ => None,
+    };
     Ok(ListenersConfig {
-        postgres: enabled.then_some(addr),
+        postgres: pg_enabled.then_some(PostgresListenerConfig {
+            listen: pg_listen,
+            allow_loopback_cleartext,
+        }),
+        ssh: ssh_enabled.then_some(SshListenerConfig {
+            listen: ssh_listen,
+            allow_token_password,
+            host_key_path,
+        }),
     })
 }
 

@@ -3,7 +3,7 @@
 //! Every struct denies unknown fields, so a typo such as `listn = ...` stops start-up instead of being silently
 //! ignored. Values that need more than a type check (addresses, paths that must come in pairs) are wrapped in
 //! [`toml::Spanned`] so that validation errors can point at the line that holds them. Nothing here has defaults
-//! beyond "absent"; defaults are decided in one place, [`crate::load`].
+//! beyond "absent"; defaults are decided in one place, `load.rs`.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -34,6 +34,12 @@ pub struct RawConfig {
     /// OpenID providers.
     #[serde(default)]
     pub oidc: crate::oidc::RawOidc,
+    /// The approvals broker and its webhooks.
+    #[serde(default)]
+    pub approvals: RawApprovals,
+    /// Session recording.
+    #[serde(default)]
+    pub recording: RawRecording,
 }
 
 /// `[store]`
@@ -79,17 +85,82 @@ pub struct RawTls {
 #[serde(deny_unknown_fields)]
 pub struct RawListeners {
     /// `[listeners.postgres]`
-    pub postgres: Option<RawListener>,
+    pub postgres: Option<RawPostgresListener>,
+    /// `[listeners.ssh]`
+    pub ssh: Option<RawSshListener>,
 }
 
-/// One protocol listener.
-#[derive(Debug, Deserialize)]
+/// `[listeners.postgres]`
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawListener {
-    /// Address to listen on.
+pub struct RawPostgresListener {
+    /// Address to listen on. Default: `127.0.0.1:15432`.
     pub listen: Option<Spanned<String>>,
     /// Set to false to not open this listener. Default: true.
     pub enabled: Option<bool>,
+    /// Accept sluice tokens as cleartext passwords without TLS, from loopback clients only. Default: false.
+    pub allow_loopback_cleartext: Option<bool>,
+}
+
+/// `[listeners.ssh]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSshListener {
+    /// Address to listen on. Default: `127.0.0.1:12222`.
+    pub listen: Option<Spanned<String>>,
+    /// Set to false to not open this listener. Default: true.
+    pub enabled: Option<bool>,
+    /// Accept a sluice token typed as the SSH password. Default: false (keys only).
+    pub allow_token_password: Option<bool>,
+    /// The gateway's host key file. Default: generated in the data directory on first start.
+    pub host_key: Option<Spanned<PathBuf>>,
+}
+
+/// `[approvals]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApprovals {
+    /// How long a held statement waits for a decision (`2m`, `90s`). Default: 2m.
+    pub hold_timeout: Option<Spanned<String>>,
+    /// How long an approval grants one execution after its hold timed out. Default: 1h.
+    pub grant_window: Option<Spanned<String>>,
+    /// Whether admins outside a rule's approver groups may decide. Default: false.
+    pub admins_may_approve: Option<bool>,
+    /// Groups whose members may decide access requests. Default: none (admins only).
+    pub access_approver_groups: Option<Vec<Spanned<String>>>,
+    /// How long an access request stays open. Default: 24h.
+    pub access_request_ttl: Option<Spanned<String>>,
+    /// Base URL of the API, for links in Slack messages (`https://sluice.example.com`).
+    pub public_url: Option<Spanned<String>>,
+    /// `[[approvals.webhooks]]`
+    #[serde(default)]
+    pub webhooks: Vec<RawWebhook>,
+}
+
+/// One `[[approvals.webhooks]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    /// Unique name (`[A-Za-z0-9_-]+`).
+    pub name: Spanned<String>,
+    /// `http://` or `https://` URL.
+    pub url: Spanned<String>,
+    /// Signing secret in clear (prefer `secret_file` or `SLUICE_WEBHOOK_<NAME>_SECRET`).
+    pub secret: Option<Spanned<String>>,
+    /// File holding the signing secret (trailing newline ignored).
+    pub secret_file: Option<Spanned<PathBuf>>,
+    /// `json` (default) or `slack`.
+    pub format: Option<Spanned<String>>,
+    /// Events sent; default all.
+    pub events: Option<Vec<Spanned<String>>>,
+}
+
+/// `[recording]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecording {
+    /// Result rows kept per statement in a recording. Default: 1000.
+    pub row_cap: Option<Spanned<i64>>,
 }
 
 /// `[logging]`
