@@ -153,6 +153,12 @@ pub enum GatewayError {
     /// The gateway is shutting down.
     #[error("the sluice gateway is shutting down")]
     ShuttingDown,
+    /// The time-bound access (`sluice request access`) this session was opened under has expired.
+    #[error("temporary access to connection \"{connection}\" has expired; ask again with `sluice request access {connection}`")]
+    AccessExpired {
+        /// The connection.
+        connection: String,
+    },
 }
 
 impl GatewayError {
@@ -171,6 +177,7 @@ impl GatewayError {
             | E::AuthenticationFailed { .. }
             | E::NotAllowed { .. }
             | E::OtherDatabaseNotAllowed { .. }
+            | E::AccessExpired { .. }
             | E::TooManyPending => Side::Client,
             E::TargetConnect { .. }
             | E::TargetRefused { .. }
@@ -216,6 +223,7 @@ impl GatewayError {
             E::Mask(_) => "mask",
             E::TooManyPending => "too_many_pending",
             E::ShuttingDown => "shutting_down",
+            E::AccessExpired { .. } => "access_expired",
         }
     }
 
@@ -226,7 +234,10 @@ impl GatewayError {
             E::ClientProtocol(_) | E::ClientUnexpected(_) | E::PipelinedBeforeTls | E::TooManyPending => {
                 "08P01"
             }
-            E::TlsRequired | E::NotAllowed { .. } | E::OtherDatabaseNotAllowed { .. } => "28000",
+            E::TlsRequired
+            | E::NotAllowed { .. }
+            | E::OtherDatabaseNotAllowed { .. }
+            | E::AccessExpired { .. } => "28000",
             E::AuthenticationFailed { .. } => "28P01",
             E::Unsupported(_) => "0A000",
             E::TargetConnect { .. } | E::TargetIo(_) | E::TargetClosed => "08006",

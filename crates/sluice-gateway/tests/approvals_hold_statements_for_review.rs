@@ -691,7 +691,7 @@ fn an_approved_access_request_lets_a_user_outside_the_groups_connect_until_it_ex
             dave.id,
             "dave",
             "pg-test",
-            Duration::from_secs(2),
+            Duration::from_secs(4),
             "incident 12",
         ))
         .unwrap();
@@ -705,10 +705,32 @@ fn an_approved_access_request_lets_a_user_outside_the_groups_connect_until_it_ex
     w.runtime
         .block_on(broker.decide_access(&actor(&root), &request.id, Decide::Approve { comment: None }))
         .unwrap();
+    let approved_at = std::time::Instant::now();
     let granted = connect();
     assert!(granted.status.success(), "{}", stderr(&granted));
     assert_eq!(String::from_utf8_lossy(&granted.stdout).trim(), "3");
-    std::thread::sleep(Duration::from_millis(2200));
+    // A session opened under the grant is closed when the grant ends.
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user=dave dbname=pg-test sslmode=disable password={}",
+        w.gateways[0].addr.port(),
+        dave_token
+    );
+    let client = w.runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+            .await
+            .expect("connects under the grant");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    });
+    w.runtime
+        .block_on(client.simple_query("SELECT 1"))
+        .expect("usable while the grant lasts");
+    std::thread::sleep(Duration::from_millis(4300).saturating_sub(approved_at.elapsed()));
+    let after = w.runtime.block_on(client.simple_query("SELECT 1"));
+    assert!(after.is_err(), "the session ended with the grant");
+    assert!(client.is_closed(), "the gateway closed the session");
     assert!(!connect().status.success(), "the grant expired");
 }
 

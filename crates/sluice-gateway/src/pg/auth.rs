@@ -45,6 +45,9 @@ pub(crate) struct Authorized {
     pub connection: Connection,
     /// The target database to log in to.
     pub database: String,
+    /// When the session was admitted by a time-bound access grant rather than a group: its end, at which the
+    /// session is closed.
+    pub access_until: Option<time::OffsetDateTime>,
 }
 
 /// Asks for the password (the token) in clear text — over TLS, or on loopback when the settings allow it — and
@@ -206,11 +209,18 @@ pub(crate) async fn authorize(
     let Some(connection) = deps.store.connection_by_name(&startup.connection).await? else {
         return Err(not_allowed());
     };
-    let allowed = connection.protocol == Protocol::Postgres
-        && connection.groups.iter().any(|g| identity.user.groups.contains(g));
-    if !allowed {
+    if connection.protocol != Protocol::Postgres {
         return Err(not_allowed());
     }
+    // A group of the user's, or else an approved, unexpired access request (`sluice request access`).
+    let access_until = if connection.groups.iter().any(|g| identity.user.groups.contains(g)) {
+        None
+    } else {
+        match super::review::access_granted(deps, identity.user.id, &connection.name).await {
+            Some(until) if until > time::OffsetDateTime::now_utc() => Some(until),
+            _ => return Err(not_allowed()),
+        }
+    };
     let options = super::target::TargetOptions::from_connection(&connection)?;
     let database = match &startup.database {
         Some(db) if Some(db) != connection.database.as_ref() && !options.allow_other_databases => {
@@ -229,5 +239,6 @@ pub(crate) async fn authorize(
         identity,
         connection,
         database,
+        access_until,
     })
 }

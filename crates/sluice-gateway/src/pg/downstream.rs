@@ -149,6 +149,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             if n == 0 {
                 return Err(GatewayError::TargetClosed);
             }
+            self.shared
+                .bytes_from_target
+                .fetch_add(n as u64, Ordering::Relaxed);
         }
     }
 

@@ -5,6 +5,7 @@
 //! flushed before the bytes they describe are written to the client. Any failure poisons the writer and ends the
 //! session with an error, never a session that carries on unrecorded.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -29,16 +30,20 @@ struct State {
 }
 
 impl Recorder {
-    /// Creates the session's log file.
-    pub(crate) fn create(settings: &RecordingSettings, session: SessionId) -> Result<Recorder, GatewayError> {
+    /// Creates the session's log file; also returns its path, which the sessions index stores.
+    pub(crate) fn create(
+        settings: &RecordingSettings,
+        session: SessionId,
+    ) -> Result<(Recorder, PathBuf), GatewayError> {
         let path = sluice_record::recording_path(&settings.data_dir, session, SystemTime::now());
         let writer = SegmentWriter::create(&path, settings.writer)?;
-        Ok(Recorder {
+        let recorder = Recorder {
             state: Arc::new(Mutex::new(State {
                 writer: Some(writer),
                 dirty: false,
             })),
-        })
+        };
+        Ok((recorder, path))
     }
 
     /// Appends an event (durable at the next [`Recorder::flush`]).
@@ -63,14 +68,16 @@ impl Recorder {
         Ok(())
     }
 
-    /// Appends the closing event and closes the log.
-    pub(crate) fn close(&self, event: &Event) -> Result<(), GatewayError> {
+    /// Appends the closing event and closes the log. Returns the chain's final hash (lower-case hex), which the
+    /// sessions index keeps so a recording cut short afterwards can be told from one that ended there; `None` if
+    /// the log was already closed.
+    pub(crate) fn close(&self, event: &Event) -> Result<Option<String>, GatewayError> {
         let mut state = self.state.lock().map_err(|_| RecordError::Poisoned)?;
         let Some(mut writer) = state.writer.take() else {
-            return Ok(());
+            return Ok(None);
         };
         writer.append(event)?;
-        writer.finish()?;
-        Ok(())
+        let head = writer.finish()?;
+        Ok(Some(sluice_record::to_hex(&head)))
     }
 }

@@ -59,8 +59,6 @@ impl HeldNotices {
     /// Cancels the statement held right now, if one is (a CancelRequest for this session; the registry in
     /// `cancel` calls this as well as forwarding the cancel to the target). A cancel while nothing is held
     /// leaves no trace, like PostgreSQL's.
-    // Called by `cancel::CancelRegistry::cancel` once wired.
-    #[allow(dead_code)]
     pub(crate) fn cancel_hold(&self) {
         self.cancel.notify_waiters();
     }
@@ -89,8 +87,6 @@ pub(crate) struct ReviewContext {
 impl ReviewContext {
     /// The context for a session of `user` on `connection`, or `None` when the gateway runs no broker (review
     /// decisions are then refused, as before approvals existed).
-    // Called by `session::relay` once the composition wires it (`Judge::enable_reviews`).
-    #[allow(dead_code)]
     pub(crate) fn new(
         deps: &GatewayDeps,
         user: &User,
@@ -362,24 +358,26 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     }
 }
 
-/// Whether an approved, unexpired access request (`sluice request access`) grants `user` the connection named
-/// `connection` although none of their groups does. A store error counts as "no grant": access fails closed.
-// Called by `auth::authorize` once the composition wires it.
-#[allow(dead_code)]
-pub(crate) async fn access_granted(deps: &GatewayDeps, user: UserId, connection: &str) -> bool {
+/// Until when an approved, unexpired access request (`sluice request access`) grants `user` the connection named
+/// `connection` although none of their groups does; `None` when nothing grants it. A store error counts as "no
+/// grant": access fails closed.
+pub(crate) async fn access_granted(
+    deps: &GatewayDeps,
+    user: UserId,
+    connection: &str,
+) -> Option<time::OffsetDateTime> {
     match deps.store.active_access_grant(user, connection).await {
-        Ok(grant) => grant.is_some(),
+        // An approved grant always has an end; one without is treated as already over.
+        Ok(grant) => grant.map(|g| g.grant_until.unwrap_or(time::OffsetDateTime::UNIX_EPOCH)),
         Err(error) => {
             tracing::warn!(%error, "could not check for a time-bound access grant");
-            false
+            None
         }
     }
 }
 
 /// Announces a session start or end to the approvals webhooks (`session.opened` / `session.closed`), when the
 /// gateway runs a broker. Never waits: delivery runs on the broker's tasks.
-// Called by `session::run` once the composition wires it.
-#[allow(dead_code)]
 pub(crate) fn announce_session(
     deps: &GatewayDeps,
     opened: bool,

@@ -15,8 +15,10 @@ use bytes::BytesMut;
 use sluice_model::{Protocol, SessionId};
 use sluice_policy::{Subject, Target};
 use sluice_record::{Event, Identity, SessionClosed, SessionOpened};
+use sluice_store::{NewSession, SessionCounters, SessionSummary};
 use sluice_wire_pg::backend::{Authentication, BackendKeyData};
 use sluice_wire_pg::{BackendMessage, FrontendDecoder, Limits};
+use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
@@ -198,11 +200,24 @@ async fn ready(
 ) -> Phase {
     let deps = &ctx.deps;
     let session_id = SessionId::new();
-    let recorder = match Recorder::create(&deps.recording, session_id) {
+    let (recorder, recording_path) = match Recorder::create(&deps.recording, session_id) {
         Ok(r) => r,
         Err(e) => return Phase::Closing(Some(client), Ending::Failed(e)),
     };
     let user = &authorized.identity.user;
+    let tls = client.stream.tls_info();
+    let index_entry = NewSession {
+        id: session_id,
+        user_id: user.id,
+        user_name: user.name.clone(),
+        token_id: Some(authorized.identity.token.id),
+        connection_name: authorized.connection.name.clone(),
+        protocol: Protocol::Postgres,
+        client_addr: ctx.peer.to_string(),
+        tls: tls.is_some(),
+        recording_path: recording_path.display().to_string(),
+        started_at: OffsetDateTime::now_utc(),
+    };
     let opened = Event::SessionOpened(SessionOpened {
         session_id,
         identity: Identity {
@@ -215,30 +230,113 @@ async fn ready(
         connection: authorized.connection.name.clone(),
         protocol: Protocol::Postgres,
         client_addr: ctx.peer.to_string(),
-        tls: client.stream.tls_info(),
+        tls,
     });
     if let Err(e) = recorder.append(&opened).and_then(|()| recorder.flush()) {
         return Phase::Closing(Some(client), Ending::Failed(e));
     }
+    // The index is part of the evidence (it is how a session is found and how a truncated recording is told from
+    // a complete one): a session that cannot be indexed does not start.
+    if let Err(e) = deps.store.open_session(index_entry).await {
+        let closed = Event::SessionClosed(SessionClosed {
+            reason: "the sessions index could not be written".to_owned(),
+            bytes_from_client: 0,
+            bytes_to_client: 0,
+        });
+        if let Err(error) = recorder.close(&closed) {
+            tracing::error!(%error, "could not close the session recording");
+        }
+        return Phase::Closing(Some(client), Ending::Failed(e.into()));
+    }
     let shared = Arc::new(Shared::default());
-    let outcome = relay(&mut client, &authorized, target, recorder.clone(), &shared, ctx).await;
-    let (reason, ending) = match outcome {
+    let ticker = tokio::spawn(bump_periodically(
+        deps.store.clone(),
+        session_id,
+        Arc::clone(&shared),
+    ));
+    super::review::announce_session(deps, true, session_id, &user.name, &authorized.connection.name);
+    let relayed = relay(
+        &mut client,
+        &authorized,
+        target,
+        (session_id, recorder.clone()),
+        &shared,
+        ctx,
+    );
+    let outcome = match authorized.access_until {
+        None => relayed.await,
+        // Admitted by a time-bound grant: the session ends when the grant does.
+        Some(until) => {
+            let left = (until - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
+            let left = std::time::Duration::try_from(left).unwrap_or_default();
+            match tokio::time::timeout(left, relayed).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(GatewayError::AccessExpired {
+                    connection: authorized.connection.name.clone(),
+                }),
+            }
+        }
+    };
+    ticker.abort();
+    let (reason, error, ending) = match outcome {
         Ok(()) => (
             "client terminated".to_owned(),
+            None,
             Ending::Normal("client terminated"),
         ),
-        Err(e) => (e.to_string(), Ending::Failed(e)),
+        Err(e) => (e.to_string(), Some(e.to_string()), Ending::Failed(e)),
     };
     let closed = Event::SessionClosed(SessionClosed {
         reason,
         bytes_from_client: shared.bytes_from_client.load(Ordering::Relaxed),
         bytes_to_client: shared.bytes_to_client.load(Ordering::Relaxed),
     });
-    // A failure here is logged: the session is over either way, and the file stays a valid prefix.
-    if let Err(error) = recorder.close(&closed) {
-        tracing::error!(%error, "could not close the session recording");
+    // A failure here is logged: the session is over either way, and the file stays a valid prefix (the index then
+    // has no final hash, which `sluice audit verify` reports).
+    let final_hash = match recorder.close(&closed) {
+        Ok(hash) => hash,
+        Err(error) => {
+            tracing::error!(%error, "could not close the session recording");
+            None
+        }
+    };
+    let counters = counters(&shared);
+    let summary = SessionSummary {
+        ended_at: OffsetDateTime::now_utc(),
+        statements: counters.statements,
+        bytes_client: counters.bytes_client,
+        bytes_target: counters.bytes_target,
+        final_hash,
+        error,
+    };
+    if let Err(error) = deps.store.close_session(session_id, summary).await {
+        tracing::error!(%error, session = %session_id, "could not close the session in the sessions index");
     }
+    super::review::announce_session(deps, false, session_id, &user.name, &authorized.connection.name);
     Phase::Closing(Some(client), ending)
+}
+
+/// How often a running session's counters are written to the sessions index.
+const BUMP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Keeps the sessions index's counters roughly current while a session runs (aborted when it ends).
+async fn bump_periodically(store: sluice_store::Store, session: SessionId, shared: Arc<Shared>) {
+    let mut interval = tokio::time::interval(BUMP_INTERVAL);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        if let Err(error) = store.bump_session(session, counters(&shared)).await {
+            tracing::warn!(%error, %session, "could not update the sessions index");
+        }
+    }
+}
+
+fn counters(shared: &Shared) -> SessionCounters {
+    SessionCounters {
+        statements: shared.statements.load(Ordering::Relaxed),
+        bytes_client: shared.bytes_from_client.load(Ordering::Relaxed),
+        bytes_target: shared.bytes_from_target.load(Ordering::Relaxed),
+    }
 }
 
 /// Sends the greeting and runs the two halves until one ends.
@@ -246,7 +344,7 @@ async fn relay(
     client: &mut Client,
     authorized: &Authorized,
     target: TargetSession,
-    recorder: Recorder,
+    (session_id, recorder): (SessionId, Recorder),
     shared: &Arc<Shared>,
     ctx: &SessionContext,
 ) -> Result<(), GatewayError> {
@@ -270,6 +368,12 @@ async fn relay(
         policy_target,
         deps.mask_hash_key.expose().clone(),
     );
+    judge.enable_reviews(super::review::ReviewContext::new(
+        deps,
+        &authorized.identity.user,
+        &authorized.connection.name,
+        Some(session_id),
+    ));
     let session_masker = judge.session_masker()?;
 
     let TargetSession {
@@ -290,7 +394,7 @@ async fn relay(
         host: authorized.connection.host.clone(),
         port: authorized.connection.port,
     };
-    match key.and_then(|k| ctx.cancels.register(address, k)) {
+    match key.and_then(|k| ctx.cancels.register(address, k, Arc::clone(shared))) {
         Some(((process_id, secret), reg)) => {
             registration = Some(reg);
             put(

@@ -33,6 +33,10 @@ pub(crate) struct Shared {
     pub bytes_to_client: AtomicU64,
     /// Notices for the client about a held statement (see `review`), written by the target-facing half.
     pub held_notices: super::review::HeldNotices,
+    /// Bytes read from the target (before masking), for the sessions index.
+    pub bytes_from_target: AtomicU64,
+    /// Statements judged so far (allowed or not), for the sessions index.
+    pub statements: AtomicU64,
 }
 
 /// The client-facing half.
@@ -235,6 +239,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     fn next_index(&mut self) -> u64 {
         let i = self.next_statement;
         self.next_statement += 1;
+        self.shared.statements.fetch_add(1, Ordering::Relaxed);
         i
     }
 

@@ -81,7 +81,6 @@ impl Judge {
     }
 
     /// Lets this session hold statements the policy sends to review (`None`: refuse them, as without a broker).
-    #[allow(dead_code)] // called by `session::relay`
     pub(crate) fn enable_reviews(&mut self, reviews: Option<super::review::ReviewContext>) {
         self.reviews = reviews;
     }

@@ -145,3 +145,17 @@ fn debug_output_shows_no_key_material() {
     assert!(!shown.contains(text.expose().as_str()));
     assert!(shown.contains("redacted"));
 }
+
+#[test]
+fn derived_keys_are_stable_per_label_and_differ_between_labels_and_master_keys() {
+    let key = key();
+    let again = MasterKey::from_base64(key.to_base64().expose()).unwrap();
+    let mask = key.derive("mask-hash");
+    assert_eq!(mask.expose().len(), 32);
+    assert_eq!(mask.expose(), again.derive("mask-hash").expose());
+    assert_ne!(mask.expose(), key.derive("other").expose());
+    let other_master = MasterKey::generate().unwrap();
+    assert_ne!(mask.expose(), other_master.derive("mask-hash").expose());
+    // Not the master key itself.
+    assert_ne!(STANDARD.encode(mask.expose()), key.to_base64().expose().as_str());
+}
