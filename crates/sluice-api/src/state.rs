@@ -29,6 +29,8 @@ struct Inner {
     oidc: Option<Arc<crate::oidc::OidcState>>,
     /// The approvals broker, when the gateway runs one (decisions then wake held sessions at once).
     broker: Option<Arc<sluice_approvals::Broker>>,
+    /// Told when a policy is applied, so this process's proxies pick it up at once (others poll the store).
+    policy_applied: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl ApiState {
@@ -41,6 +43,7 @@ impl ApiState {
                 settings,
                 oidc: None,
                 broker: None,
+                policy_applied: None,
             }),
         }
     }
@@ -59,6 +62,7 @@ impl ApiState {
                 settings: self.inner.settings.clone(),
                 oidc: Some(Arc::new(crate::oidc::OidcState::new(providers, settings))),
                 broker: self.inner.broker.clone(),
+                policy_applied: self.inner.policy_applied.clone(),
             }),
         }
     }
@@ -74,7 +78,30 @@ impl ApiState {
                 settings: self.inner.settings.clone(),
                 oidc: self.inner.oidc.clone(),
                 broker: Some(broker),
+                policy_applied: self.inner.policy_applied.clone(),
             }),
+        }
+    }
+
+    /// Adds a notification sent after every successful policy apply (the gateway's policy watcher waits on it).
+    pub fn with_policy_listener(self, applied: Arc<tokio::sync::Notify>) -> Self {
+        ApiState {
+            inner: Arc::new(Inner {
+                store: self.inner.store.clone(),
+                master_key: self.inner.master_key.clone(),
+                settings: self.inner.settings.clone(),
+                oidc: self.inner.oidc.clone(),
+                broker: self.inner.broker.clone(),
+                policy_applied: Some(applied),
+            }),
+        }
+    }
+
+    /// Tells the policy listener, if any, that a new policy version was applied.
+    pub(crate) fn policy_applied(&self) {
+        if let Some(applied) = &self.inner.policy_applied {
+            // `notify_one` keeps a permit when nobody waits right now, so an apply is never missed.
+            applied.notify_one();
         }
     }
 

@@ -66,6 +66,16 @@ impl TestGateway {
         })
     }
 
+    /// The PostgreSQL listener's address (`None` when the configuration disabled it).
+    pub fn pg_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.as_ref().and_then(|r| r.pg_addr)
+    }
+
+    /// The SSH listener's address (`None` when the configuration disabled it).
+    pub fn ssh_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.as_ref().and_then(|r| r.ssh_addr)
+    }
+
     /// The REST API's base URL, `http://127.0.0.1:PORT`.
     pub fn api_url(&self) -> &str {
         self.running

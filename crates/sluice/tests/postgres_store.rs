@@ -22,7 +22,10 @@ async fn the_gateway_runs_on_postgres_and_answers_503_while_the_store_is_down() 
     };
     let config = Config::load_with(
         &overrides,
-        &Environment::from_pairs([("SLUICE_POSTGRES_ENABLED", "false")]),
+        &Environment::from_pairs([
+            ("SLUICE_POSTGRES_LISTEN", "127.0.0.1:0"),
+            ("SLUICE_SSH_LISTEN", "127.0.0.1:0"),
+        ]),
     )
     .unwrap();
     assert!(

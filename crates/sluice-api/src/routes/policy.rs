@@ -31,5 +31,6 @@ pub async fn apply(
         message,
     })?;
     let version = state.store().put_policy(&caller.actor(), &req.source).await?;
+    state.policy_applied();
     Ok(Json(PolicyDto::from(version)))
 }

@@ -165,9 +165,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         // What came before runs first: the hold must not delay or reorder earlier statements.
         self.flush_to_target(out).await?;
         let index = self.next_statement_index();
+        let text = match &self.statement_masker {
+            Some(masker) => masker.mask_text(&sql).into_owned(),
+            None => sql.clone(),
+        };
         self.recorder.append(&Event::Statement(Statement {
             index,
-            text: sql.clone(),
+            text,
             verdict: Verdict::PendingApproval,
             rule: judgement.rule(),
             decision_us,

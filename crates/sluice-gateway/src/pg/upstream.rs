@@ -52,6 +52,10 @@ pub(crate) struct Upstream<'a, R, W> {
     pub drain: Drain,
     /// Next statement index.
     pub next_statement: u64,
+    /// Masks sensitive values in statement texts before they are recorded (a card number typed into an INSERT
+    /// must not end up in the recording any more than one read from a table); the session's masker, if the
+    /// policy masks this session.
+    pub statement_masker: Option<sluice_mask::Masker>,
 }
 
 /// Why the client-facing half stopped without an error.
@@ -265,9 +269,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         rule: Option<String>,
         decision_us: u64,
     ) -> Result<(), GatewayError> {
+        let text = match &self.statement_masker {
+            Some(masker) => masker.mask_text(text).into_owned(),
+            None => text.to_owned(),
+        };
         self.recorder.append(&Event::Statement(Statement {
             index,
-            text: text.to_owned(),
+            text,
             verdict,
             rule,
             decision_us,

@@ -1,11 +1,13 @@
 //! The gateway process: opens the data directory and the store, checks the master key, prepares TLS, bootstraps
-//! the first admin, and serves the REST API until asked to shut down.
+//! the first admin, and serves the REST API and the protocol listeners (PostgreSQL, SSH) until asked to shut down.
 //!
 //! [`start`] is what both `sluice gateway` and the end-to-end tests call, so tests exercise the real start-up
 //! path (including its refusals) rather than a test-only assembly.
 
 mod bootstrap;
 pub mod datadir;
+mod policy_watch;
+mod protocols;
 pub mod tls;
 
 use anyhow::Context as _;
@@ -38,21 +40,34 @@ pub struct RunningGateway {
     pub admin_token: Option<Secret<String>>,
     /// The data directory in use.
     pub data_dir: PathBuf,
+    /// The PostgreSQL listener's address, when enabled (`listeners.postgres`).
+    pub pg_addr: Option<SocketAddr>,
+    /// The SSH listener's address, when enabled (`listeners.ssh`).
+    pub ssh_addr: Option<SocketAddr>,
+    /// The gateway's SSH host public key in OpenSSH format (for clients' `known_hosts`), when SSH is enabled.
+    pub ssh_host_key: Option<String>,
     store: Store,
+    protocols: protocols::Protocols,
+    broker: Arc<sluice_approvals::Broker>,
     shutdown: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
     _data_dir_lock: DataDir,
 }
 
 impl RunningGateway {
-    /// Stops accepting, lets in-flight requests finish (up to a timeout), then closes the store.
+    /// Stops accepting, lets sessions and in-flight requests finish (up to their timeouts), then closes the store.
     pub async fn shutdown(self) {
         let RunningGateway {
             shutdown,
             server,
             store,
+            protocols,
+            broker,
             ..
         } = self;
+        // Sessions first: while they drain, approvers may still need the API to release a held statement.
+        protocols.shutdown().await;
+        drop(broker);
         // The receiver is gone only if the server already stopped; either way we go on to wait for it.
         let _ = shutdown.send(());
         match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
@@ -90,8 +105,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningGateway> {
         max_body_bytes: config.api.max_body_bytes,
         trusted_proxies: config.api.trusted_proxies.clone(),
     };
-    let app = sluice_api::router(ApiState::new(store.clone(), Arc::new(master_key), settings))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let master_key = Arc::new(master_key);
+    let broker = sluice_approvals::Broker::new(store.clone(), broker_settings(&config));
+    let policy_applied = Arc::new(tokio::sync::Notify::new());
+    let api_state = ApiState::new(store.clone(), Arc::clone(&master_key), settings)
+        .with_broker(Arc::clone(&broker))
+        .with_policy_listener(Arc::clone(&policy_applied));
+    let (api_state, oidc) = crate::oidc_setup::attach(api_state, &config).await;
+    let app = sluice_api::router(api_state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = TcpListener::bind(config.api.listen)
         .await
         .with_context(|| format!("cannot listen on {} for the API (api.listen)", config.api.listen))?;
@@ -103,9 +124,26 @@ pub async fn start(config: Config) -> anyhow::Result<RunningGateway> {
     } else {
         None
     };
+    let protocols = protocols::start(
+        &config,
+        protocols::Shared {
+            store: store.clone(),
+            master_key,
+            broker: Arc::clone(&broker),
+            oidc,
+            policy_applied,
+        },
+    )
+    .await?;
     // Bootstrap only once everything that can still fail has succeeded, so a first start that cannot bind its port
     // does not consume the one-time token without showing it.
-    let admin_token = bootstrap::first_admin(&store, &config.admin_token_path()).await?;
+    let admin_token = match bootstrap::first_admin(&store, &config.admin_token_path()).await {
+        Ok(token) => token,
+        Err(error) => {
+            protocols.shutdown().await;
+            return Err(error);
+        }
+    };
     let (shutdown, stop) = oneshot::channel::<()>();
     let stopped = async move {
         // A dropped sender also means "stop".
@@ -123,19 +161,62 @@ pub async fn start(config: Config) -> anyhow::Result<RunningGateway> {
     };
     let api_url = format!("{scheme}://{api_addr}");
     tracing::info!(url = %api_url, store = backend_name(store.backend()), data_dir = %config.data_dir.display(), "REST API listening");
-    if let Some(pg) = config.listeners.postgres {
-        tracing::info!(listen = %pg, "PostgreSQL listener configured (served once the PostgreSQL proxy lands)");
-    }
     Ok(RunningGateway {
         api_addr,
         api_url,
         admin_token,
         data_dir: config.data_dir.clone(),
+        pg_addr: protocols.pg_addr,
+        ssh_addr: protocols.ssh_addr,
+        ssh_host_key: protocols.ssh_host_key.clone(),
         store,
+        protocols,
+        broker,
         shutdown,
         server,
         _data_dir_lock: data_dir,
     })
+}
+
+/// The approvals broker's settings from `[approvals]`.
+fn broker_settings(config: &Config) -> sluice_approvals::BrokerSettings {
+    let approvals = &config.approvals;
+    sluice_approvals::BrokerSettings {
+        hold_timeout: approvals.hold_timeout,
+        grant_window: approvals.grant_window,
+        admins_may_approve: approvals.admins_may_approve,
+        access_approver_groups: approvals.access_approver_groups.clone(),
+        access_request_ttl: approvals.access_request_ttl,
+        webhooks: approvals.webhooks.iter().map(webhook_target).collect(),
+        api_base_url: approvals.public_url.clone(),
+        ..sluice_approvals::BrokerSettings::default()
+    }
+}
+
+fn webhook_target(hook: &sluice_config::WebhookConfig) -> sluice_approvals::webhook::WebhookTarget {
+    use sluice_approvals::webhook::{EventKind, PayloadFormat};
+    sluice_approvals::webhook::WebhookTarget {
+        url: hook.url.clone(),
+        secret: hook.secret.expose().clone(),
+        format: match hook.format {
+            sluice_config::WebhookFormat::Json => PayloadFormat::Json,
+            sluice_config::WebhookFormat::Slack => PayloadFormat::Slack,
+        },
+        // The configuration validated the names; this only maps them.
+        events: hook
+            .events
+            .iter()
+            .filter_map(|name| match name.as_str() {
+                "review.created" => Some(EventKind::ReviewCreated),
+                "review.decided" => Some(EventKind::ReviewDecided),
+                "access.requested" => Some(EventKind::AccessRequested),
+                "access.decided" => Some(EventKind::AccessDecided),
+                "session.opened" => Some(EventKind::SessionOpened),
+                "session.closed" => Some(EventKind::SessionClosed),
+                _ => None,
+            })
+            .collect(),
+    }
 }
 
 fn backend_name(backend: Backend) -> &'static str {

@@ -232,7 +232,9 @@ impl GatewayProcess {
         ])
         .current_dir(work)
         .env_clear()
-        .env("SLUICE_POSTGRES_ENABLED", "false")
+        // Every listener on a free loopback port, so parallel tests never collide.
+        .env("SLUICE_POSTGRES_LISTEN", "127.0.0.1:0")
+        .env("SLUICE_SSH_LISTEN", "127.0.0.1:0")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout_path).unwrap())
         .stderr(std::fs::File::create(&stderr_path).unwrap());
@@ -291,6 +293,8 @@ pub fn gateway_refuses(work: &Path, args: &[&str], env: &[(&str, &str)]) -> Stri
         .args(args)
         .current_dir(work)
         .env_clear()
+        .env("SLUICE_POSTGRES_LISTEN", "127.0.0.1:0")
+        .env("SLUICE_SSH_LISTEN", "127.0.0.1:0")
         .stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
