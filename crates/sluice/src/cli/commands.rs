@@ -50,7 +50,26 @@ pub(super) fn run(url: &str, token: Option<String>, command: Command) -> anyhow:
             ];
             super::sessions::list(&mut out, &client, filter, json)
         }
-        Command::Replay { session, json } => super::sessions::replay(&mut out, &client, &session, json),
+        Command::Replay {
+            session,
+            format,
+            json,
+            speed,
+            no_wait,
+        } => {
+            let options = super::sessions::ReplayOptions {
+                format: if json {
+                    super::sessions::ReplayFormat::Json
+                } else {
+                    format
+                },
+                pacing: super::replay_terminal::Pacing {
+                    speed,
+                    wait: !no_wait,
+                },
+            };
+            super::sessions::replay(&mut out, &mut io::stderr().lock(), &client, &session, options)
+        }
         Command::Review(cmd) => super::review::review(&mut out, &client, cmd),
         Command::Request(cmd) => super::review::request(&mut out, &client, cmd),
         Command::Connect(args) => super::connect::run(&mut out, url, &client, token, args),

@@ -6,6 +6,7 @@ mod commands;
 mod connect;
 mod keys;
 mod login;
+mod replay_terminal;
 mod review;
 mod serve;
 mod sessions;
@@ -64,13 +65,26 @@ enum Command {
     /// List recorded sessions (yours; admins and auditors see all).
     #[command(subcommand)]
     Sessions(SessionsCommand),
-    /// Replay a recorded session: statements, verdicts, timings and the rows as the client saw them.
+    /// Replay a recorded session: a terminal (SSH) session plays in your terminal with its timing (pauses over
+    /// 2 s are shortened to 2 s); a database session shows its statements, verdicts, timings and the rows as the
+    /// client saw them.
     Replay {
         /// Session id (see `sluice sessions list`).
         session: String,
-        /// Print the recording's events as JSON lines.
-        #[arg(long)]
+        /// What to print: `text` (the replay), `events` (every event with its time, terminal bytes escaped),
+        /// `json` (the recording as JSON lines), `asciicast` (asciicast v2 of a terminal session:
+        /// `sluice replay --format asciicast ID > file.cast`, then `asciinema play file.cast`).
+        #[arg(long, value_enum, default_value_t = sessions::ReplayFormat::Text)]
+        format: sessions::ReplayFormat,
+        /// Same as `--format json`.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Playback speed of a terminal session: 2 plays twice as fast, 0.5 half as fast.
+        #[arg(long, default_value_t = 1.0, value_parser = replay_terminal::parse_speed)]
+        speed: f64,
+        /// Play a terminal session without pauses.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Open a local PostgreSQL port that logs in to a connection with your token.
     Connect(ConnectArgs),

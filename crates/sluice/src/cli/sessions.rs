@@ -1,14 +1,17 @@
 //! `sluice sessions list`, `sluice replay` and `sluice audit verify`: reading the sessions index and recordings
-//! through the API. Replay streams the recording's JSON lines into `sluice_record::TextReplay`, so even a long
-//! session prints as it downloads.
+//! through the API. Replay renders records as they download, so even a long session starts printing at once:
+//! database sessions through `sluice_record::TextReplay`, terminal (SSH) sessions played back in the terminal or
+//! exported as asciicast v2 (see [`super::replay_terminal`]).
 
-use std::io::{BufRead as _, BufReader, Write};
+use std::io::{BufRead as _, BufReader, Read, Write};
+use std::sync::mpsc;
 
 use anyhow::{bail, Context as _};
 use serde_json::Value;
 use sluice_record::{Record, TextReplay};
 
 use super::client::Client;
+use super::replay_terminal::{is_terminal_session, write_asciicast, Pacing, TerminalPlayer};
 use super::table::{print_json, text, when, Table};
 
 /// `sluice sessions list`
@@ -62,26 +65,92 @@ pub(super) fn list(
     Ok(table.print(out, "no sessions")?)
 }
 
-/// `sluice replay SESSION [--json]`
-pub(super) fn replay(out: &mut impl Write, client: &Client, session: &str, json: bool) -> anyhow::Result<()> {
-    let reader = client.get_stream(&format!(
+/// What `sluice replay` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum ReplayFormat {
+    /// A terminal session plays in the terminal with its timing; a database session lists its statements,
+    /// verdicts and rows.
+    Text,
+    /// Every event of the recording listed with its time (terminal bytes shown escaped, not played).
+    Events,
+    /// The recording's records as JSON lines.
+    Json,
+    /// A terminal session as asciicast v2 (`asciinema play FILE`).
+    Asciicast,
+}
+
+/// Options of `sluice replay`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ReplayOptions {
+    pub(super) format: ReplayFormat,
+    pub(super) pacing: Pacing,
+}
+
+/// `sluice replay SESSION [--format text|events|json|asciicast] [--speed X] [--no-wait]`
+pub(super) fn replay(
+    out: &mut impl Write,
+    err: &mut impl Write,
+    client: &Client,
+    session: &str,
+    options: ReplayOptions,
+) -> anyhow::Result<()> {
+    let mut reader = client.get_stream(&format!(
         "/api/v1/sessions/{}/events",
         super::commands::path_segment(session)
     ))?;
-    if json {
-        let mut reader = reader;
+    if options.format == ReplayFormat::Json {
         std::io::copy(&mut reader, out).context("cannot copy the recording")?;
         return Ok(());
     }
-    let mut text = TextReplay::new(&mut *out);
-    for (n, line) in BufReader::new(reader).lines().enumerate() {
-        let line = line.context("the recording download was interrupted")?;
-        let record: Record = serde_json::from_str(&line)
-            .with_context(|| format!("the gateway sent an unreadable record (line {})", n + 1))?;
-        text.push(&record)?;
+    let mut records = download(reader).peekable();
+    let terminal = match records.peek() {
+        Some(Ok(first)) => is_terminal_session(first),
+        Some(Err(_)) | None => false,
+    };
+    match options.format {
+        ReplayFormat::Text if terminal => {
+            let mut player = TerminalPlayer::new(&mut *out, &mut *err, options.pacing, std::thread::sleep);
+            for record in records {
+                player.push(&record?)?;
+            }
+            player.finish()
+        }
+        ReplayFormat::Asciicast if !terminal => {
+            bail!("session {session} is not a terminal session: only SSH sessions export as asciicast")
+        }
+        ReplayFormat::Asciicast => write_asciicast(out, records),
+        ReplayFormat::Text | ReplayFormat::Events | ReplayFormat::Json => {
+            let mut text = TextReplay::new(&mut *out);
+            for record in records {
+                text.push(&record?)?;
+            }
+            text.finish()?;
+            Ok(())
+        }
     }
-    text.finish()?;
-    Ok(())
+}
+
+/// Parses the recording's JSON lines on a thread of its own, as fast as the gateway sends them, so a replay that
+/// waits (real-time playback, a slow pager) never holds the download past the API client's time limit. Records
+/// wait in memory until the replay takes them.
+fn download(reader: impl Read + Send + 'static) -> impl Iterator<Item = anyhow::Result<Record>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, line) in BufReader::new(reader).lines().enumerate() {
+            let record = line
+                .context("the recording download was interrupted")
+                .and_then(|line| {
+                    serde_json::from_str::<Record>(&line)
+                        .with_context(|| format!("the gateway sent an unreadable record (line {})", n + 1))
+                });
+            let failed = record.is_err();
+            // The replay stopped reading (it failed or finished early): stop downloading.
+            if tx.send(record).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx.into_iter()
 }
 
 /// `sluice audit verify SESSION`: prints the verdict; a broken or cut recording is an error (exit code 1).
