@@ -5,6 +5,7 @@
 //! request), or the `sftp` subsystem. Terminal bytes of shells and exec commands are recorded as they pass
 //! (`TerminalInput`/`TerminalOutput`); SFTP sessions record each file operation instead (see [`crate::sftp`]).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,9 +13,12 @@ use bytes::Bytes;
 use russh::server::{self, Msg as ServerMsg};
 use russh::{client, Channel, ChannelMsg};
 use sluice_mask::StreamMasker;
-use sluice_record::{Event, NoticeEvent, TerminalData, WindowSize};
+use sluice_policy::Decision;
+use sluice_record::{Approval, ApprovalOutcome, Event, NoticeEvent, TerminalData, WindowSize};
 
+use crate::judge::Judged;
 use crate::lines::{LineEditor, LineEvent};
+use crate::review::{self, Begin, End, ReviewContext};
 use crate::session::Ready;
 use crate::sftp::SftpWatcher;
 use crate::SshError;
@@ -44,6 +48,18 @@ struct Relay {
     masker: Option<StreamMasker>,
     lines: Option<LineEditor>,
     sftp: Option<SftpWatcher>,
+    /// Client messages that arrived while a command was held for review, handled after it.
+    pending: VecDeque<ChannelMsg>,
+}
+
+/// How a held command ends.
+enum Held {
+    /// Run it.
+    Run,
+    /// Refuse it with this message.
+    Refuse(String),
+    /// The client left while it was held (the review is cancelled).
+    Gone,
 }
 
 /// Runs a session channel to its end. Errors are reported on the client's stderr when it can still hear them.
@@ -67,6 +83,7 @@ pub async fn run(client: Channel<ServerMsg>, server: server::Handle, ready: Arc<
         masker,
         lines: None,
         sftp: None,
+        pending: VecDeque::new(),
     };
     if let Err(error) = relay.run().await {
         tracing::info!(channel = ?id, %error, "SSH channel ended with an error");
@@ -125,6 +142,11 @@ impl Relay {
     async fn run(&mut self) -> Result<(), SshError> {
         let mut flush_at: Option<tokio::time::Instant> = None;
         loop {
+            while let Some(msg) = self.pending.pop_front() {
+                if !self.on_client(msg).await? {
+                    return Ok(());
+                }
+            }
             let deadline = flush_at;
             tokio::select! {
                 msg = self.client.wait() => match msg {
@@ -219,7 +241,18 @@ impl Relay {
                 let text = String::from_utf8_lossy(&command).into_owned();
                 let judged = self.ready.judge.command(&text, log)?;
                 if !judged.allowed() {
-                    return self.refuse_request(&judged.refusal()).await;
+                    let held = match (&judged.decision, self.ready.reviews.clone()) {
+                        (Decision::Review { .. }, Some(ctx)) => self.hold(&ctx, &judged, &text).await?,
+                        _ => Held::Refuse(judged.refusal()),
+                    };
+                    match held {
+                        Held::Run => {}
+                        Held::Refuse(message) => return self.refuse_request(&message).await,
+                        Held::Gone => {
+                            self.target.close().await?;
+                            return Ok(false);
+                        }
+                    }
                 }
                 self.kind = Kind::Exec;
                 self.target.exec(true, command).await?;
@@ -440,6 +473,87 @@ impl Relay {
             None => self.client.data_bytes(Bytes::from(out)).await?,
             Some(ext) => self.client.extended_data_bytes(ext, Bytes::from(out)).await?,
         }
+        Ok(())
+    }
+
+    /// Holds a command the policy sends to review: uses a still-valid grant or creates a review, tells the client on
+    /// stderr at once, and waits for the decision while buffering what the client sends meanwhile. A client that
+    /// leaves cancels the review. The outcome is recorded (`Approval`, after the command's `Statement`).
+    async fn hold(&mut self, ctx: &ReviewContext, judged: &Judged, text: &str) -> Result<Held, SshError> {
+        let groups = match &judged.decision {
+            Decision::Review { approver_groups, .. } => approver_groups.clone(),
+            _ => Vec::new(),
+        };
+        let ready = Arc::clone(&self.ready);
+        let _holding = ready.holding.read().await;
+        let ticket = match ctx.begin(&judged.decision, text).await {
+            Begin::Granted { review, approver } => {
+                self.record_approval(judged.index, &review, ApprovalOutcome::Granted, approver.clone())?;
+                self.stderr_line(&review::granted_line(&review, approver.as_deref()))
+                    .await?;
+                return Ok(Held::Run);
+            }
+            Begin::Unavailable => return Ok(Held::Refuse(End::Unavailable.refusal())),
+            Begin::Waiting(ticket) => ticket,
+        };
+        let id = ticket.id().to_owned();
+        tracing::info!(review = %id, session = %self.ready.log.id, "SSH command held for review");
+        self.stderr_line(&review::waiting_line(&id, &groups)).await?;
+        let outcome = {
+            let wait = ticket.wait(ctx.hold_timeout());
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    outcome = &mut wait => break outcome,
+                    msg = self.client.wait() => match msg {
+                        Some(ChannelMsg::Close) | None => {
+                            if let Err(error) = ticket.cancel(&ctx.actor()).await {
+                                tracing::warn!(%error, review = %id, "could not cancel the review");
+                            }
+                            let (outcome, reviewer) = End::Cancelled { review: id.clone() }.recorded();
+                            self.record_approval(judged.index, &id, outcome, reviewer)?;
+                            tracing::info!(review = %id, "client left while its command was held; review cancelled");
+                            return Ok(Held::Gone);
+                        }
+                        Some(msg) => self.pending.push_back(msg),
+                    },
+                }
+            }
+        };
+        let end = ctx.end(&id, outcome);
+        let (outcome, reviewer) = end.recorded();
+        self.record_approval(judged.index, &id, outcome, reviewer)?;
+        if end.approved() {
+            Ok(Held::Run)
+        } else {
+            // Nothing the client sent for the command may reach the target.
+            self.pending.clear();
+            Ok(Held::Refuse(end.refusal()))
+        }
+    }
+
+    fn record_approval(
+        &self,
+        statement: u64,
+        review: &str,
+        outcome: ApprovalOutcome,
+        reviewer: Option<String>,
+    ) -> Result<(), SshError> {
+        self.ready.log.append_durable(&Event::Approval(Approval {
+            statement,
+            review_id: review.to_owned(),
+            outcome,
+            reviewer,
+        }))
+    }
+
+    /// Writes a line of sluice's own to the client's stderr (and the recording).
+    async fn stderr_line(&mut self, line: &str) -> Result<(), SshError> {
+        let text = format!("{line}\r\n");
+        self.ready.log.append(&Event::TerminalOutput(TerminalData {
+            data: text.clone().into_bytes(),
+        }))?;
+        self.client.extended_data_bytes(1, Bytes::from(text)).await?;
         Ok(())
     }
 

@@ -28,6 +28,8 @@ pub struct Judge {
 pub struct Judged {
     /// The policy's decision.
     pub decision: Decision,
+    /// The index of its `Statement` event in the session log.
+    pub index: u64,
 }
 
 impl Judged {
@@ -36,11 +38,11 @@ impl Judged {
         self.decision.is_allowed()
     }
 
-    /// The text shown to the client when refused (review included: the approvals broker is not wired yet).
+    /// The text shown to the client when refused (a review too, when the gateway runs no approvals broker).
     pub fn refusal(&self) -> String {
         match &self.decision {
             Decision::Review { .. } => format!(
-                "sluice: this command needs approval ({}); approvals over SSH are not available yet, so it was not run.",
+                "sluice: this command needs approval ({}); this gateway runs no approvals service, so it was not run.",
                 self.decision.message().unwrap_or_default()
             ),
             _ => format!(
@@ -121,7 +123,7 @@ impl Judge {
             rule: rule(&decision),
             decision_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         }))?;
-        Ok(Judged { decision })
+        Ok(Judged { decision, index })
     }
 
     /// The masker for terminal output, when the policy masks this session (decided for an empty command).

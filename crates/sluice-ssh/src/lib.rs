@@ -28,6 +28,7 @@ mod judge;
 pub mod lines;
 pub mod login;
 mod record;
+mod review;
 mod server;
 mod session;
 pub mod sftp;
@@ -199,6 +200,8 @@ async fn connection(
             "client disconnected"
         };
         session.disconnect_target().await;
+        // Commands held for review see the client leave on their own: let them cancel and record it first.
+        let _ = tokio::time::timeout(Duration::from_secs(5), session.holding.write()).await;
         session.log.close(reason, error).await;
         tracing::info!(%peer, session = %session.log.id, reason, "SSH session ended");
     }

@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 use crate::judge::Judge;
 use crate::login::Authorized;
 use crate::record::SessionLog;
+use crate::review::ReviewContext;
 use crate::target::{self, TargetHandle, TargetOptions};
 use crate::{SshError, SshSettings};
 
@@ -23,6 +24,11 @@ pub struct Ready {
     pub judge: Judge,
     /// The recording.
     pub log: Arc<SessionLog>,
+    /// Holds commands the policy sends to review; `None` when the gateway runs no approvals broker.
+    pub reviews: Option<ReviewContext>,
+    /// Read-locked by every command held for review until its outcome is recorded; the connection task
+    /// write-locks it before closing the recording, so a client that leaves mid-hold still gets its `Approval`.
+    pub holding: tokio::sync::RwLock<()>,
     deps: Arc<GatewayDeps>,
     settings: SshSettings,
     target: Mutex<Option<Arc<TargetHandle>>>,
@@ -50,11 +56,14 @@ impl Ready {
         let policy = deps.policy.borrow().clone();
         let judge = Judge::new(policy, &who, &options, deps.mask_hash_key.expose().clone());
         let log = SessionLog::open(&deps.store, &deps.recording, &who, peer.to_string()).await?;
+        let reviews = ReviewContext::new(deps, &who, log.id);
         Ok(Ready {
             who,
             options,
             judge,
             log,
+            reviews,
+            holding: tokio::sync::RwLock::new(()),
             deps: Arc::clone(deps),
             settings: settings.clone(),
             target: Mutex::new(None),

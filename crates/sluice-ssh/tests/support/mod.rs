@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use russh::keys::PublicKey;
+use sluice_approvals::{Broker, BrokerSettings};
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
 use sluice_identity::token;
 use sluice_model::{Protocol, Role, Secret, UserKind};
@@ -58,6 +59,8 @@ pub struct Options {
     pub connection_options: serde_json::Value,
     pub allow_token_password: bool,
     pub policy: String,
+    /// Run an approvals broker with these settings (reviews are held); `None`: reviews are refused.
+    pub broker: Option<BrokerSettings>,
 }
 
 impl Default for Options {
@@ -66,6 +69,7 @@ impl Default for Options {
             connection_options: serde_json::json!({}),
             allow_token_password: false,
             policy: POLICY.to_owned(),
+            broker: None,
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct Harness {
     /// known_hosts trusting the gateway's host key.
     pub known_hosts: PathBuf,
     pub data_dir: PathBuf,
+    /// The approvals broker, when [`Options::broker`] asked for one.
+    pub broker: Option<Arc<Broker>>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -119,7 +125,7 @@ impl Harness {
             .build()
             .unwrap();
         let target_key = std::fs::read(sshd.client_key_path()).unwrap();
-        let (store, token, addr, host_key, shutdown) = runtime.block_on(async {
+        let (store, token, addr, host_key, broker, shutdown) = runtime.block_on(async {
             let store = Store::open_sqlite_file(&dir.path().join("state.db"))
                 .await
                 .unwrap();
@@ -193,8 +199,12 @@ impl Harness {
                 sync: SyncPolicy::OnFlush,
                 ..WriterOptions::default()
             };
+            let broker = options
+                .broker
+                .clone()
+                .map(|settings| Broker::new(store.clone(), settings));
             let deps = GatewayDeps {
-                approvals: None,
+                approvals: broker.clone(),
                 store: store.clone(),
                 master_key: Arc::new(key),
                 client_tls: None,
@@ -217,7 +227,7 @@ impl Harness {
             tokio::spawn(listener.serve(async move {
                 let _ = stop.await;
             }));
-            (store, secret.expose().clone(), addr, host_key, shutdown)
+            (store, secret.expose().clone(), addr, host_key, broker, shutdown)
         });
         let known_hosts = dir.path().join("known_hosts");
         std::fs::write(&known_hosts, format!("[127.0.0.1]:{} {host_key}\n", addr.port())).unwrap();
@@ -231,6 +241,7 @@ impl Harness {
             known_hosts,
             data_dir,
             dir,
+            broker,
             shutdown: Some(shutdown),
         }
     }
