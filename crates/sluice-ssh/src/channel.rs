@@ -45,7 +45,10 @@ struct Relay {
     ready: Arc<Ready>,
     kind: Kind,
     pty: bool,
+    /// Masks stdout when the policy masks the session.
     masker: Option<StreamMasker>,
+    /// Masks stderr (its own state: a secret split across stdout and stderr chunks is not one secret).
+    err_masker: Option<StreamMasker>,
     lines: Option<LineEditor>,
     sftp: Option<SftpWatcher>,
     /// Client messages that arrived while a command was held for review, handled after it.
@@ -73,6 +76,7 @@ pub async fn run(client: Channel<ServerMsg>, server: server::Handle, ready: Arc<
         }
     };
     let masker = ready.judge.output_masker().map(|m| m.stream());
+    let err_masker = ready.judge.output_masker().map(|m| m.stream());
     let mut relay = Relay {
         client,
         server,
@@ -81,6 +85,7 @@ pub async fn run(client: Channel<ServerMsg>, server: server::Handle, ready: Arc<
         kind: Kind::Pending,
         pty: false,
         masker,
+        err_masker,
         lines: None,
         sftp: None,
         pending: VecDeque::new(),
@@ -162,12 +167,11 @@ impl Relay {
                         if !self.on_target(msg).await? {
                             return Ok(());
                         }
-                        flush_at = match &self.masker {
-                            Some(m) if m.held_back() > 0 => {
-                                Some(tokio::time::Instant::now() + MASK_FLUSH_AFTER)
-                            }
-                            _ => None,
-                        };
+                        let held_back = [&self.masker, &self.err_masker]
+                            .into_iter()
+                            .flatten()
+                            .any(|m| m.held_back() > 0);
+                        flush_at = held_back.then(|| tokio::time::Instant::now() + MASK_FLUSH_AFTER);
                     }
                     None => {
                         self.client
@@ -181,11 +185,7 @@ impl Relay {
                 },
                 () = sleep_until(deadline), if deadline.is_some() => {
                     flush_at = None;
-                    if let Some(masker) = self.masker.as_mut() {
-                        let mut out = Vec::new();
-                        masker.flush(&mut out);
-                        self.output(None, out).await?;
-                    }
+                    self.flush_masker().await?;
                 }
             }
         }
@@ -384,7 +384,16 @@ impl Relay {
             ChannelMsg::ExtendedData { data, ext } => {
                 log.bytes_target
                     .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                self.output(Some(ext), data.to_vec()).await?;
+                let out = match self.err_masker.as_mut() {
+                    // stderr (the only extended data type SSH defines) of a masked session.
+                    Some(masker) if ext == 1 && self.kind != Kind::Sftp => {
+                        let mut out = Vec::with_capacity(data.len());
+                        masker.push(&data, &mut out);
+                        out
+                    }
+                    _ => data.to_vec(),
+                };
+                self.output(Some(ext), out).await?;
             }
             ChannelMsg::ExitStatus { exit_status } => {
                 self.flush_masker().await?;
@@ -450,11 +459,17 @@ impl Relay {
         }
     }
 
+    /// Releases what the stdout and stderr maskers hold back.
     async fn flush_masker(&mut self) -> Result<(), SshError> {
         if let Some(masker) = self.masker.as_mut() {
             let mut out = Vec::new();
             masker.flush(&mut out);
             self.output(None, out).await?;
+        }
+        if let Some(masker) = self.err_masker.as_mut() {
+            let mut out = Vec::new();
+            masker.flush(&mut out);
+            self.output(Some(1), out).await?;
         }
         Ok(())
     }

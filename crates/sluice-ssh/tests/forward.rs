@@ -108,3 +108,49 @@ fn secrets_printed_by_cat_are_masked_in_the_terminal_and_the_recording() {
         }
     }
 }
+
+#[test]
+fn secrets_printed_on_stderr_are_masked_too() {
+    let policy = format!(
+        "{}\n[ruleset.mask]\ndefault_style = \"partial\"\n",
+        support::POLICY
+    );
+    let h = Harness::start_with(Options {
+        policy,
+        ..Options::default()
+    });
+    // The card on stderr, split across two writes; stdout carries another one at the same time.
+    let out = h.run(h.ssh().arg(
+        "printf 'err: 4111 1111 ' >&2; printf 'out: 5555 5555 5555 4444\\n'; printf '1111 1111 end\\n' >&2",
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        !err.contains("4111 1111 1111 1111"),
+        "card shown on stderr: {err}"
+    );
+    assert!(err.starts_with("err: ") && err.ends_with(" end\n"), "{err}");
+    assert!(
+        err.contains("1111 end"),
+        "partial style keeps the last four: {err}"
+    );
+    let shown = stdout(&out);
+    assert!(
+        !shown.contains("5555 5555 5555 4444"),
+        "card shown on stdout: {shown}"
+    );
+    let events = h.last_session_events();
+    let recorded: Vec<u8> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TerminalOutput(d) => Some(d.data.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let recorded = String::from_utf8_lossy(&recorded);
+    assert!(
+        !recorded.contains("4111 1111 1111 1111") && !recorded.contains("4111"),
+        "{recorded}"
+    );
+}
