@@ -1,13 +1,14 @@
 //! sluice-ssh: the SSH proxy. Unchanged OpenSSH clients (`ssh`, `scp`, `sftp`, `rsync -e ssh`) log in to sluice
 //! and are relayed to the target host of a connection, with the gateway's own credential for the target.
 //!
-//! `ssh -p 2222 alice%web-1@gateway` logs in as sluice user `alice` to connection `web-1` (see [`login`] for the
+//! `ssh -p 12222 alice%web-1@gateway` logs in as sluice user `alice` to connection `web-1` (see [`login`] for the
 //! syntax). The client proves its identity with a public key registered to the user (`sluice key add`), the
 //! identity being taken only from a verified signature, or — when [`SshSettings::allow_token_password`] is on —
 //! with a sluice token typed as the password (password or keyboard-interactive). Then:
 //!
 //! * exec requests are classified by the shell classifier and decided by the policy before they reach the target
-//!   (refused: a message on stderr and exit status 126);
+//!   (refused: a message on stderr and exit status 126; a review is held through the approvals broker, see
+//!   `review`);
 //! * interactive shells get a PTY, window changes, signals and the exit status passed through; typed lines are
 //!   reconstructed and judged at Enter ([`lines`]); terminal output is masked when the policy masks the session;
 //! * the `sftp` subsystem (also what modern `scp` uses) is passed through and each file transfer recorded;

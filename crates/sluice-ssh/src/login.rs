@@ -2,7 +2,7 @@
 //! identity comes from a verified key signature (or a sluice token typed as the password, when allowed), and the
 //! connection must allow one of the user's groups.
 //!
-//! Login name syntax: `USER%CONNECTION` (`ssh -p 2222 alice%web-1@gateway`). `%` is used because OpenSSH passes it
+//! Login name syntax: `USER%CONNECTION` (`ssh -p 12222 alice%web-1@gateway`). `%` is used because OpenSSH passes it
 //! through untouched in `ssh`, `scp`, `sftp`, `rsync -e ssh` and `ProxyJump`, while a second `@` is ambiguous to
 //! some tools. `USER@CONNECTION` (split at the last `@`) is accepted as well, for users whose name has no `%`.
 //!
