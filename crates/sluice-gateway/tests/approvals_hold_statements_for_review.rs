@@ -575,7 +575,9 @@ fn a_webhook_receiver_verifies_signed_review_events_of_a_held_statement() {
     let out = psql.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let deadline = Instant::now() + Duration::from_secs(10);
-    while seen.lock().unwrap().0.len() < 2 && Instant::now() < deadline {
+    // Session events arrive too (session.opened/closed); wait for both review events.
+    let has = |kind: &str| seen.lock().unwrap().0.iter().any(|e| e["event"] == kind);
+    while !(has("review.created") && has("review.decided")) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
     let (events, rejected) = seen.lock().unwrap().clone();
@@ -594,6 +596,15 @@ fn a_webhook_receiver_verifies_signed_review_events_of_a_held_statement() {
         .expect("review.decided");
     assert_eq!(decided["data"]["status"], "approved");
     assert_eq!(decided["data"]["approver"], "bob");
+    // The session's start and end are announced as well.
+    while !(has("session.opened") && has("session.closed")) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        has("session.opened") && has("session.closed"),
+        "{:?}",
+        seen.lock().unwrap().0
+    );
     // The wrongly signed deliveries were all rejected, logged as failures, and retried.
     while bad_seen.lock().unwrap().1 < 2 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

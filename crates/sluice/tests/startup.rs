@@ -1,5 +1,11 @@
 //! Start-up of the real `sluice gateway` process: the one-time admin token, refusals that protect sealed data, and
 //! configuration and data-directory errors that say exactly what is wrong.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -20,6 +26,22 @@ fn admin_token_is_printed_on_the_first_start_only() {
     assert_eq!(stdout.matches(token).count(), 1, "{stdout}");
     assert!(stdout.contains("export SLUICE_TOKEN=$(cat "), "{stdout}");
     assert!(!stderr.contains(token), "the token must not be logged");
+    // Where clients connect: the listeners' real (here: random) ports, and they accept connections.
+    for (prefix, after) in [
+        ("PostgreSQL clients: host=127.0.0.1 port=", ' '),
+        ("SSH clients: ssh -p ", ' '),
+    ] {
+        let at = stdout
+            .find(prefix)
+            .unwrap_or_else(|| panic!("{prefix} missing: {stdout}"));
+        let port: u16 = stdout[at + prefix.len()..]
+            .split(after)
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_ne!(port, 0, "{stdout}");
+    }
 
     let second = GatewayProcess::spawn(work.path(), &data, &[], "second");
     let (status, me) = http("GET", &format!("{}/api/v1/me", second.url), Some(token), None);

@@ -63,6 +63,10 @@ pub(crate) struct Judge {
     masker: Option<(MaskPlan, Masker)>,
     /// Shared judgements: a cache hit costs one reference count, not a copy of the decision and mask plan.
     cache: HashMap<Box<str>, Arc<Judgement>>,
+    /// The text and decision time of the latest judgement that missed the cache. `review` judges each statement
+    /// to see whether it must be held and the normal path judges it again to record it: that second, cached call
+    /// reports the real decision time instead of 0.
+    last_miss: Option<(Box<str>, u64)>,
     /// Holding statements for approval, when the gateway runs a broker (see `review`).
     reviews: Option<super::review::ReviewContext>,
 }
@@ -76,6 +80,7 @@ impl Judge {
             hash_key,
             masker: None,
             cache: HashMap::new(),
+            last_miss: None,
             reviews: None,
         }
     }
@@ -111,7 +116,11 @@ impl Judge {
     /// long it took in microseconds (0 for a cached one).
     pub(crate) fn judge(&mut self, sql: &str) -> Result<(Arc<Judgement>, u64), GatewayError> {
         if let Some(hit) = self.cache.get(sql) {
-            return Ok((Arc::clone(hit), 0));
+            let took = match self.last_miss.take() {
+                Some((text, took)) if &*text == sql => took,
+                _ => 0,
+            };
+            return Ok((Arc::clone(hit), took));
         }
         let started = Instant::now();
         let classified = sluice_policy::sql::pg::classify(sql);
@@ -147,6 +156,7 @@ impl Judge {
                 self.cache.clear();
             }
             self.cache.insert(sql.into(), Arc::clone(&judgement));
+            self.last_miss = Some((sql.into(), took));
         }
         Ok((judgement, took))
     }

@@ -27,6 +27,7 @@ pub(super) fn run(args: GatewayArgs) -> anyhow::Result<()> {
         let running = gateway::start(config).await?;
         if let Some(token) = &running.admin_token {
             print_first_start(token.expose(), &token_path, &running.api_url)?;
+            print_listeners(&running)?;
         }
         wait_for_signal().await?;
         tracing::info!("shutting down");
@@ -59,6 +60,30 @@ fn print_first_start(token: &str, token_path: &Path, url: &str) -> anyhow::Resul
          sluice user list\n\nCreate your own admin token, then revoke this one (`sluice token list`, `sluice token revoke ID`).\n",
         path = token_path.display()
     )?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Where clients connect, shown with the first-start instructions (later starts log it).
+fn print_listeners(running: &gateway::RunningGateway) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if let Some(pg) = running.pg_addr {
+        writeln!(
+            out,
+            "PostgreSQL clients: host={} port={} dbname=CONNECTION user=USER sslmode=require, a sluice token as the password.",
+            pg.ip(),
+            pg.port()
+        )?;
+    }
+    if let Some(ssh) = running.ssh_addr {
+        writeln!(
+            out,
+            "SSH clients: ssh -p {} USER%CONNECTION@{} (register a key with `sluice key add`).",
+            ssh.port(),
+            ssh.ip()
+        )?;
+    }
+    writeln!(out)?;
     out.flush()?;
     Ok(())
 }
