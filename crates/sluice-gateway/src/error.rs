@@ -153,11 +153,13 @@ pub enum GatewayError {
     /// The gateway is shutting down.
     #[error("the sluice gateway is shutting down")]
     ShuttingDown,
-    /// The time-bound access (`sluice request access`) this session was opened under has expired.
-    #[error("temporary access to connection \"{connection}\" has expired; ask again with `sluice request access {connection}`")]
-    AccessExpired {
+    /// Access was withdrawn while the session ran (user disabled, token revoked, access grant ended).
+    #[error("terminating the session on connection \"{connection}\": {}", reason.describe())]
+    AccessWithdrawn {
         /// The connection.
         connection: String,
+        /// Why.
+        reason: crate::access::Withdrawn,
     },
 }
 
@@ -177,7 +179,7 @@ impl GatewayError {
             | E::AuthenticationFailed { .. }
             | E::NotAllowed { .. }
             | E::OtherDatabaseNotAllowed { .. }
-            | E::AccessExpired { .. }
+            | E::AccessWithdrawn { .. }
             | E::TooManyPending => Side::Client,
             E::TargetConnect { .. }
             | E::TargetRefused { .. }
@@ -223,7 +225,7 @@ impl GatewayError {
             E::Mask(_) => "mask",
             E::TooManyPending => "too_many_pending",
             E::ShuttingDown => "shutting_down",
-            E::AccessExpired { .. } => "access_expired",
+            E::AccessWithdrawn { .. } => "access_withdrawn",
         }
     }
 
@@ -237,7 +239,7 @@ impl GatewayError {
             E::TlsRequired
             | E::NotAllowed { .. }
             | E::OtherDatabaseNotAllowed { .. }
-            | E::AccessExpired { .. } => "28000",
+            | E::AccessWithdrawn { .. } => "28000",
             E::AuthenticationFailed { .. } => "28P01",
             E::Unsupported(_) => "0A000",
             E::TargetConnect { .. } | E::TargetIo(_) | E::TargetClosed => "08006",

@@ -2,9 +2,11 @@
 //!
 //! * [`runtime`]: accept loop, one task per connection, graceful shutdown and drain — shared by every protocol.
 //! * [`pg`]: the PostgreSQL proxy ([`pg::PgListener`]).
+//! * [`access`]: ending running sessions whose user is disabled, token revoked or access grant ended.
 //! * [`GatewayDeps`]: what the composition root (`sluice::gateway::start`) hands the proxies.
 //! * [`GatewayError`]: every session error with its [`Side`], kind and client-safe text.
 
+pub mod access;
 mod deps;
 mod error;
 pub mod pg;

@@ -263,18 +263,21 @@ async fn ready(
         &shared,
         ctx,
     );
-    let outcome = match authorized.access_until {
-        None => relayed.await,
-        // Admitted by a time-bound grant: the session ends when the grant does.
-        Some(until) => {
-            let left = (until - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
-            let left = std::time::Duration::try_from(left).unwrap_or_default();
-            match tokio::time::timeout(left, relayed).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(GatewayError::AccessExpired {
-                    connection: authorized.connection.name.clone(),
-                }),
-            }
+    // Access is re-checked while the session runs: a disabled user, a revoked token or an ended grant ends it.
+    let admission = crate::access::Admission {
+        user: user.id,
+        // Provider tokens get an id the store does not know; only the user is re-checked for them.
+        token: Some(authorized.identity.token.id),
+        grant_until: authorized.access_until,
+    };
+    let outcome = tokio::select! {
+        outcome = relayed => outcome,
+        reason = crate::access::withdrawn(deps.store.clone(), admission) => {
+            tracing::info!(reason = reason.describe(), user = %user.name, "ending a session whose access was withdrawn");
+            Err(GatewayError::AccessWithdrawn {
+                connection: authorized.connection.name.clone(),
+                reason,
+            })
         }
     };
     ticker.abort();
