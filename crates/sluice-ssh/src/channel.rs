@@ -320,7 +320,7 @@ impl Relay {
             Kind::Shell if self.lines.is_some() => {
                 log.append(&Event::TerminalInput(TerminalData { data: data.to_vec() }))?;
                 let mut pass = Vec::with_capacity(data.len());
-                for &byte in data.iter() {
+                for (at, &byte) in data.iter().enumerate() {
                     let event = match self.lines.as_mut() {
                         Some(lines) => lines.push(byte),
                         None => LineEvent::Pass,
@@ -329,16 +329,50 @@ impl Relay {
                         LineEvent::Pass => pass.push(byte),
                         LineEvent::Enter(line) => {
                             let judged = self.ready.judge.command(&line, &log)?;
-                            if judged.allowed() {
+                            let mut refusal = judged.refusal();
+                            if let (Decision::Review { .. }, Some(ctx)) =
+                                (&judged.decision, self.ready.reviews.clone())
+                            {
+                                // Held: what was typed so far reaches the shell, the Enter waits for the decision
+                                // and the rest of this chunk (and anything typed meanwhile) follows it.
+                                if !pass.is_empty() {
+                                    self.target
+                                        .data_bytes(Bytes::from(std::mem::take(&mut pass)))
+                                        .await?;
+                                }
+                                let rest = data.slice(at.saturating_add(1)..);
+                                let held = self.hold(&ctx, &judged, &line).await?;
+                                if !rest.is_empty() {
+                                    self.pending.push_front(ChannelMsg::Data { data: rest });
+                                }
+                                match held {
+                                    Held::Run => {
+                                        self.target.data_bytes(Bytes::from(vec![byte])).await?;
+                                        return Ok(());
+                                    }
+                                    Held::Gone => {
+                                        self.pending.clear();
+                                        self.target.close().await?;
+                                        return Ok(());
+                                    }
+                                    Held::Refuse(message) => {
+                                        refusal = message;
+                                        // Type-ahead was typed for a command that did not run.
+                                        self.pending.retain(|m| !matches!(m, ChannelMsg::Data { .. }));
+                                    }
+                                }
+                            } else if judged.allowed() {
                                 pass.push(byte);
-                            } else {
+                                continue;
+                            }
+                            {
                                 // Cancel the typed line at the shell (^U kills it, ^C gets a fresh prompt) and tell
                                 // the user why, in their terminal.
                                 pass.extend_from_slice(b"\x15\x03");
                                 self.target
                                     .data_bytes(Bytes::from(std::mem::take(&mut pass)))
                                     .await?;
-                                let message = format!("\r\n{}\r\n", judged.refusal());
+                                let message = format!("\r\n{refusal}\r\n");
                                 log.append(&Event::TerminalOutput(TerminalData {
                                     data: message.clone().into_bytes(),
                                 }))?;
@@ -541,8 +575,9 @@ impl Relay {
         if end.approved() {
             Ok(Held::Run)
         } else {
-            // Nothing the client sent for the command may reach the target.
-            self.pending.clear();
+            // Nothing the client sent for the command may reach the target (the channel ends for exec; a shell
+            // keeps its window changes, EOF and close).
+            self.pending.retain(|m| !matches!(m, ChannelMsg::Data { .. }));
             Ok(Held::Refuse(end.refusal()))
         }
     }
@@ -564,7 +599,9 @@ impl Relay {
 
     /// Writes a line of sluice's own to the client's stderr (and the recording).
     async fn stderr_line(&mut self, line: &str) -> Result<(), SshError> {
-        let text = format!("{line}\r\n");
+        // In a shell the cursor is still after the typed line.
+        let start = if self.kind == Kind::Shell { "\r\n" } else { "" };
+        let text = format!("{start}{line}\r\n");
         self.ready.log.append(&Event::TerminalOutput(TerminalData {
             data: text.clone().into_bytes(),
         }))?;

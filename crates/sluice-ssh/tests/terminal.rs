@@ -195,3 +195,104 @@ fn pty_exec_passes_the_exit_status() {
     let out = h.run(h.ssh().arg("-tt").arg("exit 5"));
     assert_eq!(out.status.code(), Some(5), "{}", support::stderr(&out));
 }
+
+#[test]
+fn typed_line_needing_review_is_held_and_runs_when_approved() {
+    use sluice_store::reviews::{Decide, ReviewFilter, ReviewStatus};
+    let policy = r#"
+[[ruleset]]
+name = "servers"
+protocols = ["ssh"]
+
+[[ruleset.rule]]
+name = "review-appends"
+pattern = '^\s*echo\s+ran\s*>>'
+action = "review"
+approvers = ["ops-leads"]
+"#;
+    let h = Harness::start_with(support::Options {
+        policy: policy.to_owned(),
+        broker: Some(sluice_approvals::BrokerSettings {
+            hold_timeout: Duration::from_secs(60),
+            ..sluice_approvals::BrokerSettings::default()
+        }),
+        ..support::Options::default()
+    });
+    let bob = h.runtime.block_on(async {
+        h.store
+            .create_user(
+                &sluice_store::Actor::system(),
+                sluice_store::NewUser {
+                    name: "bob".to_owned(),
+                    kind: sluice_model::UserKind::Human,
+                    role: sluice_model::Role::User,
+                    groups: vec!["ops-leads".to_owned()],
+                },
+            )
+            .await
+            .unwrap()
+    });
+    let ssh: Vec<String> = h
+        .ssh_options(&h.user_key)
+        .into_iter()
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let command = format!(
+        "ssh -tt {} -p {} alice%web-1@127.0.0.1; echo EXIT=$?; sleep 60",
+        ssh.join(" "),
+        h.addr.port()
+    );
+    let tmux = Tmux::start(
+        &h,
+        &format!(
+            "env -i PATH=/usr/bin:/bin TERM=xterm HOME={} PS1='$ ' sh -c \"{}\"",
+            h.dir.path().display(),
+            command.replace('"', "\\\"").replace('$', "\\$")
+        ),
+    );
+    tmux.wait_for(
+        |s| s.trim_end().ends_with('$') || s.trim_end().ends_with('#'),
+        "the first prompt",
+    );
+    let file = h.dir.path().join("typed-ran.txt");
+    tmux.send(&[&format!("echo ran >> {}", file.display()), "Enter"]);
+    tmux.wait_for(|s| s.contains("waiting for approval: review"), "the waiting line");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!file.exists(), "the held line ran before approval");
+    let review = h
+        .runtime
+        .block_on(h.store.list_reviews(&ReviewFilter {
+            status: Some(ReviewStatus::Pending),
+            ..ReviewFilter::default()
+        }))
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("a pending review");
+    assert_eq!(
+        review.request.statement,
+        format!("echo ran >> {}", file.display())
+    );
+    let actor = sluice_store::Actor {
+        user_id: Some(bob.id),
+        name: bob.name.clone(),
+        address: None,
+    };
+    h.runtime
+        .block_on(
+            h.broker
+                .as_ref()
+                .unwrap()
+                .decide(&actor, &review.id, Decide::Approve { comment: None }),
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !file.exists() {
+        assert!(Instant::now() < deadline, "the approved line did not run");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "ran\n");
+    tmux.send(&["exit 3", "Enter"]);
+    tmux.wait_for(|s| s.contains("EXIT=3"), "the exit status");
+}
