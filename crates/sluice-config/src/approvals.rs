@@ -277,7 +277,27 @@ pub(crate) fn resolve_recording(
                 )
             })?,
     };
-    Ok(RecordingConfig { row_cap })
+    let sync_interval = match &raw.sync {
+        None => RecordingConfig::default().sync_interval,
+        Some(text) if text.get_ref() == "always" => None,
+        Some(text) => {
+            let every = parse_ttl(text.get_ref()).map_err(|m| {
+                cx.invalid_at(
+                    text.span(),
+                    "recording.sync",
+                    format!("{m}; or \"always\" to sync before every response"),
+                )
+            })?;
+            if every > Duration::from_secs(60) {
+                return Err(cx.invalid_at(text.span(), "recording.sync", "at most 60s".to_owned()));
+            }
+            Some(every)
+        }
+    };
+    Ok(RecordingConfig {
+        row_cap,
+        sync_interval,
+    })
 }
 
 #[cfg(test)]

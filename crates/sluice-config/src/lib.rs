@@ -268,12 +268,17 @@ pub enum WebhookFormat {
 pub struct RecordingConfig {
     /// Result rows kept per statement in a recording (the rest are counted). Default 1000.
     pub row_cap: u64,
+    /// The longest time between `fdatasync`s of a busy session's recording (events always reach the operating
+    /// system before the response they describe); `None`: sync before every response (`sync = "always"`).
+    /// Default 1 s.
+    pub sync_interval: Option<Duration>,
 }
 
 impl Default for RecordingConfig {
     fn default() -> Self {
         RecordingConfig {
             row_cap: DEFAULT_RECORDING_ROW_CAP,
+            sync_interval: Some(Duration::from_secs(1)),
         }
     }
 }

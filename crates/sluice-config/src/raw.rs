@@ -161,6 +161,8 @@ pub struct RawWebhook {
 pub struct RawRecording {
     /// Result rows kept per statement in a recording. Default: 1000.
     pub row_cap: Option<Spanned<i64>>,
+    /// `"always"` (fdatasync before every response) or the longest time between syncs, e.g. `"1s"` (default).
+    pub sync: Option<Spanned<String>>,
 }
 
 /// `[logging]`

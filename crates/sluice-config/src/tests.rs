@@ -505,6 +505,7 @@ format = "slack"
 
 [recording]
 row_cap = 250
+sync = "2s"
 "#,
         secret_path.display()
     );
@@ -530,6 +531,10 @@ row_cap = 250
     assert_eq!(slack.format, WebhookFormat::Slack);
     assert!(slack.events.is_empty());
     assert_eq!(config.recording.row_cap, 250);
+    assert_eq!(
+        config.recording.sync_interval,
+        Some(std::time::Duration::from_secs(2))
+    );
 
     // The environment wins over the file, and the variable is named after the webhook.
     let (result, _, _dir) = load_file(&text, &[("SLUICE_WEBHOOK_TEAM_SLACK_SECRET", "env-secret-789")]);

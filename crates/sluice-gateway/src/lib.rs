@@ -12,5 +12,5 @@ mod error;
 pub mod pg;
 pub mod runtime;
 
-pub use deps::{GatewayDeps, PgSettings, RecordingSettings};
+pub use deps::{GatewayDeps, PgSettings, RecordingSettings, DEFAULT_SYNC_INTERVAL};
 pub use error::{GatewayError, Side};

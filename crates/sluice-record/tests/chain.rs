@@ -301,6 +301,28 @@ fn flushed_events_survive_a_crash_and_verify() {
 }
 
 #[test]
+fn with_an_interval_sync_flushed_events_still_survive_a_process_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = log_in(&dir);
+    let events = session_events(4);
+    let options = WriterOptions {
+        sync: SyncPolicy::Interval(std::time::Duration::from_secs(3600)),
+        ..WriterOptions::default()
+    };
+    let mut w = SegmentWriter::create(&path, options).unwrap();
+    for e in &events[..5] {
+        w.append(e).unwrap();
+    }
+    // No fdatasync is due for an hour, but the flush handed the records to the operating system.
+    w.flush().unwrap();
+    w.append(&events[5]).unwrap();
+    std::mem::forget(w);
+    let report = verify(&path).unwrap();
+    assert_eq!(report.broken, None);
+    assert_eq!(report.records, 5);
+}
+
+#[test]
 fn a_torn_write_after_flushed_records_is_reported_as_a_truncated_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = log_in(&dir);

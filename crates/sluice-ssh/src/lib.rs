@@ -183,6 +183,8 @@ async fn connection(
     };
     let handle = running.handle();
     tokio::pin!(running);
+    let withdrawn = access_withdrawn(&ready, &shared);
+    let mut ended_by = None;
     let outcome = tokio::select! {
         outcome = &mut running => outcome,
         () = drain.draining() => {
@@ -191,14 +193,26 @@ async fn connection(
                 .await;
             running.await
         }
+        reason = withdrawn => {
+            tracing::info!(%peer, reason = reason.describe(), "ending an SSH session whose access was withdrawn");
+            ended_by = Some(reason.describe());
+            let _ = handle
+                .disconnect(
+                    russh::Disconnect::ByApplication,
+                    format!("sluice: {}", reason.describe()),
+                    "en".into(),
+                )
+                .await;
+            running.await
+        }
     };
     let session = ready.lock().ok().and_then(|mut g| g.take());
     if let Some(session) = session {
         let error = outcome.as_ref().err().map(ToString::to_string);
-        let reason = if error.is_some() {
-            "connection failed"
-        } else {
-            "client disconnected"
+        let reason = match ended_by {
+            Some(withdrawn) => withdrawn,
+            None if error.is_some() => "connection failed",
+            None => "client disconnected",
         };
         session.disconnect_target().await;
         // Commands held for review see the client leave on their own: let them cancel and record it first.
@@ -206,4 +220,29 @@ async fn connection(
         session.log.close(reason, error).await;
         tracing::info!(%peer, session = %session.log.id, reason, "SSH session ended");
     }
+}
+
+/// Resolves when the logged-in user's access is withdrawn (disabled user, revoked token); waits for the login first.
+async fn access_withdrawn(
+    ready: &std::sync::Mutex<Option<Arc<session::Ready>>>,
+    shared: &Listener,
+) -> sluice_gateway::access::Withdrawn {
+    // The handler fills `ready` at login; until then there is nothing to watch.
+    let admission = loop {
+        let admitted = ready.lock().ok().and_then(|g| {
+            g.as_ref().map(|r| sluice_gateway::access::Admission {
+                user: r.who.user.id,
+                token: match &r.who.credential {
+                    login::Credential::Token(token) => Some(token.id),
+                    login::Credential::Key(_) => None,
+                },
+                grant_until: None,
+            })
+        });
+        if let Some(admission) = admitted {
+            break admission;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    sluice_gateway::access::withdrawn(shared.deps.store.clone(), admission).await
 }

@@ -1,5 +1,6 @@
 //! Throughput of `cat` of a large file and of `scp`, direct to the target sshd vs through sluice (output recording
-//! on and off). Ignored by default; `bench/ssh/run` runs it in release mode and prints the ratios.
+//! on and off). Not part of the test suite (`test = false` in Cargo.toml); `bench/ssh/run` runs it in release mode
+//! and prints the ratios.
 //! Size: `SLUICE_BENCH_MB` (default 256).
 #![allow(
     clippy::unwrap_used,
@@ -29,7 +30,6 @@ fn timed(mut command: Command) -> f64 {
 }
 
 #[test]
-#[ignore = "benchmark: run with bench/ssh/run"]
 fn ssh_throughput_direct_vs_sluice() {
     let mb: usize = std::env::var("SLUICE_BENCH_MB")
         .ok()

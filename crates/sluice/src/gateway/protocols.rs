@@ -93,6 +93,10 @@ pub async fn start(config: &Config, shared: Shared) -> anyhow::Result<Protocols>
     let drain_timeout = pg_settings.drain_timeout;
     let mut recording = RecordingSettings::new(config.data_dir.clone());
     recording.row_cap = config.recording.row_cap;
+    recording.writer.sync = match config.recording.sync_interval {
+        Some(every) => sluice_record::SyncPolicy::Interval(every),
+        None => sluice_record::SyncPolicy::OnFlush,
+    };
     let deps = Arc::new(GatewayDeps {
         store: store.clone(),
         mask_hash_key: master_key.derive(MASK_HASH_KEY_LABEL),
