@@ -86,7 +86,12 @@ impl Gateway {
         let policy =
             Policy::from_toml(policy).map_err(|err| CompatError::Gateway(format!("the policy: {err}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(
+                std::env::var("SLUICE_BENCH_WORKERS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(2),
+            )
             .thread_name("sluice-compat-gateway")
             .enable_all()
             .build()

@@ -431,3 +431,15 @@ fn a_write_failure_is_surfaced_and_poisons_the_writer() {
         sluice_record::segment_path(&path, 1)
     );
 }
+
+#[test]
+fn hashes_are_written_as_lower_case_hex() {
+    let mut hash = [0u8; 32];
+    for (i, b) in hash.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(37).wrapping_add(9);
+    }
+    let expected: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(sluice_record::to_hex(&hash), expected);
+    assert_eq!(sluice_record::to_hex(&[0xff; 32]), "f".repeat(64));
+    assert_eq!(sluice_record::from_hex(&expected), Some(hash));
+}

@@ -276,6 +276,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             }
         };
         let id = ticket.id().to_owned();
+        // If this hold is dropped before an outcome (the session ends because its other half failed, e.g. the
+        // client vanished with unread data and the write side saw it first), the review must not stay pending.
+        let mut guard = PendingGuard {
+            broker: Arc::clone(broker),
+            actor: ctx.actor(),
+            review: Some(id.clone()),
+        };
         self.shared.held_notices.push(waiting_notice(&HoldEnd::Waiting {
             review: id.clone(),
             groups: approver_groups.clone(),
@@ -295,9 +302,21 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                         break ticket.wait(Duration::ZERO).await;
                     }
                     read = read_some(self.client, &mut self.buf, 16 * 1024) => {
-                        // Pipelined messages wait in the buffer; a client that leaves cancels the review.
-                        let n = read.map_err(GatewayError::ClientIo)?;
+                        // Pipelined messages wait in the buffer; a client that leaves (closed or reset) cancels
+                        // the review.
+                        let n = match read {
+                            Ok(n) => n,
+                            Err(error) => {
+                                guard.review = None;
+                                if let Err(error) = ticket.cancel(&ctx.actor()).await {
+                                    tracing::warn!(%error, review = %id, "could not cancel the review");
+                                }
+                                self.record_approval(index, &id, ApprovalOutcome::Expired, None)?;
+                                return Err(GatewayError::ClientIo(error));
+                            }
+                        };
                         if n == 0 {
+                            guard.review = None;
                             if let Err(error) = ticket.cancel(&ctx.actor()).await {
                                 tracing::warn!(%error, review = %id, "could not cancel the review");
                             }
@@ -309,6 +328,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 }
             }
         };
+        guard.review = None;
         let end = match outcome {
             Ok(Outcome::Approved { approver, .. }) => {
                 self.record_approval(index, &id, ApprovalOutcome::Granted, Some(approver))?;
@@ -359,6 +379,31 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             outcome,
             reviewer,
         }))
+    }
+}
+
+/// Cancels a review whose hold was dropped without an outcome. The cancel runs on its own task (a destructor
+/// cannot wait); a review already decided by then is left as decided (the store refuses the cancel).
+struct PendingGuard {
+    broker: Arc<Broker>,
+    actor: Actor,
+    /// `None` once the hold reached an outcome.
+    review: Option<String>,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        let Some(review) = self.review.take() else {
+            return;
+        };
+        let (broker, actor) = (Arc::clone(&self.broker), self.actor.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(error) = broker.cancel(&actor, &review).await {
+                    tracing::warn!(%error, %review, "could not cancel the review of an abandoned hold");
+                }
+            });
+        }
     }
 }
 
