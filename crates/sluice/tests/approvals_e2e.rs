@@ -89,36 +89,8 @@ async fn a_held_truncate_runs_once_bob_approves_it_and_not_when_denied() {
         .unwrap();
     let gw = Gateway::start().await;
     let admin = gw.admin_token.clone();
-    let port = target.port().to_string();
-    gw.cli_with_stdin(
-        &admin,
-        &[
-            "conn",
-            "add",
-            "pg-prod",
-            "--type",
-            "postgres",
-            "--host",
-            target.host(),
-            "--port",
-            &port,
-            "--user",
-            target.user(),
-            "--database",
-            target.database(),
-            "--group",
-            "dev",
-            "--password-stdin",
-        ],
-        Some(target.password()),
-    )
-    .await
-    .success();
-    let policy_file = gw.dir.path().join("policy.toml");
-    std::fs::write(&policy_file, POLICY).unwrap();
-    gw.cli(&admin, &["policy", "apply", policy_file.to_str().unwrap()])
-        .await
-        .success();
+    gw.add_pg_connection(&target, "pg-prod", "dev").await;
+    gw.apply_policy(POLICY).await;
     let alice = gw.user_with_token("alice", "user", &["dev"]).await;
     let bob = gw.user_with_token("bob", "user", &["dba"]).await;
     // The policy watcher picks the applied version up at once; give it a moment on a loaded machine.

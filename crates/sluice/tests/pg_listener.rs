@@ -90,36 +90,8 @@ async fn psql_through_the_started_gateway_with_policy_masking_recording_and_repl
     let gw = Gateway::start().await;
     let admin = gw.admin_token.clone();
 
-    let port = target.port().to_string();
-    gw.cli_with_stdin(
-        &admin,
-        &[
-            "conn",
-            "add",
-            "pg-prod",
-            "--type",
-            "postgres",
-            "--host",
-            target.host(),
-            "--port",
-            &port,
-            "--user",
-            target.user(),
-            "--database",
-            target.database(),
-            "--group",
-            "dba",
-            "--password-stdin",
-        ],
-        Some(target.password()),
-    )
-    .await
-    .success();
-    let policy_file = gw.dir.path().join("policy.toml");
-    std::fs::write(&policy_file, POLICY).unwrap();
-    gw.cli(&admin, &["policy", "apply", policy_file.to_str().unwrap()])
-        .await
-        .success();
+    gw.add_pg_connection(&target, "pg-prod", "dba").await;
+    gw.apply_policy(POLICY).await;
     let alice = gw.user_with_token("alice", "user", &["dba"]).await;
     let mallory = gw.user_with_token("mallory", "user", &["web"]).await;
 
@@ -301,10 +273,7 @@ async fn psql_through_the_started_gateway_with_policy_masking_recording_and_repl
     assert_eq!(text(&out).0.trim(), "t|42");
 
     // A policy applied now governs the next session: the DROP goes through.
-    std::fs::write(&policy_file, POLICY_WITHOUT_DROP_RULE).unwrap();
-    gw.cli(&admin, &["policy", "apply", policy_file.to_str().unwrap()])
-        .await
-        .success();
+    gw.apply_policy(POLICY_WITHOUT_DROP_RULE).await;
     let mut dropped = false;
     for _ in 0..50 {
         let out = psql(&gw, "alice", &alice, "require", "drop table if exists keepme").await;

@@ -87,6 +87,47 @@ impl Gateway {
             .unwrap()
     }
 
+    /// Adds the PostgreSQL connection `name` for `target`, allowed to `group`, with the real CLI as admin (the
+    /// target password on standard input).
+    pub async fn add_pg_connection(
+        &self,
+        target: &sluice_testbed::postgres::Postgres,
+        name: &str,
+        group: &str,
+    ) {
+        let port = target.port().to_string();
+        let args = [
+            "conn",
+            "add",
+            name,
+            "--type",
+            "postgres",
+            "--host",
+            target.host(),
+            "--port",
+            &port,
+            "--user",
+            target.user(),
+            "--database",
+            target.database(),
+            "--group",
+            group,
+            "--password-stdin",
+        ];
+        self.cli_with_stdin(&self.admin_token, &args, Some(target.password()))
+            .await
+            .success();
+    }
+
+    /// Applies `policy` (TOML) with the real CLI as admin.
+    pub async fn apply_policy(&self, policy: &str) {
+        let file = self.dir.path().join("policy.toml");
+        std::fs::write(&file, policy).unwrap();
+        self.cli(&self.admin_token, &["policy", "apply", file.to_str().unwrap()])
+            .await
+            .success();
+    }
+
     /// Creates a user with the CLI as admin and returns a fresh token for them.
     pub async fn user_with_token(&self, name: &str, role: &str, groups: &[&str]) -> String {
         let mut args = vec!["user", "add", name, "--role", role];
