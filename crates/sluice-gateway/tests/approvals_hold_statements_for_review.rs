@@ -12,6 +12,8 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
@@ -21,12 +23,11 @@ use sluice_approvals::webhook::{self, PayloadFormat, WebhookTarget};
 use sluice_approvals::{Broker, BrokerSettings};
 use sluice_gateway::pg::PgListener;
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
-use sluice_identity::token;
 use sluice_model::{Protocol, Role, Secret, UserKind};
 use sluice_policy::Policy;
 use sluice_store::reviews::{Decide, ReviewError, ReviewFilter, ReviewStatus};
 use sluice_store::seal::MasterKey;
-use sluice_store::{Actor, CredentialKind, NewConnection, NewToken, NewUser, SealedCredential, Store, User};
+use sluice_store::{Actor, CredentialKind, NewConnection, NewUser, SealedCredential, Store, User};
 use sluice_testbed::postgres::Postgres;
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
@@ -61,33 +62,7 @@ struct World {
 }
 
 async fn add_user(store: &Store, name: &str, groups: &[&str]) -> (User, String) {
-    let user = store
-        .create_user(
-            &Actor::system(),
-            NewUser {
-                name: name.to_owned(),
-                kind: UserKind::Human,
-                role: Role::User,
-                groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-            },
-        )
-        .await
-        .unwrap();
-    let (secret, hash) = token::mint().unwrap();
-    store
-        .create_token(
-            &Actor::system(),
-            NewToken {
-                user_id: user.id,
-                name: None,
-                hash,
-                display_prefix: token::display_prefix(secret.expose()),
-                expires_at: None,
-            },
-        )
-        .await
-        .unwrap();
-    (user, secret.expose().clone())
+    support::add_user_with_record(store, name, groups, None).await
 }
 
 fn actor(user: &User) -> Actor {

@@ -67,13 +67,13 @@ pub struct Harness {
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-/// Creates a user with `groups` and returns a fresh token for them.
-pub async fn add_user(
+/// Creates a user with `groups` and returns them with a fresh token of theirs.
+pub async fn add_user_with_record(
     store: &Store,
     name: &str,
     groups: &[&str],
     expires_at: Option<time::OffsetDateTime>,
-) -> String {
+) -> (sluice_store::User, String) {
     let user = store
         .create_user(
             &Actor::system(),
@@ -100,7 +100,17 @@ pub async fn add_user(
         )
         .await
         .unwrap();
-    secret.expose().clone()
+    (user, secret.expose().clone())
+}
+
+/// Creates a user with `groups` and returns a fresh token for them.
+pub async fn add_user(
+    store: &Store,
+    name: &str,
+    groups: &[&str],
+    expires_at: Option<time::OffsetDateTime>,
+) -> String {
+    add_user_with_record(store, name, groups, expires_at).await.1
 }
 
 fn tls_config() -> Arc<rustls::ServerConfig> {
