@@ -26,6 +26,11 @@ use tempfile::TempDir;
 const SCRIPT: &str = include_str!("../oidc/provider.mjs");
 const PACKAGE_JSON: &str = include_str!("../oidc/package.json");
 const PACKAGE_LOCK: &str = include_str!("../oidc/package-lock.json");
+/// How long one start of the provider may take before it is considered hung (a normal start takes about a second,
+/// a few on a loaded machine), and how many times a hung start is retried.
+const PROVIDER_START_TIMEOUT: Duration = Duration::from_secs(30);
+const PROVIDER_START_RETRIES: usize = 2;
+
 /// The npm package named in installation errors.
 const NPM_PACKAGE: &str = "oidc-provider@9.13.3";
 /// The audience (resource indicator) of every JWT access token the provider issues.
@@ -167,7 +172,9 @@ impl OidcProvider {
             admin_token,
             secrets,
         };
-        let (port, process) = process::start_on_free_port(
+        let (port, process) = process::start_on_free_port_retrying_hangs(
+            PROVIDER_START_TIMEOUT,
+            PROVIDER_START_RETRIES,
             |port| {
                 let config = provider.config_json(&setup, port, &cookie_key);
                 let config_path = provider.dir.path().join("config.json");

@@ -160,8 +160,19 @@ impl ServerProcess {
 
     /// Polls `ready` until it returns true, failing early when the server exits and after [`START_TIMEOUT`].
     /// `ready` may inspect the process, e.g. [`ServerProcess::log_contains`].
-    pub(crate) fn wait_until(&mut self, mut ready: impl FnMut(&ServerProcess) -> bool) -> Result<()> {
-        let deadline = Instant::now() + START_TIMEOUT;
+    pub(crate) fn wait_until(&mut self, ready: impl FnMut(&ServerProcess) -> bool) -> Result<()> {
+        self.wait_until_within(START_TIMEOUT, ready)
+    }
+
+    /// [`ServerProcess::wait_until`] with its own deadline. A server still alive but not ready at the deadline is
+    /// killed, and the error says what the process was doing (its scheduler state and kernel wait channel), which
+    /// tells a hang in the kernel from one in user space.
+    pub(crate) fn wait_until_within(
+        &mut self,
+        timeout: Duration,
+        mut ready: impl FnMut(&ServerProcess) -> bool,
+    ) -> Result<()> {
+        let deadline = Instant::now() + timeout;
         loop {
             if ready(self) {
                 return Ok(());
@@ -175,11 +186,32 @@ impl ServerProcess {
                 return Err(self.start_failed(reason));
             }
             if Instant::now() >= deadline {
+                let doing = self.what_it_is_doing();
                 self.kill_group();
-                return Err(self.start_failed(format!("not ready after {}s", START_TIMEOUT.as_secs())));
+                return Err(self.start_failed(format!("not ready after {}s ({doing})", timeout.as_secs())));
             }
             std::thread::sleep(POLL_INTERVAL);
         }
+    }
+
+    /// The process's scheduler state and kernel wait channel, from `/proc` (best effort, for error messages).
+    fn what_it_is_doing(&self) -> String {
+        let pid = self.child.id();
+        let state = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("State:").map(|s| s.trim().to_owned()))
+            })
+            .unwrap_or_else(|| "unknown".to_owned());
+        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        let wchan = if wchan.is_empty() || wchan == "0" {
+            "-".to_owned()
+        } else {
+            wchan
+        };
+        format!("pid {pid} state {state}, waiting in {wchan}")
     }
 
     /// A start-up error quoting the end of the log.
@@ -206,17 +238,36 @@ const PORT_ATTEMPTS: usize = 5;
 /// connections (it may look at the process's log). Choosing a free port and binding it are two steps, so another process can take the port in between;
 /// when the server's log then says "Address already in use", start-up is retried with a new port.
 pub(crate) fn start_on_free_port(
+    spawn: impl FnMut(u16) -> Result<ServerProcess>,
+    ready: impl FnMut(u16, &ServerProcess) -> bool,
+) -> Result<(u16, ServerProcess)> {
+    start_on_free_port_retrying_hangs(START_TIMEOUT, 0, spawn, ready)
+}
+
+/// [`start_on_free_port`] for servers that occasionally hang at start-up for reasons outside the test (node's
+/// `oidc-provider` was once seen alive but silent for 90 s on a loaded CI machine while every other start of it
+/// took a second): each attempt gets `per_attempt`, and a server still alive but not ready then is killed and
+/// started again, up to `hang_retries` times, with a warning on stderr naming what it was doing.
+pub(crate) fn start_on_free_port_retrying_hangs(
+    per_attempt: Duration,
+    hang_retries: usize,
     mut spawn: impl FnMut(u16) -> Result<ServerProcess>,
     mut ready: impl FnMut(u16, &ServerProcess) -> bool,
 ) -> Result<(u16, ServerProcess)> {
     let mut attempt = 1;
+    let mut hangs = 0;
     loop {
         let port = crate::system::free_port()?;
         let mut process = spawn(port)?;
-        match process.wait_until(|process| ready(port, process)) {
+        let started = Instant::now();
+        match process.wait_until_within(per_attempt, |process| ready(port, process)) {
             Ok(()) => return Ok((port, process)),
             Err(_) if attempt < PORT_ATTEMPTS && process.log_contains("Address already in use") => {
                 attempt += 1
+            }
+            Err(err) if hangs < hang_retries && started.elapsed() >= per_attempt => {
+                hangs += 1;
+                eprintln!("sluice-testbed: warning: {err}; starting it again ({hangs}/{hang_retries})");
             }
             Err(err) => return Err(err),
         }
