@@ -6,6 +6,7 @@
 //! token are dropped, whitespace runs outside quotes and comments become one space, trailing semicolons and spaces
 //! are dropped. Quoted text (strings, identifiers, dollar quotes) is kept byte for byte.
 
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 /// The justification given in a leading `/* reason: ... */` comment (case-insensitive `reason:`), trimmed and
@@ -163,6 +164,68 @@ pub fn statement_hash(sql: &str) -> String {
     hex::encode(Sha256::digest(normalise(sql).as_bytes()))
 }
 
+/// One bound parameter of an extended-protocol execution, as the client sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param<'a> {
+    /// SQL NULL.
+    Null,
+    /// A text-format value.
+    Text(&'a [u8]),
+    /// A binary-format value.
+    Binary(&'a [u8]),
+}
+
+/// Longest parameter text a review shows (characters); the hash always covers the whole value.
+pub const MAX_SHOWN_PARAMETER: usize = 1000;
+
+impl Param<'_> {
+    /// How a review shows the value: `None` for NULL, text values through `mask` (the session's statement masker,
+    /// so a card number is not stored in clear) and cut to [`MAX_SHOWN_PARAMETER`] characters after masking,
+    /// binary values as `<binary, N bytes>`.
+    pub fn shown(&self, mask: &dyn Fn(&str) -> String) -> Option<String> {
+        match self {
+            Param::Null => None,
+            Param::Text(bytes) => {
+                let masked = mask(&String::from_utf8_lossy(bytes));
+                if masked.chars().count() <= MAX_SHOWN_PARAMETER {
+                    return Some(masked);
+                }
+                let mut cut: String = masked.chars().take(MAX_SHOWN_PARAMETER).collect();
+                cut.push_str(&format!("... ({} bytes)", bytes.len()));
+                Some(cut)
+            }
+            Param::Binary(bytes) => Some(format!("<binary, {} bytes>", bytes.len())),
+        }
+    }
+}
+
+/// The hash of one execution: the normalised statement and its bound parameters, so an approval (or a grant
+/// after a timeout) is for exactly that execution. Without parameters it is [`statement_hash`], so an approval
+/// matches the statement whichever protocol re-runs it. With parameters the values are bound in with
+/// HMAC-SHA256 under `key` (the gateway's derived key): reviews show values masked, and an unkeyed hash would let
+/// anyone who reads the store test guesses of a masked value (a card number has few unknown digits).
+pub fn execution_hash(sql: &str, params: &[Param<'_>], key: &[u8]) -> String {
+    if params.is_empty() {
+        return statement_hash(sql);
+    }
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
+        // HMAC takes keys of any length; this branch cannot be reached.
+        return statement_hash(sql);
+    };
+    mac.update(normalise(sql).as_bytes());
+    for param in params {
+        let (tag, bytes): (u8, &[u8]) = match param {
+            Param::Null => (b'N', &[]),
+            Param::Text(b) => (b'T', b),
+            Param::Binary(b) => (b'B', b),
+        };
+        mac.update(&[tag]);
+        mac.update(&u64::try_from(bytes.len()).unwrap_or(u64::MAX).to_be_bytes());
+        mac.update(bytes);
+    }
+    hex::encode(mac.finalize().into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +279,54 @@ mod tests {
             statement_hash("delete from orders where id = 1"),
             "case is significant"
         );
+    }
+
+    #[test]
+    fn an_execution_hash_covers_the_parameters_and_is_keyed() {
+        let sql = "DELETE FROM orders WHERE id = $1";
+        let one = execution_hash(sql, &[Param::Text(b"1")], b"k");
+        assert_eq!(
+            one,
+            execution_hash("DELETE  FROM orders WHERE id = $1;", &[Param::Text(b"1")], b"k")
+        );
+        assert_ne!(
+            one,
+            execution_hash(sql, &[Param::Text(b"2")], b"k"),
+            "other value"
+        );
+        assert_ne!(
+            one,
+            execution_hash(sql, &[Param::Binary(b"1")], b"k"),
+            "other format"
+        );
+        assert_ne!(one, execution_hash(sql, &[Param::Null], b"k"));
+        assert_ne!(one, execution_hash(sql, &[Param::Text(b"1")], b"other key"));
+        assert_ne!(
+            execution_hash(sql, &[Param::Text(b"ab"), Param::Text(b"c")], b"k"),
+            execution_hash(sql, &[Param::Text(b"a"), Param::Text(b"bc")], b"k"),
+            "values are length-delimited"
+        );
+        assert_eq!(
+            execution_hash("TRUNCATE t", &[], b"k"),
+            statement_hash("TRUNCATE t")
+        );
+    }
+
+    #[test]
+    fn parameters_are_shown_masked_and_binary_values_by_size() {
+        let mask = |s: &str| s.replace("4111111111111111", "****");
+        assert_eq!(
+            Param::Text(b"4111111111111111").shown(&mask).as_deref(),
+            Some("****")
+        );
+        assert_eq!(Param::Null.shown(&mask), None);
+        assert_eq!(
+            Param::Binary(&[0, 0, 0, 7]).shown(&mask).as_deref(),
+            Some("<binary, 4 bytes>")
+        );
+        let long = "x".repeat(5000);
+        let shown = Param::Text(long.as_bytes()).shown(&mask).unwrap();
+        assert!(shown.ends_with("... (5000 bytes)"), "{shown}");
     }
 
     #[test]

@@ -480,7 +480,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             Some(Expect::Query { handling, .. }) => {
                 (Some(handling.statement), handling.refusal.clone(), false)
             }
-            Some(Expect::Parse { handling, .. }) => {
+            Some(Expect::Parse { handling, .. } | Expect::Refused { handling }) => {
                 (Some(handling.statement), handling.refusal.clone(), true)
             }
             Some(Expect::Sync) | None => (self.result.as_ref().map(|r| r.statement), None, false),

@@ -47,6 +47,9 @@ pub(crate) enum Expect {
     Close { target: Target, name: String },
     /// Sync: ReadyForQuery.
     Sync,
+    /// An extended-protocol message replaced by one that fails by construction (a Bind of a statement under review
+    /// that will not run): its ErrorResponse, shown as `handling.refusal`.
+    Refused { handling: Handling },
 }
 
 impl Expect {

@@ -77,6 +77,31 @@ pub(crate) fn unsupported_refusal(what: &str) -> Notice {
     )
 }
 
+/// The refusal for a Bind of a prepared statement that was prepared again while a statement under review had its
+/// name: the gateway cannot tell which of the two texts would run.
+pub(crate) fn ambiguous_statement_refusal(name: &str) -> Notice {
+    notice(
+        "ERROR",
+        INSUFFICIENT_PRIVILEGE,
+        &format!(
+            "sluice: prepared statement \"{}\" was prepared again while a statement under review had that name, so \
+             which one would run is unknown; it did not run",
+            excerpt(name)
+        ),
+        Some("Close the statement (protocol Close message) and prepare it again, or use another name."),
+    )
+}
+
+/// The refusal for a Parse of a statement under review beyond the number a session may keep prepared.
+pub(crate) fn too_many_reviewed_refusal() -> Notice {
+    notice(
+        "ERROR",
+        INSUFFICIENT_PRIVILEGE,
+        "sluice: too many prepared statements that need approval are open in this session",
+        Some("Close prepared statements you no longer need."),
+    )
+}
+
 /// At most 200 characters of a statement, on one line, for messages.
 fn excerpt(s: &str) -> String {
     let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -1,8 +1,16 @@
-//! Holding a statement for approval: when the policy says `review` for a simple Query or a Parse, the client-facing half
-//! creates a review through the approvals broker, tells the client right away (a NoticeResponse naming the review
-//! and the command that approves it), and waits. The statement then runs the moment it is approved, or is
-//! refused with an ErrorResponse when denied, cancelled or not decided within the hold (default 2 minutes). A
-//! later approval still grants one re-run of the same statement (same normalised hash, user and connection).
+//! Holding a statement for approval: when the policy says `review` for a simple Query, or for an execution of a
+//! prepared statement, the client-facing half creates a review through the approvals broker, tells the client right
+//! away (a NoticeResponse naming the review and the command that approves it), and waits. The statement then runs
+//! the moment it is approved, or is refused with an ErrorResponse when denied, cancelled or not decided within the
+//! hold (default 2 minutes). A later approval still grants one re-run of the same execution (same normalised text
+//! and parameters, user and connection).
+//!
+//! Extended protocol: preparing executes nothing, so a Parse the policy sends to review is forwarded and remembered
+//! by statement name (the unnamed statement is replaced by the next Parse or simple Query, a Close forgets a named
+//! one). The hold happens at each Bind of it, where the parameter values are known: the review shows them (text
+//! values masked with the session's statement masker, binary values by size, NULL as NULL) and its hash covers
+//! them, so every execution needs its own approval or grant. A refused Bind is replaced by a Bind that fails by
+//! construction, so the target skips the batch to its Sync, and its error is swapped for the refusal.
 //!
 //! Only this session waits: the hold is an `await` in its own client-facing task. Messages the client pipelines
 //! meanwhile are buffered and handled after the decision; a client that disconnects cancels the review.
@@ -10,27 +18,36 @@
 //! The notice travels to the client through [`HeldNotices`] in the halves' shared state: the target-facing half
 //! owns the client's write side and writes whatever is queued there between target reads.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use bytes::BytesMut;
-use sluice_approvals::{statement, Broker, Outcome};
-use sluice_model::{SessionId, UserId};
+use sluice_approvals::statement::{self, Param};
+use sluice_approvals::{Broker, Outcome};
+use sluice_model::{Secret, SessionId, UserId};
 use sluice_policy::Decision;
 use sluice_record::{Approval, ApprovalOutcome, Event, Statement, Verdict};
 use sluice_store::reviews::NewReview;
 use sluice_store::{Actor, User};
 use sluice_wire_pg::backend::Notice;
-use sluice_wire_pg::frontend::{Parse, Query};
-use sluice_wire_pg::{Frame, FrontendMessage};
+use sluice_wire_pg::frontend::{Bind, Parse, Query, Target};
+use sluice_wire_pg::{Format, Frame, FrontendMessage};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
 
 use super::expect::{Expect, Handling, SENTINEL_SQL};
-use super::messages::{hold_refusal, waiting_notice, HoldEnd};
+use super::messages::{
+    ambiguous_statement_refusal, hold_refusal, too_many_reviewed_refusal, waiting_notice, HoldEnd,
+};
 use super::stream::read_some;
 use super::upstream::Upstream;
+use super::verdict::Judgement;
 use crate::{GatewayDeps, GatewayError};
+
+/// Most prepared statements under review a session may have at once; a Parse beyond that is refused (the gateway
+/// must remember every one of them, or one of its executions would escape review).
+const MAX_REVIEWED_PREPARED: usize = 10_000;
 
 /// Notices for the client that belong to no target answer (the "waiting for approval" notice), queued by the
 /// client-facing half and written by the target-facing half.
@@ -72,37 +89,19 @@ impl HeldNotices {
     }
 }
 
-/// What a session needs to hold statements: the broker and who and where it is.
-#[derive(Debug, Clone)]
-pub(crate) struct ReviewContext {
+/// Who holds statements: the broker, and who and where the session is.
+#[derive(Debug)]
+struct Holder {
     broker: Arc<Broker>,
     user_id: UserId,
     user_name: String,
     connection: String,
     session_id: Option<SessionId>,
-    /// The justification set with `SET sluice.reason = '...'`, used when a statement gives none of its own.
-    session_reason: Option<String>,
+    /// Keys the hash of parameter values (see [`statement::execution_hash`]): the gateway's derived key.
+    hash_key: Secret<Vec<u8>>,
 }
 
-impl ReviewContext {
-    /// The context for a session of `user` on `connection`, or `None` when the gateway runs no broker (review
-    /// decisions are then refused, as before approvals existed).
-    pub(crate) fn new(
-        deps: &GatewayDeps,
-        user: &User,
-        connection: &str,
-        session_id: Option<SessionId>,
-    ) -> Option<ReviewContext> {
-        Some(ReviewContext {
-            broker: Arc::clone(deps.approvals.as_ref()?),
-            user_id: user.id,
-            user_name: user.name.clone(),
-            connection: connection.to_owned(),
-            session_id,
-            session_reason: None,
-        })
-    }
-
+impl Holder {
     fn actor(&self) -> Actor {
         Actor {
             user_id: Some(self.user_id),
@@ -116,6 +115,73 @@ impl ReviewContext {
     }
 }
 
+/// A prepared statement the policy sends to review: prepared on the target, each execution held.
+#[derive(Debug, Clone)]
+struct Reviewed {
+    sql: String,
+    judgement: Arc<Judgement>,
+    /// Its statement index in the recording: each execution's approval is recorded against it.
+    index: u64,
+    /// Another Parse named this statement while it was remembered: the target either refused that Parse (the name
+    /// was in use) or the statement had been deallocated with SQL meanwhile, and the gateway cannot tell which text
+    /// a Bind runs. Its Binds are refused until the client closes the statement.
+    ambiguous: bool,
+}
+
+/// What a session needs to hold statements.
+#[derive(Debug)]
+pub(crate) struct ReviewContext {
+    holder: Arc<Holder>,
+    /// The justification set with `SET sluice.reason = '...'`, used when a statement gives none of its own.
+    session_reason: Option<String>,
+    /// Prepared statements under review, by name (`""`: the unnamed statement).
+    prepared: HashMap<String, Reviewed>,
+}
+
+impl ReviewContext {
+    /// The context for a session of `user` on `connection`, or `None` when the gateway runs no broker (review
+    /// decisions are then refused, as before approvals existed).
+    pub(crate) fn new(
+        deps: &GatewayDeps,
+        user: &User,
+        connection: &str,
+        session_id: Option<SessionId>,
+    ) -> Option<ReviewContext> {
+        Some(ReviewContext {
+            holder: Arc::new(Holder {
+                broker: Arc::clone(deps.approvals.as_ref()?),
+                user_id: user.id,
+                user_name: user.name.clone(),
+                connection: connection.to_owned(),
+                session_id,
+                hash_key: deps.mask_hash_key.clone(),
+            }),
+            session_reason: None,
+            prepared: HashMap::new(),
+        })
+    }
+
+    /// Notes a Parse (or, for the unnamed statement, a simple Query) of statement `name`, before it is judged.
+    fn parsed(&mut self, name: &str) {
+        if name.is_empty() {
+            // The unnamed statement is replaced by every Parse of it, and dropped by every simple Query.
+            self.prepared.remove(name);
+        } else if let Some(known) = self.prepared.get_mut(name) {
+            known.ambiguous = true;
+        }
+    }
+}
+
+/// One statement or execution to hold.
+struct ToHold<'a> {
+    sql: &'a str,
+    /// Parameter values as the review shows them.
+    parameters: Vec<Option<String>>,
+    hash: String,
+    /// Statement index in the recording.
+    index: u64,
+}
+
 /// How a held statement ends.
 enum Held {
     /// Forward the statement.
@@ -125,59 +191,84 @@ enum Held {
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
-    /// Holds `frame` if it is a simple Query or a Parse the policy sends to review and this session can hold
-    /// statements; returns whether it handled the frame (forwarded it or its sentinel into `out`).
+    /// Holds `frame` if it is a simple Query the policy sends to review, or a Bind of a prepared statement it sends
+    /// to review, and this session can hold statements; prepares a reviewed Parse without holding it. Returns
+    /// whether it handled the frame (forwarded it or its sentinel into `out`).
     ///
-    /// A held Parse is an extended-protocol statement: the Bind, Execute and Sync the client pipelined after it
-    /// wait in the buffer and follow it; when it is refused, its sentinel fails and the target skips them to the
-    /// Sync, as for any refused Parse. (Its parameters arrive in the Bind after the hold, so the review shows the
-    /// statement text with its placeholders.)
+    /// A held Bind's Execute and Sync wait in the buffer and follow it; when it is refused, its sentinel fails
+    /// and the target skips them to the Sync, as for any refused statement.
     pub(crate) async fn hold_if_reviewed(
         &mut self,
         frame: &Frame,
         out: &mut BytesMut,
     ) -> Result<bool, GatewayError> {
-        if !matches!(frame.tag(), Some(b'Q' | b'P')) {
+        let tag = frame.tag();
+        if !matches!(tag, Some(b'Q' | b'P' | b'B' | b'C')) {
             return Ok(false);
         }
-        if self.judge.reviews().is_none() {
+        let Some(ctx) = self.judge.reviews_mut() else {
             return Ok(false);
+        };
+        match tag {
+            Some(b'B') => {
+                if ctx.prepared.is_empty() {
+                    return Ok(false);
+                }
+                self.hold_bind(frame, out).await
+            }
+            Some(b'C') => {
+                if !ctx.prepared.is_empty() {
+                    if let Ok(FrontendMessage::Close(close)) = FrontendMessage::parse(frame) {
+                        if close.target == Target::Statement {
+                            ctx.prepared.remove(&close.name);
+                        }
+                    }
+                }
+                Ok(false)
+            }
+            _ => self.hold_statement(frame, out).await,
         }
+    }
+
+    /// A simple Query or a Parse.
+    async fn hold_statement(&mut self, frame: &Frame, out: &mut BytesMut) -> Result<bool, GatewayError> {
         let (sql, parse_name) = match FrontendMessage::parse(frame) {
             Ok(FrontendMessage::Query(query)) => (query.sql, None),
             Ok(FrontendMessage::Parse(parse)) => (parse.sql, Some(parse.statement)),
             _ => return Ok(false),
         };
-        if let Some(reason) = statement::session_reason(&sql) {
-            // Remembered for later reviews; the SET itself runs on the target as usual.
-            if let Some(ctx) = self.judge.reviews_mut() {
-                ctx.session_reason = Some(reason);
-            }
-            return Ok(false);
-        }
-        let Some(ctx) = self.judge.reviews().cloned() else {
+        let Some(ctx) = self.judge.reviews_mut() else {
             return Ok(false);
         };
+        ctx.parsed(parse_name.as_deref().unwrap_or(""));
+        if let Some(reason) = statement::session_reason(&sql) {
+            // Remembered for later reviews; the SET itself runs on the target as usual.
+            ctx.session_reason = Some(reason);
+            return Ok(false);
+        }
+        let holder = Arc::clone(&ctx.holder);
+        let session_reason = ctx.session_reason.clone();
         let (judgement, decision_us) = self.judge.judge(&sql)?;
         let Decision::Review { .. } = &judgement.decision else {
             return Ok(false);
         };
+        if let Some(name) = parse_name {
+            return self.prepare_reviewed(frame, name, sql, judgement, decision_us, out);
+        }
         // What came before runs first: the hold must not delay or reorder earlier statements.
         self.flush_to_target(out).await?;
         let index = self.next_statement_index();
-        let text = match &self.statement_masker {
-            Some(masker) => masker.mask_text(&sql).into_owned(),
-            None => sql.clone(),
-        };
-        self.recorder.append(&Event::Statement(Statement {
+        self.record_held(index, &sql, judgement.rule(), decision_us)?;
+        let hold = ToHold {
+            sql: &sql,
+            parameters: Vec::new(),
+            hash: statement::statement_hash(&sql),
             index,
-            text,
-            verdict: Verdict::PendingApproval,
-            rule: judgement.rule(),
-            decision_us,
-        }))?;
-        let held = self.hold(&ctx, &judgement.decision, &sql, index).await?;
-        let refusal = match held {
+        };
+        let refusal = match self
+            .hold(&holder, session_reason, &judgement.decision, hold)
+            .await?
+        {
             Held::Run => None,
             Held::Refuse(notice) => Some(notice),
         };
@@ -188,39 +279,165 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             refusal,
         };
         let refused = handling.refusal.is_some();
-        let sentinel = match parse_name {
-            None => {
-                self.push_expect(Expect::Query { handling })?;
-                FrontendMessage::Query(Query {
-                    sql: SENTINEL_SQL.to_owned(),
-                })
-            }
-            Some(name) => {
-                self.push_expect(Expect::Parse {
-                    name: name.clone(),
-                    handling,
-                })?;
-                FrontendMessage::Parse(Parse {
-                    statement: name,
-                    sql: SENTINEL_SQL.to_owned(),
-                    param_types: Vec::new(),
-                })
-            }
-        };
+        self.push_expect(Expect::Query { handling })?;
         if refused {
-            sentinel.encode(out).map_err(GatewayError::ClientProtocol)?;
+            FrontendMessage::Query(Query {
+                sql: SENTINEL_SQL.to_owned(),
+            })
+            .encode(out)
+            .map_err(GatewayError::ClientProtocol)?;
         } else {
             out.extend_from_slice(frame.as_bytes());
         }
         Ok(true)
     }
 
+    /// A Parse the policy sends to review: forwarded (preparing runs nothing) and remembered, so that each Bind of
+    /// it is held.
+    fn prepare_reviewed(
+        &mut self,
+        frame: &Frame,
+        name: String,
+        sql: String,
+        judgement: Arc<Judgement>,
+        decision_us: u64,
+        out: &mut BytesMut,
+    ) -> Result<bool, GatewayError> {
+        let index = self.next_statement_index();
+        self.record_held(index, &sql, judgement.rule(), decision_us)?;
+        let full = self.judge.reviews().is_some_and(|ctx| {
+            ctx.prepared.len() >= MAX_REVIEWED_PREPARED && !ctx.prepared.contains_key(&name)
+        });
+        let handling = Handling {
+            statement: index,
+            masker: self.judge.session_masker()?,
+            tables: Arc::clone(&judgement.tables),
+            refusal: full.then(too_many_reviewed_refusal),
+        };
+        self.push_expect(Expect::Parse {
+            name: name.clone(),
+            handling,
+        })?;
+        if full {
+            FrontendMessage::Parse(Parse {
+                statement: name,
+                sql: SENTINEL_SQL.to_owned(),
+                param_types: Vec::new(),
+            })
+            .encode(out)
+            .map_err(GatewayError::ClientProtocol)?;
+            return Ok(true);
+        }
+        out.extend_from_slice(frame.as_bytes());
+        if let Some(ctx) = self.judge.reviews_mut() {
+            // A name already known stays ambiguous (see `Reviewed::ambiguous`).
+            ctx.prepared.entry(name).or_insert(Reviewed {
+                sql,
+                judgement,
+                index,
+                ambiguous: false,
+            });
+        }
+        Ok(true)
+    }
+
+    /// A Bind: held when it executes a prepared statement under review.
+    async fn hold_bind(&mut self, frame: &Frame, out: &mut BytesMut) -> Result<bool, GatewayError> {
+        // A malformed Bind is left to the normal path, which ends the session.
+        let Ok(FrontendMessage::Bind(bind)) = FrontendMessage::parse(frame) else {
+            return Ok(false);
+        };
+        let Some(ctx) = self.judge.reviews() else {
+            return Ok(false);
+        };
+        let Some(reviewed) = ctx.prepared.get(&bind.statement).cloned() else {
+            return Ok(false);
+        };
+        let holder = Arc::clone(&ctx.holder);
+        let session_reason = ctx.session_reason.clone();
+        // What came before (the Parse, earlier executions) goes first.
+        self.flush_to_target(out).await?;
+        let refusal = if reviewed.ambiguous {
+            Some(ambiguous_statement_refusal(&bind.statement))
+        } else {
+            let params = parameters(&bind);
+            let masker = self.statement_masker.clone();
+            let mask = |text: &str| match &masker {
+                Some(m) => m.mask_text(text).into_owned(),
+                None => text.to_owned(),
+            };
+            let hold = ToHold {
+                sql: &reviewed.sql,
+                parameters: params.iter().map(|p| p.shown(&mask)).collect(),
+                hash: statement::execution_hash(&reviewed.sql, &params, holder.hash_key.expose()),
+                index: reviewed.index,
+            };
+            match self
+                .hold(&holder, session_reason, &reviewed.judgement.decision, hold)
+                .await?
+            {
+                Held::Run => None,
+                Held::Refuse(notice) => Some(notice),
+            }
+        };
+        let Some(refusal) = refusal else {
+            self.push_expect(Expect::Bind {
+                portal: bind.portal,
+                statement: bind.statement,
+                formats: bind.result_formats,
+            })?;
+            out.extend_from_slice(frame.as_bytes());
+            return Ok(true);
+        };
+        self.push_expect(Expect::Refused {
+            handling: Handling {
+                statement: reviewed.index,
+                masker: None,
+                tables: Arc::clone(&reviewed.judgement.tables),
+                refusal: Some(refusal),
+            },
+        })?;
+        // Two parameter formats for no parameters: PostgreSQL rejects such a Bind whatever the statement (one that
+        // does not exist fails it as well), so the target skips to the Sync.
+        FrontendMessage::Bind(Bind {
+            portal: bind.portal,
+            statement: bind.statement,
+            param_formats: vec![Format::Text, Format::Text],
+            params: Vec::new(),
+            result_formats: Vec::new(),
+        })
+        .encode(out)
+        .map_err(GatewayError::ClientProtocol)?;
+        Ok(true)
+    }
+
+    /// Records a statement held (or prepared) for review, its text masked like every recorded statement text.
+    fn record_held(
+        &self,
+        index: u64,
+        sql: &str,
+        rule: Option<String>,
+        decision_us: u64,
+    ) -> Result<(), GatewayError> {
+        let text = match &self.statement_masker {
+            Some(masker) => masker.mask_text(sql).into_owned(),
+            None => sql.to_owned(),
+        };
+        self.recorder.append(&Event::Statement(Statement {
+            index,
+            text,
+            verdict: Verdict::PendingApproval,
+            rule,
+            decision_us,
+        }))
+    }
+
     async fn hold(
         &mut self,
-        ctx: &ReviewContext,
+        holder: &Holder,
+        session_reason: Option<String>,
         decision: &Decision,
-        sql: &str,
-        index: u64,
+        held: ToHold<'_>,
     ) -> Result<Held, GatewayError> {
         let Decision::Review {
             rule,
@@ -233,10 +450,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         else {
             return Ok(Held::Run);
         };
-        let broker = &ctx.broker;
-        let hash = statement::statement_hash(sql);
+        let broker = &holder.broker;
+        let ToHold {
+            sql,
+            parameters,
+            hash,
+            index,
+        } = held;
         // An approval given after an earlier hold timed out grants this one execution.
-        match broker.use_grant(ctx.user_id, &ctx.connection, &hash).await {
+        match broker.use_grant(holder.user_id, &holder.connection, &hash).await {
             Ok(Some(granted)) => {
                 let approver = granted.final_vote().map(|v| v.approver.clone());
                 self.record_approval(index, &granted.id, ApprovalOutcome::Granted, approver.clone())?;
@@ -253,14 +475,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let new = NewReview {
             statement: sql.to_owned(),
             statement_hash: hash,
-            parameters: Vec::new(),
-            user_id: ctx.user_id,
-            user_name: ctx.user_name.clone(),
-            connection_name: ctx.connection.clone(),
-            session_id: ctx.session_id,
+            parameters,
+            user_id: holder.user_id,
+            user_name: holder.user_name.clone(),
+            connection_name: holder.connection.clone(),
+            session_id: holder.session_id,
             rule: rule.clone(),
             reason: reason.clone(),
-            justification: statement::justification(sql).or_else(|| ctx.session_reason.clone()),
+            justification: statement::justification(sql).or(session_reason),
             approver_groups: approver_groups.clone(),
             approvals_required: *approvals_required,
             admins_may_approve: broker.settings().admins_may_approve,
@@ -268,7 +490,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             grant_window: time::Duration::try_from(broker.settings().grant_window)
                 .unwrap_or(time::Duration::HOUR),
         };
-        let ticket = match broker.submit(&ctx.actor(), new).await {
+        let ticket = match broker.submit(&holder.actor(), new).await {
             Ok(ticket) => ticket,
             Err(error) => {
                 tracing::error!(%error, "could not create a review");
@@ -280,14 +502,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         // client vanished with unread data and the write side saw it first), the review must not stay pending.
         let mut guard = PendingGuard {
             broker: Arc::clone(broker),
-            actor: ctx.actor(),
+            actor: holder.actor(),
             review: Some(id.clone()),
         };
         self.shared.held_notices.push(waiting_notice(&HoldEnd::Waiting {
             review: id.clone(),
             groups: approver_groups.clone(),
         }));
-        let timeout = ctx.hold_timeout();
+        let timeout = holder.hold_timeout();
         let outcome = {
             let wait = ticket.wait(timeout);
             tokio::pin!(wait);
@@ -296,7 +518,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                     outcome = &mut wait => break outcome,
                     () = self.shared.held_notices.cancel.notified() => {
                         // CancelRequest: the review is cancelled and the statement fails like a cancelled query.
-                        if let Err(error) = ticket.cancel(&ctx.actor()).await {
+                        if let Err(error) = ticket.cancel(&holder.actor()).await {
                             tracing::warn!(%error, review = %id, "could not cancel the review");
                         }
                         break ticket.wait(Duration::ZERO).await;
@@ -308,7 +530,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                             Ok(n) => n,
                             Err(error) => {
                                 guard.review = None;
-                                if let Err(error) = ticket.cancel(&ctx.actor()).await {
+                                if let Err(error) = ticket.cancel(&holder.actor()).await {
                                     tracing::warn!(%error, review = %id, "could not cancel the review");
                                 }
                                 self.record_approval(index, &id, ApprovalOutcome::Expired, None)?;
@@ -317,7 +539,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                         };
                         if n == 0 {
                             guard.review = None;
-                            if let Err(error) = ticket.cancel(&ctx.actor()).await {
+                            if let Err(error) = ticket.cancel(&holder.actor()).await {
                                 tracing::warn!(%error, review = %id, "could not cancel the review");
                             }
                             self.record_approval(index, &id, ApprovalOutcome::Expired, None)?;
@@ -380,6 +602,26 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             reviewer,
         }))
     }
+}
+
+/// A Bind's parameter values with their formats (none given: all text; one: all of that format).
+fn parameters(bind: &Bind) -> Vec<Param<'_>> {
+    bind.params
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let format = match bind.param_formats.as_slice() {
+                [] => Format::Text,
+                [one] => *one,
+                many => many.get(i).copied().unwrap_or(Format::Binary),
+            };
+            match (value, format) {
+                (None, _) => Param::Null,
+                (Some(v), Format::Text) => Param::Text(v),
+                (Some(v), Format::Binary) => Param::Binary(v),
+            }
+        })
+        .collect()
 }
 
 /// Cancels a review whose hold was dropped without an outcome. The cancel runs on its own task (a destructor

@@ -176,6 +176,20 @@ fn show_review(out: &mut impl Write, r: &Value) -> anyhow::Result<()> {
     }
     writeln!(out, "statement:")?;
     writeln!(out, "{}", text(r, "statement"))?;
+    let params = r
+        .get("parameters")
+        .and_then(Value::as_array)
+        .filter(|p| !p.is_empty());
+    if let Some(params) = params {
+        // Values as the gateway stored them: sensitive ones masked, binary ones by size.
+        writeln!(out, "parameters:")?;
+        for (i, p) in params.iter().enumerate() {
+            match p.as_str() {
+                Some(value) => writeln!(out, "  ${} = {value}", i + 1)?,
+                None => writeln!(out, "  ${} = NULL", i + 1)?,
+            }
+        }
+    }
     Ok(())
 }
 
@@ -360,7 +374,8 @@ mod tests {
         let r = json!({
             "id": "r-0123456789ab", "status": "pending", "user": "alice", "connection": "prod",
             "rule": "review-deletes", "reason": "deletes need review", "justification": "INC-9",
-            "approver_groups": ["dba"], "approvals_required": 1, "statement": "DELETE FROM t",
+            "approver_groups": ["dba"], "approvals_required": 1, "statement": "DELETE FROM t WHERE a = $1 AND b = $2",
+            "parameters": ["4111 **** **** 1111", null],
             "decisions": [{"approver": "bob", "approve": true, "comment": "ok", "at": "2026-01-01T00:00:00Z"}],
         });
         let mut out = Vec::new();
@@ -372,7 +387,9 @@ mod tests {
             "review-deletes",
             "INC-9",
             "dba",
-            "DELETE FROM t",
+            "DELETE FROM t WHERE a = $1 AND b = $2",
+            "$1 = 4111 **** **** 1111",
+            "$2 = NULL",
             "bob: approved",
         ] {
             assert!(text.contains(want), "{want} missing from:\n{text}");
