@@ -12,3 +12,22 @@ pub fn validate(source: &str) -> Result<(), String> {
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// Checks that every webhook the policy names in `notify` is configured on this gateway (`[[approvals.webhooks]]`):
+/// a misspelt name would otherwise notify nobody without anyone noticing.
+pub fn webhooks_known(source: &str, broker: &sluice_approvals::Broker) -> Result<(), String> {
+    let Ok(policy) = sluice_policy::Policy::from_toml(source) else {
+        return Ok(());
+    };
+    let names = policy.webhook_names();
+    let unknown = broker.unknown_webhooks(names.iter().map(String::as_str));
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the policy names webhooks in `notify` that this gateway does not configure: {}; add them to \
+         [[approvals.webhooks]] in the gateway configuration (with scope = \"policy\" to send them only what \
+         policies route to them), or fix the names",
+        unknown.join(", ")
+    ))
+}

@@ -6,7 +6,7 @@
 //! CLI's API server in another gateway process), through a short poll. Waiters always re-read the review from the
 //! store, so a notification is only a hint and a lost one costs at most one poll interval.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde_json::json;
@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::delivery::{self, Dispatcher};
-use crate::webhook::{Event, EventKind, WebhookTarget};
+use crate::webhook::{Event, EventKind, WebhookRoutes, WebhookTarget};
 
 /// Broker settings (from configuration).
 #[derive(Debug, Clone)]
@@ -95,6 +95,8 @@ pub struct Broker {
     changed: Arc<watch::Sender<u64>>,
     events: mpsc::UnboundedSender<Event>,
     tasks: Vec<JoinHandle<()>>,
+    /// Which `policy`-scoped webhooks an event goes to (see [`Broker::set_routes`]).
+    routes: RwLock<Option<Arc<dyn WebhookRoutes>>>,
 }
 
 impl Drop for Broker {
@@ -134,7 +136,39 @@ impl Broker {
             changed,
             events,
             tasks,
+            routes: RwLock::new(None),
         })
+    }
+
+    /// Routes review and access events to the webhooks the active policy names (`notify`), besides the global
+    /// ones. Without routes, webhooks of scope `policy` are told nothing.
+    pub fn set_routes(&self, routes: Arc<dyn WebhookRoutes>) {
+        if let Ok(mut slot) = self.routes.write() {
+            *slot = Some(routes);
+        }
+    }
+
+    /// The names in `names` that are not configured webhooks (a policy naming them would notify nobody).
+    pub fn unknown_webhooks<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        names
+            .into_iter()
+            .filter(|name| !self.settings.webhooks.iter().any(|t| t.name == *name))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn routes(&self) -> Option<Arc<dyn WebhookRoutes>> {
+        self.routes.read().ok().and_then(|slot| slot.clone())
+    }
+
+    fn review_routes(&self, connection: &str, rule: &str) -> Vec<String> {
+        self.routes()
+            .map(|r| r.review(connection, rule))
+            .unwrap_or_default()
+    }
+
+    fn access_routes(&self, connection: &str) -> Vec<String> {
+        self.routes().map(|r| r.access(connection)).unwrap_or_default()
     }
 
     /// The settings.
@@ -151,12 +185,13 @@ impl Broker {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    fn announce(&self, kind: EventKind, subject: &str, data: serde_json::Value) {
+    fn announce(&self, kind: EventKind, subject: &str, data: serde_json::Value, routes: Vec<String>) {
         let event = Event {
             kind,
             subject: subject.to_owned(),
             at: OffsetDateTime::now_utc().unix_timestamp(),
             data,
+            routes,
         };
         // The receiver lives as long as the broker; a send error means it is shutting down.
         let _ = self.events.send(event);
@@ -171,10 +206,12 @@ impl Broker {
             &review.id,
             json!({
                 "user": r.user_name, "connection": r.connection_name, "rule": r.rule, "reason": r.reason,
-                "statement": r.statement, "statement_hash": r.statement_hash, "justification": r.justification,
+                "statement": r.statement, "parameters": r.parameters, "statement_hash": r.statement_hash,
+                "justification": r.justification,
                 "approver_groups": r.approver_groups, "approvals_required": r.approvals_required,
                 "session": r.session_id.map(|s| s.to_string()),
             }),
+            self.review_routes(&r.connection_name, &r.rule),
         );
         Ok(Ticket {
             review,
@@ -203,6 +240,7 @@ impl Broker {
                 "connection": review.request.connection_name,
                 "approver": vote.map(|v| v.approver.clone()), "comment": vote.and_then(|v| v.comment.clone()),
             }),
+            self.review_routes(&review.request.connection_name, &review.request.rule),
         );
     }
 
@@ -310,6 +348,7 @@ impl Broker {
             &request.id,
             json!({ "user": user_name, "connection": connection, "duration_secs": duration.whole_seconds(),
                     "reason": reason }),
+            self.access_routes(connection),
         );
         Ok(request)
     }
@@ -331,6 +370,7 @@ impl Broker {
                     "connection": request.request.connection_name,
                     "approver": vote.map(|v| v.approver.clone()), "comment": vote.and_then(|v| v.comment.clone()),
                     "until": request.grant_until.map(|t| t.unix_timestamp()) }),
+            self.access_routes(&request.request.connection_name),
         );
         Ok(request)
     }
@@ -346,6 +386,7 @@ impl Broker {
             kind,
             session_id,
             json!({ "user": user, "connection": connection }),
+            Vec::new(),
         );
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct Dispatcher {
 /// Runs until the sender side (the broker) is dropped.
 pub(crate) async fn run(dispatcher: Arc<Dispatcher>, mut events: mpsc::UnboundedReceiver<Event>) {
     while let Some(event) = events.recv().await {
-        for target in dispatcher.targets.iter().filter(|t| t.wants(event.kind)) {
+        for target in dispatcher.targets.iter().filter(|t| t.gets(&event)) {
             let (d, target, event) = (Arc::clone(&dispatcher), target.clone(), event.clone());
             tokio::spawn(async move { deliver(&d, &target, &event).await });
         }

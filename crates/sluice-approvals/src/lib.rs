@@ -7,7 +7,9 @@
 //!   ([`Broker::use_grant`]).
 //! - Time-bound access requests ([`Broker::request_access`], [`Broker::decide_access`]).
 //! - Webhooks ([`webhook`]): signed JSON or Slack-compatible payloads, retried with backoff and logged; they run
-//!   on their own tasks, so a failing receiver never blocks or loses a review.
+//!   on their own tasks, so a failing receiver never blocks or loses a review. Global webhooks get every event;
+//!   webhooks of scope `policy` get the review and access events the active policy routes to them by name
+//!   ([`webhook::WebhookRoutes`], set with [`Broker::set_routes`]).
 //! - [`statement`]: normalised text, hash and justification of a held statement (pure).
 //!
 //! The rules of deciding (no self-approval, approver groups, finality, audit) live in `sluice-store`, inside the

@@ -68,9 +68,26 @@ pub enum PayloadFormat {
     Slack,
 }
 
+/// Which events a receiver gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookScope {
+    /// Every event (of its `events`).
+    #[default]
+    Global,
+    /// Only the reviews and access requests the active policy routes to it by name (`notify`).
+    Policy,
+}
+
 /// One configured receiver.
 #[derive(Clone, Deserialize)]
 pub struct WebhookTarget {
+    /// Its name in the configuration; policies name it in `notify`.
+    #[serde(default)]
+    pub name: String,
+    /// Which events it gets.
+    #[serde(default)]
+    pub scope: WebhookScope,
     /// Where to POST.
     pub url: String,
     /// HMAC key. Never logged.
@@ -86,6 +103,8 @@ pub struct WebhookTarget {
 impl fmt::Debug for WebhookTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookTarget")
+            .field("name", &self.name)
+            .field("scope", &self.scope)
             .field("url", &redact_url(&self.url))
             .field("format", &self.format)
             .field("events", &self.events)
@@ -98,6 +117,24 @@ impl WebhookTarget {
     pub fn wants(&self, kind: EventKind) -> bool {
         self.events.is_empty() || self.events.contains(&kind)
     }
+
+    /// Whether this receiver gets `event`: one of its events, and global or named by the policy for it.
+    pub fn gets(&self, event: &Event) -> bool {
+        self.wants(event.kind)
+            && match self.scope {
+                WebhookScope::Global => true,
+                WebhookScope::Policy => event.routes.contains(&self.name),
+            }
+    }
+}
+
+/// Which webhooks the active policy names (`notify`) for an event, besides the global ones. The gateway implements
+/// it over its live policy; without one, only global webhooks are told anything.
+pub trait WebhookRoutes: Send + Sync + fmt::Debug {
+    /// The webhooks named for reviews under rule `rule` on connection `connection`.
+    fn review(&self, connection: &str, rule: &str) -> Vec<String>;
+    /// The webhooks named for access requests to connection `connection`.
+    fn access(&self, connection: &str) -> Vec<String>;
 }
 
 /// An event to announce: its kind, what it is about (review, request or session id) and its data.
@@ -111,6 +148,8 @@ pub struct Event {
     pub at: i64,
     /// Event-specific fields.
     pub data: Value,
+    /// Webhooks of scope `policy` the policy names for this event (not part of any payload).
+    pub routes: Vec<String>,
 }
 
 /// The JSON body for `event` in `format`. `api_base` (`https://sluice.example.com`) makes Slack links absolute.
@@ -130,17 +169,38 @@ fn field<'a>(data: &'a Value, key: &str) -> &'a str {
     data.get(key).and_then(Value::as_str).unwrap_or("?")
 }
 
+/// `\nParameters: $1 = '…', $2 = NULL` for an extended-protocol execution, else nothing.
+fn slack_parameters(data: &Value) -> String {
+    let Some(params) = data
+        .get("parameters")
+        .and_then(Value::as_array)
+        .filter(|p| !p.is_empty())
+    else {
+        return String::new();
+    };
+    let shown: Vec<String> = params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match p.as_str() {
+            Some(text) => format!("${} = `{}`", i + 1, text.replace('`', "'")),
+            None => format!("${} = NULL", i + 1),
+        })
+        .collect();
+    format!("\nParameters: {}", shown.join(", "))
+}
+
 fn slack(event: &Event, api_base: Option<&str>) -> Value {
     let d = &event.data;
     let id = &event.subject;
     let text = match event.kind {
         EventKind::ReviewCreated => format!(
-            ":hourglass: *{}* asks to run on *{}* (rule `{}`, approvers: {}):\n```{}```\nReason: {}\nApprove: `sluice review approve {id}` · Deny: `sluice review deny {id} --reason ...`",
+            ":hourglass: *{}* asks to run on *{}* (rule `{}`, approvers: {}):\n```{}```{}\nReason: {}\nApprove: `sluice review approve {id}` · Deny: `sluice review deny {id} --reason ...`",
             field(d, "user"),
             field(d, "connection"),
             field(d, "rule"),
             d.get("approver_groups").map(Value::to_string).unwrap_or_default(),
             field(d, "statement"),
+            slack_parameters(d),
             d.get("justification").and_then(Value::as_str).unwrap_or("(none given)"),
         ),
         EventKind::ReviewDecided => format!("Review {id} is *{}* (by {}).", field(d, "status"), field(d, "approver")),
@@ -241,7 +301,43 @@ mod tests {
             at: 1_700_000_000,
             data: json!({ "user": "alice", "connection": "prod", "rule": "r", "statement": "DELETE FROM t",
                           "approver_groups": ["dba"], "status": "approved", "approver": "bob" }),
+            routes: vec!["dba-slack".into()],
         }
+    }
+
+    fn target(name: &str, scope: WebhookScope, events: Vec<EventKind>) -> WebhookTarget {
+        WebhookTarget {
+            name: name.into(),
+            scope,
+            url: "https://hooks.example/x".into(),
+            secret: "s".into(),
+            format: PayloadFormat::Json,
+            events,
+        }
+    }
+
+    #[test]
+    fn policy_webhooks_get_only_the_events_routed_to_them() {
+        let e = event(EventKind::ReviewCreated);
+        assert!(target("ops", WebhookScope::Global, vec![]).gets(&e));
+        assert!(target("dba-slack", WebhookScope::Policy, vec![]).gets(&e));
+        assert!(!target("other", WebhookScope::Policy, vec![]).gets(&e));
+        assert!(!target("dba-slack", WebhookScope::Policy, vec![EventKind::ReviewDecided]).gets(&e));
+        assert!(!target("ops", WebhookScope::Global, vec![EventKind::SessionOpened]).gets(&e));
+    }
+
+    #[test]
+    fn slack_shows_the_parameters_of_an_execution() {
+        let mut e = event(EventKind::ReviewCreated);
+        e.data["parameters"] = json!(["4111 **** **** 1111", null]);
+        let text = payload(&e, PayloadFormat::Slack, None)["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            text.contains("Parameters: $1 = `4111 **** **** 1111`, $2 = NULL"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -310,6 +406,8 @@ mod tests {
             "https://hooks.example/x"
         );
         let t = WebhookTarget {
+            name: "ops".into(),
+            scope: WebhookScope::Global,
             url: "https://hooks.example/x?token=1".into(),
             secret: "topsecret".into(),
             format: PayloadFormat::Slack,

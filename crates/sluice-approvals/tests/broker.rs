@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sluice_approvals::webhook::{self, PayloadFormat, WebhookTarget};
+use sluice_approvals::webhook::{self, PayloadFormat, WebhookRoutes, WebhookScope, WebhookTarget};
 use sluice_approvals::{statement, Broker, BrokerSettings, Outcome};
 use sluice_model::{Role, UserKind};
 use sluice_store::reviews::{Decide, NewReview, ReviewStatus};
@@ -328,6 +328,8 @@ async fn webhooks_are_signed_retried_and_logged_without_blocking_reviews() {
         BrokerSettings {
             webhooks: vec![
                 WebhookTarget {
+                    name: "ops".into(),
+                    scope: WebhookScope::Global,
                     url: url.clone(),
                     secret: secret.into(),
                     format: PayloadFormat::Json,
@@ -335,6 +337,8 @@ async fn webhooks_are_signed_retried_and_logged_without_blocking_reviews() {
                 },
                 // A receiver that is down: must not block or lose anything.
                 WebhookTarget {
+                    name: "down".into(),
+                    scope: WebhookScope::Global,
                     url: "http://127.0.0.1:9/down".into(),
                     secret: secret.into(),
                     format: PayloadFormat::Slack,
@@ -417,4 +421,119 @@ async fn webhooks_are_signed_retried_and_logged_without_blocking_reviews() {
         store.review_by_id(ticket.id()).await.unwrap().unwrap().status,
         ReviewStatus::Approved
     );
+}
+
+/// Routes as a policy would: rule `review-deletes` on `prod` notifies `dba-hook`, access to `prod` notifies
+/// `access-hook`.
+#[derive(Debug)]
+struct FixedRoutes;
+
+impl WebhookRoutes for FixedRoutes {
+    fn review(&self, connection: &str, rule: &str) -> Vec<String> {
+        if connection == "prod" && rule == "review-deletes" {
+            vec!["dba-hook".into()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn access(&self, connection: &str) -> Vec<String> {
+        if connection == "prod" {
+            vec!["access-hook".into()]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+#[tokio::test]
+async fn policy_scoped_webhooks_get_only_the_events_routed_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let alice = user(&store, "alice", &["dev"]).await;
+    let bob = user(&store, "bob", &["dba"]).await;
+    let (global_url, global) = receiver(0).await;
+    let (dba_url, dba) = receiver(0).await;
+    let (access_url, access) = receiver(0).await;
+    let hook = |name: &str, scope, url: &str| WebhookTarget {
+        name: name.into(),
+        scope,
+        url: url.into(),
+        secret: "s".into(),
+        format: PayloadFormat::Json,
+        events: vec![],
+    };
+    let broker = Broker::new(
+        store.clone(),
+        BrokerSettings {
+            webhooks: vec![
+                hook("ops", WebhookScope::Global, &global_url),
+                hook("dba-hook", WebhookScope::Policy, &dba_url),
+                hook("access-hook", WebhookScope::Policy, &access_url),
+            ],
+            ..BrokerSettings::default()
+        },
+    );
+    assert_eq!(broker.unknown_webhooks(["dba-hook", "ops", "nobody"]), ["nobody"]);
+    broker.set_routes(Arc::new(FixedRoutes));
+    let ticket = broker
+        .submit(&actor(&alice), review(&alice, "DELETE FROM t"))
+        .await
+        .unwrap();
+    broker
+        .decide(&actor(&bob), ticket.id(), Decide::Approve { comment: None })
+        .await
+        .unwrap();
+    let mut elsewhere = review(&alice, "DELETE FROM u");
+    elsewhere.connection_name = "staging".into();
+    broker.submit(&actor(&alice), elsewhere).await.unwrap();
+    let request = broker
+        .request_access(
+            &actor(&alice),
+            alice.id,
+            "alice",
+            "prod",
+            Duration::from_secs(60),
+            "INC-1",
+        )
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let events = |got: &Arc<Mutex<Vec<Received>>>| -> Vec<String> {
+        got.lock().unwrap().iter().map(|r| r.event.clone()).collect()
+    };
+    while (events(&global).len() < 4 || events(&dba).len() < 2 || events(&access).is_empty())
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Give stray deliveries a moment to show up before checking that there are none.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut global_events = events(&global);
+    global_events.sort();
+    assert_eq!(
+        global_events,
+        [
+            "access.requested",
+            "review.created",
+            "review.created",
+            "review.decided"
+        ],
+        "the global webhook gets everything"
+    );
+    let mut dba_events = events(&dba);
+    dba_events.sort();
+    assert_eq!(
+        dba_events,
+        ["review.created", "review.decided"],
+        "only the prod rule's review"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&dba.lock().unwrap()[0].body).unwrap();
+    assert!(
+        body["id"] == ticket.id() || body["data"]["status"] == "approved",
+        "{body}"
+    );
+    assert_eq!(events(&access), ["access.requested"]);
+    let body: serde_json::Value = serde_json::from_slice(&access.lock().unwrap()[0].body).unwrap();
+    assert_eq!(body["id"], request.id);
 }

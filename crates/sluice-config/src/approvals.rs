@@ -8,7 +8,7 @@
 use crate::error::ConfigError;
 use crate::oidc::{parse_ttl, Context};
 use crate::raw::{RawApprovals, RawRecording};
-use crate::{ApprovalsConfig, RecordingConfig, WebhookConfig, WebhookFormat, WEBHOOK_EVENTS};
+use crate::{ApprovalsConfig, RecordingConfig, WebhookConfig, WebhookFormat, WebhookScope, WEBHOOK_EVENTS};
 use sluice_model::Secret;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -237,12 +237,30 @@ pub(crate) fn resolve(raw: &RawApprovals, cx: &dyn Context) -> Result<ApprovalsC
             }
             events.push(name.to_owned());
         }
+        let scope = match &hook.scope {
+            None => WebhookScope::Global,
+            Some(s) => match s.get_ref().as_str() {
+                "global" => WebhookScope::Global,
+                "policy" => WebhookScope::Policy,
+                other => {
+                    return Err(err(
+                        s.span(),
+                        "scope",
+                        format!(
+                            "`{other}` is not a webhook scope; expected global (every event) or policy (events of \
+                             policies that name it in `notify`)"
+                        ),
+                    ))
+                }
+            },
+        };
         webhooks.push(WebhookConfig {
             name: name.to_owned(),
             url: url.to_owned(),
             secret: Secret::new(secret),
             format,
             events,
+            scope,
         });
     }
     Ok(ApprovalsConfig {

@@ -240,6 +240,18 @@ pub struct WebhookConfig {
     pub format: WebhookFormat,
     /// Subscribed events (names from [`WEBHOOK_EVENTS`]); empty means all.
     pub events: Vec<String>,
+    /// Which events reach it: all of them, or those of policies that name it.
+    pub scope: WebhookScope,
+}
+
+/// Which events a webhook gets (`scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebhookScope {
+    /// Every event (of its `events`). The default.
+    #[default]
+    Global,
+    /// Only reviews and access requests of policies that name the webhook in a `notify` list.
+    Policy,
 }
 
 impl fmt::Debug for WebhookConfig {
@@ -250,6 +262,7 @@ impl fmt::Debug for WebhookConfig {
             .field("secret", &self.secret)
             .field("format", &self.format)
             .field("events", &self.events)
+            .field("scope", &self.scope)
             .finish()
     }
 }

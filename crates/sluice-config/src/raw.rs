@@ -153,6 +153,8 @@ pub struct RawWebhook {
     pub format: Option<Spanned<String>>,
     /// Events sent; default all.
     pub events: Option<Vec<Spanned<String>>>,
+    /// `global` (default: every event) or `policy` (only events of policies that name it in `notify`).
+    pub scope: Option<Spanned<String>>,
 }
 
 /// `[recording]`

@@ -502,6 +502,7 @@ name = "team-slack"
 url = "https://hooks.slack.com/services/T0/B0/slackpathtoken"
 secret = "inline-secret-456"
 format = "slack"
+scope = "policy"
 
 [recording]
 row_cap = 250
@@ -530,6 +531,8 @@ sync = "2s"
     assert_eq!(slack.secret.expose(), "inline-secret-456");
     assert_eq!(slack.format, WebhookFormat::Slack);
     assert!(slack.events.is_empty());
+    assert_eq!(ops.scope, WebhookScope::Global, "the default scope");
+    assert_eq!(slack.scope, WebhookScope::Policy);
     assert_eq!(config.recording.row_cap, 250);
     assert_eq!(
         config.recording.sync_interval,
@@ -655,6 +658,12 @@ fn approvals_errors_name_file_line_and_key() {
             5,
             "approvals.webhooks[0].format",
             "expected json or slack",
+        ),
+        (
+            format!("{hook}scope = \"team\"\n"),
+            5,
+            "approvals.webhooks[0].scope",
+            "expected global (every event) or policy",
         ),
         (
             format!("{hook}secret_file = \"/x\"\n"),

@@ -19,7 +19,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_approvals::webhook::{self, PayloadFormat, WebhookTarget};
+use sluice_approvals::webhook::{self, PayloadFormat, WebhookScope, WebhookTarget};
 use sluice_approvals::{Broker, BrokerSettings};
 use sluice_gateway::pg::PgListener;
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
@@ -529,6 +529,8 @@ fn a_webhook_receiver_verifies_signed_review_events_of_a_held_statement() {
     let (bad_url, bad_seen) = signature_checking_receiver("hook-secret");
     let hooks = vec![
         WebhookTarget {
+            name: "ops".into(),
+            scope: WebhookScope::Global,
             url,
             secret: "hook-secret".into(),
             format: PayloadFormat::Json,
@@ -536,6 +538,8 @@ fn a_webhook_receiver_verifies_signed_review_events_of_a_held_statement() {
         },
         // Signed with another secret: the receiver rejects every request, and the review is not affected.
         WebhookTarget {
+            name: "misconfigured".into(),
+            scope: WebhookScope::Global,
             url: bad_url,
             secret: "wrong-secret".into(),
             format: PayloadFormat::Slack,

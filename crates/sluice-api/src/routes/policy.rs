@@ -30,6 +30,12 @@ pub async fn apply(
         code: "invalid_policy",
         message,
     })?;
+    if let Some(broker) = state.broker() {
+        policy_check::webhooks_known(&req.source, broker).map_err(|message| ApiError::Unprocessable {
+            code: "invalid_policy",
+            message,
+        })?;
+    }
     let version = state.store().put_policy(&caller.actor(), &req.source).await?;
     state.policy_applied();
     Ok(Json(PolicyDto::from(version)))

@@ -18,6 +18,9 @@ pub(crate) struct PolicyFile {
     /// Rule sets, evaluated together.
     #[serde(default, rename = "ruleset")]
     pub rulesets: Vec<RuleSetFile>,
+    /// Webhooks (names from the gateway configuration) told about every review and access request.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
 }
 
 /// A group of rules sharing a scope, an opaque setting and a mask section.
@@ -47,6 +50,9 @@ pub(crate) struct RuleSetFile {
     pub rules: Vec<RuleFile>,
     #[serde(default)]
     pub mask: Option<MaskSection>,
+    /// Webhooks told about reviews under this set's rules and access requests for its connections.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
 }
 
 /// One rule.
@@ -80,6 +86,9 @@ pub(crate) struct RuleFile {
     /// Review: how long a request stays open (`30m`, `2h`, `1d`; default `1h`).
     #[serde(default)]
     pub expires_after: Option<Spanned<String>>,
+    /// Review: webhooks told about this rule's reviews.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
     /// Users in these groups only (in addition to the rule set's scope).
     #[serde(default)]
     pub groups: Vec<Spanned<String>>,
@@ -102,4 +111,6 @@ pub(crate) struct ActionFile {
     pub approvals: Option<Spanned<i64>>,
     #[serde(default)]
     pub expires_after: Option<Spanned<String>>,
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
 }

@@ -35,6 +35,8 @@ use std::time::SystemTime;
 #[derive(Debug, Default)]
 pub struct Policy {
     rulesets: Vec<RuleSet>,
+    /// Webhooks named at the policy level (`notify` at the top of the file).
+    notify: Vec<String>,
 }
 
 /// The name reported for the implicit rule of read-only connections.
@@ -66,13 +68,85 @@ impl Policy {
                 message: error.message().trim().to_owned(),
             }
         })?;
-        let rulesets = model::compile(source, file).map_err(PolicyError::Invalid)?;
-        Ok(Policy { rulesets })
+        let compiled = model::compile(source, file).map_err(PolicyError::Invalid)?;
+        Ok(Policy {
+            rulesets: compiled.rulesets,
+            notify: compiled.notify,
+        })
     }
 
     /// The names of the rule sets, in file order.
     pub fn ruleset_names(&self) -> impl Iterator<Item = &str> {
         self.rulesets.iter().map(|set| set.name.as_str())
+    }
+
+    /// Every webhook name the policy's `notify` lists mention, sorted: the gateway checks them against its
+    /// configured webhooks when the policy is applied and when it loads.
+    pub fn webhook_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.notify.clone();
+        for set in &self.rulesets {
+            names.extend(set.notify.iter().cloned());
+            names.extend(set.reviews().flat_map(|review| review.notify.iter().cloned()));
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The webhooks the policy names for reviews under rule `rule` (as a review records it) on connection
+    /// `connection`: the rule's `notify`, its rule set's and the policy's. Rule sets are matched by connection name
+    /// only (their type, tag and group limits are not known where a review is decided), so a webhook may hear of
+    /// slightly more than the rule set covers, never less. A review by the opaque setting gets the opaque settings'
+    /// and rule sets' webhooks.
+    pub fn review_webhooks(&self, connection: &str, rule: &str) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for set in self.sets_for(connection) {
+            let reviews: Vec<&Review> = if rule == "opaque" {
+                match &set.opaque {
+                    Some(OpaqueAction::Act(Action::Review(review))) => vec![review],
+                    _ => Vec::new(),
+                }
+            } else {
+                set.rules
+                    .iter()
+                    .filter(|r| r.name == rule)
+                    .filter_map(|r| match &r.action {
+                        Action::Review(review) => Some(review),
+                        Action::Deny => None,
+                    })
+                    .collect()
+            };
+            for review in reviews {
+                model::merge_names(&mut names, &review.notify);
+            }
+            if rule == "opaque" {
+                model::merge_names(&mut names, &set.notify);
+            }
+        }
+        model::merge_names(&mut names, &self.notify);
+        names
+    }
+
+    /// The webhooks the policy names for access requests to connection `connection`: those of every rule set whose
+    /// connections match it (the set's own `notify` and its review rules'), and the policy's.
+    pub fn access_webhooks(&self, connection: &str) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for set in self.sets_for(connection) {
+            model::merge_names(&mut names, &set.notify);
+            for review in set.reviews() {
+                model::merge_names(&mut names, &review.notify);
+            }
+        }
+        model::merge_names(&mut names, &self.notify);
+        names
+    }
+
+    /// Rule sets whose connection globs match `connection` (or that name none).
+    fn sets_for<'a>(&'a self, connection: &'a str) -> impl Iterator<Item = &'a RuleSet> + 'a {
+        self.rulesets.iter().filter(move |set| {
+            set.scope.connections.is_empty()
+                || set.scope.connections.iter().any(|glob| glob.matches(connection))
+        })
     }
 
     /// Decides about a classified request.
@@ -437,6 +511,7 @@ fn into_decision(hit: Hit<'_>, now: SystemTime) -> Decision {
             approvers,
             approvals,
             expires_after,
+            ..
         }) => {
             let plural = if approvals == 1 { "approval" } else { "approvals" };
             Decision::Review {

@@ -143,12 +143,14 @@ pub(crate) enum Action {
     Review(Review),
 }
 
-/// Who approves a held request, how many approvals it needs, how long it stays open.
+/// Who approves a held request, how many approvals it needs, how long it stays open, and which webhooks hear
+/// about it (its own `notify`, then its rule set's, then the policy's; merged when the policy is compiled).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Review {
     pub approvers: Vec<String>,
     pub approvals: u32,
     pub expires_after: Duration,
+    pub notify: Vec<String>,
 }
 
 /// What statements the classifier cannot see into get.
@@ -224,7 +226,31 @@ pub(crate) struct RuleSet {
     pub opaque: Option<OpaqueAction>,
     pub rules: Vec<Rule>,
     pub mask: Option<MaskSection>,
+    /// Webhooks named by the set itself (merged into its reviews, and told about access requests).
+    pub notify: Vec<String>,
 }
+
+impl RuleSet {
+    /// The review actions of the set: its rules' and its opaque setting's.
+    pub(crate) fn reviews(&self) -> impl Iterator<Item = &Review> {
+        self.rules
+            .iter()
+            .map(|rule| &rule.action)
+            .chain(self.opaque.iter().filter_map(|opaque| match opaque {
+                OpaqueAction::Act(action) => Some(action),
+                OpaqueAction::Allow | OpaqueAction::Strictest => None,
+            }))
+            .filter_map(|action| match action {
+                Action::Review(review) => Some(review),
+                Action::Deny => None,
+            })
+    }
+}
+
+/// The most webhook names one `notify` list may hold.
+const MAX_NOTIFY: usize = 20;
+/// The longest webhook name (as in the gateway configuration).
+const MAX_WEBHOOK_NAME: usize = 64;
 
 /// Collects problems while compiling, converting spans to line and column.
 struct Checker<'a> {
@@ -278,6 +304,39 @@ impl Checker<'_> {
             .collect()
     }
 
+    /// Webhook names (`notify`): as the gateway configuration spells them, each at most once.
+    fn webhooks(&mut self, values: &[Spanned<String>], key: &str) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        if values.len() > MAX_NOTIFY {
+            if let Some(first) = values.first() {
+                self.report(first.span(), key, format!("at most {MAX_NOTIFY} webhooks"));
+            }
+        }
+        for value in values {
+            let name = value.get_ref();
+            let valid = !name.is_empty()
+                && name.len() <= MAX_WEBHOOK_NAME
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+            if !valid {
+                self.report(
+                    value.span(),
+                    key,
+                    format!(
+                        "`{name}` is not a webhook name: 1 to {MAX_WEBHOOK_NAME} letters, digits, '-' or '_', as in \
+                         [[approvals.webhooks]] of the gateway configuration"
+                    ),
+                );
+            } else if names.contains(name) {
+                self.report(value.span(), key, format!("`{name}` is listed twice"));
+            } else {
+                names.push(name.clone());
+            }
+        }
+        names
+    }
+
     fn action(
         &mut self,
         parts: ActionParts<'_>,
@@ -314,15 +373,18 @@ impl Checker<'_> {
                     Duration::from_secs(3_600)
                 }),
             };
+            let notify = checker.webhooks(parts.notify, &format!("{key}.notify"));
             Some(Review {
                 approvers,
                 approvals,
                 expires_after,
+                notify,
             })
         };
         let reviewish = parts.approvers.len()
             + usize::from(parts.approvals.is_some())
-            + usize::from(parts.expires_after.is_some());
+            + usize::from(parts.expires_after.is_some())
+            + parts.notify.len();
         let action = match parts.action.get_ref().as_str() {
             "deny" => OpaqueAction::Act(Action::Deny),
             "review" => OpaqueAction::Act(Action::Review(review(self)?)),
@@ -346,7 +408,7 @@ impl Checker<'_> {
             self.report(
                 parts.action.span(),
                 key,
-                "approvers, approvals and expires_after only make sense with action = \"review\"",
+                "approvers, approvals, expires_after and notify only make sense with action = \"review\"",
             );
         }
         Some(action)
@@ -360,6 +422,7 @@ struct ActionParts<'a> {
     approvers: &'a [Spanned<String>],
     approvals: Option<&'a Spanned<i64>>,
     expires_after: Option<&'a Spanned<String>>,
+    notify: &'a [Spanned<String>],
 }
 
 /// Parses `30s`, `15m`, `2h`, `1d`, `1h30m`.
@@ -395,8 +458,23 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
+/// A compiled policy file: its rule sets and the webhooks named at the policy level.
+pub(crate) struct Compiled {
+    pub rulesets: Vec<RuleSet>,
+    pub notify: Vec<String>,
+}
+
+/// Appends the names in `more` that `list` does not have yet.
+pub(crate) fn merge_names(list: &mut Vec<String>, more: &[String]) {
+    for name in more {
+        if !list.contains(name) {
+            list.push(name.clone());
+        }
+    }
+}
+
 /// Validates and compiles a parsed file, collecting every problem.
-pub(crate) fn compile(source: &str, file: PolicyFile) -> Result<Vec<RuleSet>, Vec<Problem>> {
+pub(crate) fn compile(source: &str, file: PolicyFile) -> Result<Compiled, Vec<Problem>> {
     let mut checker = Checker {
         source,
         problems: Vec::new(),
@@ -422,8 +500,27 @@ pub(crate) fn compile(source: &str, file: PolicyFile) -> Result<Vec<RuleSet>, Ve
             rulesets.push(set);
         }
     }
+    let notify = checker.webhooks(&file.notify, "notify");
+    // Every review names the webhooks of its rule, then its set's, then the policy's.
+    for set in &mut rulesets {
+        let mut inherited = set.notify.clone();
+        merge_names(&mut inherited, &notify);
+        let reviews =
+            set.rules
+                .iter_mut()
+                .map(|rule| &mut rule.action)
+                .chain(set.opaque.iter_mut().filter_map(|opaque| match opaque {
+                    OpaqueAction::Act(action) => Some(action),
+                    OpaqueAction::Allow | OpaqueAction::Strictest => None,
+                }));
+        for action in reviews {
+            if let Action::Review(review) = action {
+                merge_names(&mut review.notify, &inherited);
+            }
+        }
+    }
     if checker.problems.is_empty() {
-        Ok(rulesets)
+        Ok(Compiled { rulesets, notify })
     } else {
         Err(checker.problems)
     }
@@ -456,6 +553,7 @@ fn compile_set(checker: &mut Checker<'_>, set: &RuleSetFile, key: &str) -> Optio
             approvers: &table.approvers,
             approvals: table.approvals.as_ref(),
             expires_after: table.expires_after.as_ref(),
+            notify: &table.notify,
         };
         checker.action(parts, &format!("{key}.opaque"), true)
     });
@@ -481,6 +579,7 @@ fn compile_set(checker: &mut Checker<'_>, set: &RuleSetFile, key: &str) -> Optio
         opaque,
         rules,
         mask: set.mask.clone(),
+        notify: checker.webhooks(&set.notify, &format!("{key}.notify")),
     })
 }
 
@@ -551,6 +650,7 @@ fn compile_rule(checker: &mut Checker<'_>, rule: &RuleFile, key: &str) -> Option
         approvers: &rule.approvers,
         approvals: rule.approvals.as_ref(),
         expires_after: rule.expires_after.as_ref(),
+        notify: &rule.notify,
     };
     let action = match checker.action(parts, key, false)? {
         OpaqueAction::Act(action) => action,

@@ -194,8 +194,13 @@ fn broker_settings(config: &Config) -> sluice_approvals::BrokerSettings {
 }
 
 fn webhook_target(hook: &sluice_config::WebhookConfig) -> sluice_approvals::webhook::WebhookTarget {
-    use sluice_approvals::webhook::{EventKind, PayloadFormat};
+    use sluice_approvals::webhook::{EventKind, PayloadFormat, WebhookScope};
     sluice_approvals::webhook::WebhookTarget {
+        name: hook.name.clone(),
+        scope: match hook.scope {
+            sluice_config::WebhookScope::Global => WebhookScope::Global,
+            sluice_config::WebhookScope::Policy => WebhookScope::Policy,
+        },
         url: hook.url.clone(),
         secret: hook.secret.expose().clone(),
         format: match hook.format {

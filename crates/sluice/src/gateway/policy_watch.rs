@@ -10,6 +10,8 @@
 //! validated when applied, so only a downgrade can do that) leaves the previous policy in force and logs why.
 
 use anyhow::Context as _;
+use sluice_approvals::webhook::WebhookRoutes;
+use sluice_approvals::Broker;
 use sluice_policy::Policy;
 use sluice_store::Store;
 use std::sync::Arc;
@@ -61,12 +63,42 @@ pub async fn load(store: &Store) -> anyhow::Result<Loaded> {
     }
 }
 
+/// Routes webhook events by the live policy's `notify` lists (see `sluice_policy::Policy::review_webhooks`).
+#[derive(Debug)]
+pub struct PolicyRoutes(pub watch::Receiver<Arc<Policy>>);
+
+impl WebhookRoutes for PolicyRoutes {
+    fn review(&self, connection: &str, rule: &str) -> Vec<String> {
+        self.0.borrow().review_webhooks(connection, rule)
+    }
+
+    fn access(&self, connection: &str) -> Vec<String> {
+        self.0.borrow().access_webhooks(connection)
+    }
+}
+
+/// Logs an error naming the webhooks `policy` routes events to that this gateway does not configure. The API
+/// refuses to apply such a policy, but it may have been applied through a gateway configured differently, or the
+/// configuration changed since; the policy is still enforced (only those notifications are lost).
+pub fn check_webhooks(broker: &Broker, policy: &Policy, version: Option<i64>) {
+    let names = policy.webhook_names();
+    let unknown = broker.unknown_webhooks(names.iter().map(String::as_str));
+    if !unknown.is_empty() {
+        tracing::error!(
+            version,
+            webhooks = %unknown.join(", "),
+            "the policy names webhooks in `notify` that are not configured in [[approvals.webhooks]]; they are not notified"
+        );
+    }
+}
+
 /// Republishes the policy on `publish` whenever the store's active version changes, until `stop` turns true.
 pub fn spawn(
     store: Store,
     publish: watch::Sender<Arc<Policy>>,
     mut version: Option<i64>,
     applied_here: Arc<Notify>,
+    broker: Arc<Broker>,
     mut stop: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -81,13 +113,18 @@ pub fn spawn(
             if *stop.borrow() {
                 return;
             }
-            version = refresh(&store, &publish, version).await;
+            version = refresh(&store, &publish, version, &broker).await;
         }
     })
 }
 
 /// One look at the store; returns the version now published.
-async fn refresh(store: &Store, publish: &watch::Sender<Arc<Policy>>, current: Option<i64>) -> Option<i64> {
+async fn refresh(
+    store: &Store,
+    publish: &watch::Sender<Arc<Policy>>,
+    current: Option<i64>,
+    broker: &Broker,
+) -> Option<i64> {
     let active = match store.active_policy().await {
         Ok(active) => active,
         Err(error) => {
@@ -103,6 +140,7 @@ async fn refresh(store: &Store, publish: &watch::Sender<Arc<Policy>>, current: O
     }
     match Policy::from_toml(&active.source) {
         Ok(policy) => {
+            check_webhooks(broker, &policy, Some(active.id));
             publish.send_replace(Arc::new(policy));
             tracing::info!(version = active.id, "policy updated; new sessions use it");
             Some(active.id)

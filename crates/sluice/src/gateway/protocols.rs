@@ -81,7 +81,10 @@ pub async fn start(config: &Config, shared: Shared) -> anyhow::Result<Protocols>
         policy_applied,
     } = shared;
     let loaded = policy_watch::load(&store).await?;
+    policy_watch::check_webhooks(&broker, &loaded.policy, loaded.version);
     let (publish, policy) = watch::channel(loaded.policy);
+    broker.set_routes(Arc::new(policy_watch::PolicyRoutes(policy.clone())));
+    let watch_broker = Arc::clone(&broker);
     let pg_settings = PgSettings {
         allow_loopback_cleartext: config
             .listeners
@@ -148,7 +151,14 @@ pub async fn start(config: &Config, shared: Shared) -> anyhow::Result<Protocols>
     };
     let mut tasks = vec![(
         "policy",
-        policy_watch::spawn(store, publish, loaded.version, policy_applied, stopped.clone()),
+        policy_watch::spawn(
+            store,
+            publish,
+            loaded.version,
+            policy_applied,
+            watch_broker,
+            stopped.clone(),
+        ),
     )];
     let mut pg_addr = None;
     if let Some(listener) = pg {
