@@ -4,6 +4,12 @@
 //! A session's subject and target never change, so decisions for a given text never change either (a review's
 //! `expires_at` is not used from the cache: `review` counts the expiry from when it holds the statement): repeated
 //! simple-query strings and re-prepared statements hit a small per-session cache instead of the parser.
+//!
+//! Simple-protocol clients rarely repeat a text exactly: they inline their values (`WHERE aid = 48211`). A second
+//! cache is keyed by the statement's template (`sluice_policy::sql::pg::literal_template`: numeric literals the
+//! classifier provably never evaluates, replaced), so one classification serves every text of that shape. Only
+//! plain allow decisions (with or without masking) are kept there — a refusal quotes the text it refused — and only
+//! when no pattern rule reads this session's raw text.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -63,6 +69,8 @@ pub(crate) struct Judge {
     masker: Option<(MaskPlan, Masker)>,
     /// Shared judgements: a cache hit costs one reference count, not a copy of the decision and mask plan.
     cache: HashMap<Box<str>, Arc<Judgement>>,
+    /// Allow judgements by statement template; `None` when pattern rules make decisions depend on the exact text.
+    templates: Option<HashMap<Box<[u8]>, Arc<Judgement>>>,
     /// The text and decision time of the latest judgement that missed the cache. `review` judges each statement
     /// to see whether it must be held and the normal path judges it again to record it: that second, cached call
     /// reports the real decision time instead of 0.
@@ -73,7 +81,9 @@ pub(crate) struct Judge {
 
 impl Judge {
     pub(crate) fn new(policy: Arc<Policy>, subject: Subject, target: Target, hash_key: Vec<u8>) -> Judge {
+        let templates = (!policy.reads_raw_text(&subject, &target)).then(HashMap::new);
         Judge {
+            templates,
             policy,
             subject,
             target,
@@ -123,6 +133,21 @@ impl Judge {
             return Ok((Arc::clone(hit), took));
         }
         let started = Instant::now();
+        let template = match &self.templates {
+            Some(templates) if sql.len() <= CACHE_MAX_TEXT => {
+                let key = sluice_policy::sql::pg::literal_template(sql);
+                if let Some(hit) = key.as_deref().and_then(|key| templates.get(key)) {
+                    let hit = Arc::clone(hit);
+                    let took = match self.last_miss.take() {
+                        Some((text, took)) if &*text == sql => took,
+                        _ => u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    };
+                    return Ok((hit, took));
+                }
+                key
+            }
+            _ => None,
+        };
         let classified = sluice_policy::sql::pg::classify(sql);
         let decision =
             self.policy
@@ -151,12 +176,23 @@ impl Judge {
             tables: tables.into(),
         });
         let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        if sql.len() <= CACHE_MAX_TEXT {
-            if self.cache.len() >= CACHE_ENTRIES {
-                self.cache.clear();
+        let allowed = matches!(judgement.decision, Decision::Allow | Decision::AllowWithMask(_));
+        match (template, &mut self.templates) {
+            (Some(key), Some(templates)) if allowed => {
+                if templates.len() >= CACHE_ENTRIES {
+                    templates.clear();
+                }
+                templates.insert(key.into(), Arc::clone(&judgement));
+                self.last_miss = Some((sql.into(), took));
             }
-            self.cache.insert(sql.into(), Arc::clone(&judgement));
-            self.last_miss = Some((sql.into(), took));
+            _ if sql.len() <= CACHE_MAX_TEXT => {
+                if self.cache.len() >= CACHE_ENTRIES {
+                    self.cache.clear();
+                }
+                self.cache.insert(sql.into(), Arc::clone(&judgement));
+                self.last_miss = Some((sql.into(), took));
+            }
+            _ => {}
         }
         Ok((judgement, took))
     }
@@ -190,6 +226,80 @@ mod tests {
     use super::*;
     use sluice_policy::mask_plan::{ColumnRule, Detector, MaskSection, MaskStyle};
     use std::collections::BTreeMap;
+
+    fn judge_for(policy: &str) -> Judge {
+        let policy = Policy::from_toml(policy).expect("policy");
+        let subject = Subject {
+            user: "alice".into(),
+            groups: vec!["developers".into()],
+        };
+        let target = Target {
+            connection: "pg-prod".into(),
+            protocol: sluice_model::Protocol::Postgres,
+            tags: vec![],
+            read_only: false,
+        };
+        Judge::new(Arc::new(policy), subject, target, vec![7; 32])
+    }
+
+    const GUARDRAILS: &str = r#"
+        [[ruleset]]
+        name = "g"
+        [[ruleset.rule]]
+        name = "no-tautologies"
+        guardrail = "tautological_where"
+        action = "deny"
+    "#;
+
+    #[test]
+    fn statements_differing_in_column_literals_share_one_classification() {
+        let mut judge = judge_for(GUARDRAILS);
+        let (first, _) = judge.judge("DELETE FROM t WHERE id = 1").unwrap();
+        let (second, _) = judge.judge("DELETE FROM t WHERE id = 2").unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "the second text reuses the first's judgement");
+        assert_eq!(second.decision, Decision::Allow);
+        // A constant comparison is not a template of the above and is judged on its own.
+        let (tautology, _) = judge.judge("DELETE FROM t WHERE 1 = 1").unwrap();
+        assert!(matches!(tautology.decision, Decision::Deny { .. }));
+        let (again, _) = judge.judge("DELETE FROM t WHERE 2 = 2").unwrap();
+        assert!(matches!(again.decision, Decision::Deny { .. }));
+    }
+
+    #[test]
+    fn refusals_are_never_reused_for_other_texts() {
+        let mut judge = judge_for(
+            r#"
+            [[ruleset]]
+            name = "g"
+            [[ruleset.rule]]
+            name = "no-deletes"
+            statements = ["DELETE"]
+            action = "deny"
+            "#,
+        );
+        let (first, _) = judge.judge("DELETE FROM t WHERE id = 1").unwrap();
+        let (second, _) = judge.judge("DELETE FROM t WHERE id = 2").unwrap();
+        assert!(matches!(second.decision, Decision::Deny { .. }));
+        assert!(!Arc::ptr_eq(&first, &second), "a refusal quotes its own text");
+    }
+
+    #[test]
+    fn pattern_rules_turn_templates_off() {
+        let mut judge = judge_for(
+            r#"
+            [[ruleset]]
+            name = "p"
+            [[ruleset.rule]]
+            name = "no-666"
+            pattern = "= *666"
+            action = "deny"
+            "#,
+        );
+        let (first, _) = judge.judge("SELECT * FROM t WHERE id = 1").unwrap();
+        assert_eq!(first.decision, Decision::Allow);
+        let (second, _) = judge.judge("SELECT * FROM t WHERE id = 666").unwrap();
+        assert!(matches!(second.decision, Decision::Deny { .. }), "{:?}", second.decision);
+    }
 
     #[test]
     fn every_mask_plan_field_converts_to_the_masking_configuration() {

@@ -19,6 +19,7 @@ mod decision;
 mod file;
 mod glob;
 mod model;
+mod raw_text;
 
 pub use decision::{Decision, Subject, Target};
 pub use glob::Glob;

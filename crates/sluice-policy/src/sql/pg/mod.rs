@@ -7,11 +7,15 @@
 //! single [`Category::Opaque`] item: the server would reject it too, or it is something we cannot see into.
 
 mod functions;
+mod keywords;
 mod names;
 mod scan;
 mod statement;
 mod tautology;
+mod template;
 mod utility;
+
+pub use template::literal_template;
 
 use crate::facts::{Category, Classified, Finding, Item, Kind, Source, Span};
 use statement::{Analysis, Walk};

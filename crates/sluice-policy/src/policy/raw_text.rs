@@ -1,0 +1,74 @@
+//! Whether a decision may depend on the raw text of a statement beyond its classification.
+
+use super::model::Matcher;
+use super::{set_applies, Policy, Subject, Target};
+
+impl Policy {
+    /// Whether any pattern rule (a regular expression over the raw text) applies to `subject` on `target`.
+    ///
+    /// Without one, a decision depends only on the classification (and the subject, target and time), so a gateway
+    /// may reuse it for every text that classifies the same (see `sql::pg::literal_template`). With one, the
+    /// decision can turn on any byte of the text and only the exact text may be reused.
+    pub fn reads_raw_text(&self, subject: &Subject, target: &Target) -> bool {
+        self.rulesets
+            .iter()
+            .filter(|set| set_applies(set, subject, target))
+            .flat_map(|set| set.rules.iter())
+            .filter(|rule| rule.groups.admit(&subject.groups))
+            .any(|rule| matches!(rule.matcher, Matcher::Pattern(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Policy, Subject, Target};
+    use sluice_model::Protocol;
+
+    fn subject(groups: &[&str]) -> Subject {
+        Subject {
+            user: "alice".into(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        }
+    }
+
+    fn pg(name: &str) -> Target {
+        Target {
+            connection: name.into(),
+            protocol: Protocol::Postgres,
+            tags: vec![],
+            read_only: false,
+        }
+    }
+
+    #[test]
+    fn only_applicable_pattern_rules_make_decisions_read_the_raw_text() {
+        let guardrails = Policy::from_toml(
+            r#"
+            [[ruleset]]
+            name = "g"
+            [[ruleset.rule]]
+            name = "no-drop"
+            guardrail = "drop_objects"
+            action = "deny"
+            "#,
+        )
+        .unwrap();
+        assert!(!guardrails.reads_raw_text(&subject(&[]), &pg("pg-prod")));
+        let patterns = Policy::from_toml(
+            r#"
+            [[ruleset]]
+            name = "secrets"
+            connections = ["pg-*"]
+            [[ruleset.rule]]
+            name = "no-ssn"
+            pattern = "(?i)ssn"
+            action = "deny"
+            groups = ["contractors"]
+            "#,
+        )
+        .unwrap();
+        assert!(patterns.reads_raw_text(&subject(&["contractors"]), &pg("pg-prod")));
+        assert!(!patterns.reads_raw_text(&subject(&["dba"]), &pg("pg-prod")));
+        assert!(!patterns.reads_raw_text(&subject(&["contractors"]), &pg("mysql-prod")));
+    }
+}
