@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use russh::server::{self, Msg as ServerMsg};
-use russh::{client, Channel, ChannelMsg};
+use russh::{client, Channel, ChannelMsg, ChannelReadHalf};
 use sluice_mask::StreamMasker;
 use sluice_policy::Decision;
 use sluice_record::{Approval, ApprovalOutcome, Event, NoticeEvent, TerminalData, WindowSize};
 
 use crate::judge::Judged;
 use crate::lines::{LineEditor, LineEvent};
+use crate::outbox::{self, Outbox, ToClient, ToTarget};
 use crate::review::{self, Begin, End, ReviewContext};
 use crate::session::Ready;
 use crate::sftp::SftpWatcher;
@@ -37,11 +38,13 @@ enum Kind {
     Sftp,
 }
 
-/// A running session channel.
+/// A running session channel. Reads both sides in one loop; everything it sends goes through the side's
+/// [`Outbox`] (see [`crate::outbox`] for why sends never wait inline).
 struct Relay {
-    client: Channel<ServerMsg>,
-    server: server::Handle,
-    target: Channel<client::Msg>,
+    client: ChannelReadHalf,
+    to_client: Outbox<ToClient>,
+    target: ChannelReadHalf,
+    to_target: Outbox<ToTarget>,
     ready: Arc<Ready>,
     kind: Kind,
     pty: bool,
@@ -77,10 +80,13 @@ pub async fn run(client: Channel<ServerMsg>, server: server::Handle, ready: Arc<
     };
     let masker = ready.judge.output_masker().map(|m| m.stream());
     let err_masker = ready.judge.output_masker().map(|m| m.stream());
+    let (client, client_write) = client.split();
+    let (target, target_write) = target.split();
     let mut relay = Relay {
         client,
-        server,
+        to_client: outbox::to_client(client_write, server),
         target,
+        to_target: outbox::to_target(target_write),
         ready,
         kind: Kind::Pending,
         pty: false,
@@ -92,13 +98,13 @@ pub async fn run(client: Channel<ServerMsg>, server: server::Handle, ready: Arc<
     };
     if let Err(error) = relay.run().await {
         tracing::info!(channel = ?id, %error, "SSH channel ended with an error");
-        let _ = relay
-            .client
-            .extended_data_bytes(1, Bytes::from(format!("\r\n{error}\r\n")))
+        let to_client = &relay.to_client;
+        let _ = to_client
+            .send(ToClient::ExtendedData(1, Bytes::from(format!("\r\n{error}\r\n"))))
             .await;
-        let _ = relay.client.exit_status(255).await;
-        let _ = relay.client.eof().await;
-        let _ = relay.client.close().await;
+        let _ = to_client.send(ToClient::ExitStatus(255)).await;
+        let _ = to_client.send(ToClient::Eof).await;
+        let _ = to_client.send(ToClient::Close).await;
     }
     // Transfers still open (a client that disconnected mid-transfer) are recorded with what had passed.
     if let Some(sftp) = relay.sftp.as_mut() {
@@ -108,7 +114,11 @@ pub async fn run(client: Channel<ServerMsg>, server: server::Handle, ready: Arc<
             }
         }
     }
-    let _ = relay.target.close().await;
+    let _ = relay.to_target.send(ToTarget::Close).await;
+    let Relay {
+        to_client, to_target, ..
+    } = relay;
+    tokio::join!(to_client.finish(), to_target.finish());
 }
 
 async fn open_target(ready: &Ready) -> Result<Channel<client::Msg>, SshError> {
@@ -153,8 +163,13 @@ impl Relay {
                 }
             }
             let deadline = flush_at;
+            // A side is read only while the outbox its messages feed has room (backpressure without waiting).
+            let read_client = self.to_target.has_room();
+            let read_target = self.to_client.has_room();
             tokio::select! {
-                msg = self.client.wait() => match msg {
+                () = self.to_target.room(), if !read_client => {}
+                () = self.to_client.room(), if !read_target => {}
+                msg = self.client.wait(), if read_client => match msg {
                     Some(msg) => {
                         if !self.on_client(msg).await? {
                             return Ok(());
@@ -162,7 +177,7 @@ impl Relay {
                     }
                     None => return Ok(()),
                 },
-                msg = self.target.wait() => match msg {
+                msg = self.target.wait(), if read_target => match msg {
                     Some(msg) => {
                         if !self.on_target(msg).await? {
                             return Ok(());
@@ -174,12 +189,12 @@ impl Relay {
                         flush_at = held_back.then(|| tokio::time::Instant::now() + MASK_FLUSH_AFTER);
                     }
                     None => {
-                        self.client
-                            .extended_data_bytes(1, Bytes::from_static(b"\r\nsluice: the target closed the connection\r\n"))
+                        self.to_client
+                            .send(ToClient::ExtendedData(1, Bytes::from_static(b"\r\nsluice: the target closed the connection\r\n")))
                             .await?;
-                        self.client.exit_status(255).await?;
-                        self.client.eof().await?;
-                        self.client.close().await?;
+                        self.to_client.send(ToClient::ExitStatus(255)).await?;
+                        self.to_client.send(ToClient::Eof).await?;
+                        self.to_client.send(ToClient::Close).await?;
                         return Ok(());
                     }
                 },
@@ -206,16 +221,15 @@ impl Relay {
             } => {
                 self.pty = true;
                 log.append(&Event::WindowResize(window(col_width, row_height)))?;
-                self.target
-                    .request_pty(
-                        true,
-                        &term,
+                self.to_target
+                    .send(ToTarget::Pty {
+                        term,
                         col_width,
                         row_height,
                         pix_width,
                         pix_height,
-                        &terminal_modes,
-                    )
+                        terminal_modes,
+                    })
                     .await?;
             }
             ChannelMsg::SetEnv {
@@ -223,7 +237,12 @@ impl Relay {
                 variable_value,
                 ..
             } => {
-                self.target.set_env(false, variable_name, variable_value).await?;
+                self.to_target
+                    .send(ToTarget::Env {
+                        name: variable_name,
+                        value: variable_value,
+                    })
+                    .await?;
             }
             ChannelMsg::RequestShell { .. } => {
                 if self.ready.options.exec_only {
@@ -235,7 +254,7 @@ impl Relay {
                 if self.pty {
                     self.lines = Some(LineEditor::default());
                 }
-                self.target.request_shell(true).await?;
+                self.to_target.send(ToTarget::Shell).await?;
             }
             ChannelMsg::Exec { command, .. } => {
                 let text = String::from_utf8_lossy(&command).into_owned();
@@ -249,31 +268,25 @@ impl Relay {
                         Held::Run => {}
                         Held::Refuse(message) => return self.refuse_request(&message).await,
                         Held::Gone => {
-                            self.target.close().await?;
+                            self.to_target.send(ToTarget::Close).await?;
                             return Ok(false);
                         }
                     }
                 }
                 self.kind = Kind::Exec;
-                self.target.exec(true, command).await?;
+                self.to_target.send(ToTarget::Exec(command)).await?;
             }
             ChannelMsg::RequestSubsystem { name, .. } => {
                 if name != "sftp" || self.ready.options.exec_only {
-                    self.server
-                        .channel_failure(self.client.id())
-                        .await
-                        .map_err(|()| russh::Error::SendError)?;
+                    self.to_client.send(ToClient::Failure).await?;
                     return Ok(true);
                 }
                 self.kind = Kind::Sftp;
                 self.sftp = Some(SftpWatcher::default());
-                self.target.request_subsystem(true, name).await?;
+                self.to_target.send(ToTarget::Subsystem(name)).await?;
             }
             ChannelMsg::RequestX11 { .. } => {
-                self.server
-                    .channel_failure(self.client.id())
-                    .await
-                    .map_err(|()| russh::Error::SendError)?;
+                self.to_client.send(ToClient::Failure).await?;
             }
             ChannelMsg::WindowChange {
                 col_width,
@@ -282,21 +295,26 @@ impl Relay {
                 pix_height,
             } => {
                 log.append(&Event::WindowResize(window(col_width, row_height)))?;
-                self.target
-                    .window_change(col_width, row_height, pix_width, pix_height)
+                self.to_target
+                    .send(ToTarget::WindowChange {
+                        col_width,
+                        row_height,
+                        pix_width,
+                        pix_height,
+                    })
                     .await?;
             }
             ChannelMsg::Signal { signal } => {
-                self.target.signal(signal).await?;
+                self.to_target.send(ToTarget::Signal(signal)).await?;
             }
             ChannelMsg::Data { data } => {
                 log.bytes_client
                     .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
                 self.input(data).await?;
             }
-            ChannelMsg::Eof => self.target.eof().await?,
+            ChannelMsg::Eof => self.to_target.send(ToTarget::Eof).await?,
             ChannelMsg::Close => {
-                self.target.close().await?;
+                self.to_target.send(ToTarget::Close).await?;
                 return Ok(false);
             }
             // Agent forwarding was already refused by the handler; nothing else is expected from a client.
@@ -315,7 +333,7 @@ impl Relay {
                         log.append_durable(&Event::FileTransfer(event))?;
                     }
                 }
-                self.target.data_bytes(data).await?;
+                self.to_target.send(ToTarget::Data(data)).await?;
             }
             Kind::Shell if self.lines.is_some() => {
                 log.append(&Event::TerminalInput(TerminalData { data: data.to_vec() }))?;
@@ -336,8 +354,8 @@ impl Relay {
                                 // Held: what was typed so far reaches the shell, the Enter waits for the decision
                                 // and the rest of this chunk (and anything typed meanwhile) follows it.
                                 if !pass.is_empty() {
-                                    self.target
-                                        .data_bytes(Bytes::from(std::mem::take(&mut pass)))
+                                    self.to_target
+                                        .send(ToTarget::Data(Bytes::from(std::mem::take(&mut pass))))
                                         .await?;
                                 }
                                 let rest = data.slice(at.saturating_add(1)..);
@@ -347,12 +365,14 @@ impl Relay {
                                 }
                                 match held {
                                     Held::Run => {
-                                        self.target.data_bytes(Bytes::from(vec![byte])).await?;
+                                        self.to_target
+                                            .send(ToTarget::Data(Bytes::from(vec![byte])))
+                                            .await?;
                                         return Ok(());
                                     }
                                     Held::Gone => {
                                         self.pending.clear();
-                                        self.target.close().await?;
+                                        self.to_target.send(ToTarget::Close).await?;
                                         return Ok(());
                                     }
                                     Held::Refuse(message) => {
@@ -369,25 +389,25 @@ impl Relay {
                                 // Cancel the typed line at the shell (^U kills it, ^C gets a fresh prompt) and tell
                                 // the user why, in their terminal.
                                 pass.extend_from_slice(b"\x15\x03");
-                                self.target
-                                    .data_bytes(Bytes::from(std::mem::take(&mut pass)))
+                                self.to_target
+                                    .send(ToTarget::Data(Bytes::from(std::mem::take(&mut pass))))
                                     .await?;
                                 let message = format!("\r\n{refusal}\r\n");
                                 log.append(&Event::TerminalOutput(TerminalData {
                                     data: message.clone().into_bytes(),
                                 }))?;
-                                self.client.data_bytes(Bytes::from(message)).await?;
+                                self.to_client.send(ToClient::Data(Bytes::from(message))).await?;
                             }
                         }
                     }
                 }
                 if !pass.is_empty() {
-                    self.target.data_bytes(Bytes::from(pass)).await?;
+                    self.to_target.send(ToTarget::Data(Bytes::from(pass))).await?;
                 }
             }
             _ => {
                 log.append(&Event::TerminalInput(TerminalData { data: data.to_vec() }))?;
-                self.target.data_bytes(data).await?;
+                self.to_target.send(ToTarget::Data(data)).await?;
             }
         }
         Ok(())
@@ -409,9 +429,9 @@ impl Relay {
                             log.append_durable(&Event::FileTransfer(event))?;
                         }
                     }
-                    self.client.data_bytes(data).await?;
+                    self.to_client.send(ToClient::Data(data)).await?;
                 } else {
-                    let out = self.mask(&data);
+                    let out = self.mask(data);
                     self.output(None, out).await?;
                 }
             }
@@ -423,9 +443,9 @@ impl Relay {
                     Some(masker) if ext == 1 && self.kind != Kind::Sftp => {
                         let mut out = Vec::with_capacity(data.len());
                         masker.push(&data, &mut out);
-                        out
+                        Bytes::from(out)
                     }
-                    _ => data.to_vec(),
+                    _ => data,
                 };
                 self.output(Some(ext), out).await?;
             }
@@ -434,7 +454,7 @@ impl Relay {
                 log.append_durable(&Event::ExitStatus {
                     code: i32::try_from(exit_status).unwrap_or(i32::MAX),
                 })?;
-                self.client.exit_status(exit_status).await?;
+                self.to_client.send(ToClient::ExitStatus(exit_status)).await?;
             }
             ChannelMsg::ExitSignal {
                 signal_name,
@@ -447,34 +467,24 @@ impl Relay {
                     severity: "EXIT_SIGNAL".to_owned(),
                     message: format!("{signal_name:?}"),
                 }))?;
-                self.server
-                    .exit_signal_request(
-                        self.client.id(),
+                self.to_client
+                    .send(ToClient::ExitSignal {
                         signal_name,
                         core_dumped,
                         error_message,
                         lang_tag,
-                    )
-                    .await
-                    .map_err(|()| russh::Error::SendError)?;
+                    })
+                    .await?;
             }
-            ChannelMsg::Success => self
-                .server
-                .channel_success(self.client.id())
-                .await
-                .map_err(|()| russh::Error::SendError)?,
-            ChannelMsg::Failure => self
-                .server
-                .channel_failure(self.client.id())
-                .await
-                .map_err(|()| russh::Error::SendError)?,
+            ChannelMsg::Success => self.to_client.send(ToClient::Success).await?,
+            ChannelMsg::Failure => self.to_client.send(ToClient::Failure).await?,
             ChannelMsg::Eof => {
                 self.flush_masker().await?;
-                self.client.eof().await?;
+                self.to_client.send(ToClient::Eof).await?;
             }
             ChannelMsg::Close => {
                 self.flush_masker().await?;
-                self.client.close().await?;
+                self.to_client.send(ToClient::Close).await?;
                 return Ok(false);
             }
             _ => {}
@@ -482,14 +492,15 @@ impl Relay {
         Ok(true)
     }
 
-    fn mask(&mut self, data: &[u8]) -> Vec<u8> {
+    /// Stdout through the session's masker; unmasked sessions pass the bytes on without copying them.
+    fn mask(&mut self, data: Bytes) -> Bytes {
         match self.masker.as_mut() {
             Some(masker) => {
                 let mut out = Vec::with_capacity(data.len());
-                masker.push(data, &mut out);
-                out
+                masker.push(&data, &mut out);
+                Bytes::from(out)
             }
-            None => data.to_vec(),
+            None => data,
         }
     }
 
@@ -498,31 +509,68 @@ impl Relay {
         if let Some(masker) = self.masker.as_mut() {
             let mut out = Vec::new();
             masker.flush(&mut out);
-            self.output(None, out).await?;
+            self.output(None, Bytes::from(out)).await?;
         }
         if let Some(masker) = self.err_masker.as_mut() {
             let mut out = Vec::new();
             masker.flush(&mut out);
-            self.output(Some(1), out).await?;
+            self.output(Some(1), Bytes::from(out)).await?;
         }
         Ok(())
     }
 
-    /// Records and sends output to the client (stdout, or stderr when `ext` is 1).
-    async fn output(&mut self, ext: Option<u32>, out: Vec<u8>) -> Result<(), SshError> {
+    /// Records and sends output to the client (stdout, or stderr when `ext` is 1). Output past the session's
+    /// `record_output_limit` is sent but not recorded (see [`Relay::output_cap_reached`]).
+    async fn output(&mut self, ext: Option<u32>, out: Bytes) -> Result<(), SshError> {
         if out.is_empty() {
             return Ok(());
         }
         if self.ready.options.record_output {
-            self.ready
-                .log
-                .append(&Event::TerminalOutput(TerminalData { data: out.clone() }))?;
+            let share = self.ready.log.share_output(out.len());
+            if let Some(recorded) = out.get(..share.record).filter(|r| !r.is_empty()) {
+                self.ready.log.append(&Event::TerminalOutput(TerminalData {
+                    data: recorded.to_vec(),
+                }))?;
+            }
+            if share.first_cut {
+                self.output_cap_reached().await?;
+            }
         }
-        match ext {
-            None => self.client.data_bytes(Bytes::from(out)).await?,
-            Some(ext) => self.client.extended_data_bytes(ext, Bytes::from(out)).await?,
-        }
-        Ok(())
+        let op = match ext {
+            None => ToClient::Data(out),
+            Some(ext) => ToClient::ExtendedData(ext, out),
+        };
+        self.to_client.send(op).await
+    }
+
+    /// The session's recorded output reached the connection's `record_output_limit`: the recording gets a warning
+    /// event (synced), the gateway log a warning, and the user a line on stderr. Once per session; output goes on
+    /// being relayed, and input, commands, decisions and exit statuses go on being recorded.
+    async fn output_cap_reached(&mut self) -> Result<(), SshError> {
+        let limit = self.ready.log.output_limit().unwrap_or_default();
+        let size = human_bytes(limit);
+        self.ready.log.append_durable(&Event::Notice(NoticeEvent {
+            severity: "WARNING".to_owned(),
+            message: format!(
+                "output recording stopped: the session's terminal output reached the connection's \
+                 record_output_limit ({size}); later output was relayed but not recorded"
+            ),
+        }))?;
+        tracing::warn!(
+            session = %self.ready.log.id,
+            connection = %self.ready.who.connection.name,
+            limit,
+            "SSH session output reached record_output_limit; output no longer recorded"
+        );
+        let start = if self.pty { "\r\n" } else { "" };
+        let text = format!(
+            "{start}sluice: output recording stopped after {size} (record_output_limit of connection {}); \
+             input and commands are still recorded\r\n",
+            self.ready.who.connection.name
+        );
+        self.to_client
+            .send(ToClient::ExtendedData(1, Bytes::from(text)))
+            .await
     }
 
     /// Holds a command the policy sends to review: uses a still-valid grant or creates a review, tells the client on
@@ -605,32 +653,50 @@ impl Relay {
         self.ready.log.append(&Event::TerminalOutput(TerminalData {
             data: text.clone().into_bytes(),
         }))?;
-        self.client.extended_data_bytes(1, Bytes::from(text)).await?;
-        Ok(())
+        self.to_client
+            .send(ToClient::ExtendedData(1, Bytes::from(text)))
+            .await
     }
 
     /// Refuses a shell or exec request: the request "succeeds" so the client reads the message on stderr, then the
     /// channel ends with [`REFUSED_EXIT_STATUS`]. Nothing reaches the target.
     async fn refuse_request(&mut self, message: &str) -> Result<bool, SshError> {
-        self.server
-            .channel_success(self.client.id())
-            .await
-            .map_err(|()| russh::Error::SendError)?;
+        self.to_client.send(ToClient::Success).await?;
         let text = format!("{message}\r\n");
         self.ready
             .log
             .append_durable(&Event::TerminalOutput(TerminalData {
                 data: text.clone().into_bytes(),
             }))?;
-        self.client.extended_data_bytes(1, Bytes::from(text)).await?;
-        self.client.exit_status(REFUSED_EXIT_STATUS).await?;
+        self.to_client
+            .send(ToClient::ExtendedData(1, Bytes::from(text)))
+            .await?;
+        self.to_client
+            .send(ToClient::ExitStatus(REFUSED_EXIT_STATUS))
+            .await?;
         self.ready.log.append_durable(&Event::ExitStatus {
             code: REFUSED_EXIT_STATUS as i32,
         })?;
-        self.client.eof().await?;
-        self.client.close().await?;
+        self.to_client.send(ToClient::Eof).await?;
+        self.to_client.send(ToClient::Close).await?;
         Ok(false)
     }
+}
+
+/// `64 MiB`, `1.5 GiB`, `512 bytes`.
+fn human_bytes(n: u64) -> String {
+    const KIB: u64 = 1024;
+    let units = [(KIB * KIB * KIB, "GiB"), (KIB * KIB, "MiB"), (KIB, "KiB")];
+    for (unit, name) in units {
+        if n >= unit {
+            return if n % unit == 0 {
+                format!("{} {name}", n / unit)
+            } else {
+                format!("{:.1} {name}", n as f64 / unit as f64)
+            };
+        }
+    }
+    format!("{n} bytes")
 }
 
 fn window(cols: u32, rows: u32) -> WindowSize {

@@ -18,8 +18,8 @@
 //!
 //! Module map: `login` (names, keys, tokens, groups), `server` (the russh handler), `session` (an authenticated
 //! session and its lazily opened target), `target` (target login, host key pinning), `channel` (a session
-//! channel), `forward` (`-L`), `judge` (policy), `lines` (typed-line reconstruction), `sftp` (transfer records),
-//! `record` (session log + index), `hostkey` (the gateway's host key).
+//! channel; its sends go through `outbox`), `forward` (`-L`), `judge` (policy), `lines` (typed-line reconstruction),
+//! `sftp` (transfer records), `record` (session log + index), `hostkey` (the gateway's host key).
 
 mod channel;
 mod error;
@@ -28,6 +28,7 @@ pub mod hostkey;
 mod judge;
 pub mod lines;
 pub mod login;
+mod outbox;
 mod record;
 mod review;
 mod server;

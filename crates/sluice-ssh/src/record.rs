@@ -36,6 +36,17 @@ pub struct SessionLog {
     pub bytes_client: AtomicU64,
     /// Bytes received from the target (channel data).
     pub bytes_target: AtomicU64,
+    /// The cap on recorded terminal output.
+    output_cap: OutputCap,
+}
+
+/// How much of an output chunk the session's output cap lets the recording take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputShare {
+    /// Record this many leading bytes of the chunk (all of it below the cap).
+    pub record: usize,
+    /// This chunk is the first one the cap cut: the caller warns (once per session).
+    pub first_cut: bool,
 }
 
 impl SessionLog {
@@ -45,6 +56,7 @@ impl SessionLog {
         recording: &sluice_gateway::RecordingSettings,
         who: &Authorized,
         client_addr: String,
+        output_limit: Option<u64>,
     ) -> Result<Arc<SessionLog>, SshError> {
         let id = SessionId::new();
         let started = SystemTime::now();
@@ -91,6 +103,7 @@ impl SessionLog {
             statements: AtomicU64::new(0),
             bytes_client: AtomicU64::new(0),
             bytes_target: AtomicU64::new(0),
+            output_cap: OutputCap::new(output_limit),
         });
         spawn_flusher(Arc::downgrade(&log));
         Ok(log)
@@ -113,6 +126,17 @@ impl SessionLog {
             .append_durable(event)?;
         self.dirty.store(false, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Counts an output chunk of `len` bytes against the session's output cap (shared by all its channels) and says
+    /// how much of it may be recorded.
+    pub fn share_output(&self, len: usize) -> OutputShare {
+        self.output_cap.share(len)
+    }
+
+    /// The cap on recorded output, when there is one.
+    pub fn output_limit(&self) -> Option<u64> {
+        self.output_cap.limit
     }
 
     /// Syncs what was appended, if anything.
@@ -170,6 +194,47 @@ impl SessionLog {
     }
 }
 
+/// A session's budget of recorded terminal output, shared by its channels.
+#[derive(Debug)]
+struct OutputCap {
+    /// `None`: no cap.
+    limit: Option<u64>,
+    /// Bytes recorded so far.
+    recorded: AtomicU64,
+    /// Set when the first byte was left unrecorded.
+    cut: AtomicBool,
+}
+
+impl OutputCap {
+    fn new(limit: Option<u64>) -> OutputCap {
+        OutputCap {
+            limit,
+            recorded: AtomicU64::new(0),
+            cut: AtomicBool::new(false),
+        }
+    }
+
+    fn share(&self, len: usize) -> OutputShare {
+        let Some(limit) = self.limit else {
+            return OutputShare {
+                record: len,
+                first_cut: false,
+            };
+        };
+        let wanted = len as u64;
+        let before = match self
+            .recorded
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |recorded| {
+                (recorded < limit).then(|| recorded.saturating_add(wanted).min(limit))
+            }) {
+            Ok(before) | Err(before) => before,
+        };
+        let record = usize::try_from(limit.saturating_sub(before).min(wanted)).unwrap_or(len);
+        let first_cut = record < len && !self.cut.swap(true, Ordering::Relaxed);
+        OutputShare { record, first_cut }
+    }
+}
+
 /// Syncs the log every [`FLUSH_INTERVAL`] while it lives; bumps the index counters every few seconds.
 fn spawn_flusher(log: std::sync::Weak<SessionLog>) {
     tokio::spawn(async move {
@@ -188,4 +253,39 @@ fn spawn_flusher(log: std::sync::Weak<SessionLog>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OutputCap, OutputShare};
+
+    fn share(record: usize, first_cut: bool) -> OutputShare {
+        OutputShare { record, first_cut }
+    }
+
+    #[test]
+    fn output_cap_records_up_to_the_limit_and_reports_the_first_cut_once() {
+        let cap = OutputCap::new(Some(10));
+        assert_eq!(cap.share(4), share(4, false));
+        assert_eq!(cap.share(6), share(6, false));
+        // Exactly full: nothing was cut yet. The next byte is the first one left out.
+        assert_eq!(cap.share(0), share(0, false));
+        assert_eq!(cap.share(3), share(0, true));
+        assert_eq!(cap.share(3), share(0, false));
+    }
+
+    #[test]
+    fn output_cap_splits_the_chunk_that_crosses_the_limit() {
+        let cap = OutputCap::new(Some(10));
+        assert_eq!(cap.share(7), share(7, false));
+        assert_eq!(cap.share(7), share(3, true));
+        assert_eq!(cap.share(1), share(0, false));
+    }
+
+    #[test]
+    fn no_limit_records_everything() {
+        let cap = OutputCap::new(None);
+        assert_eq!(cap.share(usize::MAX), share(usize::MAX, false));
+        assert_eq!(cap.share(5), share(5, false));
+    }
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sluice_gateway::GatewayDeps;
+use sluice_record::{Event, NoticeEvent};
 use tokio::sync::Mutex;
 
 use crate::judge::Judge;
@@ -55,7 +56,19 @@ impl Ready {
         let options = TargetOptions::from_connection(&who.connection)?;
         let policy = deps.policy.borrow().clone();
         let judge = Judge::new(policy, &who, &options, deps.mask_hash_key.expose().clone());
-        let log = SessionLog::open(&deps.store, &deps.recording, &who, peer.to_string()).await?;
+        let output_limit = options.record_output_limit.filter(|_| options.record_output);
+        let log =
+            SessionLog::open(&deps.store, &deps.recording, &who, peer.to_string(), output_limit).await?;
+        if !options.record_output {
+            // Said once at the start, so a replay shows why there is no output.
+            log.append(&Event::Notice(NoticeEvent {
+                severity: "NOTICE".to_owned(),
+                message:
+                    "terminal output is not recorded on this connection (record_output = false); input, \
+                          commands, decisions and transfers are"
+                        .to_owned(),
+            }))?;
+        }
         let reviews = ReviewContext::new(deps, &who, log.id);
         Ok(Ready {
             who,

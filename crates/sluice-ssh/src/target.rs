@@ -31,7 +31,15 @@ pub struct TargetOptions {
     pub exec_only: bool,
     /// Whether terminal output is recorded (`false`: input-only recording for hosts with huge output).
     pub record_output: bool,
+    /// Most bytes of terminal output recorded per session (`options.record_output_limit`, bytes; `0`: no limit;
+    /// default [`DEFAULT_RECORD_OUTPUT_LIMIT`]). Past it, output is still relayed but no longer recorded: the
+    /// recording gets a warning event and the user a warning on stderr.
+    pub record_output_limit: Option<u64>,
 }
+
+/// Default cap on recorded terminal output per session: 64 MiB (about 90 MB of recording once encoded). Interactive
+/// work stays far below it; a `cat` of a huge file does not fill the recordings disk.
+pub const DEFAULT_RECORD_OUTPUT_LIMIT: u64 = 64 * 1024 * 1024;
 
 impl TargetOptions {
     /// Reads the options; wrong types are refused.
@@ -64,6 +72,15 @@ impl TargetOptions {
                     .to_owned(),
             ),
         };
+        let record_output_limit = match o.get("record_output_limit") {
+            None => Some(DEFAULT_RECORD_OUTPUT_LIMIT),
+            Some(v) => match v.as_u64().ok_or(misconfigured(
+                "options.record_output_limit must be a number of bytes (0: no limit)",
+            ))? {
+                0 => None,
+                limit => Some(limit),
+            },
+        };
         Ok(TargetOptions {
             tags,
             read_only: flag("read_only", false)?,
@@ -71,6 +88,7 @@ impl TargetOptions {
             allow_port_forwarding: flag("allow_port_forwarding", false)?,
             exec_only: flag("exec_only", false)?,
             record_output: flag("record_output", true)?,
+            record_output_limit,
         })
     }
 }
@@ -259,4 +277,58 @@ async fn connect_inner(
         return Err(failed("the target refused the gateway's credential".to_owned()));
     }
     Ok(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TargetOptions, DEFAULT_RECORD_OUTPUT_LIMIT};
+    use sluice_model::{ConnectionId, Protocol};
+    use sluice_store::Connection;
+
+    fn options(options: serde_json::Value) -> Result<TargetOptions, crate::SshError> {
+        TargetOptions::from_connection(&Connection {
+            id: ConnectionId::new(),
+            name: "web-1".to_owned(),
+            protocol: Protocol::Ssh,
+            host: "127.0.0.1".to_owned(),
+            port: 22,
+            username: Some("deploy".to_owned()),
+            database: None,
+            groups: vec!["ops".to_owned()],
+            credential: None,
+            options,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        })
+    }
+
+    #[test]
+    fn output_is_recorded_up_to_the_default_limit_unless_configured() {
+        let o = options(serde_json::json!({})).unwrap();
+        assert!(o.record_output);
+        assert_eq!(o.record_output_limit, Some(DEFAULT_RECORD_OUTPUT_LIMIT));
+        let o = options(serde_json::json!({ "record_output_limit": 4096 })).unwrap();
+        assert_eq!(o.record_output_limit, Some(4096));
+        let o = options(serde_json::json!({ "record_output_limit": 0 })).unwrap();
+        assert_eq!(o.record_output_limit, None, "0 means no limit");
+        let o = options(serde_json::json!({ "record_output": false })).unwrap();
+        assert!(!o.record_output);
+    }
+
+    #[test]
+    fn a_limit_that_is_not_a_byte_count_is_refused() {
+        for bad in [
+            serde_json::json!("64MiB"),
+            serde_json::json!(-1),
+            serde_json::json!(1.5),
+            serde_json::json!(null),
+        ] {
+            let error = options(serde_json::json!({ "record_output_limit": bad })).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("record_output_limit must be a number of bytes"),
+                "{bad}: {error}"
+            );
+        }
+    }
 }

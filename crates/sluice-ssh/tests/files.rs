@@ -95,3 +95,33 @@ fn sftp_batch_put_and_get() {
     assert!(out.status.success(), "sftp: {}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&fetched).unwrap(), "sftp payload\n");
 }
+
+/// Regression: the relay used to await each send to the target inline; during a large upload the target's SFTP
+/// replies filled russh's channel queue, its session loop stopped reading, never saw the window adjustment the
+/// send waited for, and the copy stalled for good (tens of MiB in). Both directions, 96 MiB, bounded by a timeout.
+#[test]
+fn large_copies_both_ways_do_not_stall() {
+    let h = Harness::start();
+    let local = h.dir.path().join("large.bin");
+    let size = 96 * 1024 * 1024;
+    random_file(&local, size);
+    let remote = h.dir.path().join("large-remote.bin");
+    let timeout = std::time::Duration::from_secs(180);
+    let out = support::run_with_timeout(
+        h.scp()
+            .arg(&local)
+            .arg(format!("alice%web-1@127.0.0.1:{}", remote.display())),
+        timeout,
+    );
+    assert!(out.status.success(), "scp up: {}", stderr(&out));
+    assert_eq!(std::fs::metadata(&remote).unwrap().len(), size as u64);
+    let back = h.dir.path().join("large-back.bin");
+    let out = support::run_with_timeout(
+        h.scp()
+            .arg(format!("alice%web-1@127.0.0.1:{}", remote.display()))
+            .arg(&back),
+        timeout,
+    );
+    assert!(out.status.success(), "scp down: {}", stderr(&out));
+    assert_eq!(sha256(&local), sha256(&back));
+}

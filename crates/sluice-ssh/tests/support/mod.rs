@@ -345,6 +345,11 @@ pub fn run_with_timeout(command: &mut Command, timeout: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn client (Debian package openssh-client)");
+    wait_with_timeout(child, &format!("{command:?}"), timeout)
+}
+
+/// Waits for a spawned client (`what`, for the failure message) and collects its output, killing it after `timeout`.
+pub fn wait_with_timeout(child: std::process::Child, what: &str, timeout: Duration) -> Output {
     let id = child.id();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -354,7 +359,7 @@ pub fn run_with_timeout(command: &mut Command, timeout: Duration) -> Output {
         Ok(output) => output.unwrap(),
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
-            panic!("{command:?} did not finish within {timeout:?}");
+            panic!("{what} did not finish within {timeout:?}");
         }
     }
 }
