@@ -83,6 +83,9 @@ pub(crate) struct Downstream<'a, R, W> {
     statements: HashMap<String, Prepared>,
     portals: HashMap<String, Portal>,
     result: Option<Delivery>,
+    /// The last RowDescription resolved, with what it was resolved for (whether masked, the statement's tables):
+    /// a session repeating one query shape gets byte-identical descriptions, resolved once.
+    last_description: Option<(Vec<u8>, bool, Arc<[String]>, Arc<[Column]>)>,
 }
 
 impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
@@ -114,6 +117,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             statements: HashMap::new(),
             portals: HashMap::new(),
             result: None,
+            last_description: None,
         }
     }
 
@@ -284,22 +288,22 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 forward(out, &frame);
             }
             b'T' => {
-                let BackendMessage::RowDescription(rd) = parse(&frame)? else {
-                    return Err(unexpected());
-                };
                 match self.head() {
                     Some(Expect::Describe { .. }) => {
                         if let Some(Expect::Describe { target, name }) = self.pop() {
-                            self.described(target, &name, &rd);
+                            self.described(target, &name, &frame)?;
                         }
                     }
                     Some(Expect::Query { handling, .. }) => {
                         let handling = handling.clone();
                         self.finish_result(None)?;
-                        let columns = results::describe(&rd, handling.masker.as_ref(), &handling.tables);
+                        let columns = self.describe(&frame, handling.masker.as_ref(), &handling.tables)?;
                         self.start_result(&handling, Some(columns));
                     }
-                    _ => {}
+                    _ => {
+                        // Validated even when nobody needs its columns.
+                        parse(&frame)?;
+                    }
                 }
                 forward(out, &frame);
             }
@@ -345,27 +349,57 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         self.session_masker.clone()
     }
 
-    fn described(&mut self, target: Target, name: &str, rd: &sluice_wire_pg::backend::RowDescription) {
+    /// The columns of the RowDescription in `frame` with their masks resolved for `masker` and `tables`.
+    fn describe(
+        &mut self,
+        frame: &Frame,
+        masker: Option<&Masker>,
+        tables: &Arc<[String]>,
+    ) -> Result<Arc<[Column]>, GatewayError> {
+        if let Some((bytes, masked, known_tables, columns)) = &self.last_description {
+            if bytes.as_slice() == frame.as_bytes()
+                && *masked == masker.is_some()
+                && Arc::ptr_eq(known_tables, tables)
+            {
+                return Ok(Arc::clone(columns));
+            }
+        }
+        let BackendMessage::RowDescription(rd) = parse(frame)? else {
+            return Err(unexpected());
+        };
+        let columns = results::describe(&rd, masker, tables);
+        self.last_description = Some((
+            frame.as_bytes().to_vec(),
+            masker.is_some(),
+            Arc::clone(tables),
+            Arc::clone(&columns),
+        ));
+        Ok(columns)
+    }
+
+    fn described(&mut self, target: Target, name: &str, frame: &Frame) -> Result<(), GatewayError> {
+        let handling = match target {
+            Target::Statement => self.statements.get(name).map(|p| p.handling.clone()),
+            Target::Portal => self.portals.get(name).map(|p| p.handling.clone()),
+        };
+        let Some(handling) = handling else {
+            parse(frame)?;
+            return Ok(());
+        };
+        let columns = self.describe(frame, handling.masker.as_ref(), &handling.tables)?;
         match target {
             Target::Statement => {
                 if let Some(p) = self.statements.get_mut(name) {
-                    p.columns = Some(results::describe(
-                        rd,
-                        p.handling.masker.as_ref(),
-                        &p.handling.tables,
-                    ));
+                    p.columns = Some(columns);
                 }
             }
             Target::Portal => {
                 if let Some(p) = self.portals.get_mut(name) {
-                    p.columns = Some(results::describe(
-                        rd,
-                        p.handling.masker.as_ref(),
-                        &p.handling.tables,
-                    ));
+                    p.columns = Some(columns);
                 }
             }
         }
+        Ok(())
     }
 
     fn start_result(&mut self, handling: &Handling, columns: Option<Arc<[Column]>>) {
