@@ -85,7 +85,16 @@ pub(crate) struct Downstream<'a, R, W> {
     result: Option<Delivery>,
     /// The last RowDescription resolved, with what it was resolved for (whether masked, the statement's tables):
     /// a session repeating one query shape gets byte-identical descriptions, resolved once.
-    last_description: Option<(Vec<u8>, bool, Arc<[String]>, Arc<[Column]>)>,
+    last_description: Option<Described>,
+}
+
+/// A resolved RowDescription and what it was resolved for.
+#[derive(Debug)]
+struct Described {
+    frame: Vec<u8>,
+    masked: bool,
+    tables: Arc<[String]>,
+    columns: Arc<[Column]>,
 }
 
 impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
@@ -356,24 +365,24 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         masker: Option<&Masker>,
         tables: &Arc<[String]>,
     ) -> Result<Arc<[Column]>, GatewayError> {
-        if let Some((bytes, masked, known_tables, columns)) = &self.last_description {
-            if bytes.as_slice() == frame.as_bytes()
-                && *masked == masker.is_some()
-                && Arc::ptr_eq(known_tables, tables)
+        if let Some(last) = &self.last_description {
+            if last.frame.as_slice() == frame.as_bytes()
+                && last.masked == masker.is_some()
+                && Arc::ptr_eq(&last.tables, tables)
             {
-                return Ok(Arc::clone(columns));
+                return Ok(Arc::clone(&last.columns));
             }
         }
         let BackendMessage::RowDescription(rd) = parse(frame)? else {
             return Err(unexpected());
         };
         let columns = results::describe(&rd, masker, tables);
-        self.last_description = Some((
-            frame.as_bytes().to_vec(),
-            masker.is_some(),
-            Arc::clone(tables),
-            Arc::clone(&columns),
-        ));
+        self.last_description = Some(Described {
+            frame: frame.as_bytes().to_vec(),
+            masked: masker.is_some(),
+            tables: Arc::clone(tables),
+            columns: Arc::clone(&columns),
+        });
         Ok(columns)
     }
 
