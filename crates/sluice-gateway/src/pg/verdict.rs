@@ -96,8 +96,10 @@ impl Judge {
     }
 
     /// Lets this session hold statements the policy sends to review (`None`: refuse them, as without a broker).
+    /// A session whose policy has no review rule for it keeps none: nothing can be held, and the data path then
+    /// skips looking for statements to hold.
     pub(crate) fn enable_reviews(&mut self, reviews: Option<super::review::ReviewContext>) {
-        self.reviews = reviews;
+        self.reviews = reviews.filter(|_| self.policy.may_review(&self.subject, &self.target));
     }
 
     /// The session's review context, mutable (to remember `SET sluice.reason`).
