@@ -159,7 +159,8 @@ pub fn normalise(sql: &str) -> String {
     out
 }
 
-/// Lower-case hex SHA-256 of the normalised statement.
+/// Lower-case hex SHA-256 of the normalised statement (unkeyed: for texts a review shows in clear, such as SSH
+/// commands; PostgreSQL statements, whose reviews show texts masked, use [`execution_hash`]).
 pub fn statement_hash(sql: &str) -> String {
     hex::encode(Sha256::digest(normalise(sql).as_bytes()))
 }
@@ -199,15 +200,14 @@ impl Param<'_> {
     }
 }
 
-/// The hash of one execution: the normalised statement and its bound parameters, so an approval (or a grant
-/// after a timeout) is for exactly that execution. Without parameters it is [`statement_hash`], so an approval
-/// matches the statement whichever protocol re-runs it. With parameters the values are bound in with
-/// HMAC-SHA256 under `key` (the gateway's derived key): reviews show values masked, and an unkeyed hash would let
-/// anyone who reads the store test guesses of a masked value (a card number has few unknown digits).
+/// The hash of one execution: HMAC-SHA256 under `key` (the gateway's derived key) of the normalised statement and
+/// its bound parameters, so an approval (or a grant after a timeout) is for exactly that execution. It is computed
+/// over the real text and values while reviews show them masked, and it is keyed even without parameters: a card
+/// number typed as a literal is masked in the review's text, and an unkeyed hash stored (and sent to webhooks) next
+/// to it would let anyone who reads them test guesses of the masked value (a card number has few unknown digits).
+/// A simple Query and an execution without parameters of the same text have the same hash, so an approval matches
+/// the statement whichever protocol re-runs it.
 pub fn execution_hash(sql: &str, params: &[Param<'_>], key: &[u8]) -> String {
-    if params.is_empty() {
-        return statement_hash(sql);
-    }
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
         // HMAC takes keys of any length; this branch cannot be reached.
         return statement_hash(sql);
@@ -306,9 +306,22 @@ mod tests {
             execution_hash(sql, &[Param::Text(b"a"), Param::Text(b"bc")], b"k"),
             "values are length-delimited"
         );
+        // Without parameters: still keyed (the text may hold a literal the review shows masked), and the same
+        // whatever the spacing or justification comment.
+        let bare = execution_hash("UPDATE t SET n = '4111111111111111'", &[], b"k");
+        assert_ne!(bare, statement_hash("UPDATE t SET n = '4111111111111111'"));
+        assert_ne!(
+            bare,
+            execution_hash("UPDATE t SET n = '4111111111111111'", &[], b"other key")
+        );
+        assert_ne!(
+            bare,
+            execution_hash("UPDATE t SET n = '5500005555551111'", &[], b"k"),
+            "over the real text, not a masked one"
+        );
         assert_eq!(
-            execution_hash("TRUNCATE t", &[], b"k"),
-            statement_hash("TRUNCATE t")
+            bare,
+            execution_hash("/* reason: x */ UPDATE  t SET n = '4111111111111111';", &[], b"k")
         );
     }
 

@@ -3,6 +3,9 @@
 //! approver's reason when denied, fails when the hold times out and then runs once on re-run after a late
 //! approval; self-approval and the wrong group are refused; a client that goes away cancels the review; and a
 //! statement held on gateway A is released by an approval given through gateway B sharing one PostgreSQL store.
+//! When the policy masks, a card number typed as a literal is masked in the review (store, webhooks in JSON and
+//! Slack format) and the recording, while the approval still runs the real statement and a late approval grants
+//! exactly that statement (not another card number that masks the same).
 //!
 //! Needs `psql` (Debian package `postgresql-client`) and the PostgreSQL server binaries (`postgresql`).
 #![allow(
@@ -15,22 +18,32 @@
 mod support;
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sluice_approvals::statement;
 use sluice_approvals::webhook::{self, PayloadFormat, WebhookScope, WebhookTarget};
 use sluice_approvals::{Broker, BrokerSettings};
 use sluice_gateway::pg::PgListener;
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
 use sluice_model::{Protocol, Role, Secret, UserKind};
 use sluice_policy::Policy;
-use sluice_store::reviews::{Decide, ReviewError, ReviewFilter, ReviewStatus};
+use sluice_store::reviews::{Decide, Review, ReviewError, ReviewFilter, ReviewStatus};
 use sluice_store::seal::MasterKey;
 use sluice_store::{Actor, CredentialKind, NewConnection, NewUser, SealedCredential, Store, User};
 use sluice_testbed::postgres::Postgres;
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
+
+use support::CARD;
+
+/// Another valid card number that masks like [`CARD`] with the partial style (same length, same last four).
+const OTHER_CARD: &str = "4000000006001111";
+
+/// The key the gateways here derive hashes with (`mask_hash_key`).
+const HASH_KEY: [u8; 32] = [7u8; 32];
 
 const POLICY: &str = r#"
 [[ruleset]]
@@ -42,6 +55,22 @@ name = "review-truncate"
 guardrail = "truncate"
 action = "review"
 approvers = ["dba"]
+"#;
+
+/// Updates are reviewed, and the policy masks (so statement texts are masked in recordings and reviews).
+const MASKING_POLICY: &str = r#"
+[[ruleset]]
+name = "test databases"
+connections = ["pg-*"]
+
+[[ruleset.rule]]
+name = "review-updates"
+statements = ["UPDATE"]
+action = "review"
+approvers = ["dba"]
+
+[ruleset.mask]
+default_style = "partial"
 "#;
 
 struct Gateway {
@@ -57,7 +86,7 @@ struct World {
     bob: User,
     carol: User,
     gateways: Vec<Gateway>,
-    _dir: TempDir,
+    dir: TempDir,
     runtime: Runtime,
 }
 
@@ -76,7 +105,7 @@ fn actor(user: &User) -> Actor {
 impl World {
     /// `gateways` gateways on one store (PostgreSQL when `shared_pg_store`, else SQLite), holds of `hold`.
     fn start(gateways: usize, shared_pg_store: bool, hold: Duration) -> World {
-        World::start_with(gateways, shared_pg_store, hold, Vec::new())
+        World::start_with(gateways, shared_pg_store, hold, Vec::new(), POLICY)
     }
 
     fn start_with(
@@ -84,6 +113,7 @@ impl World {
         shared_pg_store: bool,
         hold: Duration,
         webhooks: Vec<WebhookTarget>,
+        policy: &str,
     ) -> World {
         let pg = Postgres::start().expect("throwaway PostgreSQL");
         let dir = tempfile::tempdir().unwrap();
@@ -148,7 +178,7 @@ impl World {
                     },
                 );
                 let (_publish, policy) =
-                    tokio::sync::watch::channel(Arc::new(Policy::from_toml(POLICY).unwrap()));
+                    tokio::sync::watch::channel(Arc::new(Policy::from_toml(policy).unwrap()));
                 std::mem::forget(_publish);
                 let deps = GatewayDeps {
                     store: store.clone(),
@@ -157,7 +187,7 @@ impl World {
                     target_tls: None,
                     policy,
                     recording: RecordingSettings::new(dir.path().join(format!("data{n}"))),
-                    mask_hash_key: Secret::new(vec![7u8; 32]),
+                    mask_hash_key: Secret::new(HASH_KEY.to_vec()),
                     pg: PgSettings {
                         allow_loopback_cleartext: true,
                         drain_timeout: Duration::from_secs(2),
@@ -193,10 +223,13 @@ impl World {
             bob,
             carol,
             gateways: gws,
-            _dir: dir,
+            dir,
             runtime,
         };
-        let setup = world.psql_target("CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3);");
+        let setup = world.psql_target(
+            "CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3); \
+             CREATE TABLE cards (id int, number text); INSERT INTO cards VALUES (1, 'none'), (2, 'none');",
+        );
         assert!(
             setup.status.success(),
             "{}",
@@ -275,6 +308,41 @@ impl World {
         self.runtime
             .block_on(self.gateways[gateway].broker.decide(&actor(who), id, decide))
             .map(|_| ())
+    }
+
+    /// The card number stored in row `id` of `cards`, read directly on the target.
+    fn card(&self, id: i32) -> String {
+        let out = self.psql_target(&format!("SELECT number FROM cards WHERE id = {id}"));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn reviews(&self) -> Vec<Review> {
+        self.runtime
+            .block_on(self.store.list_reviews(&ReviewFilter::default()))
+            .unwrap()
+    }
+
+    /// Every recording file's text (all gateways).
+    fn recordings(&self) -> String {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        for n in 0..self.gateways.len() {
+            walk(&self.dir.path().join(format!("data{n}")), &mut files);
+        }
+        assert!(!files.is_empty(), "no recording written");
+        files
+            .iter()
+            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
+            .collect()
     }
 
     fn status(&self, id: &str) -> ReviewStatus {
@@ -546,7 +614,7 @@ fn a_webhook_receiver_verifies_signed_review_events_of_a_held_statement() {
             events: vec![],
         },
     ];
-    let w = World::start_with(1, false, Duration::from_secs(60), hooks);
+    let w = World::start_with(1, false, Duration::from_secs(60), hooks, POLICY);
     let psql = w.spawn_psql(0, "/* reason: INC-7 */ TRUNCATE t");
     let id = w.pending_review();
     w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
@@ -779,4 +847,243 @@ fn set_sluice_reason_justifies_the_sessions_later_reviews() {
     let out = psql.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(w.rows(), "0");
+}
+
+/// Waits until `seen` has a verified payload that `wanted` accepts, and returns it.
+fn wait_for_payload(
+    seen: &std::sync::Mutex<Received>,
+    what: &str,
+    wanted: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = seen.lock().unwrap().0.iter().find(|e| wanted(e)) {
+            return found.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what} arrived: {:?}",
+            seen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_card_number_in_a_held_statement_is_masked_in_the_review_its_webhooks_and_the_recording() {
+    let (json_url, json_seen) = signature_checking_receiver("hook-secret");
+    let (slack_url, slack_seen) = signature_checking_receiver("hook-secret");
+    let hook = |name: &str, url: String, format: PayloadFormat| WebhookTarget {
+        name: name.into(),
+        scope: WebhookScope::Global,
+        url,
+        secret: "hook-secret".into(),
+        format,
+        events: vec![],
+    };
+    let hooks = vec![
+        hook("ops", json_url, PayloadFormat::Json),
+        hook("chat", slack_url, PayloadFormat::Slack),
+    ];
+    let w = World::start_with(1, false, Duration::from_secs(60), hooks, MASKING_POLICY);
+    let masked_card = "************1111";
+
+    // A simple Query with the card number as a literal, justified with a comment that repeats it.
+    let sql = format!(
+        "/* reason: replace card {CARD} of order 7 */ UPDATE cards SET number = '{CARD}' WHERE id = 1"
+    );
+    let psql = w.spawn_psql(0, &sql);
+    let id = w.pending_review();
+    let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
+    let shown = &review.request.statement;
+    assert!(!shown.contains(CARD), "stored in clear: {shown}");
+    assert!(
+        shown.contains(&format!("UPDATE cards SET number = '{masked_card}' WHERE id = 1")),
+        "{shown}"
+    );
+    assert_eq!(
+        review.request.justification.as_deref(),
+        Some(format!("replace card {masked_card} of order 7").as_str())
+    );
+    // The hash that approvals and grants match is over the real text (keyed), not over what the review shows.
+    assert_eq!(
+        review.request.statement_hash,
+        statement::execution_hash(&sql, &[], &HASH_KEY)
+    );
+    assert_ne!(
+        review.request.statement_hash,
+        statement::execution_hash(shown, &[], &HASH_KEY)
+    );
+    assert_eq!(w.card(1), "none", "held, not run");
+    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+        .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(w.card(1), CARD, "the approved statement ran with the real value");
+
+    // A prepared statement with the card number in its text: held at its Bind, text masked the same way.
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable password={}",
+        w.gateways[0].addr.port(),
+        w.alice.1
+    );
+    let client = w.runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+            .await
+            .expect("connects through sluice");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    });
+    let prepared = format!("UPDATE cards SET number = '{CARD}' WHERE id = $1");
+    let run = w
+        .runtime
+        .spawn(async move { client.execute(prepared.as_str(), &[&2i32]).await });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let second = loop {
+        let pending = w
+            .runtime
+            .block_on(w.store.list_reviews(&ReviewFilter {
+                status: Some(ReviewStatus::Pending),
+                ..ReviewFilter::default()
+            }))
+            .unwrap();
+        if let Some(r) = pending.into_iter().find(|r| r.id != id) {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the execution was not held");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        !second.request.statement.contains(CARD),
+        "stored in clear: {}",
+        second.request.statement
+    );
+    assert!(
+        second.request.statement.contains(masked_card),
+        "{}",
+        second.request.statement
+    );
+    assert_eq!(w.card(2), "none", "held, not run");
+    w.decide(0, &w.bob, &second.id, Decide::Approve { comment: None })
+        .unwrap();
+    assert_eq!(w.runtime.block_on(run).unwrap().expect("approved, runs"), 1);
+    assert_eq!(w.card(2), CARD);
+
+    // Nothing the store keeps about either review has the number in clear (what `sluice review list/show` and
+    // the REST API read).
+    let stored = w.reviews();
+    assert_eq!(stored.len(), 2);
+    assert!(
+        !format!("{stored:?}").contains(CARD),
+        "a review keeps the card number in clear: {stored:?}"
+    );
+
+    // The webhooks got both reviews, in each format, without the number.
+    for review_id in [&id, &second.id] {
+        let created = wait_for_payload(&json_seen, "JSON review.created", |e| {
+            e["event"] == "review.created" && e["id"] == review_id.as_str()
+        });
+        assert!(
+            created["data"]["statement"]
+                .as_str()
+                .is_some_and(|s| s.contains(masked_card)),
+            "{created}"
+        );
+        let slack = wait_for_payload(&slack_seen, "Slack review message", |e| {
+            e["text"].as_str().is_some_and(|t| {
+                t.contains(":hourglass:") && t.contains(&format!("sluice review approve {review_id}"))
+            })
+        });
+        assert!(
+            slack["text"].as_str().is_some_and(|t| t.contains(masked_card)),
+            "{slack}"
+        );
+    }
+    let (json_events, json_rejected) = json_seen.lock().unwrap().clone();
+    let (slack_events, slack_rejected) = slack_seen.lock().unwrap().clone();
+    assert_eq!((json_rejected, slack_rejected), (0, 0));
+    for event in json_events.iter().chain(&slack_events) {
+        assert!(!event.to_string().contains(CARD), "sent in clear: {event}");
+    }
+
+    // The recording has both statements, masked.
+    let recorded = w.recordings();
+    assert!(recorded.contains("UPDATE cards SET number = '"), "{recorded}");
+    assert!(recorded.contains(masked_card), "{recorded}");
+    assert!(!recorded.contains(CARD), "a card number was recorded in clear");
+}
+
+#[test]
+fn a_late_approval_of_a_masked_statement_grants_that_statement_not_one_that_masks_the_same() {
+    let w = World::start_with(1, false, Duration::from_secs(2), Vec::new(), MASKING_POLICY);
+    let update = |card: &str| format!("UPDATE cards SET number = '{card}' WHERE id = 1");
+    let out = w.psql_command(0, &update(CARD)).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("was not decided within 2s"),
+        "{}",
+        stderr(&out)
+    );
+    let first = w.reviews();
+    assert_eq!(first.len(), 1);
+    let id = first[0].id.clone();
+    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+        .unwrap();
+
+    // Another card number: its review text is the same once masked, but the grant is not for it.
+    let other = w.psql_command(0, &update(OTHER_CARD)).output().unwrap();
+    assert!(!other.status.success(), "ran under another statement's approval");
+    assert!(
+        stderr(&other).contains("waiting for approval"),
+        "{}",
+        stderr(&other)
+    );
+    assert_eq!(w.card(1), "none");
+    let reviews = w.reviews();
+    assert_eq!(reviews.len(), 2);
+    let other_review = reviews.iter().find(|r| r.id != id).unwrap();
+    let first = reviews.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(other_review.request.statement, first.request.statement);
+    assert_ne!(other_review.request.statement_hash, first.request.statement_hash);
+
+    // The same statement again (other spacing, a justification comment): runs at once under the late approval.
+    let started = Instant::now();
+    let rerun = w
+        .psql_command(
+            0,
+            &format!("/* reason: approved late */ UPDATE  cards SET number = '{CARD}' WHERE id = 1;"),
+        )
+        .output()
+        .unwrap();
+    assert!(rerun.status.success(), "{}", stderr(&rerun));
+    assert!(started.elapsed() < Duration::from_secs(2), "no new hold");
+    assert!(
+        stderr(&rerun).contains(&format!("running under approval {id}")),
+        "{}",
+        stderr(&rerun)
+    );
+    assert_eq!(w.card(1), CARD);
+    assert!(!format!("{:?}", w.reviews()).contains(CARD));
+}
+
+#[test]
+fn a_session_justification_with_a_card_number_is_masked_in_the_review() {
+    let w = World::start_with(1, false, Duration::from_secs(60), Vec::new(), MASKING_POLICY);
+    let mut cmd = w.psql_command(0, &format!("SET sluice.reason = 'refund to {CARD}'"));
+    cmd.args(["-c", "UPDATE cards SET number = 'replaced' WHERE id = 2"]);
+    let psql = cmd.spawn().unwrap();
+    let id = w.pending_review();
+    let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
+    assert_eq!(
+        review.request.justification.as_deref(),
+        Some("refund to ************1111")
+    );
+    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+        .unwrap();
+    let out = psql.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(w.card(2), "replaced");
+    assert!(!format!("{:?}", w.reviews()).contains(CARD));
 }

@@ -5,6 +5,11 @@
 //! hold (default 2 minutes). A later approval still grants one re-run of the same execution (same normalised text
 //! and parameters, user and connection).
 //!
+//! A review (store, `sluice review`, REST API, webhooks) shows the statement text and its justification masked
+//! with the session's statement masker, as the recording does, so a card number typed as a literal is not kept in
+//! clear; its hash, which approvals and grants match, is over the real text, keyed with the gateway's derived key
+//! (see [`statement::execution_hash`]).
+//!
 //! Extended protocol: preparing executes nothing, so a Parse the policy sends to review is forwarded and remembered
 //! by statement name (the unnamed statement is replaced by the next Parse or simple Query, a Close forgets a named
 //! one). The hold happens at each Bind of it, where the parameter values are known: the review shows them (text
@@ -132,7 +137,7 @@ struct Reviewed {
 #[derive(Debug)]
 pub(crate) struct ReviewContext {
     holder: Arc<Holder>,
-    /// The justification set with `SET sluice.reason = '...'`, used when a statement gives none of its own.
+    /// The justification set with `SET sluice.reason = '...'` (masked), used when a statement gives none of its own.
     session_reason: Option<String>,
     /// Prepared statements under review, by name (`""`: the unnamed statement).
     prepared: HashMap<String, Reviewed>,
@@ -237,13 +242,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             Ok(FrontendMessage::Parse(parse)) => (parse.sql, Some(parse.statement)),
             _ => return Ok(false),
         };
+        // Taken from the masked text (as reviews show it), so a value cut by the length limit is masked whole.
+        let reason = statement::session_reason(&sql).map(|_| statement::session_reason(&self.masked(&sql)));
         let Some(ctx) = self.judge.reviews_mut() else {
             return Ok(false);
         };
         ctx.parsed(parse_name.as_deref().unwrap_or(""));
-        if let Some(reason) = statement::session_reason(&sql) {
+        if let Some(reason) = reason {
             // Remembered for later reviews; the SET itself runs on the target as usual.
-            ctx.session_reason = Some(reason);
+            ctx.session_reason = reason;
             return Ok(false);
         }
         let holder = Arc::clone(&ctx.holder);
@@ -262,7 +269,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let hold = ToHold {
             sql: &sql,
             parameters: Vec::new(),
-            hash: statement::statement_hash(&sql),
+            hash: statement::execution_hash(&sql, &[], holder.hash_key.expose()),
             index,
         };
         let refusal = match self
@@ -361,14 +368,11 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             Some(ambiguous_statement_refusal(&bind.statement))
         } else {
             let params = parameters(&bind);
-            let masker = self.statement_masker.clone();
-            let mask = |text: &str| match &masker {
-                Some(m) => m.mask_text(text).into_owned(),
-                None => text.to_owned(),
-            };
+            let mask = |text: &str| self.masked(text);
+            let shown = params.iter().map(|p| p.shown(&mask)).collect();
             let hold = ToHold {
                 sql: &reviewed.sql,
-                parameters: params.iter().map(|p| p.shown(&mask)).collect(),
+                parameters: shown,
                 hash: statement::execution_hash(&reviewed.sql, &params, holder.hash_key.expose()),
                 index: reviewed.index,
             };
@@ -411,6 +415,15 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         Ok(true)
     }
 
+    /// `text` (a statement, a parameter value, a justification) as the recording and reviews show it: masked with
+    /// the session's statement masker, as it is when the policy masks nothing.
+    fn masked(&self, text: &str) -> String {
+        match &self.statement_masker {
+            Some(masker) => masker.mask_text(text).into_owned(),
+            None => text.to_owned(),
+        }
+    }
+
     /// Records a statement held (or prepared) for review, its text masked like every recorded statement text.
     fn record_held(
         &self,
@@ -419,13 +432,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         rule: Option<String>,
         decision_us: u64,
     ) -> Result<(), GatewayError> {
-        let text = match &self.statement_masker {
-            Some(masker) => masker.mask_text(sql).into_owned(),
-            None => sql.to_owned(),
-        };
         self.recorder.append(&Event::Statement(Statement {
             index,
-            text,
+            text: self.masked(sql),
             verdict: Verdict::PendingApproval,
             rule,
             decision_us,
@@ -472,8 +481,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             Err(error) => tracing::warn!(%error, "could not check for an approval grant"),
         }
         let expires_at = SystemTime::now() + *expires_after;
+        // The review (store, CLI, API, webhooks) shows the text masked like the recording, and the justification
+        // taken from that text (so a value the length limit cuts is masked whole); the hash, which approvals and
+        // grants match, is over the real text.
+        let shown = self.masked(sql);
+        let justification = statement::justification(&shown).or(session_reason);
         let new = NewReview {
-            statement: sql.to_owned(),
+            statement: shown,
             statement_hash: hash,
             parameters,
             user_id: holder.user_id,
@@ -482,7 +496,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             session_id: holder.session_id,
             rule: rule.clone(),
             reason: reason.clone(),
-            justification: statement::justification(sql).or(session_reason),
+            justification,
             approver_groups: approver_groups.clone(),
             approvals_required: *approvals_required,
             admins_may_approve: broker.settings().admins_may_approve,
