@@ -93,9 +93,12 @@ impl FromStr for ReviewStatus {
 /// What the gateway knows when it holds a statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewReview {
-    /// The statement as the client sent it.
+    /// The statement as the client sent it, with sensitive values masked by the session's statement masker (the same
+    /// masking as the recording) when its policy masks anything.
     pub statement: String,
-    /// Lower-case hex SHA-256 of the normalised statement: what an approval after a timeout grants.
+    /// Lower-case hex of the execution hash (HMAC-SHA-256 under the gateway's derived key over the real normalised
+    /// text and parameters, see `sluice_approvals::statement`): what an approval after a timeout grants. Keyed, so
+    /// the stored hash cannot be used to test guesses of a masked value.
     pub statement_hash: String,
     /// Bound parameters (extended protocol), as text; `None` for NULL.
     pub parameters: Vec<Option<String>>,
