@@ -21,6 +21,9 @@ pub struct Judge {
     subject: Subject,
     target: Target,
     hash_key: Vec<u8>,
+    /// Masks command texts before they are recorded or shown to approvers (a secret typed into a command line must
+    /// not end up in the recording or a review); the session's output masker, if the policy masks this session.
+    text_masker: Option<Masker>,
 }
 
 /// A decision and its record.
@@ -72,7 +75,8 @@ fn rule(decision: &Decision) -> Option<String> {
 impl Judge {
     /// The judge for a session: the policy as it is now, for the whole session.
     pub fn new(policy: Arc<Policy>, who: &Authorized, options: &TargetOptions, hash_key: Vec<u8>) -> Judge {
-        Judge {
+        let mut judge = Judge {
+            text_masker: None,
             policy,
             subject: Subject {
                 user: who.user.name.clone(),
@@ -85,7 +89,14 @@ impl Judge {
                 read_only: options.read_only,
             },
             hash_key,
-        }
+        };
+        judge.text_masker = judge.output_masker();
+        judge
+    }
+
+    /// The masker for command texts (recordings and reviews), when the policy masks this session.
+    pub fn text_masker(&self) -> Option<Masker> {
+        self.text_masker.clone()
     }
 
     /// Classifies and decides a shell command line, and records the decision durably before returning.
@@ -116,9 +127,13 @@ impl Judge {
         log: &SessionLog,
     ) -> Result<Judged, SshError> {
         let index = log.statements.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let text = match &self.text_masker {
+            Some(masker) => masker.mask_text(text).into_owned(),
+            None => text.to_owned(),
+        };
         log.append_durable(&Event::Statement(Statement {
             index,
-            text: text.to_owned(),
+            text,
             verdict: verdict(&decision),
             rule: rule(&decision),
             decision_us: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),

@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime};
 
 use sluice_approvals::{statement, Broker, Outcome, Ticket};
 use sluice_gateway::GatewayDeps;
-use sluice_model::{SessionId, UserId};
+use sluice_mask::Masker;
+use sluice_model::{Secret, SessionId, UserId};
 use sluice_policy::Decision;
 use sluice_record::ApprovalOutcome;
 use sluice_store::reviews::NewReview;
@@ -29,6 +30,10 @@ pub struct ReviewContext {
     user_name: String,
     connection: String,
     session_id: SessionId,
+    /// Masks the command shown to approvers (see `Judge::text_masker`).
+    masker: Option<Masker>,
+    /// Keys the command's hash (the gateway's derived key), so a stored hash cannot test guesses of a masked value.
+    hash_key: Secret<Vec<u8>>,
 }
 
 /// How a hold starts.
@@ -90,8 +95,15 @@ pub enum End {
 
 impl ReviewContext {
     /// The context for a session, or `None` when the gateway runs no broker (reviews are then refused).
-    pub fn new(deps: &GatewayDeps, who: &Authorized, session_id: SessionId) -> Option<ReviewContext> {
+    pub fn new(
+        deps: &GatewayDeps,
+        who: &Authorized,
+        session_id: SessionId,
+        masker: Option<Masker>,
+    ) -> Option<ReviewContext> {
         Some(ReviewContext {
+            masker,
+            hash_key: deps.mask_hash_key.clone(),
             broker: Arc::clone(deps.approvals.as_ref()?),
             user_id: who.user.id,
             user_name: who.user.name.clone(),
@@ -127,7 +139,8 @@ impl ReviewContext {
         else {
             return Begin::Unavailable;
         };
-        let hash = statement::statement_hash(command);
+        // Keyed over the real command: a grant is for exactly this command, and the stored hash reveals nothing.
+        let hash = statement::execution_hash(command, &[], self.hash_key.expose());
         match self.broker.use_grant(self.user_id, &self.connection, &hash).await {
             Ok(Some(granted)) => {
                 return Begin::Granted {
@@ -140,8 +153,11 @@ impl ReviewContext {
         }
         let settings = self.broker.settings();
         let new = NewReview {
-            // The approver sees the command exactly as it will run; the hash (grants) is over the normalised text.
-            statement: command.to_owned(),
+            // The approver sees the command as it will run, with sensitive values masked like the recording.
+            statement: match &self.masker {
+                Some(masker) => masker.mask_text(command).into_owned(),
+                None => command.to_owned(),
+            },
             statement_hash: hash,
             parameters: Vec::new(),
             user_id: self.user_id,

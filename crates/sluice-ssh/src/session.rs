@@ -69,7 +69,7 @@ impl Ready {
                         .to_owned(),
             }))?;
         }
-        let reviews = ReviewContext::new(deps, &who, log.id);
+        let reviews = ReviewContext::new(deps, &who, log.id, judge.text_masker());
         Ok(Ready {
             who,
             options,

@@ -271,3 +271,62 @@ fn client_leaving_cancels_the_review() {
         vec![(ApprovalOutcome::Rejected, None)]
     );
 }
+
+#[test]
+fn a_secret_in_a_held_command_is_masked_in_the_review_and_the_recording_but_runs_as_typed() {
+    let h = Harness::start_with(Options {
+        policy: format!("{POLICY}\n[ruleset.mask]\ndefault_style = \"partial\"\n"),
+        broker: Some(BrokerSettings {
+            hold_timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(30),
+            ..BrokerSettings::default()
+        }),
+        ..Options::default()
+    });
+    let bob = h.runtime.block_on(async {
+        h.store
+            .create_user(
+                &Actor::system(),
+                NewUser {
+                    name: "bob".to_owned(),
+                    kind: UserKind::Human,
+                    role: Role::User,
+                    groups: vec!["ops-leads".to_owned()],
+                },
+            )
+            .await
+            .unwrap()
+    });
+    let file = h.dir.path().join("ran.txt");
+    let command = format!("echo ran >> {}; true 4111111111111111", file.display());
+    let child = spawn(&h, &command);
+    let review = pending_review(&h);
+    let shown = &review.request.statement;
+    assert!(!shown.contains("4111111111111111"), "card in the review: {shown}");
+    assert!(
+        shown.contains("1111") && shown.starts_with("echo ran >> "),
+        "{shown}"
+    );
+    assert_ne!(
+        review.request.statement_hash,
+        sluice_approvals::statement::statement_hash(&command),
+        "the stored hash is keyed, not a plain digest of the real command"
+    );
+    decide(&h, &bob, &review.id, Decide::Approve { comment: None });
+    let out = finish(child);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "ran\n",
+        "the approved command ran once"
+    );
+    let events = h.last_session_events();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Statement(s) if s.verdict == Verdict::PendingApproval)));
+    for e in &events {
+        if let Event::Statement(s) = e {
+            assert!(!s.text.contains("4111111111111111"), "card recorded: {}", s.text);
+        }
+    }
+}
