@@ -258,7 +258,10 @@ mod tests {
         let mut judge = judge_for(GUARDRAILS);
         let (first, _) = judge.judge("DELETE FROM t WHERE id = 1").unwrap();
         let (second, _) = judge.judge("DELETE FROM t WHERE id = 2").unwrap();
-        assert!(Arc::ptr_eq(&first, &second), "the second text reuses the first's judgement");
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "the second text reuses the first's judgement"
+        );
         assert_eq!(second.decision, Decision::Allow);
         // A constant comparison is not a template of the above and is judged on its own.
         let (tautology, _) = judge.judge("DELETE FROM t WHERE 1 = 1").unwrap();
@@ -300,7 +303,11 @@ mod tests {
         let (first, _) = judge.judge("SELECT * FROM t WHERE id = 1").unwrap();
         assert_eq!(first.decision, Decision::Allow);
         let (second, _) = judge.judge("SELECT * FROM t WHERE id = 666").unwrap();
-        assert!(matches!(second.decision, Decision::Deny { .. }), "{:?}", second.decision);
+        assert!(
+            matches!(second.decision, Decision::Deny { .. }),
+            "{:?}",
+            second.decision
+        );
     }
 
     #[test]
