@@ -26,12 +26,12 @@ use bytes::BytesMut;
 use sluice_approvals::{statement, Broker, BrokerSettings};
 use sluice_gateway::pg::PgListener;
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
-use sluice_model::{Protocol, Secret};
+use sluice_model::Secret;
 use sluice_policy::Policy;
 use sluice_record::{SyncPolicy, WriterOptions};
 use sluice_store::reviews::{Decide, Review, ReviewFilter, ReviewStatus};
 use sluice_store::seal::MasterKey;
-use sluice_store::{Actor, CredentialKind, NewConnection, SealedCredential, Store, User};
+use sluice_store::{Actor, Store, User};
 use sluice_testbed::postgres::Postgres;
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
@@ -111,27 +111,7 @@ impl World {
             store.check_master_key(&key).await.unwrap();
             let alice = support::add_user_with_record(&store, "alice", &["dev"], None).await;
             let (bob, _) = support::add_user_with_record(&store, "bob", &["dba"], None).await;
-            let sealed = key.seal(pg.password().as_bytes(), b"pg-test").unwrap();
-            store
-                .create_connection(
-                    &Actor::system(),
-                    NewConnection {
-                        name: "pg-test".to_owned(),
-                        protocol: Protocol::Postgres,
-                        host: pg.host().to_owned(),
-                        port: pg.port(),
-                        username: Some(pg.user().to_owned()),
-                        database: Some(pg.database().to_owned()),
-                        groups: vec!["dev".to_owned()],
-                        credential: Some(SealedCredential {
-                            kind: CredentialKind::Password,
-                            sealed,
-                        }),
-                        options: serde_json::json!({}),
-                    },
-                )
-                .await
-                .unwrap();
+            support::add_pg_test_connection(&store, &key, &pg, serde_json::json!({})).await;
             let broker = Broker::new(
                 store.clone(),
                 BrokerSettings {

@@ -28,11 +28,11 @@ use sluice_approvals::webhook::{self, PayloadFormat, WebhookScope, WebhookTarget
 use sluice_approvals::{Broker, BrokerSettings};
 use sluice_gateway::pg::PgListener;
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
-use sluice_model::{Protocol, Role, Secret, UserKind};
+use sluice_model::{Role, Secret, UserKind};
 use sluice_policy::Policy;
 use sluice_store::reviews::{Decide, Review, ReviewError, ReviewFilter, ReviewStatus};
 use sluice_store::seal::MasterKey;
-use sluice_store::{Actor, CredentialKind, NewConnection, NewUser, SealedCredential, Store, User};
+use sluice_store::{Actor, NewUser, Store, User};
 use sluice_testbed::postgres::Postgres;
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
@@ -142,27 +142,7 @@ impl World {
             let alice = add_user(&store, "alice", &["dev"]).await;
             let (bob, _) = add_user(&store, "bob", &["dba"]).await;
             let (carol, _) = add_user(&store, "carol", &["dev"]).await;
-            let sealed = key.seal(pg.password().as_bytes(), b"pg-test").unwrap();
-            store
-                .create_connection(
-                    &Actor::system(),
-                    NewConnection {
-                        name: "pg-test".to_owned(),
-                        protocol: Protocol::Postgres,
-                        host: pg.host().to_owned(),
-                        port: pg.port(),
-                        username: Some(pg.user().to_owned()),
-                        database: Some(pg.database().to_owned()),
-                        groups: vec!["dev".to_owned()],
-                        credential: Some(SealedCredential {
-                            kind: CredentialKind::Password,
-                            sealed,
-                        }),
-                        options: serde_json::json!({}),
-                    },
-                )
-                .await
-                .unwrap();
+            support::add_pg_test_connection(&store, &key, &pg, serde_json::json!({})).await;
             let mut gws = Vec::new();
             for n in 0..gateways {
                 // Each gateway has its own store handle (pool), as separate processes would.

@@ -154,27 +154,13 @@ impl Harness {
             let key = MasterKey::generate().unwrap();
             store.check_master_key(&key).await.unwrap();
             let token = add_user(&store, "alice", &["dev"], None).await;
-            let sealed = key.seal(pg.password().as_bytes(), b"pg-test").unwrap();
-            store
-                .create_connection(
-                    &Actor::system(),
-                    NewConnection {
-                        name: "pg-test".to_owned(),
-                        protocol: Protocol::Postgres,
-                        host: pg.host().to_owned(),
-                        port: pg.port(),
-                        username: Some(pg.user().to_owned()),
-                        database: Some(pg.database().to_owned()),
-                        groups: vec!["dev".to_owned()],
-                        credential: Some(SealedCredential {
-                            kind: CredentialKind::Password,
-                            sealed,
-                        }),
-                        options: serde_json::json!({ "allow_other_databases": true }),
-                    },
-                )
-                .await
-                .unwrap();
+            add_pg_test_connection(
+                &store,
+                &key,
+                &pg,
+                serde_json::json!({ "allow_other_databases": true }),
+            )
+            .await;
             let policy = Policy::from_toml(policy).unwrap();
             let (_publish, policy_rx) = tokio::sync::watch::channel(Arc::new(policy));
             std::mem::forget(_publish);
@@ -320,6 +306,36 @@ impl Drop for Harness {
 }
 
 /// stdout of a psql run as text.
+/// Adds the connection `pg-test` to `pg` for group `dev`, its password sealed under `key`.
+pub async fn add_pg_test_connection(
+    store: &Store,
+    key: &MasterKey,
+    pg: &Postgres,
+    options: serde_json::Value,
+) {
+    let sealed = key.seal(pg.password().as_bytes(), b"pg-test").unwrap();
+    store
+        .create_connection(
+            &Actor::system(),
+            NewConnection {
+                name: "pg-test".to_owned(),
+                protocol: Protocol::Postgres,
+                host: pg.host().to_owned(),
+                port: pg.port(),
+                username: Some(pg.user().to_owned()),
+                database: Some(pg.database().to_owned()),
+                groups: vec!["dev".to_owned()],
+                credential: Some(SealedCredential {
+                    kind: CredentialKind::Password,
+                    sealed,
+                }),
+                options,
+            },
+        )
+        .await
+        .unwrap();
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
