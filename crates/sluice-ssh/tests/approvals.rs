@@ -35,8 +35,13 @@ approvers = ["ops-leads"]
 "#;
 
 fn start(hold: Duration) -> (Harness, User) {
+    start_with_policy(POLICY, hold)
+}
+
+/// A harness running `policy` with a broker holding for `hold`, and `bob`, an approver in `ops-leads`.
+fn start_with_policy(policy: &str, hold: Duration) -> (Harness, User) {
     let h = Harness::start_with(Options {
-        policy: POLICY.to_owned(),
+        policy: policy.to_owned(),
         broker: Some(BrokerSettings {
             hold_timeout: hold,
             // Slow polls: only the broker's own wake-up can release a hold quickly.
@@ -274,29 +279,10 @@ fn client_leaving_cancels_the_review() {
 
 #[test]
 fn a_secret_in_a_held_command_is_masked_in_the_review_and_the_recording_but_runs_as_typed() {
-    let h = Harness::start_with(Options {
-        policy: format!("{POLICY}\n[ruleset.mask]\ndefault_style = \"partial\"\n"),
-        broker: Some(BrokerSettings {
-            hold_timeout: Duration::from_secs(60),
-            poll_interval: Duration::from_secs(30),
-            ..BrokerSettings::default()
-        }),
-        ..Options::default()
-    });
-    let bob = h.runtime.block_on(async {
-        h.store
-            .create_user(
-                &Actor::system(),
-                NewUser {
-                    name: "bob".to_owned(),
-                    kind: UserKind::Human,
-                    role: Role::User,
-                    groups: vec!["ops-leads".to_owned()],
-                },
-            )
-            .await
-            .unwrap()
-    });
+    let (h, bob) = start_with_policy(
+        &format!("{POLICY}\n[ruleset.mask]\ndefault_style = \"partial\"\n"),
+        Duration::from_secs(60),
+    );
     let file = h.dir.path().join("ran.txt");
     let command = format!("echo ran >> {}; true 4111111111111111", file.display());
     let child = spawn(&h, &command);
