@@ -436,13 +436,13 @@ fn timeout_then_late_approval_lets_the_same_statement_run_once() {
     w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
         .unwrap();
     // Re-run (spacing and a justification differ; the normalised statement is the same): runs at once.
-    let started = Instant::now();
     let rerun = w
         .psql_command(0, "/* reason: approved late */ TRUNCATE  t;")
         .output()
         .unwrap();
     assert!(rerun.status.success(), "{}", stderr(&rerun));
-    assert!(started.elapsed() < Duration::from_secs(2), "no new hold");
+    // No new hold: the grant was used instead of a new review (a wall-clock bound flaked on loaded CI machines).
+    assert_eq!(w.reviews().len(), 1, "no new hold");
     assert!(
         stderr(&rerun).contains(&format!("running under approval {id}")),
         "{}",
@@ -1029,7 +1029,6 @@ fn a_late_approval_of_a_masked_statement_grants_that_statement_not_one_that_mask
     assert_ne!(other_review.request.statement_hash, first.request.statement_hash);
 
     // The same statement again (other spacing, a justification comment): runs at once under the late approval.
-    let started = Instant::now();
     let rerun = w
         .psql_command(
             0,
@@ -1038,7 +1037,8 @@ fn a_late_approval_of_a_masked_statement_grants_that_statement_not_one_that_mask
         .output()
         .unwrap();
     assert!(rerun.status.success(), "{}", stderr(&rerun));
-    assert!(started.elapsed() < Duration::from_secs(2), "no new hold");
+    // No new hold: the grant was used instead of a new review.
+    assert_eq!(w.reviews().len(), 2, "no new hold");
     assert!(
         stderr(&rerun).contains(&format!("running under approval {id}")),
         "{}",
