@@ -1,31 +1,123 @@
-//! A small blocking client of the REST API for the CLI: bearer auth, JSON in and out, and API errors turned
-//! into their message (`{"error": {"message": ...}}`) so the person sees what the gateway said.
+//! A small blocking client of the REST API for the CLI: plain HTTP or verified HTTPS, bearer auth, JSON in and
+//! out, and API errors turned into their message (`{"error": {"message": ...}}`) so the person sees what the gateway
+//! said.
 
+use super::trust::{self, ApiTrust};
 use anyhow::{anyhow, Context as _};
 use serde_json::Value;
 use sluice_model::Secret;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// How long one API call may take before the CLI gives up.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Where the gateway's API is (`--url`) and which extra CA certificate to trust for it (`--ca-cert`).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    url: String,
+    ca_cert: Option<PathBuf>,
+}
+
+impl Endpoint {
+    /// `url` as given, `ca_cert` from `--ca-cert`/`SLUICE_CA_CERT`.
+    pub fn new(url: &str, ca_cert: Option<PathBuf>) -> Self {
+        Endpoint {
+            url: url.to_owned(),
+            ca_cert,
+        }
+    }
+
+    /// The API URL as given (the saved login session is keyed by it).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The CA certificate given with `--ca-cert`/`SLUICE_CA_CERT`, if any.
+    pub fn ca_cert(&self) -> Option<&Path> {
+        self.ca_cert.as_deref()
+    }
+
+    /// An HTTP agent for the API. TLS settings are only built (and the system trust store only read) for an
+    /// `https://` URL, so plain HTTP and the offline commands never fail on a missing CA file.
+    pub fn agent(&self) -> anyhow::Result<Agent> {
+        let base = self.url.trim_end_matches('/').to_owned();
+        let builder = ureq::AgentBuilder::new().timeout(TIMEOUT);
+        let scheme = base
+            .split_once("://")
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        let (builder, trust) = match scheme.as_deref() {
+            Some("https") => {
+                let (config, trust) = trust::for_api(self.ca_cert())?;
+                (builder.tls_config(config), Some(trust))
+            }
+            Some("http") => (builder, None),
+            _ => anyhow::bail!("--url must start with http:// or https:// (got `{base}`)"),
+        };
+        Ok(Agent {
+            agent: builder.build(),
+            base,
+            trust,
+        })
+    }
+}
+
+/// A ready HTTP agent for one gateway, without credentials (`sluice login` uses it before it has a token).
+#[derive(Debug, Clone)]
+pub struct Agent {
+    agent: ureq::Agent,
+    base: String,
+    /// What HTTPS trusts, to explain a refused certificate; `None` for plain HTTP.
+    trust: Option<ApiTrust>,
+}
+
+impl Agent {
+    /// The API URL without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A request to `path` under the API URL.
+    pub fn request(&self, method: &str, path: &str) -> ureq::Request {
+        self.agent.request(method, &format!("{}{path}", self.base))
+    }
+
+    /// A transport failure (connection refused, TLS handshake refused, ...) as a message saying what to do.
+    pub fn transport_error(&self, error: &ureq::Transport) -> anyhow::Error {
+        if let (Some(trust), Some(tls)) = (&self.trust, trust::rustls_error(error)) {
+            return anyhow!(trust::explain(&self.base, trust, tls));
+        }
+        // Connected, but the answer is not HTTP: typically a TLS alert from an API served over HTTPS.
+        let garbled = matches!(
+            error.kind(),
+            ureq::ErrorKind::BadStatus | ureq::ErrorKind::BadHeader | ureq::ErrorKind::Io
+        );
+        let hint = if self.trust.is_none() && garbled {
+            "if the gateway serves the API over TLS, `[api] tls = true`, use an https:// URL"
+        } else {
+            "is it running? set --url or SLUICE_URL"
+        };
+        anyhow!(
+            "cannot reach the sluice gateway at {}: {error} ({hint})",
+            self.base
+        )
+    }
+}
+
 /// An API client bound to one gateway and token.
 #[derive(Debug)]
 pub struct Client {
-    agent: ureq::Agent,
-    base: String,
+    agent: Agent,
     token: Secret<String>,
 }
 
 impl Client {
-    /// A client for the gateway at `base` (e.g. `http://127.0.0.1:8009`).
-    pub fn new(base: &str, token: Secret<String>) -> Self {
-        let agent = ureq::AgentBuilder::new().timeout(TIMEOUT).build();
-        Client {
-            agent,
-            base: base.trim_end_matches('/').to_owned(),
+    /// A client for the gateway at `endpoint` with `token`.
+    pub fn new(endpoint: &Endpoint, token: Secret<String>) -> anyhow::Result<Self> {
+        Ok(Client {
+            agent: endpoint.agent()?,
             token,
-        }
+        })
     }
 
     /// `GET path` with optional query pairs.
@@ -57,7 +149,7 @@ impl Client {
 
     fn request(&self, method: &str, path: &str) -> ureq::Request {
         self.agent
-            .request(method, &format!("{}{path}", self.base))
+            .request(method, path)
             .set("Authorization", &format!("Bearer {}", self.token.expose()))
     }
 
@@ -77,10 +169,7 @@ impl Client {
                 let body = response.into_string().unwrap_or_default();
                 anyhow!(api_message(status, &body))
             }
-            ureq::Error::Transport(t) => anyhow!(
-                "cannot reach the sluice gateway at {}: {t} (is it running? set --url or SLUICE_URL)",
-                self.base
-            ),
+            ureq::Error::Transport(t) => self.agent.transport_error(&t),
         }
     }
 }

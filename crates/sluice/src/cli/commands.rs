@@ -1,6 +1,6 @@
 //! The client subcommands: each maps to one or two REST calls and prints a table, a block, or JSON.
 
-use super::client::Client;
+use super::client::{Client, Endpoint};
 use super::table::{list, print_json, text, when, Table};
 use super::{
     AuditCommand, Command, ConnAddArgs, ConnCommand, PolicyCommand, SessionsCommand, TokenCommand,
@@ -12,15 +12,15 @@ use sluice_model::Secret;
 use std::io::{self, Read as _, Write};
 use std::path::{Path, PathBuf};
 
-/// Runs a client subcommand against the gateway at `url`.
-pub(super) fn run(url: &str, token: Option<String>, command: Command) -> anyhow::Result<()> {
+/// Runs a client subcommand against the gateway at `api`.
+pub(super) fn run(api: &Endpoint, token: Option<String>, command: Command) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
     // `policy check` is offline: it needs neither gateway nor token.
     if let Command::Policy(PolicyCommand::Check { file }) = &command {
         return policy_check(&mut out, file);
     }
     let token = require_token(token)?;
-    let client = Client::new(url, token.clone());
+    let client = Client::new(api, token.clone())?;
     match command {
         Command::Gateway(_)
         | Command::Policy(PolicyCommand::Check { .. })
@@ -72,7 +72,7 @@ pub(super) fn run(url: &str, token: Option<String>, command: Command) -> anyhow:
         }
         Command::Review(cmd) => super::review::review(&mut out, &client, cmd),
         Command::Request(cmd) => super::review::request(&mut out, &client, cmd),
-        Command::Connect(args) => super::connect::run(&mut out, url, &client, token, args),
+        Command::Connect(args) => super::connect::run(&mut out, api, &client, token, args),
         Command::Audit(AuditCommand::List {
             since,
             actor,

@@ -4,16 +4,14 @@
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use serde_json::Value;
 use sluice_model::Secret;
 
-use super::client::Client;
+use super::client::{Client, Endpoint};
 use super::commands::path_segment;
 use super::table::text;
 use super::ConnectArgs;
@@ -62,11 +60,12 @@ fn ssh_config(out: &mut impl Write, api_url: &str, user: &str, args: &ConnectArg
 
 pub(super) fn run(
     out: &mut impl Write,
-    api_url: &str,
+    api: &Endpoint,
     client: &Client,
     token: Secret<String>,
     args: ConnectArgs,
 ) -> anyhow::Result<()> {
+    let api_url = api.url();
     let me = client.get("/api/v1/me", &[])?;
     let user = text(&me, "name");
     let connection = client.get(
@@ -93,8 +92,10 @@ pub(super) fn run(
         .context("--gateway must be HOST:PORT")?;
     let server_name = ServerName::try_from(host.clone())
         .with_context(|| format!("`{host}` is not a valid host name for TLS"))?;
-    let ca_cert = args.ca_cert.unwrap_or_else(default_ca_cert);
-    let tls = client_tls(&ca_cert)?;
+    let ca_cert = api
+        .ca_cert()
+        .map_or_else(super::trust::local_gateway_cert, std::path::Path::to_path_buf);
+    let tls = super::trust::only(&ca_cert)?;
     let relay = Arc::new(Relay {
         gateway: gateway.clone(),
         server_name,
@@ -148,39 +149,6 @@ fn api_host(url: &str) -> anyhow::Result<String> {
         bail!("cannot tell the gateway host from the API URL `{url}`; pass --gateway HOST:PORT");
     }
     Ok(host.to_owned())
-}
-
-/// `SLUICE_CA_CERT` is handled by clap; without it, the certificate a local gateway generated.
-fn default_ca_cert() -> PathBuf {
-    std::env::var_os("SLUICE_DATA_DIR")
-        .map_or_else(|| PathBuf::from("sluice-data"), PathBuf::from)
-        .join("tls")
-        .join("cert.pem")
-}
-
-/// TLS client settings that trust only the certificates in `ca_cert`.
-fn client_tls(ca_cert: &std::path::Path) -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca_cert)
-        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
-        .with_context(|| {
-            format!(
-                "cannot read the gateway's CA certificate {} (pass --ca-cert or set SLUICE_CA_CERT)",
-                ca_cert.display()
-            )
-        })?;
-    for cert in certs {
-        roots
-            .add(cert)
-            .with_context(|| format!("{} holds a certificate that cannot be trusted", ca_cert.display()))?;
-    }
-    let config =
-        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .context("TLS protocol versions")?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 #[cfg(test)]

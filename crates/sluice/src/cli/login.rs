@@ -8,7 +8,7 @@
 //! gateway URL: it is used only for that gateway, only when neither `--token` nor `SLUICE_TOKEN` is given, and only
 //! until it expires.
 
-use super::client::Client;
+use super::client::{Agent, Client, Endpoint};
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use serde::{Deserialize, Serialize};
@@ -109,11 +109,8 @@ fn save(session: &SavedSession) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build()
-}
-
-fn api_error(url: &str, e: ureq::Error) -> anyhow::Error {
+/// An API error answer as its message, or a transport failure as [`Agent::transport_error`] explains it.
+fn api_error(agent: &Agent, e: ureq::Error) -> anyhow::Error {
     match e {
         ureq::Error::Status(status, response) => {
             let body: Value = response.into_json().unwrap_or(Value::Null);
@@ -122,17 +119,18 @@ fn api_error(url: &str, e: ureq::Error) -> anyhow::Error {
                 .unwrap_or("request refused");
             anyhow!("{message} (HTTP {status})")
         }
-        ureq::Error::Transport(t) => anyhow!("cannot reach the sluice gateway at {url}: {t}"),
+        ureq::Error::Transport(t) => agent.transport_error(&t),
     }
 }
 
 /// `sluice login`
-pub fn login(url: &str, args: LoginArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let base = url.trim_end_matches('/');
-    let providers: Vec<Value> = agent()
-        .get(&format!("{base}/api/v1/auth/providers"))
+pub fn login(api: &Endpoint, args: LoginArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let agent = api.agent()?;
+    let base = agent.base().to_owned();
+    let providers: Vec<Value> = agent
+        .request("GET", "/api/v1/auth/providers")
         .call()
-        .map_err(|e| api_error(base, e))?
+        .map_err(|e| api_error(&agent, e))?
         .into_json()
         .context("the gateway's provider list is not JSON")?;
     let chosen = match &args.provider {
@@ -177,10 +175,10 @@ pub fn login(url: &str, args: LoginArgs, out: &mut impl Write) -> anyhow::Result
             browser_login(&provider, &args, out).await
         }
     })?;
-    let answer: Value = agent()
-        .post(&format!("{base}/api/v1/auth/token"))
+    let answer: Value = agent
+        .request("POST", "/api/v1/auth/token")
         .send_json(json!({"provider": name, "id_token": id_token.expose()}))
-        .map_err(|e| api_error(base, e))?
+        .map_err(|e| api_error(&agent, e))?
         .into_json()
         .context("the gateway's login answer is not JSON")?;
     let token = at(&answer, "token")
@@ -188,7 +186,7 @@ pub fn login(url: &str, args: LoginArgs, out: &mut impl Write) -> anyhow::Result
         .ok_or_else(|| anyhow!("the gateway issued no token"))?;
     let user = at(&answer, "user");
     let session = SavedSession {
-        url: base.to_owned(),
+        url: base.clone(),
         token: token.to_owned(),
         provider: name.clone(),
         user: at(user, "name").as_str().unwrap_or_default().to_owned(),
@@ -341,13 +339,15 @@ pub fn token_for(url: &str, given: Option<String>) -> Option<String> {
 }
 
 /// `sluice logout`: revokes the session at the gateway and deletes the saved file.
-pub fn logout(url: &str, given: Option<String>, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn logout(api: &Endpoint, given: Option<String>, out: &mut impl Write) -> anyhow::Result<()> {
+    let url = api.url();
     let saved = read_saved().filter(|s| same_gateway(&s.url, url));
     let token = given
         .clone()
         .or_else(|| saved.as_ref().map(|s| s.token.clone()))
         .ok_or_else(|| anyhow!("not logged in to {url} (no saved session, no --token or SLUICE_TOKEN)"))?;
-    let revoked = Client::new(url, Secret::new(token.clone())).call("POST", "/api/v1/auth/logout");
+    let revoked =
+        Client::new(api, Secret::new(token.clone())).and_then(|c| c.call("POST", "/api/v1/auth/logout"));
     let mut removed = false;
     if let (Some(saved), Some(path)) = (saved, session_path()) {
         if saved.token == token {
@@ -370,10 +370,10 @@ pub fn logout(url: &str, given: Option<String>, out: &mut impl Write) -> anyhow:
 }
 
 /// `sluice whoami`: user, role, groups, how the token was obtained and when it expires.
-pub fn whoami(url: &str, given: Option<String>, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
-    let token = token_for(url, given)
+pub fn whoami(api: &Endpoint, given: Option<String>, json: bool, out: &mut impl Write) -> anyhow::Result<()> {
+    let token = token_for(api.url(), given)
         .ok_or_else(|| anyhow!("no token: run `sluice login`, or set SLUICE_TOKEN or --token"))?;
-    let session = Client::new(url, Secret::new(token)).get("/api/v1/auth/session", &[])?;
+    let session = Client::new(api, Secret::new(token))?.get("/api/v1/auth/session", &[])?;
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&session)?)?;
         return Ok(());

@@ -1,5 +1,5 @@
 //! The `sluice` command line. `sluice gateway` runs the gateway; every other subcommand is a client of the REST
-//! API (`--url`/`SLUICE_URL`, `--token`/`SLUICE_TOKEN`). Listings print aligned tables, or JSON with `--json`.
+//! API (`--url`/`SLUICE_URL`, `--token`/`SLUICE_TOKEN`, `--ca-cert`/`SLUICE_CA_CERT` for HTTPS). Listings print aligned tables, or JSON with `--json`.
 
 mod client;
 mod commands;
@@ -11,6 +11,7 @@ mod review;
 mod serve;
 mod sessions;
 mod table;
+mod trust;
 
 use clap::{Args, Parser, Subcommand};
 use std::io::Write as _;
@@ -24,9 +25,15 @@ const DEFAULT_URL: &str = "http://127.0.0.1:8009";
 #[derive(Debug, Parser)]
 #[command(name = "sluice", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Gateway API address for client commands.
+    /// Gateway API address for client commands: http://HOST:PORT, or https://HOST:PORT when the gateway serves
+    /// the API over TLS (`[api] tls = true`); HTTPS always verifies the gateway's certificate.
     #[arg(long, global = true, env = "SLUICE_URL", default_value = DEFAULT_URL)]
     url: String,
+    /// CA certificate (PEM) to trust for the gateway, besides the system's trust store for https:// API URLs;
+    /// `sluice connect` trusts only it [default: the local gateway's $SLUICE_DATA_DIR/tls/cert.pem, else
+    /// ./sluice-data/tls/cert.pem]
+    #[arg(long, global = true, env = "SLUICE_CA_CERT", value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// API token for client commands (prefer SLUICE_TOKEN: command lines are visible to other users).
     #[arg(long, global = true, env = "SLUICE_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -133,9 +140,6 @@ struct ConnectArgs {
     /// The gateway's PostgreSQL listener, HOST:PORT [default: the API host, port 15432]
     #[arg(long, env = "SLUICE_PG_ADDR")]
     gateway: Option<String>,
-    /// CA certificate to trust for the gateway [default: $SLUICE_DATA_DIR/tls/cert.pem, else ./sluice-data/tls/cert.pem]
-    #[arg(long, env = "SLUICE_CA_CERT")]
-    ca_cert: Option<PathBuf>,
 }
 
 /// `sluice gateway`
@@ -348,13 +352,14 @@ enum AuditCommand {
 /// `error: ...` on standard error.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let api = client::Endpoint::new(&cli.url, cli.ca_cert);
     let result = match cli.command {
         Command::Gateway(args) => serve::run(args),
-        Command::Login(args) => login::login(&cli.url, args, &mut std::io::stdout().lock()),
-        Command::Logout => login::logout(&cli.url, cli.token, &mut std::io::stdout().lock()),
-        Command::Whoami { json } => login::whoami(&cli.url, cli.token, json, &mut std::io::stdout().lock()),
+        Command::Login(args) => login::login(&api, args, &mut std::io::stdout().lock()),
+        Command::Logout => login::logout(&api, cli.token, &mut std::io::stdout().lock()),
+        Command::Whoami { json } => login::whoami(&api, cli.token, json, &mut std::io::stdout().lock()),
         // Without --token or SLUICE_TOKEN, the session saved by `sluice login` for this gateway is used.
-        command => commands::run(&cli.url, login::token_for(&cli.url, cli.token), command),
+        command => commands::run(&api, login::token_for(&cli.url, cli.token), command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
