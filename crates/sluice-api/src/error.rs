@@ -55,6 +55,9 @@ pub enum ApiError {
     /// The state store cannot be reached or written; the text is the store's own client-safe description.
     #[error("{0}")]
     StoreUnavailable(String),
+    /// A configured identity provider cannot be used right now (not discovered yet); the text names it.
+    #[error("{0}")]
+    ProviderUnavailable(String),
     /// Anything else; details are logged, not shown.
     #[error("internal error; the gateway log has details")]
     Internal,
@@ -81,7 +84,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StoreUnavailable(_) | ApiError::ProviderUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -98,6 +103,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::StoreUnavailable(_) => "store_unavailable",
+            ApiError::ProviderUnavailable(_) => "provider_unavailable",
             ApiError::Internal => "internal",
         }
     }

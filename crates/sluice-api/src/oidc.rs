@@ -83,7 +83,7 @@ impl std::fmt::Debug for OidcState {
                 "providers",
                 &self
                     .providers
-                    .iter()
+                    .slots()
                     .map(|p| &p.config().name)
                     .collect::<Vec<_>>(),
             )

@@ -26,6 +26,13 @@ pub enum IdentityError {
         /// What went wrong (URLs and statuses only, never tokens or secrets).
         reason: String,
     },
+    /// A configured provider has not been discovered yet (it was unreachable when the gateway started and is being
+    /// retried in the background). Safe to show: the provider list is public, and nothing about the failure is in it.
+    #[error("the identity provider `{provider}` is unavailable; try again later")]
+    ProviderNotDiscovered {
+        /// The configured provider name.
+        provider: String,
+    },
     /// A login flow ended without an identity: the provider refused, the user took too long, or the redirect did
     /// not belong to this login.
     #[error("login failed: {reason}")]

@@ -1,9 +1,10 @@
 //! From `[[oidc.providers]]` to running providers: configuration types become `sluice_identity` provider
 //! configurations, each provider is discovered (discovery document and JWKS), and the API gets its session settings.
 //!
-//! A provider that cannot be discovered at start-up is left out with an error in the log rather than stopping the
-//! gateway: sluice session tokens already issued keep working during an identity provider outage, and only logins
-//! through that provider (and its bearer tokens) are unavailable until the next start.
+//! A provider that cannot be discovered at start-up does not stop the gateway: it is logged once and retried in the
+//! background (1 s doubling to 60 s, sooner when a request needs it, see `sluice_identity::oidc::Retry`). Until it
+//! succeeds, logins through that provider and its bearer tokens are refused with "the identity provider `NAME` is
+//! unavailable", while sluice session tokens already issued keep working.
 //!
 //! ```toml
 //! [[oidc.providers]]
@@ -26,7 +27,7 @@
 use sluice_api::{ApiState, OidcSettings};
 use sluice_config::oidc::{OidcConfig, OidcProvider};
 use sluice_identity::oidc::{
-    GroupMapping, GroupsClaim, HttpFetcher, Provider, ProviderConfig, Providers, ValidationSettings,
+    GroupMapping, GroupsClaim, HttpFetcher, ProviderConfig, Providers, Retry, ValidationSettings,
 };
 use std::sync::Arc;
 
@@ -68,26 +69,21 @@ pub fn api_settings(config: &OidcConfig, api_tls: bool) -> OidcSettings {
     }
 }
 
-/// Discovers every configured provider. `None` when none is configured or none could be discovered.
+/// Discovers every configured provider, retrying the unreachable ones in the background. `None` only when no
+/// provider is configured (or the configuration is unusable: two providers with one name or issuer).
 pub async fn discover(config: &OidcConfig) -> Option<Arc<Providers>> {
-    let fetch: Arc<HttpFetcher> = Arc::new(HttpFetcher::default());
-    let mut providers = Vec::new();
-    for p in &config.providers {
-        match Provider::discover(provider_config(p), fetch.clone(), ValidationSettings::default()).await {
-            Ok(provider) => {
-                tracing::info!(provider = %p.name, issuer = %p.issuer, bearer = p.allow_bearer, "OpenID provider ready");
-                providers.push(provider);
-            }
-            Err(error) => {
-                tracing::error!(provider = %p.name, %error, "OpenID provider left out: discovery failed");
-            }
-        }
-    }
-    if providers.is_empty() {
+    discover_with(config, Retry::default()).await
+}
+
+/// [`discover`] with a chosen retry schedule (tests use a short one).
+pub async fn discover_with(config: &OidcConfig, retry: Retry) -> Option<Arc<Providers>> {
+    if config.providers.is_empty() {
         return None;
     }
-    match Providers::new(providers) {
-        Ok(providers) => Some(Arc::new(providers)),
+    let fetch: Arc<HttpFetcher> = Arc::new(HttpFetcher::default());
+    let configs = config.providers.iter().map(provider_config).collect();
+    match Providers::discover(configs, fetch, ValidationSettings::default(), retry).await {
+        Ok(providers) => Some(providers),
         Err(error) => {
             tracing::error!(%error, "OpenID providers left out");
             None
@@ -96,7 +92,7 @@ pub async fn discover(config: &OidcConfig) -> Option<Arc<Providers>> {
 }
 
 /// Discovers the providers of `config` and adds them to the API state; returns the state and the providers, for
-/// `GatewayDeps::oidc`. Without providers the state is returned unchanged.
+/// `GatewayDeps::oidc`. Without configured providers the state is returned unchanged.
 pub async fn attach(state: ApiState, config: &sluice_config::Config) -> (ApiState, Option<Arc<Providers>>) {
     let providers = discover(&config.oidc).await;
     let state = match &providers {

@@ -28,7 +28,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use sluice_identity::oidc::Identity;
+use sluice_identity::oidc::{Identity, Provider};
 use sluice_identity::{token, IdentityError};
 use sluice_model::{Secret, UserKind};
 use sluice_store::{LoginIdentity, LoginOutcome, NewLoginToken, User};
@@ -50,6 +50,9 @@ pub struct ProviderDto {
     pub device_flow: bool,
     /// Whether the provider's access tokens are accepted as bearer tokens.
     pub bearer_tokens: bool,
+    /// Whether the gateway could discover the provider. An unavailable one (unreachable since the gateway started;
+    /// retried in the background) refuses logins and bearer tokens until it is discovered.
+    pub available: bool,
 }
 
 /// `POST /api/v1/auth/token` body.
@@ -115,20 +118,33 @@ pub(crate) fn oidc_state(state: &ApiState) -> Result<&OidcState, ApiError> {
         .ok_or_else(|| ApiError::NotFound("no OpenID provider is configured on this gateway".into()))
 }
 
+/// The discovered provider named `name`: 404 when none is configured, 503 while it is unavailable.
+pub(crate) fn ready_provider<'a>(oidc: &'a OidcState, name: &str) -> Result<&'a Provider, ApiError> {
+    let slot = oidc
+        .providers
+        .slot(name)
+        .ok_or_else(|| ApiError::NotFound(format!("no OpenID provider named `{name}`")))?;
+    slot.ready()
+        .map_err(|e| ApiError::ProviderUnavailable(e.to_string()))
+}
+
 /// `GET /api/v1/auth/providers`
 pub async fn providers(State(state): State<ApiState>) -> Json<Vec<ProviderDto>> {
     let list = state
         .oidc()
         .map(|oidc| {
             oidc.providers
-                .iter()
-                .map(|p| ProviderDto {
-                    name: p.config().name.clone(),
-                    issuer: p.config().issuer.clone(),
-                    client_id: p.config().client_id.clone(),
-                    scopes: p.config().requested_scopes(),
-                    device_flow: p.metadata().device_authorization_endpoint.is_some(),
-                    bearer_tokens: p.config().allow_bearer_tokens,
+                .slots()
+                .map(|slot| ProviderDto {
+                    name: slot.config().name.clone(),
+                    issuer: slot.config().issuer.clone(),
+                    client_id: slot.config().client_id.clone(),
+                    scopes: slot.config().requested_scopes(),
+                    device_flow: slot
+                        .provider()
+                        .is_some_and(|p| p.metadata().device_authorization_endpoint.is_some()),
+                    bearer_tokens: slot.config().allow_bearer_tokens,
+                    available: slot.provider().is_some(),
                 })
                 .collect()
         })
@@ -143,10 +159,7 @@ pub async fn exchange(
     ApiJson(req): ApiJson<TokenExchangeRequest>,
 ) -> Result<(StatusCode, Json<LoginDto>), ApiError> {
     let oidc = oidc_state(&state)?;
-    let provider = oidc
-        .providers
-        .by_name(&req.provider)
-        .ok_or_else(|| ApiError::NotFound(format!("no OpenID provider named `{}`", req.provider)))?;
+    let provider = ready_provider(oidc, &req.provider)?;
     // No nonce: the CLI checked its own when it received the token; here the token is bound to sluice by its
     // audience and signature.
     let identity = provider
@@ -165,12 +178,18 @@ pub async fn exchange(
     ))
 }
 
-/// Maps a validation failure to the generic 401 (the reason was logged where it was found).
+/// Maps a validation failure to the generic 401 (the reason was logged where it was found), except for a provider
+/// that is not discovered yet: that is a 503 naming it, so the client knows to try again rather than to fix its
+/// credentials.
 pub(crate) fn refused(error: &IdentityError) -> ApiError {
-    if let IdentityError::ProviderUnavailable { .. } = error {
-        tracing::warn!(%error, "a provider token could not be checked");
+    match error {
+        IdentityError::ProviderNotDiscovered { .. } => ApiError::ProviderUnavailable(error.to_string()),
+        IdentityError::ProviderUnavailable { .. } => {
+            tracing::warn!(%error, "a provider token could not be checked");
+            ApiError::Unauthorized
+        }
+        _ => ApiError::Unauthorized,
     }
-    ApiError::Unauthorized
 }
 
 /// Provisions the identity's user and issues its session token. A disabled user is refused like a bad token.

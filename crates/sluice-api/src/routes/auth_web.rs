@@ -6,7 +6,7 @@
 //! same `state` is set in an HttpOnly cookie scoped to `/auth`: the callback must present both, so a redirect
 //! cannot be replayed into another browser (login CSRF), and each `state` is usable once.
 
-use super::auth_oidc::{issue_session, oidc_state, refused, ClientAddress};
+use super::auth_oidc::{issue_session, oidc_state, ready_provider, refused, ClientAddress};
 use crate::dto::UserDto;
 use crate::error::ApiError;
 use crate::oidc::{self, csrf_token, set_cookie};
@@ -47,10 +47,7 @@ pub async fn login(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let oidc = oidc_state(&state)?;
-    let provider = oidc
-        .providers
-        .by_name(&provider_name)
-        .ok_or_else(|| ApiError::NotFound(format!("no OpenID provider named `{provider_name}`")))?;
+    let provider = ready_provider(oidc, &provider_name)?;
     let secure = oidc.settings.secure_cookies;
     let redirect_uri = match oidc.settings.redirect_urls.get(&provider_name) {
         Some(url) => url.clone(),

@@ -8,7 +8,8 @@
 //!   an unknown `kid` at a bounded rate.
 //! - [`fetch`]: the HTTP seam ([`HttpFetch`]) and the real client ([`HttpFetcher`]).
 //! - [`provider`]: discovery and validation into a verified [`Identity`].
-//! - [`registry`]: several providers behind one entry point, routing a bearer token by its claimed issuer.
+//! - [`registry`]: several providers behind one entry point, routing a bearer token by its claimed issuer; providers
+//!   that could not be discovered yet are retried in the background.
 //! - [`flow`]: PKCE, the authorization URL, the redirect check, code exchange and the device flow, for the CLI and
 //!   the web login.
 //!
@@ -28,4 +29,4 @@ pub use flow::{DeviceAuthorization, DevicePoll, LoginTokens, PendingLogin, Pkce}
 pub use jwt::{Algorithm, Rejection, MAX_TOKEN_BYTES};
 pub use keys::{KeyCache, VerificationKey};
 pub use provider::{Identity, Provider, ProviderMetadata};
-pub use registry::Providers;
+pub use registry::{Providers, Retry, Slot};
