@@ -151,6 +151,17 @@ impl std::fmt::Debug for OidcProvider {
 impl OidcProvider {
     /// Installs the npm package if needed and starts the provider on a free loopback port.
     pub fn start(setup: OidcSetup) -> Result<OidcProvider> {
+        OidcProvider::start_at(setup, None)
+    }
+
+    /// Starts the provider on a given loopback `port` (issuer `http://127.0.0.1:PORT`), so that a gateway can be
+    /// configured with the issuer before the provider runs (tests of a provider that comes up late). Fails when the
+    /// port is taken.
+    pub fn start_on_port(setup: OidcSetup, port: u16) -> Result<OidcProvider> {
+        OidcProvider::start_at(setup, Some(port))
+    }
+
+    fn start_at(setup: OidcSetup, port: Option<u16>) -> Result<OidcProvider> {
         let node = system::find_binary("node", "nodejs", &[])?;
         let modules = install_package()?;
         let dir = scratch::instance_dir("oidc", None)?;
@@ -172,26 +183,52 @@ impl OidcProvider {
             admin_token,
             secrets,
         };
-        let (port, process) = process::start_on_free_port_retrying_hangs(
-            PROVIDER_START_TIMEOUT,
-            PROVIDER_START_RETRIES,
-            |port| {
-                let config = provider.config_json(&setup, port, &cookie_key);
-                let config_path = provider.dir.path().join("config.json");
-                write_file(&config_path, &config.to_string())?;
-                let mut command = Command::new(&node);
-                command
-                    .arg(provider.dir.path().join("provider.mjs"))
-                    .arg(&config_path);
-                ServerProcess::spawn(
-                    "oidc-provider",
-                    command,
-                    &provider.dir.path().join("provider.log"),
-                    Signal::TERM,
-                )
-            },
-            |port, process| process.log_contains(&format!("sluice-oidc listening on {port}")),
-        )?;
+        let spawn = |provider: &OidcProvider, port: u16| {
+            let config = provider.config_json(&setup, port, &cookie_key);
+            let config_path = provider.dir.path().join("config.json");
+            write_file(&config_path, &config.to_string())?;
+            let mut command = Command::new(&node);
+            command
+                .arg(provider.dir.path().join("provider.mjs"))
+                .arg(&config_path);
+            ServerProcess::spawn(
+                "oidc-provider",
+                command,
+                &provider.dir.path().join("provider.log"),
+                Signal::TERM,
+            )
+        };
+        let listening = |port: u16, process: &ServerProcess| {
+            process.log_contains(&format!("sluice-oidc listening on {port}"))
+        };
+        let (port, process) = match port {
+            None => process::start_on_free_port_retrying_hangs(
+                PROVIDER_START_TIMEOUT,
+                PROVIDER_START_RETRIES,
+                |port| spawn(&provider, port),
+                listening,
+            )?,
+            Some(port) => {
+                let mut hangs = 0;
+                loop {
+                    let mut process = spawn(&provider, port)?;
+                    let started = std::time::Instant::now();
+                    match process
+                        .wait_until_within(PROVIDER_START_TIMEOUT, |process| listening(port, process))
+                    {
+                        Ok(()) => break (port, process),
+                        Err(err)
+                            if hangs < PROVIDER_START_RETRIES
+                                && started.elapsed() >= PROVIDER_START_TIMEOUT =>
+                        {
+                            hangs += 1;
+                            eprintln!("sluice-testbed: warning: {err}; starting it again ({hangs}/{PROVIDER_START_RETRIES})");
+                        }
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
+        };
         provider.port = port;
         provider.process = Some(process);
         Ok(provider)

@@ -12,7 +12,7 @@
 
 mod oidc_support;
 
-use oidc_support::{bearer, http, Api};
+use oidc_support::{bearer, cli_login, Api};
 use serde_json::{json, Value};
 use sluice_testbed::oidc::{ClientKind, OidcProvider, OidcSetup, REDIRECT_URI, RESOURCE};
 use std::io::{BufRead as _, BufReader, Read as _};
@@ -69,47 +69,6 @@ async fn setup() -> (OidcProvider, Api) {
     let idp = provider();
     let api = Api::start(&config(&idp)).await;
     (idp, api)
-}
-
-/// Runs `sluice login --no-browser` as `user`: reads the URL the CLI prints, logs in at the provider's forms, and
-/// delivers the provider's redirect to the CLI's loopback listener. Returns the CLI's output.
-fn cli_login(
-    api: &Api,
-    idp: &OidcProvider,
-    home: &Path,
-    user: &str,
-    password: &str,
-) -> (bool, String, String) {
-    let mut child = api
-        .cli(home, &["login", "--no-browser", "--provider", "test-idp"])
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut printed = String::new();
-    let url = loop {
-        let mut line = String::new();
-        assert_ne!(
-            stdout.read_line(&mut line).unwrap(),
-            0,
-            "the CLI printed no URL: {printed}"
-        );
-        printed.push_str(&line);
-        if line.trim_start().starts_with("http") {
-            break line.trim().to_owned();
-        }
-    };
-    assert!(
-        url.contains("code_challenge_method=S256") && url.contains("state="),
-        "{url}"
-    );
-    let redirect = idp.browser_login(&url, user, password).unwrap();
-    assert!(redirect.starts_with("http://127.0.0.1:"), "{redirect}");
-    let delivered = http::<&str>("GET", &redirect, &[], None);
-    assert_eq!(delivered.status, 200);
-    stdout.read_to_string(&mut printed).unwrap();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    (child.wait().unwrap().success(), printed, stderr)
 }
 
 fn saved_session(home: &Path) -> Value {
