@@ -2,6 +2,7 @@
 //!
 //! * [`runtime`]: accept loop, one task per connection, graceful shutdown and drain — shared by every protocol.
 //! * [`pg`]: the PostgreSQL proxy ([`pg::PgListener`]).
+//! * [`identity`]: provider access tokens as native-protocol passwords, shared by the PostgreSQL and SSH proxies.
 //! * [`access`]: ending running sessions whose user is disabled, token revoked or access grant ended.
 //! * [`GatewayDeps`]: what the composition root (`sluice::gateway::start`) hands the proxies.
 //! * [`GatewayError`]: every session error with its [`Side`], kind and client-safe text.
@@ -9,6 +10,7 @@
 pub mod access;
 mod deps;
 mod error;
+pub mod identity;
 pub mod pg;
 pub mod runtime;
 

@@ -1,6 +1,6 @@
 //! Who the client is and what it may reach: the SSH user name names both the sluice user and the connection, the
-//! identity comes from a verified key signature (or a sluice token typed as the password, when allowed), and the
-//! connection must allow one of the user's groups.
+//! identity comes from a verified key signature (or, when allowed, a sluice token or an OpenID provider's access token
+//! typed as the password), and the connection must allow one of the user's groups.
 //!
 //! Login name syntax: `USER%CONNECTION` (`ssh -p 12222 alice%web-1@gateway`). `%` is used because OpenSSH passes it
 //! through untouched in `ssh`, `scp`, `sftp`, `rsync -e ssh` and `ProxyJump`, while a second `@` is ambiguous to
@@ -9,6 +9,9 @@
 //! Every failure — unknown key, key of another user, disabled user, wrong token, connection unknown or not allowed
 //! — is the same rejection to the client; the reason is only logged.
 
+use std::net::SocketAddr;
+
+use sluice_gateway::{identity, GatewayDeps};
 use sluice_identity::token;
 use sluice_model::Protocol;
 use sluice_store::{Connection, TokenInfo, User};
@@ -44,7 +47,8 @@ impl LoginName {
 pub enum Credential {
     /// A registered public key, by fingerprint.
     Key(String),
-    /// A sluice token.
+    /// A sluice token, or a provider token (whose id names no stored token, see
+    /// [`sluice_gateway::identity::ProviderLogin`]).
     Token(TokenInfo),
 }
 
@@ -68,6 +72,9 @@ pub enum Refusal {
     UnknownKey,
     /// The token is malformed, unknown, expired, revoked, another user's, or its owner is disabled.
     BadToken,
+    /// A provider token that was refused: not valid (signature, issuer, audience, expiry), its provider does not
+    /// allow bearer tokens or is unavailable, it maps to another user, or that user is disabled.
+    BadProviderToken,
     /// No such SSH connection, or none of the user's groups may use it.
     NotAllowed,
 }
@@ -79,6 +86,7 @@ impl Refusal {
             Refusal::BadLoginName => "login name is not USER%CONNECTION",
             Refusal::UnknownKey => "key not registered to this user (or user disabled)",
             Refusal::BadToken => "token not valid for this user",
+            Refusal::BadProviderToken => "provider token not valid for this user",
             Refusal::NotAllowed => "connection unknown or not allowed to the user's groups",
         }
     }
@@ -123,12 +131,25 @@ pub async fn key_offered(
         .is_some_and(|(_, owner)| !owner.disabled && owner.name == name.user))
 }
 
-/// Checks a sluice token typed as the password. One path for every failure, like the PostgreSQL proxy.
-pub async fn by_token(store: &sluice_store::Store, login: &str, text: &str) -> LoginResult {
+/// Checks a token typed as the password: a sluice token, or — when an OpenID provider is configured with
+/// `allow_bearer` — a JWT access token of that provider, checked by the code the PostgreSQL proxy uses
+/// ([`sluice_gateway::identity`]) and standing for the service user it maps to. One path for every failure of each
+/// kind, and the same rejection to the client for all of them.
+pub async fn by_token(deps: &GatewayDeps, login: &str, text: &str, peer: SocketAddr) -> LoginResult {
     let Some(name) = LoginName::parse(login) else {
         return Ok(Err(Refusal::BadLoginName));
     };
     let text = text.trim();
+    if identity::is_provider_token(deps, text) {
+        return match identity::provider_token_login(deps, &name.user, text, peer, "ssh").await? {
+            Some(admitted) => {
+                let credential = Credential::Token(admitted.token);
+                authorize(&deps.store, admitted.user, credential, &name.connection).await
+            }
+            None => Ok(Err(Refusal::BadProviderToken)),
+        };
+    }
+    let store = &deps.store;
     let well_formed = token::looks_like_token(text);
     let found = store.token_by_hash(&token::hash(text)).await?;
     let now = OffsetDateTime::now_utc();

@@ -19,6 +19,15 @@ use crate::{Listener, SshError};
 /// The prompt of keyboard-interactive token login.
 const TOKEN_PROMPT: &str = "sluice token: ";
 
+/// The login method named in the log for a typed token.
+fn token_method(listener: &Listener, text: &str) -> &'static str {
+    if sluice_gateway::identity::is_provider_token(&listener.deps, text.trim()) {
+        "provider token"
+    } else {
+        "token"
+    }
+}
+
 /// One connection's handler.
 pub struct Handler {
     pub(crate) listener: Arc<Listener>,
@@ -82,8 +91,9 @@ impl server::Handler for Handler {
         if !self.listener.settings.allow_token_password {
             return Ok(Auth::reject());
         }
-        let outcome = login::by_token(&self.listener.deps.store, user, password).await;
-        self.conclude(user, "token", outcome).await
+        let outcome = login::by_token(&self.listener.deps, user, password, self.peer).await;
+        self.conclude(user, token_method(&self.listener, password), outcome)
+            .await
     }
 
     async fn auth_keyboard_interactive<'a>(
@@ -98,7 +108,9 @@ impl server::Handler for Handler {
         let Some(mut response) = response else {
             return Ok(Auth::Partial {
                 name: Cow::Borrowed("sluice"),
-                instructions: Cow::Borrowed("Log in with a sluice token."),
+                instructions: Cow::Borrowed(
+                    "Log in with a sluice token (or an identity provider access token, where allowed).",
+                ),
                 prompts: Cow::Owned(vec![(Cow::Borrowed(TOKEN_PROMPT), false)]),
             });
         };
@@ -106,8 +118,9 @@ impl server::Handler for Handler {
         let Some(token) = answer else {
             return Ok(Auth::reject());
         };
-        let outcome = login::by_token(&self.listener.deps.store, user, &token).await;
-        self.conclude(user, "token", outcome).await
+        let outcome = login::by_token(&self.listener.deps, user, &token, self.peer).await;
+        self.conclude(user, token_method(&self.listener, &token), outcome)
+            .await
     }
 
     async fn channel_open_session(

@@ -2,10 +2,10 @@
 //! an OpenID provider is configured with `allow_bearer` — a JWT access token of that provider; the connection named
 //! by the database must allow one of the user's groups.
 //!
-//! A provider token is validated fail-closed by `sluice-identity` (signature with the provider's keys, issuer,
-//! audience, times, size); its identity is mapped to a sluice user (created at first use, groups and role updated
-//! when the token brings other ones, audited; a disabled user is refused). The PostgreSQL user name must be that
-//! sluice user's name, as for sluice tokens. Every failure ends in the same FATAL; the reason is logged.
+//! A provider token is checked by [`crate::identity`], the code the SSH proxy uses too: validated fail-closed by
+//! `sluice-identity`, mapped to a sluice user (created at first use, groups and role updated when the token brings
+//! other ones, audited; a disabled user is refused). The PostgreSQL user name must be that sluice user's name, as for
+//! sluice tokens. Every failure ends in the same FATAL; the reason is logged.
 //!
 //! Every token failure — wrong shape, unknown, expired, revoked, disabled owner, owner other than the `user` the
 //! client named — takes the same path (hash, one store lookup, all checks) and ends in the same FATAL 28P01, so
@@ -17,10 +17,9 @@
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
-use sluice_identity::oidc::Providers;
 use sluice_identity::token;
-use sluice_model::{Protocol, TokenId, UserKind};
-use sluice_store::{Connection, LoginIdentity, TokenInfo, User};
+use sluice_model::Protocol;
+use sluice_store::{Connection, TokenInfo, User};
 use sluice_wire_pg::backend::Authentication;
 use sluice_wire_pg::{BackendMessage, FrontendDecoder, FrontendMessage};
 use time::OffsetDateTime;
@@ -93,77 +92,28 @@ pub(crate) async fn authenticate(
     // A password that is not even text cannot be a token; it goes down the same path as a wrong one.
     let password = response.password().unwrap_or_default();
     let password = password.trim();
-    if let Some(providers) = deps.oidc.as_deref() {
-        if password.starts_with("eyJ") && password.split('.').count() == 3 {
-            return check_provider_token(deps, providers, &startup.user, password, peer).await;
-        }
+    if crate::identity::is_provider_token(deps, password) {
+        return check_provider_token(deps, &startup.user, password, peer).await;
     }
     check_token(deps, &startup.user, password).await
 }
 
-/// A provider JWT access token as the password.
+/// A provider JWT access token as the password (shared with the SSH proxy: [`crate::identity`]).
 async fn check_provider_token(
     deps: &GatewayDeps,
-    providers: &Providers,
     user: &str,
     text: &str,
     peer: SocketAddr,
 ) -> Result<Authenticated, GatewayError> {
-    let failed = || GatewayError::AuthenticationFailed {
-        user: user.to_owned(),
-    };
-    if text.len() > sluice_identity::oidc::MAX_TOKEN_BYTES {
-        tracing::warn!(reason = "oversized", %peer, "provider token rejected");
-        return Err(failed());
+    match crate::identity::provider_token_login(deps, user, text, peer, "postgres").await? {
+        Some(login) => Ok(Authenticated {
+            user: login.user,
+            token: login.token,
+        }),
+        None => Err(GatewayError::AuthenticationFailed {
+            user: user.to_owned(),
+        }),
     }
-    // Refusals are logged with their reason by `sluice-identity`.
-    let Ok(identity) = providers
-        .validate_bearer_token(text, std::time::SystemTime::now())
-        .await
-    else {
-        return Err(failed());
-    };
-    if identity.subject.is_empty() {
-        return Err(failed());
-    }
-    let groups: Vec<String> = identity.groups.iter().cloned().collect();
-    let owner = match deps
-        .store
-        .identity_by_subject(&identity.provider, &identity.subject)
-        .await?
-    {
-        Some((_, owner)) if owner.disabled || (owner.groups == groups && owner.role == identity.role) => {
-            owner
-        }
-        _ => {
-            let login = LoginIdentity::from_identity(&identity, UserKind::Service);
-            deps.store
-                .provision_identity(Some(&peer.to_string()), &login)
-                .await?
-                .user
-        }
-    };
-    if owner.disabled || owner.name != user {
-        tracing::warn!(
-            provider = %identity.provider, sluice_user = %owner.name, requested = %user, disabled = owner.disabled,
-            "provider token refused for PostgreSQL"
-        );
-        return Err(failed());
-    }
-    // Provider tokens have no row in the tokens table: the session is attributed to a fresh token id that names
-    // no stored token, and the token's own expiry.
-    let token = TokenInfo {
-        id: TokenId::new(),
-        user_id: owner.id,
-        user_name: owner.name.clone(),
-        name: Some(format!("provider token ({})", identity.provider)),
-        display_prefix: format!("oidc:{}", identity.provider),
-        created_at: OffsetDateTime::now_utc(),
-        expires_at: Some(OffsetDateTime::from(identity.expires_at)),
-        revoked_at: None,
-        last_used_at: None,
-    };
-    Ok(Authenticated { user: owner, token })
 }
 
 /// The token checks, one path for every failure.

@@ -19,6 +19,7 @@ use std::time::Duration;
 use russh::keys::PublicKey;
 use sluice_approvals::{Broker, BrokerSettings};
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
+use sluice_identity::oidc::Providers;
 use sluice_identity::token;
 use sluice_model::{Protocol, Role, Secret, UserKind};
 use sluice_policy::Policy;
@@ -61,6 +62,8 @@ pub struct Options {
     pub policy: String,
     /// Run an approvals broker with these settings (reviews are held); `None`: reviews are refused.
     pub broker: Option<BrokerSettings>,
+    /// OpenID providers whose access tokens may be typed as the password (`GatewayDeps::oidc`).
+    pub oidc: Option<Arc<Providers>>,
 }
 
 impl Default for Options {
@@ -70,6 +73,7 @@ impl Default for Options {
             allow_token_password: false,
             policy: POLICY.to_owned(),
             broker: None,
+            oidc: None,
         }
     }
 }
@@ -213,7 +217,7 @@ impl Harness {
                 recording,
                 mask_hash_key: Secret::new(vec![7u8; 32]),
                 pg: PgSettings::default(),
-                oidc: None,
+                oidc: options.oidc.clone(),
             };
             let mut settings = SshSettings::new(&data_dir);
             settings.allow_token_password = options.allow_token_password;
