@@ -48,8 +48,9 @@ impl ApiState {
         }
     }
 
-    /// Adds OpenID login: the discovered providers and their session settings. Without it, the login routes answer
-    /// that no provider is configured and provider bearer tokens are refused like any unknown token.
+    /// Adds OpenID login: the configured providers (discovered or still being retried) and their session settings.
+    /// Without it, the login routes answer that no provider is configured and provider bearer tokens are refused like
+    /// any unknown token.
     pub fn with_oidc(
         self,
         providers: Arc<sluice_identity::oidc::Providers>,
