@@ -50,20 +50,21 @@ pub(crate) struct RecordRef<'a> {
 
 /// Lower-case hex of a hash.
 pub fn to_hex(hash: &Hash) -> String {
-    // Twice per recorded event: plain arithmetic instead of the formatting machinery (which showed in profiles).
-    fn digit(nibble: u8) -> char {
-        char::from(if nibble < 10 {
-            b'0' + nibble
-        } else {
-            b'a' + nibble - 10
-        })
+    hex_digits(hash).iter().map(|&b| char::from(b)).collect()
+}
+
+/// Lower-case hex of a hash as ASCII bytes, without allocating: twice per recorded event on the data path, where
+/// the formatting machinery and a `String` each showed in profiles.
+pub(crate) fn hex_digits(hash: &Hash) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (pair, b) in out.chunks_exact_mut(2).zip(hash) {
+        if let [high, low] = pair {
+            *high = DIGITS.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+            *low = DIGITS.get(usize::from(b & 0x0f)).copied().unwrap_or(b'0');
+        }
     }
-    let mut s = String::with_capacity(64);
-    for b in hash {
-        s.push(digit(b >> 4));
-        s.push(digit(b & 0x0f));
-    }
-    s
+    out
 }
 
 /// Parses lower-case hex; `None` for anything else (upper case counts as a modification).
@@ -87,17 +88,22 @@ pub fn chain_hash(prev: &Hash, canonical: &[u8]) -> Hash {
         .into()
 }
 
-/// Serialises a record and seals it: returns the full line (with `\n`) and its hash.
-pub(crate) fn seal(record: &RecordRef<'_>, prev: &Hash) -> Result<(Vec<u8>, Hash), RecordError> {
-    let canonical = serde_json::to_vec(record)?;
-    let hash = chain_hash(prev, &canonical);
-    let mut line = canonical;
+/// Serialises a record and seals it into `line` (cleared first; the writer reuses one buffer for every record):
+/// the full line with its `\n`. Returns the record's hash.
+pub(crate) fn seal_into(
+    record: &RecordRef<'_>,
+    prev: &Hash,
+    line: &mut Vec<u8>,
+) -> Result<Hash, RecordError> {
+    line.clear();
+    serde_json::to_writer(&mut *line, record)?;
+    let hash = chain_hash(prev, line);
     // serde_json always ends an object with `}`; replace it with the hash member and close again.
     line.pop();
     line.extend_from_slice(HASH_MEMBER.as_bytes());
-    line.extend_from_slice(to_hex(&hash).as_bytes());
+    line.extend_from_slice(&hex_digits(&hash));
     line.extend_from_slice(b"\"}\n");
-    Ok((line, hash))
+    Ok(hash)
 }
 
 /// Splits a stored line (without `\n`) into its canonical bytes and stated hash.

@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::chain::{seal, to_hex, Hash, RecordRef, GENESIS};
+use crate::chain::{hex_digits, seal_into, Hash, RecordRef, GENESIS};
 use crate::event::Event;
 use crate::RecordError;
 
@@ -74,6 +74,8 @@ pub struct SegmentWriter {
     started: Instant,
     last_sync: Instant,
     poisoned: bool,
+    /// The line being sealed, kept between records so appending does not allocate.
+    line: Vec<u8>,
 }
 
 fn create_segment(path: &Path) -> Result<File, RecordError> {
@@ -117,6 +119,7 @@ impl SegmentWriter {
             started: Instant::now(),
             last_sync: Instant::now(),
             poisoned: false,
+            line: Vec::with_capacity(1024),
         })
     }
 
@@ -145,21 +148,32 @@ impl SegmentWriter {
     }
 
     fn append_inner(&mut self, event: &Event) -> Result<u64, RecordError> {
-        let prev_hash = to_hex(&self.prev);
+        let prev_hex = hex_digits(&self.prev);
         let record = RecordRef {
             seq: self.next_seq,
             mono_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
             wall_us: wall_clock_us(),
-            prev_hash: &prev_hash,
+            // ASCII digits by construction.
+            prev_hash: std::str::from_utf8(&prev_hex).unwrap_or_default(),
             event,
         };
-        let (line, hash) = seal(&record, &self.prev)?;
+        let mut line = std::mem::take(&mut self.line);
+        let sealed = seal_into(&record, &self.prev, &mut line);
+        let result = sealed.and_then(|hash| self.write_line(&line, hash));
+        // Very large records (a wide row batch) would otherwise pin their buffer for the whole session.
+        if line.capacity() <= 64 * 1024 {
+            self.line = line;
+        }
+        result
+    }
+
+    fn write_line(&mut self, line: &[u8], hash: Hash) -> Result<u64, RecordError> {
         let len = line.len() as u64;
         if self.segment_bytes > 0 && self.segment_bytes.saturating_add(len) > self.options.segment_max_bytes {
             self.rotate()?;
         }
         let path = segment_path(&self.base, self.segment);
-        self.file.write_all(&line).map_err(|source| RecordError::Io {
+        self.file.write_all(line).map_err(|source| RecordError::Io {
             op: "write",
             path,
             source,
