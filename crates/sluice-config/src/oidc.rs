@@ -5,9 +5,15 @@
 //! `client_secret_file` or from the environment variable `SLUICE_OIDC_<NAME>_CLIENT_SECRET` (the provider name upper
 //! cased, every character other than a letter or digit replaced by `_`), which wins over the file.
 //!
+//! A provider behind a private CA gets `ca_file`: the PEM certificates are read and checked at start-up (a missing,
+//! unreadable or non-PEM file is an error naming the key), and trusted for that provider only, on top of the system's
+//! trust store and the webpki roots.
+//!
 //! These are configuration types; the composition root turns them into `sluice_identity::oidc::ProviderConfig`.
 
 use crate::error::ConfigError;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::CertificateDer;
 use serde::Deserialize;
 use sluice_model::{Role, Secret};
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,6 +70,8 @@ pub struct RawProvider {
     /// Redirect URI of the web login (`https://sluice.example.com/auth/callback`), registered at the provider.
     /// Default: derived from the request's Host header.
     pub redirect_url: Option<Spanned<String>>,
+    /// PEM file of the CA(s) that issued the provider's TLS certificate, when it is not in the system's trust store.
+    pub ca_file: Option<Spanned<PathBuf>>,
 }
 
 /// The validated `[oidc]` section.
@@ -111,6 +119,32 @@ pub struct OidcProvider {
     pub session_ttl: Duration,
     /// Web login redirect URI, when fixed by the operator.
     pub redirect_url: Option<String>,
+    /// The provider's own CA certificates (DER, read from `ca_file` at start-up), with the file they came from.
+    pub ca: Option<ProviderCa>,
+}
+
+/// The CA certificates of `ca_file`.
+#[derive(Debug, Clone)]
+pub struct ProviderCa {
+    /// The file, for messages.
+    pub path: PathBuf,
+    /// Its certificates, at least one.
+    pub certs: Vec<CertificateDer<'static>>,
+}
+
+/// Reads the PEM certificates of `path`; the message says exactly what is wrong.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs = CertificateDer::pem_slice_iter(&text)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{} is not a valid PEM file: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certs)
 }
 
 /// The environment variable that may carry a provider's client secret.
@@ -309,6 +343,20 @@ pub(crate) fn resolve(raw: &RawOidc, cx: &dyn Context) -> Result<OidcConfig, Con
                 ))
             }
         };
+        let ca = match &p.ca_file {
+            None => None,
+            Some(file) if !issuer.starts_with("https://") => {
+                return Err(err(
+                    file.span(),
+                    "ca_file",
+                    "only an https:// issuer uses a CA certificate".into(),
+                ))
+            }
+            Some(file) => Some(ProviderCa {
+                path: file.get_ref().clone(),
+                certs: read_ca_file(file.get_ref()).map_err(|m| err(file.span(), "ca_file", m))?,
+            }),
+        };
         providers.push(OidcProvider {
             name: name.to_owned(),
             issuer: issuer.to_owned(),
@@ -326,6 +374,7 @@ pub(crate) fn resolve(raw: &RawOidc, cx: &dyn Context) -> Result<OidcConfig, Con
             audience: p.audience.clone(),
             session_ttl,
             redirect_url,
+            ca,
         });
     }
     Ok(OidcConfig { providers })

@@ -355,6 +355,60 @@ fn oidc_errors_name_line_and_key() {
     assert!(result.unwrap_err().to_string().contains("clientid"));
 }
 
+/// A PEM certificate block (start-up checks the PEM shape; whether it is a usable CA is checked when the fetcher is
+/// built).
+const SOME_CERT_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBVzCB/qADAgECAhQb3zEXAMPLE0000000000000000000MAoGCCqGSM49BAMCMBQxEjAQBgNVBAMMCWxvY2FsaG9zdDAe
+-----END CERTIFICATE-----
+";
+
+#[test]
+fn oidc_ca_file_is_read_at_start_and_errors_name_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("corp-ca.pem");
+    std::fs::write(&good, SOME_CERT_PEM).unwrap();
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
+    let key_only = dir.path().join("key.pem");
+    std::fs::write(
+        &key_only,
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let missing = dir.path().join("missing.pem");
+    let provider = |issuer: &str, ca: &std::path::Path| {
+        format!(
+            "[[oidc.providers]]\nname = \"corp\"\nissuer = \"{issuer}\"\nclient_id = \"x\"\nca_file = \"{}\"\n",
+            ca.display()
+        )
+    };
+    let (result, _, _dir) = load_file(&provider("https://idp.corp", &good), &[]);
+    let config = result.unwrap();
+    let ca = config.oidc.providers[0].ca.as_ref().unwrap();
+    assert_eq!(ca.path, good);
+    assert_eq!(ca.certs.len(), 1);
+
+    let cases = [
+        (provider("https://idp.corp", &missing), "cannot read"),
+        (provider("https://idp.corp", &not_pem), "holds no PEM certificate"),
+        (
+            provider("https://idp.corp", &key_only),
+            "holds no PEM certificate",
+        ),
+        (provider("http://127.0.0.1:9", &good), "only an https:// issuer"),
+    ];
+    for (text, expected) in cases {
+        let (result, path, _dir) = load_file(&text, &[]);
+        let err = result.unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}:5:", path.display()))
+                && err.contains("oidc.providers[0].ca_file")
+                && err.contains(expected),
+            "{text}\n=> {err}"
+        );
+    }
+}
+
 #[test]
 fn listener_keys_are_parsed() {
     let text = r#"

@@ -6,6 +6,10 @@
 //! succeeds, logins through that provider and its bearer tokens are refused with "the identity provider `NAME` is
 //! unavailable", while sluice session tokens already issued keep working.
 //!
+//! Each provider gets its own HTTP client, trusting the system's trust store, the webpki roots and its `ca_file`, so
+//! a private CA configured for one provider is not trusted for another. A certificate that is not trusted fails
+//! discovery (and is retried like any other failure) with a reason naming the provider's URL and `ca_file`.
+//!
 //! ```toml
 //! [[oidc.providers]]
 //! name = "corp"                                  # sluice login --provider corp
@@ -18,6 +22,7 @@
 //! audience = "urn:sluice:api"                    # the `aud` those access tokens carry
 //! session_ttl = "12h"
 //! redirect_url = "https://sluice.example.com/auth/callback"   # web login (default: from the Host header)
+//! ca_file = "/etc/sluice/corp-ca.pem"            # the provider's private CA (besides the system's trust store)
 //! [oidc.providers.groups]
 //! "db-admins" = ["dba"]
 //! [oidc.providers.roles]
@@ -27,9 +32,14 @@
 use sluice_api::{ApiState, OidcSettings};
 use sluice_config::oidc::{OidcConfig, OidcProvider};
 use sluice_identity::oidc::{
-    GroupMapping, GroupsClaim, HttpFetcher, ProviderConfig, Providers, Retry, ValidationSettings,
+    GroupMapping, GroupsClaim, HttpFetch, HttpFetcher, ProviderConfig, ProviderTrust, Providers, Retry,
+    ValidationSettings,
 };
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one request to a provider may take.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The identity crate's view of one configured provider.
 pub fn provider_config(p: &OidcProvider) -> ProviderConfig {
@@ -48,6 +58,26 @@ pub fn provider_config(p: &OidcProvider) -> ProviderConfig {
         keep_unmapped: p.keep_unmapped_groups,
     };
     config
+}
+
+/// The HTTP client for one provider: its `ca_file` on top of the system's trust store and the webpki roots, and
+/// advice naming the key when the provider's certificate is refused.
+pub fn fetcher(p: &OidcProvider) -> Result<Arc<dyn HttpFetch>, sluice_identity::IdentityError> {
+    let mut trust = ProviderTrust::new();
+    trust = match &p.ca {
+        Some(ca) => trust
+            .with_ca_certs(&ca.path.display().to_string(), ca.certs.clone())
+            .with_hint(format!(
+                "check that ca_file of the OpenID provider `{}` (issuer {}) holds the CA that issued its certificate",
+                p.name, p.issuer
+            )),
+        None => trust.with_hint(format!(
+            "if the OpenID provider `{}` (issuer {}) uses a private CA, set ca_file = \"/path/to/ca.pem\" in its \
+             [[oidc.providers]] entry",
+            p.name, p.issuer
+        )),
+    };
+    Ok(Arc::new(HttpFetcher::with_trust(PROVIDER_TIMEOUT, trust)?))
 }
 
 /// The API's OpenID settings: session lifetimes and web redirect URLs per provider; cookies `Secure` when the API
@@ -80,9 +110,16 @@ pub async fn discover_with(config: &OidcConfig, retry: Retry) -> Option<Arc<Prov
     if config.providers.is_empty() {
         return None;
     }
-    let fetch: Arc<HttpFetcher> = Arc::new(HttpFetcher::default());
-    let configs = config.providers.iter().map(provider_config).collect();
-    match Providers::discover(configs, fetch, ValidationSettings::default(), retry).await {
+    let mut configs = Vec::new();
+    for p in &config.providers {
+        match fetcher(p) {
+            Ok(fetch) => configs.push((provider_config(p), fetch)),
+            Err(error) => {
+                tracing::error!(provider = %p.name, %error, "OpenID provider left out: its ca_file cannot be used");
+            }
+        }
+    }
+    match Providers::discover_each(configs, ValidationSettings::default(), retry).await {
         Ok(providers) => Some(providers),
         Err(error) => {
             tracing::error!(%error, "OpenID providers left out");

@@ -1,9 +1,12 @@
 //! The HTTP seam: everything OIDC needs from the network is a JSON GET or a form POST, behind [`HttpFetch`], so
 //! validation and the flows can be tested with fixed keys and canned answers, and the real client can be swapped.
 //!
-//! [`HttpFetcher`] is the real one: `ureq` with rustls and the webpki roots, run on tokio's blocking pool, with
-//! timeouts and a cap on response size (a hostile or broken provider must not stall or flood the gateway).
+//! [`HttpFetcher`] is the real one: `ureq` with rustls, run on tokio's blocking pool, with timeouts and a cap on
+//! response size (a hostile or broken provider must not stall or flood the gateway). It trusts what a
+//! [`ProviderTrust`] says (the system's trust store, the webpki roots, and a provider's own CA file), and explains a
+//! refused certificate with the advice the trust carries.
 
+use super::trust::ProviderTrust;
 use crate::IdentityError;
 use base64::Engine as _;
 use serde_json::Value;
@@ -11,6 +14,7 @@ use sluice_model::Secret;
 use std::future::Future;
 use std::io::Read as _;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A boxed future, so that [`HttpFetch`] can be used as `Arc<dyn HttpFetch>`.
@@ -106,6 +110,8 @@ pub trait HttpFetch: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone)]
 pub struct HttpFetcher {
     agent: ureq::Agent,
+    /// Kept to explain a refused certificate.
+    trust: Arc<ProviderTrust>,
 }
 
 impl Default for HttpFetcher {
@@ -115,10 +121,47 @@ impl Default for HttpFetcher {
 }
 
 impl HttpFetcher {
-    /// A fetcher whose requests give up after `timeout`. Redirects are not followed: OIDC endpoints are exact URLs.
+    /// A fetcher that trusts the system's trust store and the webpki roots, and whose requests give up after
+    /// `timeout`. Redirects are not followed: OIDC endpoints are exact URLs.
     pub fn new(timeout: Duration) -> HttpFetcher {
+        let trust = ProviderTrust::new();
+        match trust.client_config() {
+            Ok(tls) => HttpFetcher::with_config(timeout, tls, trust),
+            // Unreachable with no extra certificates (ring supports the default protocol versions); ureq's own
+            // settings then still verify against the webpki roots.
+            Err(error) => {
+                tracing::warn!(%error, "TLS settings for identity providers; using the webpki roots only");
+                HttpFetcher {
+                    agent: ureq::AgentBuilder::new().timeout(timeout).redirects(0).build(),
+                    trust: Arc::new(trust),
+                }
+            }
+        }
+    }
+
+    /// A fetcher that trusts what `trust` says (a provider's own CA on top of the system's and webpki's roots).
+    /// Fails when one of its extra certificates cannot be a trust anchor.
+    pub fn with_trust(timeout: Duration, trust: ProviderTrust) -> Result<HttpFetcher, IdentityError> {
+        let tls = trust.client_config()?;
+        Ok(HttpFetcher::with_config(timeout, tls, trust))
+    }
+
+    fn with_config(timeout: Duration, tls: Arc<rustls::ClientConfig>, trust: ProviderTrust) -> HttpFetcher {
         HttpFetcher {
-            agent: ureq::AgentBuilder::new().timeout(timeout).redirects(0).build(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(timeout)
+                .redirects(0)
+                .tls_config(tls)
+                .build(),
+            trust: Arc::new(trust),
+        }
+    }
+
+    /// A transport failure, a refused certificate explained.
+    fn failed(&self, url: &str, error: &ureq::Error) -> IdentityError {
+        match self.trust.explain(url, error) {
+            Some(reason) => unavailable(url, reason),
+            None => unavailable(url, error),
         }
     }
 }
@@ -158,16 +201,16 @@ async fn blocking<T: Send + 'static>(
 
 impl HttpFetch for HttpFetcher {
     fn get_json<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Value, IdentityError>> {
-        let agent = self.agent.clone();
+        let fetcher = self.clone();
         let owned = url.to_owned();
         Box::pin(async move {
             let reply = blocking(url, move || {
-                let response = match agent.get(&owned).set("accept", "application/json").call() {
+                let response = match fetcher.agent.get(&owned).set("accept", "application/json").call() {
                     Ok(response) => response,
                     Err(ureq::Error::Status(status, _)) => {
                         return Err(unavailable(&owned, format!("HTTP {status}")))
                     }
-                    Err(err) => return Err(unavailable(&owned, err)),
+                    Err(err) => return Err(fetcher.failed(&owned, &err)),
                 };
                 read_reply(&owned, response)
             })
@@ -180,17 +223,17 @@ impl HttpFetch for HttpFetcher {
     }
 
     fn post_form<'a>(&'a self, url: &'a str, form: Form) -> BoxFuture<'a, Result<Reply, IdentityError>> {
-        let agent = self.agent.clone();
+        let fetcher = self.clone();
         let owned = url.to_owned();
         Box::pin(blocking(url, move || {
             let fields: Vec<(&str, &str)> = form.fields().collect();
-            let mut request = agent.post(&owned).set("accept", "application/json");
+            let mut request = fetcher.agent.post(&owned).set("accept", "application/json");
             if let Some(authorization) = form.authorization() {
                 request = request.set("authorization", authorization.expose());
             }
             match request.send_form(&fields) {
                 Ok(response) | Err(ureq::Error::Status(_, response)) => read_reply(&owned, response),
-                Err(err) => Err(unavailable(&owned, err)),
+                Err(err) => Err(fetcher.failed(&owned, &err)),
             }
         }))
     }

@@ -7,6 +7,7 @@
 //! - [`keys`]: JWKS parsing into asymmetric verifiers (RS256, PS256, ES256, EdDSA on `ring`) and a cache refreshed on
 //!   an unknown `kid` at a bounded rate.
 //! - [`fetch`]: the HTTP seam ([`HttpFetch`]) and the real client ([`HttpFetcher`]).
+//! - [`trust`]: which CAs the real client trusts per provider ([`ProviderTrust`]), and how a refusal is explained.
 //! - [`provider`]: discovery and validation into a verified [`Identity`].
 //! - [`registry`]: several providers behind one entry point, routing a bearer token by its claimed issuer; providers
 //!   that could not be discovered yet are retried in the background.
@@ -22,6 +23,7 @@ pub mod jwt;
 pub mod keys;
 pub mod provider;
 pub mod registry;
+pub mod trust;
 
 pub use config::{GroupMapping, GroupsClaim, ProviderConfig, ValidationSettings};
 pub use fetch::{HttpFetch, HttpFetcher};
@@ -30,3 +32,4 @@ pub use jwt::{Algorithm, Rejection, MAX_TOKEN_BYTES};
 pub use keys::{KeyCache, VerificationKey};
 pub use provider::{Identity, Provider, ProviderMetadata};
 pub use registry::{Providers, Retry, Slot};
+pub use trust::ProviderTrust;

@@ -149,8 +149,23 @@ impl Providers {
         settings: ValidationSettings,
         retry: Retry,
     ) -> Result<Arc<Providers>, IdentityError> {
+        let configs = configs
+            .into_iter()
+            .map(|config| (config, fetch.clone()))
+            .collect();
+        Providers::discover_each(configs, settings, retry).await
+    }
+
+    /// [`Providers::discover`] with a fetcher per provider: each provider's requests (discovery, JWKS, token
+    /// exchange, background retries) go through its own, so a CA trusted for one provider is not trusted for others.
+    pub async fn discover_each(
+        configs: Vec<(ProviderConfig, Arc<dyn HttpFetch>)>,
+        settings: ValidationSettings,
+        retry: Retry,
+    ) -> Result<Arc<Providers>, IdentityError> {
+        let (configs, fetchers): (Vec<_>, Vec<_>) = configs.into_iter().unzip();
         let providers = Arc::new(Providers::configured(configs)?);
-        for (index, slot) in providers.slots.iter().enumerate() {
+        for (index, (slot, fetch)) in providers.slots.iter().zip(fetchers).enumerate() {
             let config = slot.config();
             match Provider::discover(config.clone(), fetch.clone(), settings).await {
                 Ok(provider) => {

@@ -7,6 +7,9 @@
 //! `$XDG_CONFIG_HOME/sluice/session.json` (or `~/.config/sluice/session.json`), mode 0600, together with the
 //! gateway URL: it is used only for that gateway, only when neither `--token` nor `SLUICE_TOKEN` is given, and only
 //! until it expires.
+//!
+//! Requests to the provider trust the system's trust store, the webpki roots and `--ca-cert`/`SLUICE_CA_CERT` if
+//! given (see `trust::for_provider` for why the gateway's option is reused).
 
 use super::client::{Agent, Client, Endpoint};
 use anyhow::{anyhow, bail, Context as _};
@@ -25,6 +28,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// How long the loopback listener waits for the browser to come back.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long one request to the identity provider may take.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest request head the loopback listener reads.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 
@@ -155,20 +160,20 @@ pub fn login(api: &Endpoint, args: LoginArgs, out: &mut impl Write) -> anyhow::R
             .ok_or_else(|| anyhow!("the gateway's provider entry has no {name}"))
     };
     let name = field("name")?;
-    let mut config = ProviderConfig::new(&name, &field("issuer")?, &field("client_id")?);
+    let issuer = field("issuer")?;
+    let trust = super::trust::for_provider(api.ca_cert(), &name, &issuer)?;
+    let mut config = ProviderConfig::new(&name, &issuer, &field("client_id")?);
     config.scopes = field("scopes")?.split_whitespace().map(str::to_owned).collect();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the login's runtime")?;
     let id_token = runtime.block_on(async {
-        let provider = Provider::discover(
-            config,
-            Arc::new(HttpFetcher::default()),
-            ValidationSettings::default(),
-        )
-        .await
-        .with_context(|| format!("cannot reach the identity provider `{name}`"))?;
+        let fetch = HttpFetcher::with_trust(PROVIDER_TIMEOUT, trust)
+            .with_context(|| format!("cannot use the CA certificate for the identity provider `{name}`"))?;
+        let provider = Provider::discover(config, Arc::new(fetch), ValidationSettings::default())
+            .await
+            .with_context(|| format!("cannot reach the identity provider `{name}`"))?;
         if args.device {
             device_login(&provider, out).await
         } else {

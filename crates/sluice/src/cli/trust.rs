@@ -98,6 +98,45 @@ pub(super) fn for_api(given: Option<&Path>) -> anyhow::Result<(Arc<rustls::Clien
     Ok((client_config(roots)?, ApiTrust { extra }))
 }
 
+/// What `sluice login` trusts towards the identity provider: the system's trust store and the webpki roots, plus
+/// `given` (`--ca-cert`/`SLUICE_CA_CERT`) when set. The same option as for the gateway, because one organisation's
+/// CA usually issues both certificates and the provider's answers are checked again by the gateway (ID token
+/// signature against its own JWKS), so an extra trusted CA cannot make the gateway accept a forged identity.
+/// The local gateway's generated certificate is not added: it only ever names the gateway.
+pub(super) fn for_provider(
+    given: Option<&Path>,
+    provider: &str,
+    issuer: &str,
+) -> anyhow::Result<sluice_identity::oidc::ProviderTrust> {
+    let trust = sluice_identity::oidc::ProviderTrust::new();
+    let Some(path) = given else {
+        return Ok(trust.with_hint(format!(
+            "if the identity provider `{provider}` (issuer {issuer}) uses a private CA, pass its certificate with \
+             --ca-cert FILE or SLUICE_CA_CERT"
+        )));
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        .with_context(|| {
+            format!(
+                "cannot read the CA certificate {} (--ca-cert or SLUICE_CA_CERT)",
+                path.display()
+            )
+        })?;
+    if certs.is_empty() {
+        anyhow::bail!(
+            "{} holds no PEM certificate (--ca-cert or SLUICE_CA_CERT)",
+            path.display()
+        );
+    }
+    Ok(trust
+        .with_ca_certs(&path.display().to_string(), certs)
+        .with_hint(format!(
+        "pass the CA certificate that issued the certificate of the identity provider `{provider}` (issuer \
+             {issuer}) with --ca-cert FILE or SLUICE_CA_CERT"
+    )))
+}
+
 /// The rustls error somewhere in `error`'s source chain (ureq wraps it in an `io::Error`, whose `source` skips it).
 pub(super) fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut next = Some(error);
