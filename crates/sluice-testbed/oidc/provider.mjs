@@ -8,15 +8,18 @@
 //   - admin endpoints (header `x-admin-token` required): POST /admin/rotate-keys adds a new signing key (new `kid`,
 //     first in the JWKS, so new tokens use it; older keys stay published), POST /admin/groups sets a user's or a
 //     service client's groups ({"user": NAME, "groups": [...]} or {"client": ID, "groups": [...]}).
-// It prints "sluice-oidc listening on PORT" once it accepts connections.
+// With `tls` in the config ({"cert": PEM path, "key": PEM path}) it serves https and its issuer is
+// https://127.0.0.1:PORT (for tests of providers behind a private CA). It prints "sluice-oidc listening on PORT" once
+// it accepts connections.
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import Provider from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const issuer = `http://127.0.0.1:${config.port}`;
+const issuer = `${config.tls ? 'https' : 'http'}://127.0.0.1:${config.port}`;
 const users = new Map(config.users.map((user) => [user.name, user]));
 const serviceGroups = new Map(
   config.clients.filter((client) => client.kind === 'service').map((client) => [client.client_id, client.groups]),
@@ -237,7 +240,7 @@ async function admin(req, res, path) {
   return send(res, 404, 'text/plain', 'unknown admin endpoint');
 }
 
-const server = createServer(async (req, res) => {
+async function handle(req, res) {
   try {
     const path = new URL(req.url, issuer).pathname;
     const match = path.match(/^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm))?$/);
@@ -249,6 +252,10 @@ const server = createServer(async (req, res) => {
     if (!res.headersSent) send(res, 500, 'text/plain', String(err.message ?? err));
     else res.end();
   }
-});
+}
+
+const server = config.tls
+  ? createTlsServer({ cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }, handle)
+  : createServer(handle);
 server.listen(config.port, '127.0.0.1', () => console.log(`sluice-oidc listening on ${config.port}`));
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));

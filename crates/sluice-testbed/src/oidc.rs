@@ -1,5 +1,7 @@
 //! A throwaway OpenID provider: the real `oidc-provider` npm package, run by node from a script this crate owns
-//! (`oidc/provider.mjs`), on a random loopback port over plain http (issuer `http://127.0.0.1:PORT`).
+//! (`oidc/provider.mjs`), on a random loopback port over plain http (issuer `http://127.0.0.1:PORT`), or with
+//! [`OidcSetup::https`] over https with a certificate from a throwaway CA (issuer `https://127.0.0.1:PORT`, CA file
+//! [`OidcProvider::ca_cert_path`]), like a provider behind an organisation's private CA.
 //!
 //! Identity tests need a provider that behaves like the ones sluice meets in production — discovery, JWKS, signed ID
 //! tokens, JWT access tokens, PKCE, the device flow — and that a test can steer: users in groups, group changes, key
@@ -9,6 +11,9 @@
 //!
 //! The provider has a login form that checks passwords and a consent form, both plain HTML, so
 //! [`OidcProvider::browser_login`] can drive the authorization code flow the way a browser would, without a browser.
+
+#[path = "oidc_tls.rs"]
+mod tls;
 
 use crate::error::{Result, TestbedError};
 use crate::process::{self, ServerProcess};
@@ -87,6 +92,8 @@ pub struct OidcSetup {
     pub access_token_ttl: Duration,
     /// Lifetime of ID tokens.
     pub id_token_ttl: Duration,
+    /// Serve https with a certificate from a throwaway CA ([`OidcSetup::https`]).
+    pub https: bool,
 }
 
 impl Default for OidcSetup {
@@ -96,6 +103,7 @@ impl Default for OidcSetup {
             clients: Vec::new(),
             access_token_ttl: Duration::from_secs(300),
             id_token_ttl: Duration::from_secs(300),
+            https: false,
         }
     }
 }
@@ -108,6 +116,13 @@ impl OidcSetup {
             password: password.to_owned(),
             groups: groups.iter().map(|group| (*group).to_owned()).collect(),
         });
+        self
+    }
+
+    /// Serves https with a certificate for `127.0.0.1` and `localhost` from a throwaway CA, which nothing trusts
+    /// unless given [`OidcProvider::ca_cert_path`].
+    pub fn https(mut self) -> Self {
+        self.https = true;
         self
     }
 
@@ -137,6 +152,7 @@ pub struct OidcProvider {
     port: u16,
     admin_token: String,
     secrets: BTreeMap<String, String>,
+    tls: Option<tls::ProviderTls>,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -176,12 +192,18 @@ impl OidcProvider {
         }
         let admin_token = system::random_hex(16)?;
         let cookie_key = system::random_hex(16)?;
+        let tls = if setup.https {
+            Some(tls::generate(dir.path())?)
+        } else {
+            None
+        };
         let mut provider = OidcProvider {
             process: None,
             dir,
             port: 0,
             admin_token,
             secrets,
+            tls,
         };
         let spawn = |provider: &OidcProvider, port: u16| {
             let config = provider.config_json(&setup, port, &cookie_key);
@@ -260,6 +282,7 @@ impl OidcProvider {
             .collect();
         serde_json::json!({
             "port": port,
+            "tls": self.tls.as_ref().map(|tls| serde_json::json!({"cert": tls.cert, "key": tls.key})),
             "admin_token": self.admin_token,
             "cookie_key": cookie_key,
             "resource": RESOURCE,
@@ -272,9 +295,25 @@ impl OidcProvider {
         })
     }
 
-    /// The issuer, `http://127.0.0.1:PORT` (no trailing slash).
+    /// The issuer, `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` with [`OidcSetup::https`] (no trailing
+    /// slash).
     pub fn issuer(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The PEM file of the throwaway CA that issued the provider's certificate ([`OidcSetup::https`] only).
+    pub fn ca_cert_path(&self) -> Option<&Path> {
+        self.tls.as_ref().map(|tls| tls.ca.as_path())
+    }
+
+    /// An HTTP client for the provider's own endpoints (trusting its CA when it serves https).
+    fn agent(&self) -> ureq::Agent {
+        let builder = ureq::AgentBuilder::new().redirects(0).timeout(HTTP_TIMEOUT);
+        match &self.tls {
+            Some(tls) => builder.tls_config(tls.client.clone()).build(),
+            None => builder.build(),
+        }
     }
 
     /// The secret of a web or service client (`None` for native clients and unknown ids).
@@ -293,7 +332,8 @@ impl OidcProvider {
             .client_secret(client_id)
             .ok_or_else(|| http_error("client credentials", "no such confidential client"))?;
         let url = format!("{}/token", self.issuer());
-        let response = agent()
+        let response = self
+            .agent()
             .post(&url)
             .send_form(&[
                 ("grant_type", "client_credentials"),
@@ -340,7 +380,10 @@ impl OidcProvider {
     /// with its hidden fields) until a redirect leaves the provider or a page has no form.
     fn walk(&self, start: &str, user: &str, password: &str) -> Result<Outcome> {
         let issuer = self.issuer();
-        let mut browser = Browser::default();
+        let mut browser = Browser {
+            agent: self.agent(),
+            cookies: BTreeMap::new(),
+        };
         let mut outcome = browser.request(start, None)?;
         // login → resume → consent → resume → redirect, plus two device pages: more hops means the flow is looping.
         for _ in 0..16 {
@@ -387,7 +430,8 @@ impl OidcProvider {
         let code =
             query_param(&redirect, "code").ok_or_else(|| http_error(&redirect, "no code in the redirect"))?;
         let url = format!("{}/token", self.issuer());
-        let response = agent()
+        let response = self
+            .agent()
             .post(&url)
             .send_form(&[
                 ("grant_type", "authorization_code"),
@@ -437,7 +481,7 @@ impl OidcProvider {
 
     fn admin(&self, path: &str, body: serde_json::Value) -> Result<ureq::Response> {
         let url = format!("{}{path}", self.issuer());
-        agent()
+        self.agent()
             .post(&url)
             .set("x-admin-token", &self.admin_token)
             .send_json(body)
@@ -525,8 +569,8 @@ fn absolute(origin: &str, location: &str) -> String {
 }
 
 /// A minimal cookie-keeping HTTP client that does not follow redirects, enough to walk the provider's forms.
-#[derive(Default)]
 struct Browser {
+    agent: ureq::Agent,
     cookies: BTreeMap<String, String>,
 }
 
@@ -558,13 +602,13 @@ impl Browser {
     fn request(&mut self, url: &str, form: Option<&[(String, String)]>) -> Result<Outcome> {
         let cookies = self.cookie_header();
         let response = match form {
-            None => agent().get(url).set("cookie", &cookies).call(),
+            None => self.agent.get(url).set("cookie", &cookies).call(),
             Some(fields) => {
                 let fields: Vec<(&str, &str)> = fields
                     .iter()
                     .map(|(name, value)| (name.as_str(), value.as_str()))
                     .collect();
-                agent().post(url).set("cookie", &cookies).send_form(&fields)
+                self.agent.post(url).set("cookie", &cookies).send_form(&fields)
             }
         };
         let method = if form.is_some() { "POST" } else { "GET" };
@@ -581,13 +625,6 @@ impl Browser {
                 .map_err(|err| http_error(url, err)),
         }
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .redirects(0)
-        .timeout(HTTP_TIMEOUT)
-        .build()
 }
 
 fn http_error(request: &str, message: impl std::fmt::Display) -> TestbedError {
@@ -709,7 +746,7 @@ mod tests {
             OidcProvider::start(OidcSetup::default().client("svc", ClientKind::Service { groups: vec![] }))
                 .unwrap();
         let url = format!("{}/.well-known/openid-configuration", provider.issuer());
-        let discovery: serde_json::Value = agent().get(&url).call().unwrap().into_json().unwrap();
+        let discovery: serde_json::Value = provider.agent().get(&url).call().unwrap().into_json().unwrap();
         assert_eq!(discovery["issuer"], provider.issuer());
         assert!(provider
             .client_secret("svc")
@@ -719,6 +756,32 @@ mod tests {
         drop(provider);
         assert!(!crate::orphans::is_alive(pid), "node survived the drop");
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn over_https_the_issuer_is_https_and_only_the_throwaway_ca_is_trusted() {
+        let provider = OidcProvider::start(
+            OidcSetup::default()
+                .https()
+                .client("svc", ClientKind::Service { groups: vec![] }),
+        )
+        .unwrap();
+        assert!(provider.issuer().starts_with("https://127.0.0.1:"));
+        let ca = std::fs::read_to_string(provider.ca_cert_path().unwrap()).unwrap();
+        assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+        let url = format!("{}/.well-known/openid-configuration", provider.issuer());
+        let discovery: serde_json::Value = provider.agent().get(&url).call().unwrap().into_json().unwrap();
+        assert_eq!(discovery["issuer"], provider.issuer());
+        assert!(discovery["token_endpoint"]
+            .as_str()
+            .is_some_and(|url| url.starts_with("https://")));
+        assert!(provider
+            .client_credentials_token("svc")
+            .unwrap()
+            .starts_with("eyJ"));
+        let untrusting = ureq::AgentBuilder::new().timeout(HTTP_TIMEOUT).build();
+        let refused = untrusting.get(&url).call().unwrap_err().to_string();
+        assert!(refused.to_lowercase().contains("certificate"), "{refused}");
     }
 
     #[test]
