@@ -164,6 +164,22 @@ mod tests {
     }
 
     #[test]
+    fn the_rustls_error_is_found_inside_an_io_error() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Expired),
+        );
+        let found = rustls_error(&io);
+        assert!(matches!(
+            found,
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::Expired
+            ))
+        ));
+        assert!(rustls_error(&std::io::Error::other("plain")).is_none());
+    }
+
+    #[test]
     fn origins_drop_path_and_query() {
         assert_eq!(origin("https://a:1/b?c"), "https://a:1");
         assert_eq!(origin("https://a"), "https://a");

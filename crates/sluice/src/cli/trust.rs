@@ -137,25 +137,8 @@ pub(super) fn for_provider(
     )))
 }
 
-/// The rustls error somewhere in `error`'s source chain (ureq wraps it in an `io::Error`, whose `source` skips it).
-pub(super) fn rustls_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
-    let mut next = Some(error);
-    while let Some(current) = next {
-        if let Some(found) = current.downcast_ref::<rustls::Error>() {
-            return Some(found);
-        }
-        if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            if let Some(found) = io
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-            {
-                return Some(found);
-            }
-        }
-        next = current.source();
-    }
-    None
-}
+/// The rustls error somewhere in `error`'s source chain; shared with the identity crate's provider client.
+pub(super) use sluice_identity::oidc::trust::rustls_error;
 
 /// An explanation of a failed TLS handshake with the gateway at `base`, with what to do about it.
 pub(super) fn explain(base: &str, trust: &ApiTrust, error: &rustls::Error) -> String {
@@ -198,21 +181,5 @@ mod tests {
         let wrong_name = rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName);
         let text = explain("https://gw:8009", &trust, &wrong_name);
         assert!(text.contains("another name"), "{text}");
-    }
-
-    #[test]
-    fn the_rustls_error_is_found_inside_an_io_error() {
-        let io = std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::Expired),
-        );
-        let found = rustls_error(&io);
-        assert!(matches!(
-            found,
-            Some(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::Expired
-            ))
-        ));
-        assert!(rustls_error(&std::io::Error::other("plain")).is_none());
     }
 }
