@@ -15,7 +15,6 @@ use serde_json::Value;
 use sluice::gateway::{self, RunningGateway};
 use sluice_config::{Config, TlsConfig, TlsSource};
 use sluice_testbed::oidc::{ClientKind, OidcProvider, OidcSetup};
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -290,7 +289,7 @@ async fn sluice_login_works_against_an_https_api() {
     ];
 
     let (ok, printed, stderr) = tokio::task::block_in_place(|| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["login", "--no-browser"])
             .current_dir(&home)
             .env_clear()
@@ -300,27 +299,7 @@ async fn sluice_login_works_against_an_https_api() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut printed = String::new();
-        let authorize = loop {
-            let mut line = String::new();
-            if stdout.read_line(&mut line).unwrap() == 0 {
-                let mut stderr = String::new();
-                child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-                panic!("the CLI printed no URL: {printed}\n{stderr}");
-            }
-            printed.push_str(&line);
-            if line.trim_start().starts_with("http") {
-                break line.trim().to_owned();
-            }
-        };
-        let redirect = idp.browser_login(&authorize, "alice", "alice-password").unwrap();
-        let delivered = oidc_support::http::<&str>("GET", &redirect, &[], None);
-        assert_eq!(delivered.status, 200);
-        stdout.read_to_string(&mut printed).unwrap();
-        let mut stderr = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-        (child.wait().unwrap().success(), printed, stderr)
+        oidc_support::drive_cli_login(child, &idp, "alice", "alice-password")
     });
     assert!(ok, "{printed}\n{stderr}");
     assert!(printed.contains("as alice via test-idp"), "{printed}");

@@ -11,11 +11,10 @@
 
 mod oidc_support;
 
-use oidc_support::{bearer, http, oidc_config, Api};
+use oidc_support::{bearer, oidc_config, Api};
 use sluice_identity::oidc::{Provider, Retry, ValidationSettings};
 use sluice_identity::IdentityError;
 use sluice_testbed::oidc::{ClientKind, OidcProvider, OidcSetup, RESOURCE};
-use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::Path;
 use std::time::Duration;
 
@@ -128,33 +127,12 @@ async fn without_ca_file_discovery_fails_naming_the_url_and_ca_file_and_is_retri
 
 /// `sluice login --no-browser` with `SLUICE_CA_CERT`, driven through the provider's forms.
 fn cli_login_with_ca(api: &Api, idp: &OidcProvider, home: &Path) -> (bool, String, String) {
-    let mut child = api
+    let child = api
         .cli(home, &["login", "--no-browser", "--provider", "test-idp"])
         .env("SLUICE_CA_CERT", idp.ca_cert_path().unwrap())
         .spawn()
         .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut printed = String::new();
-    let url = loop {
-        let mut line = String::new();
-        if stdout.read_line(&mut line).unwrap() == 0 {
-            let mut stderr = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-            panic!("the CLI printed no URL: {printed}\n{stderr}");
-        }
-        printed.push_str(&line);
-        if line.trim_start().starts_with("http") {
-            break line.trim().to_owned();
-        }
-    };
-    assert!(url.starts_with(&format!("{}/", idp.issuer())), "{url}");
-    let redirect = idp.browser_login(&url, "alice", "alice-password").unwrap();
-    assert!(redirect.starts_with("http://127.0.0.1:"), "{redirect}");
-    assert_eq!(http::<&str>("GET", &redirect, &[], None).status, 200);
-    stdout.read_to_string(&mut printed).unwrap();
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    (child.wait().unwrap().success(), printed, stderr)
+    oidc_support::drive_cli_login(child, idp, "alice", "alice-password")
 }
 
 #[tokio::test(flavor = "multi_thread")]

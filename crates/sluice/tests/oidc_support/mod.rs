@@ -207,24 +207,37 @@ pub fn cli_login(
     user: &str,
     password: &str,
 ) -> (bool, String, String) {
-    let mut child = api
+    let child = api
         .cli(home, &["login", "--no-browser", "--provider", "test-idp"])
         .spawn()
         .unwrap();
+    drive_cli_login(child, idp, user, password)
+}
+
+/// Completes a running `sluice login --no-browser` (stdout and stderr piped) as `user` the way a person would: the
+/// URL it prints (a PKCE authorization request at the provider) opened and signed in to, and the provider's
+/// redirect delivered to the CLI's loopback listener. Returns whether the CLI succeeded, its stdout and stderr.
+pub fn drive_cli_login(
+    mut child: std::process::Child,
+    idp: &OidcProvider,
+    user: &str,
+    password: &str,
+) -> (bool, String, String) {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut printed = String::new();
     let url = loop {
         let mut line = String::new();
-        assert_ne!(
-            stdout.read_line(&mut line).unwrap(),
-            0,
-            "the CLI printed no URL: {printed}"
-        );
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            let mut stderr = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            panic!("the CLI printed no URL: {printed}\n{stderr}");
+        }
         printed.push_str(&line);
         if line.trim_start().starts_with("http") {
             break line.trim().to_owned();
         }
     };
+    assert!(url.starts_with(&format!("{}/", idp.issuer())), "{url}");
     assert!(
         url.contains("code_challenge_method=S256") && url.contains("state="),
         "{url}"
