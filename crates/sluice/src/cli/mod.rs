@@ -29,9 +29,9 @@ pub struct Cli {
     /// the API over TLS (`[api] tls = true`); HTTPS always verifies the gateway's certificate.
     #[arg(long, global = true, env = "SLUICE_URL", default_value = DEFAULT_URL)]
     url: String,
-    /// CA certificate (PEM) to trust for the gateway, besides the system's trust store for https:// API URLs;
-    /// `sluice connect` trusts only it [default: the local gateway's $SLUICE_DATA_DIR/tls/cert.pem, else
-    /// ./sluice-data/tls/cert.pem]
+    /// CA certificate (PEM) to trust for the gateway, besides the system's trust store for https:// API URLs
+    /// (and, for `sluice login`, for the identity provider); `sluice connect` trusts only it [default: the local
+    /// gateway's $SLUICE_DATA_DIR/tls/cert.pem, else ./sluice-data/tls/cert.pem]
     #[arg(long, global = true, env = "SLUICE_CA_CERT", value_name = "FILE")]
     ca_cert: Option<PathBuf>,
     /// API token for client commands (prefer SLUICE_TOKEN: command lines are visible to other users).
@@ -43,7 +43,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the gateway (REST API; protocol listeners as they land).
+    /// Run the gateway: the REST API and the PostgreSQL and SSH listeners.
     Gateway(GatewayArgs),
     /// Show who the token belongs to.
     Whoami {
