@@ -28,6 +28,8 @@ use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
+pub mod approvals;
+pub mod raw;
 pub mod wire;
 
 /// A card number that passes the Luhn check (Visa test number).
