@@ -235,7 +235,17 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                     if entry.ends_with_ready() {
                         break;
                     }
+                    // Skipped after an error: the target never prepared it.
+                    if let Expect::Parse {
+                        name,
+                        handling,
+                        reviewed: true,
+                    } = &entry
+                    {
+                        self.shared.parses.report(name, handling.statement, false);
+                    }
                 }
+                self.shared.parses.set_skipping(false);
                 if status == TransactionStatus::Idle {
                     // Portals do not outlive a transaction.
                     self.portals.clear();
@@ -244,7 +254,15 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 return Ok(self.queue.is_empty() && self.shared.pending.load(Ordering::Acquire) == 0);
             }
             b'1' => {
-                if let Some(Expect::Parse { name, handling }) = self.pop() {
+                if let Some(Expect::Parse {
+                    name,
+                    handling,
+                    reviewed,
+                }) = self.pop()
+                {
+                    if reviewed {
+                        self.shared.parses.report(&name, handling.statement, true);
+                    }
                     self.statements.insert(
                         name,
                         Prepared {
@@ -546,7 +564,15 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         }))?;
         if is_extended {
             // The target now skips to the Sync; this entry gets no further answer.
-            self.pop();
+            if let Some(Expect::Parse {
+                name,
+                handling,
+                reviewed: true,
+            }) = self.pop()
+            {
+                self.shared.parses.report(&name, handling.statement, false);
+            }
+            self.shared.parses.set_skipping(true);
         }
         put(out, &BackendMessage::ErrorResponse(shown));
         Ok(())

@@ -31,8 +31,13 @@ pub(crate) struct Handling {
 pub(crate) enum Expect {
     /// A simple Query: everything up to ReadyForQuery.
     Query { handling: Handling },
-    /// Parse: ParseComplete (or an error).
-    Parse { name: String, handling: Handling },
+    /// Parse: ParseComplete (or an error). `reviewed`: a statement the policy sends to review, whose outcome the
+    /// target-facing half reports (see `review::ParseOutcomes`).
+    Parse {
+        name: String,
+        handling: Handling,
+        reviewed: bool,
+    },
     /// Bind: BindComplete.
     Bind {
         portal: String,

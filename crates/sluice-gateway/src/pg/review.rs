@@ -17,6 +17,14 @@
 //! them, so every execution needs its own approval or grant. A refused Bind is replaced by a Bind that fails by
 //! construction, so the target skips the batch to its Sync, and its error is swapped for the refusal.
 //!
+//! A Bind is held only for a statement the target really prepared: a Parse of a reviewed text can still fail on
+//! the target (a syntax error, an unknown column, a name already in use). When a Bind arrives before the Parse's
+//! answer (clients pipeline Parse, Bind, Execute, Sync in one write), the gateway sends a Flush behind the Parse,
+//! so the target answers it now, and waits for that answer, reported by the target-facing half through
+//! [`ParseOutcomes`]. A failed Parse is forgotten and its Bind goes to the target, which skips it as PostgreSQL
+//! does: nobody is asked to approve a statement that cannot run, and a corrected Parse under the same name is a
+//! fresh statement.
+//!
 //! Only this session waits: the hold is an `await` in its own client-facing task. Messages the client pipelines
 //! meanwhile are buffered and handled after the decision; a client that disconnects cancels the review.
 //!
@@ -94,6 +102,48 @@ impl HeldNotices {
     }
 }
 
+/// Whether the target prepared each Parse under review: reported by the target-facing half (ParseComplete, or an
+/// error or a skip), taken by the client-facing half before it holds a Bind.
+#[derive(Debug, Default)]
+pub(crate) struct ParseOutcomes {
+    /// (statement name, statement index, prepared).
+    reported: Mutex<Vec<(String, u64, bool)>>,
+    /// The target is skipping an extended batch to its Sync after an error: Parses sent meanwhile get no answer
+    /// (not even to a Flush) until the Sync, which may still be in the client-facing half's buffer.
+    skipping: std::sync::atomic::AtomicBool,
+    changed: Notify,
+}
+
+impl ParseOutcomes {
+    /// Reports the target's answer to the reviewed Parse with statement index `index`.
+    pub(crate) fn report(&self, name: &str, index: u64, prepared: bool) {
+        if let Ok(mut reported) = self.reported.lock() {
+            reported.push((name.to_owned(), index, prepared));
+        }
+        self.changed.notify_one();
+    }
+
+    /// The target started (`true`, at an extended-protocol error) or stopped (at ReadyForQuery) skipping to a Sync.
+    pub(crate) fn set_skipping(&self, skipping: bool) {
+        self.skipping
+            .store(skipping, std::sync::atomic::Ordering::Release);
+        if skipping {
+            self.changed.notify_one();
+        }
+    }
+
+    fn skipping(&self) -> bool {
+        self.skipping.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn take(&self) -> Vec<(String, u64, bool)> {
+        self.reported
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default()
+    }
+}
+
 /// Who holds statements: the broker, and who and where the session is.
 #[derive(Debug)]
 struct Holder {
@@ -131,6 +181,8 @@ struct Reviewed {
     /// was in use) or the statement had been deallocated with SQL meanwhile, and the gateway cannot tell which text
     /// a Bind runs. Its Binds are refused until the client closes the statement.
     ambiguous: bool,
+    /// The target answered its Parse with ParseComplete (`false`: not answered yet; a failed Parse is forgotten).
+    prepared: bool,
 }
 
 /// What a session needs to hold statements.
@@ -164,6 +216,24 @@ impl ReviewContext {
             session_reason: None,
             prepared: HashMap::new(),
         })
+    }
+
+    /// Applies what the target answered to reviewed Parses: a prepared one is marked, a failed one forgotten — unless
+    /// another Parse named it meanwhile, which keeps it ambiguous (the name may now be that other statement's).
+    fn absorb(&mut self, outcomes: &ParseOutcomes) {
+        for (name, index, prepared) in outcomes.take() {
+            let Some(known) = self.prepared.get_mut(&name) else {
+                continue;
+            };
+            if known.index != index {
+                continue;
+            }
+            if prepared {
+                known.prepared = true;
+            } else if !known.ambiguous {
+                self.prepared.remove(&name);
+            }
+        }
     }
 
     /// Notes a Parse (or, for the unnamed statement, a simple Query) of statement `name`, before it is judged.
@@ -214,6 +284,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let Some(ctx) = self.judge.reviews_mut() else {
             return Ok(false);
         };
+        ctx.absorb(&self.shared.parses);
         match tag {
             Some(b'B') => {
                 if ctx.prepared.is_empty() {
@@ -324,6 +395,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         self.push_expect(Expect::Parse {
             name: name.clone(),
             handling,
+            // A refused one is replaced by a sentinel and never remembered.
+            reviewed: !full,
         })?;
         if full {
             FrontendMessage::Parse(Parse {
@@ -343,6 +416,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 judgement,
                 index,
                 ambiguous: false,
+                prepared: false,
             });
         }
         Ok(true)
@@ -362,6 +436,17 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         };
         let holder = Arc::clone(&ctx.holder);
         let session_reason = ctx.session_reason.clone();
+        if !reviewed.ambiguous && !reviewed.prepared {
+            // The Parse is not answered yet: ask for its answer now and wait for it.
+            FrontendMessage::Flush
+                .encode(out)
+                .map_err(GatewayError::ClientProtocol)?;
+            self.flush_to_target(out).await?;
+            if self.parse_answered(&bind.statement, reviewed.index).await? == Some(false) {
+                // The target did not prepare it: the Bind goes on, and the target fails or skips it.
+                return Ok(false);
+            }
+        }
         // What came before (the Parse, earlier executions) goes first.
         self.flush_to_target(out).await?;
         let refusal = if reviewed.ambiguous {
@@ -413,6 +498,41 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         .encode(out)
         .map_err(GatewayError::ClientProtocol)?;
         Ok(true)
+    }
+
+    /// Waits until the target has answered the reviewed Parse of `name` with statement index `index`: `Some(true)`
+    /// if it prepared it, `Some(false)` if it failed it (the gateway then forgot it), `None` when the answer cannot
+    /// come now (the target is skipping a failed batch to a Sync the client has not had forwarded yet) or the name
+    /// was prepared again meanwhile — the caller then holds the Bind as if prepared, which is the safe side.
+    /// Reads what the client pipelines meanwhile into the buffer, so a client that writes its whole batch before
+    /// reading answers cannot stall the target-facing half.
+    async fn parse_answered(&mut self, name: &str, index: u64) -> Result<Option<bool>, GatewayError> {
+        loop {
+            let outcomes = &self.shared.parses;
+            let Some(ctx) = self.judge.reviews_mut() else {
+                return Ok(None);
+            };
+            ctx.absorb(outcomes);
+            match ctx.prepared.get(name) {
+                Some(known) if known.index != index || known.ambiguous => return Ok(None),
+                Some(known) if known.prepared => return Ok(Some(true)),
+                Some(_) => {}
+                None => return Ok(Some(false)),
+            }
+            if outcomes.skipping() {
+                return Ok(None);
+            }
+            tokio::select! {
+                () = self.shared.parses.changed.notified() => {}
+                read = read_some(self.client, &mut self.buf, 16 * 1024) => {
+                    let n = read.map_err(GatewayError::ClientIo)?;
+                    if n == 0 {
+                        return Err(GatewayError::ClientClosed);
+                    }
+                    self.shared.bytes_from_client.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     /// `text` (a statement, a parameter value, a justification) as the recording and reviews show it: masked with

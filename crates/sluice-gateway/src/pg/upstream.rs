@@ -37,6 +37,8 @@ pub(crate) struct Shared {
     pub bytes_from_target: AtomicU64,
     /// Statements judged so far (allowed or not), for the sessions index.
     pub statements: AtomicU64,
+    /// Whether the target prepared the Parses under review, reported by the target-facing half.
+    pub parses: super::review::ParseOutcomes,
 }
 
 /// The client-facing half.
@@ -150,6 +152,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 self.push(Expect::Parse {
                     name: name.clone(),
                     handling,
+                    reviewed: false,
                 })?;
                 if refused {
                     let sentinel = Parse {
