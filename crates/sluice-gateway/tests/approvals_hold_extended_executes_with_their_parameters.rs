@@ -17,26 +17,15 @@
 mod support;
 
 use std::error::Error;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use sluice_approvals::{statement, Broker, BrokerSettings};
-use sluice_gateway::pg::PgListener;
-use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
-use sluice_model::Secret;
-use sluice_policy::Policy;
-use sluice_record::{SyncPolicy, WriterOptions};
-use sluice_store::reviews::{Decide, Review, ReviewFilter, ReviewStatus};
-use sluice_store::seal::MasterKey;
-use sluice_store::{Actor, Store, User};
-use sluice_testbed::postgres::Postgres;
-use tempfile::TempDir;
-use tokio::runtime::Runtime;
+use sluice_approvals::statement;
+use sluice_store::reviews::ReviewStatus;
 use tokio_postgres::types::{to_sql_checked, Format, IsNull, ToSql, Type};
 
+use support::approvals::ApprovalsWorld;
 use support::CARD;
 
 const POLICY: &str = r#"
@@ -77,187 +66,20 @@ impl ToSql for AsText<'_> {
     to_sql_checked!();
 }
 
-struct World {
-    pg: Postgres,
-    store: Store,
-    broker: Arc<Broker>,
-    addr: SocketAddr,
-    alice: (User, String),
-    bob: User,
-    dir: TempDir,
-    runtime: Runtime,
-    _stop: tokio::sync::oneshot::Sender<()>,
+/// A world under [`POLICY`] whose target has `cards` with rows 1 ([`CARD`]), 2 (another card number) and 3.
+fn world(hold: Duration) -> ApprovalsWorld {
+    let w = ApprovalsWorld::start(POLICY, hold);
+    w.pg.query(&format!(
+        "CREATE TABLE cards (id int, number text); \
+         INSERT INTO cards VALUES (1, '{CARD}'), (2, '5500005555555559'), (3, 'none');"
+    ))
+    .unwrap();
+    w
 }
 
-impl World {
-    fn start(hold: Duration) -> World {
-        let pg = Postgres::start().expect("throwaway PostgreSQL");
-        pg.query(&format!(
-            "CREATE TABLE cards (id int, number text); \
-             INSERT INTO cards VALUES (1, '{CARD}'), (2, '5500005555555559'), (3, 'none');"
-        ))
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let (store, broker, addr, alice, bob, stop) = runtime.block_on(async {
-            let store = Store::open_sqlite_file(&dir.path().join("state.db"))
-                .await
-                .unwrap();
-            let key = Arc::new(MasterKey::generate().unwrap());
-            store.check_master_key(&key).await.unwrap();
-            let alice = support::add_user_with_record(&store, "alice", &["dev"], None).await;
-            let (bob, _) = support::add_user_with_record(&store, "bob", &["dba"], None).await;
-            support::add_pg_test_connection(&store, &key, &pg, serde_json::json!({})).await;
-            let broker = Broker::new(
-                store.clone(),
-                BrokerSettings {
-                    hold_timeout: hold,
-                    poll_interval: Duration::from_secs(30),
-                    ..BrokerSettings::default()
-                },
-            );
-            let (publish, policy) = tokio::sync::watch::channel(Arc::new(Policy::from_toml(POLICY).unwrap()));
-            std::mem::forget(publish);
-            let mut recording = RecordingSettings::new(dir.path().join("data"));
-            recording.writer = WriterOptions {
-                sync: SyncPolicy::OnFlush,
-                ..WriterOptions::default()
-            };
-            let deps = GatewayDeps {
-                store: store.clone(),
-                master_key: Arc::clone(&key),
-                client_tls: None,
-                target_tls: None,
-                policy,
-                recording,
-                mask_hash_key: Secret::new(vec![7u8; 32]),
-                pg: PgSettings {
-                    allow_loopback_cleartext: true,
-                    drain_timeout: Duration::from_secs(2),
-                    ..PgSettings::default()
-                },
-                oidc: None,
-                approvals: Some(Arc::clone(&broker)),
-            };
-            let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps))
-                .await
-                .unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(listener.serve(async move {
-                let _ = stopped.await;
-            }));
-            (store, broker, addr, alice, bob, stop)
-        });
-        World {
-            pg,
-            store,
-            broker,
-            addr,
-            alice,
-            bob,
-            dir,
-            runtime,
-            _stop: stop,
-        }
-    }
-
-    /// alice's tokio-postgres client through the gateway.
-    fn client(&self) -> tokio_postgres::Client {
-        let conninfo = format!(
-            "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable password={}",
-            self.addr.port(),
-            self.alice.1
-        );
-        self.runtime.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-                .await
-                .expect("connects through sluice");
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            client
-        })
-    }
-
-    /// The ids of the rows left, read directly on the target.
-    fn ids(&self) -> String {
-        self.pg
-            .query("SELECT string_agg(id::text, ',' ORDER BY id) FROM cards")
-            .unwrap()
-            .trim()
-            .to_owned()
-    }
-
-    fn reviews(&self, status: Option<ReviewStatus>) -> Vec<Review> {
-        self.runtime
-            .block_on(self.store.list_reviews(&ReviewFilter {
-                status,
-                ..ReviewFilter::default()
-            }))
-            .unwrap()
-    }
-
-    /// Waits for a pending review other than those in `seen`.
-    fn next_pending(&self, seen: &[&str]) -> Review {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let pending = self.reviews(Some(ReviewStatus::Pending));
-            if let Some(r) = pending.into_iter().find(|r| !seen.contains(&r.id.as_str())) {
-                return r;
-            }
-            assert!(Instant::now() < deadline, "no new review appeared");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn decide(&self, id: &str, decide: Decide) {
-        let actor = Actor {
-            user_id: Some(self.bob.id),
-            name: self.bob.name.clone(),
-            address: None,
-        };
-        self.runtime
-            .block_on(self.broker.decide(&actor, id, decide))
-            .unwrap();
-    }
-
-    fn approve(&self, id: &str) {
-        self.decide(id, Decide::Approve { comment: None });
-    }
-
-    fn deny(&self, id: &str, reason: &str) {
-        self.decide(
-            id,
-            Decide::Deny {
-                reason: reason.into(),
-            },
-        );
-    }
-
-    /// Every recording file's text.
-    fn recordings(&self) -> String {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else {
-                    out.push(p);
-                }
-            }
-        }
-        let mut files = Vec::new();
-        walk(&self.dir.path().join("data"), &mut files);
-        files
-            .iter()
-            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
-            .collect()
-    }
+/// The ids of the rows left, read directly on the target.
+fn ids(w: &ApprovalsWorld) -> String {
+    w.on_target("SELECT string_agg(id::text, ',' ORDER BY id) FROM cards")
 }
 
 fn db_message(error: &tokio_postgres::Error) -> (String, String) {
@@ -269,7 +91,7 @@ fn db_message(error: &tokio_postgres::Error) -> (String, String) {
 
 #[test]
 fn each_execution_of_a_reviewed_prepared_statement_is_held_with_its_parameters() {
-    let w = World::start(Duration::from_secs(60));
+    let w = world(Duration::from_secs(60));
     let client = Arc::new(w.client());
 
     // Preparing runs nothing: no hold, no review.
@@ -294,7 +116,7 @@ fn each_execution_of_a_reviewed_prepared_statement_is_held_with_its_parameters()
     );
     assert_eq!(params[1], None, "NULL");
     assert_ne!(r1.request.statement_hash, statement::statement_hash(DELETE));
-    assert_eq!(w.ids(), "1,2,3", "nothing ran while held");
+    assert_eq!(ids(&w), "1,2,3", "nothing ran while held");
     w.approve(&r1.id);
     let deleted = w
         .runtime
@@ -305,7 +127,7 @@ fn each_execution_of_a_reviewed_prepared_statement_is_held_with_its_parameters()
         deleted, 1,
         "exactly that execution: the row with that card number"
     );
-    assert_eq!(w.ids(), "2,3");
+    assert_eq!(ids(&w), "2,3");
 
     // Second execution of the same statement with other values: a new review, its own hash; denied.
     let (c, s) = (Arc::clone(&client), stmt.clone());
@@ -330,7 +152,7 @@ fn each_execution_of_a_reviewed_prepared_statement_is_held_with_its_parameters()
         message.contains(&format!("review {} was denied by bob: keep row 3", r2.id)),
         "{message}"
     );
-    assert_eq!(w.ids(), "2,3");
+    assert_eq!(ids(&w), "2,3");
 
     // The session stays usable, the prepared statement too; a denial inside a transaction block fails the block
     // like any error would, and ROLLBACK recovers.
@@ -368,7 +190,7 @@ fn each_execution_of_a_reviewed_prepared_statement_is_held_with_its_parameters()
     let r4 = w.next_pending(&[&r1.id, &r2.id, &r3.id]);
     w.approve(&r4.id);
     assert_eq!(w.runtime.block_on(again).unwrap().unwrap(), 1);
-    assert_eq!(w.ids(), "2");
+    assert_eq!(ids(&w), "2");
 
     // The recording has every approval and never the card number in clear.
     drop(client);
@@ -382,7 +204,7 @@ fn each_execution_of_a_reviewed_prepared_statement_is_held_with_its_parameters()
 
 #[test]
 fn a_pipelined_parse_bind_execute_sync_is_held_at_its_bind() {
-    let w = World::start(Duration::from_secs(60));
+    let w = world(Duration::from_secs(60));
     let client = Arc::new(w.client());
 
     // query_typed sends Parse/Bind/Describe/Execute/Sync at once (unnamed statement, binary int).
@@ -403,7 +225,7 @@ fn a_pipelined_parse_bind_execute_sync_is_held_at_its_bind() {
     w.deny(&r1.id, "not this one");
     let error = w.runtime.block_on(denied).unwrap().expect_err("denied");
     assert!(db_message(&error).1.contains("denied by bob: not this one"));
-    assert_eq!(w.ids(), "1,2,3");
+    assert_eq!(ids(&w), "1,2,3");
 
     // Two pipelined executions: the second waits behind the first's hold, then is held on its own.
     let (c1, c2) = (Arc::clone(&client), Arc::clone(&client));
@@ -429,20 +251,20 @@ fn a_pipelined_parse_bind_execute_sync_is_held_at_its_bind() {
     w.approve(&r2.id);
     let r3 = w.next_pending(&[&r1.id, &r2.id]);
     assert_eq!(r3.request.parameters, [Some("3".to_owned())]);
-    assert_eq!(w.ids(), "1,3", "the first ran when approved");
+    assert_eq!(ids(&w), "1,3", "the first ran when approved");
     w.deny(&r3.id, "keep 3");
     let (one, two) = w.runtime.block_on(both).unwrap();
     let one: i32 = one.unwrap()[0].get(0);
     assert_eq!(one, 2);
     assert!(two.is_err());
-    assert_eq!(w.ids(), "1,3");
+    assert_eq!(ids(&w), "1,3");
     // Still usable.
     w.runtime.block_on(client.query_typed("SELECT 1", &[])).unwrap();
 }
 
 #[test]
 fn a_late_approval_grants_exactly_that_execution_once() {
-    let w = World::start(Duration::from_secs(2));
+    let w = world(Duration::from_secs(2));
     let client = w.client();
     let stmt = w.runtime.block_on(client.prepare(DELETE)).unwrap();
     let error = w
@@ -462,7 +284,7 @@ fn a_late_approval_grants_exactly_that_execution_once() {
         .block_on(client.execute(&stmt, &[&AsText("none"), &1i32]));
     assert!(other.is_err());
     assert_eq!(w.reviews(None).len(), 2, "a new review for other values");
-    assert_eq!(w.ids(), "1,2,3");
+    assert_eq!(ids(&w), "1,2,3");
 
     // The same values: run at once under the grant, once.
     let started = Instant::now();
@@ -472,7 +294,7 @@ fn a_late_approval_grants_exactly_that_execution_once() {
         .expect("granted");
     assert!(started.elapsed() < Duration::from_secs(1), "no new hold");
     assert_eq!(ran, 2, "rows 2 and 3 ('none')");
-    assert_eq!(w.ids(), "1");
+    assert_eq!(ids(&w), "1");
     let granted = w
         .runtime
         .block_on(w.store.review_by_id(&late[0].id))

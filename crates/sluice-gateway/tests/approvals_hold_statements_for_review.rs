@@ -17,33 +17,22 @@
 
 mod support;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice_approvals::statement;
 use sluice_approvals::webhook::{self, PayloadFormat, WebhookScope, WebhookTarget};
-use sluice_approvals::{Broker, BrokerSettings};
-use sluice_gateway::pg::PgListener;
-use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
-use sluice_model::{Role, Secret, UserKind};
-use sluice_policy::Policy;
-use sluice_store::reviews::{Decide, Review, ReviewError, ReviewFilter, ReviewStatus};
-use sluice_store::seal::MasterKey;
+use sluice_model::{Role, UserKind};
+use sluice_store::reviews::{Decide, ReviewError, ReviewFilter, ReviewStatus};
 use sluice_store::{Actor, NewUser, Store, User};
-use sluice_testbed::postgres::Postgres;
-use tempfile::TempDir;
-use tokio::runtime::Runtime;
 
+use support::approvals::{ApprovalsWorld, Options};
 use support::CARD;
+use support::MASK_HASH_KEY as HASH_KEY;
 
 /// Another valid card number that masks like [`CARD`] with the partial style (same length, same last four).
 const OTHER_CARD: &str = "4000000006001111";
-
-/// The key the gateways here derive hashes with (`mask_hash_key`).
-const HASH_KEY: [u8; 32] = [7u8; 32];
 
 const POLICY: &str = r#"
 [[ruleset]]
@@ -73,23 +62,6 @@ approvers = ["dba"]
 default_style = "partial"
 "#;
 
-struct Gateway {
-    addr: SocketAddr,
-    broker: Arc<Broker>,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-struct World {
-    pg: Postgres,
-    store: Store,
-    alice: (User, String),
-    bob: User,
-    carol: User,
-    gateways: Vec<Gateway>,
-    dir: TempDir,
-    runtime: Runtime,
-}
-
 async fn add_user(store: &Store, name: &str, groups: &[&str]) -> (User, String) {
     support::add_user_with_record(store, name, groups, None).await
 }
@@ -102,236 +74,66 @@ fn actor(user: &User) -> Actor {
     }
 }
 
-impl World {
-    /// `gateways` gateways on one store (PostgreSQL when `shared_pg_store`, else SQLite), holds of `hold`.
-    fn start(gateways: usize, shared_pg_store: bool, hold: Duration) -> World {
-        World::start_with(gateways, shared_pg_store, hold, Vec::new(), POLICY)
-    }
+/// A world of `options` whose target has `t` (rows 1 to 3) and `cards` (rows 1 and 2, number `none`).
+fn world(options: Options) -> ApprovalsWorld {
+    let w = options.start();
+    w.pg.query(
+        "CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3); \
+         CREATE TABLE cards (id int, number text); INSERT INTO cards VALUES (1, 'none'), (2, 'none');",
+    )
+    .unwrap();
+    w
+}
 
-    fn start_with(
-        gateways: usize,
-        shared_pg_store: bool,
-        hold: Duration,
-        webhooks: Vec<WebhookTarget>,
-        policy: &str,
-    ) -> World {
-        let pg = Postgres::start().expect("throwaway PostgreSQL");
-        let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let store_pg = if shared_pg_store {
-            Some(Postgres::start().expect("throwaway PostgreSQL for the store"))
-        } else {
-            None
-        };
-        let (store, alice, bob, carol, gws) = runtime.block_on(async {
-            let open = || async {
-                match &store_pg {
-                    Some(server) => Store::open(&server.url()).await.unwrap(),
-                    None => Store::open_sqlite_file(&dir.path().join("state.db"))
-                        .await
-                        .unwrap(),
-                }
-            };
-            let store = open().await;
-            let key = Arc::new(MasterKey::generate().unwrap());
-            store.check_master_key(&key).await.unwrap();
-            let alice = add_user(&store, "alice", &["dev"]).await;
-            let (bob, _) = add_user(&store, "bob", &["dba"]).await;
-            let (carol, _) = add_user(&store, "carol", &["dev"]).await;
-            support::add_pg_test_connection(&store, &key, &pg, serde_json::json!({})).await;
-            let mut gws = Vec::new();
-            for n in 0..gateways {
-                // Each gateway has its own store handle (pool), as separate processes would.
-                let store = if n == 0 { store.clone() } else { open().await };
-                let broker = Broker::new(
-                    store.clone(),
-                    BrokerSettings {
-                        hold_timeout: hold,
-                        // Slow polls: only the in-process wake-up or LISTEN/NOTIFY can release a hold quickly.
-                        poll_interval: Duration::from_secs(30),
-                        webhooks: webhooks.clone(),
-                        ..BrokerSettings::default()
-                    },
-                );
-                let (_publish, policy) =
-                    tokio::sync::watch::channel(Arc::new(Policy::from_toml(policy).unwrap()));
-                std::mem::forget(_publish);
-                let deps = GatewayDeps {
-                    store: store.clone(),
-                    master_key: Arc::clone(&key),
-                    client_tls: None,
-                    target_tls: None,
-                    policy,
-                    recording: RecordingSettings::new(dir.path().join(format!("data{n}"))),
-                    mask_hash_key: Secret::new(HASH_KEY.to_vec()),
-                    pg: PgSettings {
-                        allow_loopback_cleartext: true,
-                        drain_timeout: Duration::from_secs(2),
-                        ..PgSettings::default()
-                    },
-                    oidc: None,
-                    approvals: Some(Arc::clone(&broker)),
-                };
-                let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps))
-                    .await
-                    .unwrap();
-                let addr = listener.local_addr().unwrap();
-                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-                tokio::spawn(listener.serve(async move {
-                    let _ = stopped.await;
-                }));
-                gws.push(Gateway {
-                    addr,
-                    broker,
-                    _stop: stop,
-                });
-            }
-            (store, alice, bob.clone(), carol.clone(), gws)
-        });
-        // Keep the store server alive as long as the world.
-        if let Some(server) = store_pg {
-            std::mem::forget(server);
-        }
-        let world = World {
-            pg,
-            store,
-            alice,
-            bob,
-            carol,
-            gateways: gws,
-            dir,
-            runtime,
-        };
-        let setup = world.psql_target(
-            "CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3); \
-             CREATE TABLE cards (id int, number text); INSERT INTO cards VALUES (1, 'none'), (2, 'none');",
-        );
-        assert!(
-            setup.status.success(),
-            "{}",
-            String::from_utf8_lossy(&setup.stderr)
-        );
-        world
-    }
+/// One gateway under [`POLICY`], holds of `hold`.
+fn start(hold: Duration) -> ApprovalsWorld {
+    world(ApprovalsWorld::options(POLICY, hold))
+}
 
-    fn psql_command(&self, gateway: usize, sql: &str) -> Command {
-        let mut cmd = Command::new("psql");
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("PGPASSWORD", &self.alice.1)
-            .args(["-X", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .arg(format!(
-                "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable connect_timeout=10",
-                self.gateways[gateway].addr.port()
-            ))
-            .args(["-c", sql])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
+fn psql_command(w: &ApprovalsWorld, gateway: usize, sql: &str) -> Command {
+    let mut cmd = Command::new("psql");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PGPASSWORD", &w.alice.1)
+        .args(["-X", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
+        .arg(format!(
+            "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable connect_timeout=10",
+            w.gateways[gateway].addr.port()
+        ))
+        .args(["-c", sql])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
 
-    /// Starts psql running `sql` through gateway `gateway` as alice.
-    fn spawn_psql(&self, gateway: usize, sql: &str) -> Child {
-        self.psql_command(gateway, sql)
-            .spawn()
-            .expect("psql runs (Debian package postgresql-client)")
-    }
+/// Starts psql running `sql` through gateway `gateway` as alice.
+fn spawn_psql(w: &ApprovalsWorld, gateway: usize, sql: &str) -> Child {
+    psql_command(w, gateway, sql)
+        .spawn()
+        .expect("psql runs (Debian package postgresql-client)")
+}
 
-    /// Runs `sql` directly on the target (setup and checks, bypassing the gateway).
-    fn psql_target(&self, sql: &str) -> Output {
-        Command::new("psql")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("PGPASSWORD", self.pg.password())
-            .args(["-X", "-w", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .arg(format!(
-                "host={} port={} user={} dbname={}",
-                self.pg.host(),
-                self.pg.port(),
-                self.pg.user(),
-                self.pg.database()
-            ))
-            .args(["-c", sql])
-            .output()
-            .expect("psql runs (Debian package postgresql-client)")
-    }
+/// The rows left in `t`, counted directly on the target.
+fn rows(w: &ApprovalsWorld) -> String {
+    w.on_target("SELECT count(*) FROM t")
+}
 
-    fn rows(&self) -> String {
-        let out = self.psql_target("SELECT count(*) FROM t");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
+/// Waits for the next pending review and returns its id.
+fn pending_review(w: &ApprovalsWorld) -> String {
+    w.next_pending(&[]).id
+}
 
-    /// Waits for the next pending review and returns its id.
-    fn pending_review(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let pending = self
-                .runtime
-                .block_on(self.store.list_reviews(&ReviewFilter {
-                    status: Some(ReviewStatus::Pending),
-                    ..ReviewFilter::default()
-                }))
-                .unwrap();
-            if let Some(r) = pending.first() {
-                return r.id.clone();
-            }
-            assert!(Instant::now() < deadline, "no review appeared");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+/// The card number stored in row `id` of `cards`, read directly on the target.
+fn card(w: &ApprovalsWorld, id: i32) -> String {
+    w.on_target(&format!("SELECT number FROM cards WHERE id = {id}"))
+}
 
-    fn decide(&self, gateway: usize, who: &User, id: &str, decide: Decide) -> Result<(), ReviewError> {
-        self.runtime
-            .block_on(self.gateways[gateway].broker.decide(&actor(who), id, decide))
-            .map(|_| ())
-    }
-
-    /// The card number stored in row `id` of `cards`, read directly on the target.
-    fn card(&self, id: i32) -> String {
-        let out = self.psql_target(&format!("SELECT number FROM cards WHERE id = {id}"));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn reviews(&self) -> Vec<Review> {
-        self.runtime
-            .block_on(self.store.list_reviews(&ReviewFilter::default()))
-            .unwrap()
-    }
-
-    /// Every recording file's text (all gateways).
-    fn recordings(&self) -> String {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else {
-                    out.push(p);
-                }
-            }
-        }
-        let mut files = Vec::new();
-        for n in 0..self.gateways.len() {
-            walk(&self.dir.path().join(format!("data{n}")), &mut files);
-        }
-        assert!(!files.is_empty(), "no recording written");
-        files
-            .iter()
-            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
-            .collect()
-    }
-
-    fn status(&self, id: &str) -> ReviewStatus {
-        self.runtime
-            .block_on(self.store.review_by_id(id))
-            .unwrap()
-            .unwrap()
-            .status
-    }
+fn status(w: &ApprovalsWorld, id: &str) -> ReviewStatus {
+    w.runtime
+        .block_on(w.store.review_by_id(id))
+        .unwrap()
+        .unwrap()
+        .status
 }
 
 fn stderr(out: &Output) -> String {
@@ -340,29 +142,31 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn held_then_approved_runs_once_and_the_rules_refuse_self_and_wrong_group() {
-    let w = World::start(1, false, Duration::from_secs(60));
-    let psql = w.spawn_psql(0, "/* reason: INC-42 cleanup */ TRUNCATE t");
-    let id = w.pending_review();
+    let w = start(Duration::from_secs(60));
+    // carol is in alice's group, not the approvers'.
+    let (carol, _) = w.runtime.block_on(add_user(&w.store, "carol", &["dev"]));
+    let psql = spawn_psql(&w, 0, "/* reason: INC-42 cleanup */ TRUNCATE t");
+    let id = pending_review(&w);
     let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
     assert_eq!(review.request.justification.as_deref(), Some("INC-42 cleanup"));
     assert_eq!(review.request.rule, "review-truncate");
-    assert_eq!(w.rows(), "3", "held, not run");
+    assert_eq!(rows(&w), "3", "held, not run");
 
     // Self-approval and the wrong group are refused and leave it pending.
-    let own = w.decide(0, &w.alice.0, &id, Decide::Approve { comment: None });
+    let own = w.decide_as(0, &w.alice.0, &id, Decide::Approve { comment: None });
     assert!(
         matches!(own, Err(ReviewError::Refused(ref t)) if t.contains("own request")),
         "{own:?}"
     );
-    let wrong = w.decide(0, &w.carol, &id, Decide::Approve { comment: None });
+    let wrong = w.decide_as(0, &carol, &id, Decide::Approve { comment: None });
     assert!(
         matches!(wrong, Err(ReviewError::Refused(ref t)) if t.contains("dba")),
         "{wrong:?}"
     );
-    assert_eq!(w.status(&id), ReviewStatus::Pending);
+    assert_eq!(status(&w, &id), ReviewStatus::Pending);
 
     let approved_at = Instant::now();
-    w.decide(
+    w.decide_as(
         0,
         &w.bob,
         &id,
@@ -382,7 +186,7 @@ fn held_then_approved_runs_once_and_the_rules_refuse_self_and_wrong_group() {
         stderr(&out)
     );
     assert!(released < Duration::from_secs(2), "released after {released:?}");
-    assert_eq!(w.rows(), "0", "the approved statement ran");
+    assert_eq!(rows(&w), "0", "the approved statement ran");
     // Once: the approval is used up.
     let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
     assert!(review.grant_used_at.is_some());
@@ -391,10 +195,10 @@ fn held_then_approved_runs_once_and_the_rules_refuse_self_and_wrong_group() {
 
 #[test]
 fn held_then_denied_fails_with_the_reason_and_has_no_effect() {
-    let w = World::start(1, false, Duration::from_secs(60));
-    let psql = w.spawn_psql(0, "TRUNCATE t");
-    let id = w.pending_review();
-    w.decide(
+    let w = start(Duration::from_secs(60));
+    let psql = spawn_psql(&w, 0, "TRUNCATE t");
+    let id = pending_review(&w);
+    w.decide_as(
         0,
         &w.bob,
         &id,
@@ -412,20 +216,20 @@ fn held_then_denied_fails_with_the_reason_and_has_no_effect() {
         )),
         "{err}"
     );
-    assert_eq!(w.rows(), "3");
+    assert_eq!(rows(&w), "3");
     // The session stays usable for other statements afterwards (a new psql on the same gateway).
-    let ok = w.psql_command(0, "SELECT count(*) FROM t").output().unwrap();
+    let ok = psql_command(&w, 0, "SELECT count(*) FROM t").output().unwrap();
     assert!(ok.status.success(), "{}", stderr(&ok));
 }
 
 #[test]
 fn timeout_then_late_approval_lets_the_same_statement_run_once() {
-    let w = World::start(1, false, Duration::from_secs(2));
-    let out = w.psql_command(0, "TRUNCATE t").output().unwrap();
+    let w = start(Duration::from_secs(2));
+    let out = psql_command(&w, 0, "TRUNCATE t").output().unwrap();
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("was not decided within 2s"), "{err}");
-    assert_eq!(w.rows(), "3");
+    assert_eq!(rows(&w), "3");
     let id = {
         let all = w
             .runtime
@@ -433,24 +237,23 @@ fn timeout_then_late_approval_lets_the_same_statement_run_once() {
             .unwrap();
         all[0].id.clone()
     };
-    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+    w.decide_as(0, &w.bob, &id, Decide::Approve { comment: None })
         .unwrap();
     // Re-run (spacing and a justification differ; the normalised statement is the same): runs at once.
-    let rerun = w
-        .psql_command(0, "/* reason: approved late */ TRUNCATE  t;")
+    let rerun = psql_command(&w, 0, "/* reason: approved late */ TRUNCATE  t;")
         .output()
         .unwrap();
     assert!(rerun.status.success(), "{}", stderr(&rerun));
     // No new hold: the grant was used instead of a new review (a wall-clock bound flaked on loaded CI machines).
-    assert_eq!(w.reviews().len(), 1, "no new hold");
+    assert_eq!(w.reviews(None).len(), 1, "no new hold");
     assert!(
         stderr(&rerun).contains(&format!("running under approval {id}")),
         "{}",
         stderr(&rerun)
     );
-    assert_eq!(w.rows(), "0");
+    assert_eq!(rows(&w), "0");
     // Only once: a third run is held again (and times out).
-    let third = w.psql_command(0, "TRUNCATE t").output().unwrap();
+    let third = psql_command(&w, 0, "TRUNCATE t").output().unwrap();
     assert!(!third.status.success());
     assert!(
         stderr(&third).contains("waiting for approval"),
@@ -461,33 +264,33 @@ fn timeout_then_late_approval_lets_the_same_statement_run_once() {
 
 #[test]
 fn a_client_that_goes_away_while_held_cancels_the_review() {
-    let w = World::start(1, false, Duration::from_secs(60));
-    let mut psql = w.spawn_psql(0, "TRUNCATE t");
-    let id = w.pending_review();
+    let w = start(Duration::from_secs(60));
+    let mut psql = spawn_psql(&w, 0, "TRUNCATE t");
+    let id = pending_review(&w);
     psql.kill().unwrap();
     psql.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while w.status(&id) == ReviewStatus::Pending {
+    while status(&w, &id) == ReviewStatus::Pending {
         assert!(Instant::now() < deadline, "the review stayed pending");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(w.status(&id), ReviewStatus::Cancelled);
+    assert_eq!(status(&w, &id), ReviewStatus::Cancelled);
     assert!(w
-        .decide(0, &w.bob, &id, Decide::Approve { comment: None })
+        .decide_as(0, &w.bob, &id, Decide::Approve { comment: None })
         .is_err());
-    assert_eq!(w.rows(), "3");
+    assert_eq!(rows(&w), "3");
 }
 
 #[test]
 fn an_approval_through_gateway_b_releases_the_statement_held_on_gateway_a() {
-    let w = World::start(2, true, Duration::from_secs(60));
+    let w = world(ApprovalsWorld::options(POLICY, Duration::from_secs(60)).gateways_sharing_a_pg_store(2));
     // Let gateway A's LISTEN connection come up.
     std::thread::sleep(Duration::from_millis(500));
-    let psql = w.spawn_psql(0, "TRUNCATE t");
-    let id = w.pending_review();
+    let psql = spawn_psql(&w, 0, "TRUNCATE t");
+    let id = pending_review(&w);
     std::thread::sleep(Duration::from_millis(200));
     let approved_at = Instant::now();
-    w.decide(1, &w.bob, &id, Decide::Approve { comment: None })
+    w.decide_as(1, &w.bob, &id, Decide::Approve { comment: None })
         .unwrap();
     let out = psql.wait_with_output().unwrap();
     let released = approved_at.elapsed();
@@ -496,7 +299,7 @@ fn an_approval_through_gateway_b_releases_the_statement_held_on_gateway_a() {
         released < Duration::from_secs(1),
         "gateway A released after {released:?}"
     );
-    assert_eq!(w.rows(), "0");
+    assert_eq!(rows(&w), "0");
     eprintln!("cross-gateway release: {released:?}");
 }
 
@@ -594,10 +397,10 @@ fn a_webhook_receiver_verifies_signed_review_events_of_a_held_statement() {
             events: vec![],
         },
     ];
-    let w = World::start_with(1, false, Duration::from_secs(60), hooks, POLICY);
-    let psql = w.spawn_psql(0, "/* reason: INC-7 */ TRUNCATE t");
-    let id = w.pending_review();
-    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+    let w = world(ApprovalsWorld::options(POLICY, Duration::from_secs(60)).webhooks(hooks));
+    let psql = spawn_psql(&w, 0, "/* reason: INC-7 */ TRUNCATE t");
+    let id = pending_review(&w);
+    w.decide_as(0, &w.bob, &id, Decide::Approve { comment: None })
         .unwrap();
     let out = psql.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -645,27 +448,14 @@ fn a_webhook_receiver_verifies_signed_review_events_of_a_held_statement() {
 
 #[test]
 fn an_extended_protocol_statement_is_held_too() {
-    let w = World::start(1, false, Duration::from_secs(60));
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable password={}",
-        w.gateways[0].addr.port(),
-        w.alice.1
-    );
-    let client = w.runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-            .await
-            .expect("connects through sluice");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
-    });
+    let w = start(Duration::from_secs(60));
+    let client = w.client();
     let run = w
         .runtime
         .spawn(async move { client.execute("TRUNCATE t", &[]).await.map(|_| client) });
-    let id = w.pending_review();
-    assert_eq!(w.rows(), "3");
-    w.decide(
+    let id = pending_review(&w);
+    assert_eq!(rows(&w), "3");
+    w.decide_as(
         0,
         &w.bob,
         &id,
@@ -684,12 +474,12 @@ fn an_extended_protocol_statement_is_held_too() {
         "{}",
         db.message()
     );
-    assert_eq!(w.rows(), "3");
+    assert_eq!(rows(&w), "3");
 }
 
 #[test]
 fn an_approved_access_request_lets_a_user_outside_the_groups_connect_until_it_expires() {
-    let w = World::start(1, false, Duration::from_secs(60));
+    let w = start(Duration::from_secs(60));
     let (dave, dave_token) = w.runtime.block_on(add_user(&w.store, "dave", &["ops"]));
     let root = w.runtime.block_on(async {
         w.store
@@ -748,20 +538,9 @@ fn an_approved_access_request_lets_a_user_outside_the_groups_connect_until_it_ex
     assert!(granted.status.success(), "{}", stderr(&granted));
     assert_eq!(String::from_utf8_lossy(&granted.stdout).trim(), "3");
     // A session opened under the grant is closed when the grant ends.
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user=dave dbname=pg-test sslmode=disable password={}",
-        w.gateways[0].addr.port(),
-        dave_token
-    );
-    let client = w.runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-            .await
-            .expect("connects under the grant");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
-    });
+    let client = w
+        .runtime
+        .block_on(support::pg_client(w.addr(), "dave", &dave_token));
     w.runtime
         .block_on(client.simple_query("SELECT 1"))
         .expect("usable while the grant lasts");
@@ -774,26 +553,13 @@ fn an_approved_access_request_lets_a_user_outside_the_groups_connect_until_it_ex
 
 #[test]
 fn a_cancel_request_while_held_cancels_the_review() {
-    let w = World::start(1, false, Duration::from_secs(60));
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable password={}",
-        w.gateways[0].addr.port(),
-        w.alice.1
-    );
-    let (client, token) = w.runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-            .await
-            .expect("connects through sluice");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        let token = client.cancel_token();
-        (client, token)
-    });
+    let w = start(Duration::from_secs(60));
+    let client = w.client();
+    let token = client.cancel_token();
     let run = w
         .runtime
         .spawn(async move { client.simple_query("TRUNCATE t").await.map(|_| client) });
-    let id = w.pending_review();
+    let id = pending_review(&w);
     // The CancelRequest travels on its own connection, like libpq's (psql's Ctrl-C).
     w.runtime
         .block_on(token.cancel_query(tokio_postgres::NoTls))
@@ -809,24 +575,24 @@ fn a_cancel_request_while_held_cancels_the_review() {
         "{}",
         db.message()
     );
-    assert_eq!(w.status(&id), ReviewStatus::Cancelled);
-    assert_eq!(w.rows(), "3");
+    assert_eq!(status(&w, &id), ReviewStatus::Cancelled);
+    assert_eq!(rows(&w), "3");
 }
 
 #[test]
 fn set_sluice_reason_justifies_the_sessions_later_reviews() {
-    let w = World::start(1, false, Duration::from_secs(60));
-    let mut cmd = w.psql_command(0, "SET sluice.reason = 'INC-77 cleanup'");
+    let w = start(Duration::from_secs(60));
+    let mut cmd = psql_command(&w, 0, "SET sluice.reason = 'INC-77 cleanup'");
     cmd.args(["-c", "TRUNCATE t"]);
     let psql = cmd.spawn().unwrap();
-    let id = w.pending_review();
+    let id = pending_review(&w);
     let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
     assert_eq!(review.request.justification.as_deref(), Some("INC-77 cleanup"));
-    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+    w.decide_as(0, &w.bob, &id, Decide::Approve { comment: None })
         .unwrap();
     let out = psql.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(w.rows(), "0");
+    assert_eq!(rows(&w), "0");
 }
 
 /// Waits until `seen` has a verified payload that `wanted` accepts, and returns it.
@@ -865,15 +631,15 @@ fn a_card_number_in_a_held_statement_is_masked_in_the_review_its_webhooks_and_th
         hook("ops", json_url, PayloadFormat::Json),
         hook("chat", slack_url, PayloadFormat::Slack),
     ];
-    let w = World::start_with(1, false, Duration::from_secs(60), hooks, MASKING_POLICY);
+    let w = world(ApprovalsWorld::options(MASKING_POLICY, Duration::from_secs(60)).webhooks(hooks));
     let masked_card = "************1111";
 
     // A simple Query with the card number as a literal, justified with a comment that repeats it.
     let sql = format!(
         "/* reason: replace card {CARD} of order 7 */ UPDATE cards SET number = '{CARD}' WHERE id = 1"
     );
-    let psql = w.spawn_psql(0, &sql);
-    let id = w.pending_review();
+    let psql = spawn_psql(&w, 0, &sql);
+    let id = pending_review(&w);
     let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
     let shown = &review.request.statement;
     assert!(!shown.contains(CARD), "stored in clear: {shown}");
@@ -894,28 +660,19 @@ fn a_card_number_in_a_held_statement_is_masked_in_the_review_its_webhooks_and_th
         review.request.statement_hash,
         statement::execution_hash(shown, &[], &HASH_KEY)
     );
-    assert_eq!(w.card(1), "none", "held, not run");
-    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+    assert_eq!(card(&w, 1), "none", "held, not run");
+    w.decide_as(0, &w.bob, &id, Decide::Approve { comment: None })
         .unwrap();
     let out = psql.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(w.card(1), CARD, "the approved statement ran with the real value");
+    assert_eq!(
+        card(&w, 1),
+        CARD,
+        "the approved statement ran with the real value"
+    );
 
     // A prepared statement with the card number in its text: held at its Bind, text masked the same way.
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user=alice dbname=pg-test sslmode=disable password={}",
-        w.gateways[0].addr.port(),
-        w.alice.1
-    );
-    let client = w.runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-            .await
-            .expect("connects through sluice");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
-    });
+    let client = w.client();
     let prepared = format!("UPDATE cards SET number = '{CARD}' WHERE id = $1");
     let run = w
         .runtime
@@ -945,15 +702,15 @@ fn a_card_number_in_a_held_statement_is_masked_in_the_review_its_webhooks_and_th
         "{}",
         second.request.statement
     );
-    assert_eq!(w.card(2), "none", "held, not run");
-    w.decide(0, &w.bob, &second.id, Decide::Approve { comment: None })
+    assert_eq!(card(&w, 2), "none", "held, not run");
+    w.decide_as(0, &w.bob, &second.id, Decide::Approve { comment: None })
         .unwrap();
     assert_eq!(w.runtime.block_on(run).unwrap().expect("approved, runs"), 1);
-    assert_eq!(w.card(2), CARD);
+    assert_eq!(card(&w, 2), CARD);
 
     // Nothing the store keeps about either review has the number in clear (what `sluice review list/show` and
     // the REST API read).
-    let stored = w.reviews();
+    let stored = w.reviews(None);
     assert_eq!(stored.len(), 2);
     assert!(
         !format!("{stored:?}").contains(CARD),
@@ -997,31 +754,31 @@ fn a_card_number_in_a_held_statement_is_masked_in_the_review_its_webhooks_and_th
 
 #[test]
 fn a_late_approval_of_a_masked_statement_grants_that_statement_not_one_that_masks_the_same() {
-    let w = World::start_with(1, false, Duration::from_secs(2), Vec::new(), MASKING_POLICY);
+    let w = world(ApprovalsWorld::options(MASKING_POLICY, Duration::from_secs(2)));
     let update = |card: &str| format!("UPDATE cards SET number = '{card}' WHERE id = 1");
-    let out = w.psql_command(0, &update(CARD)).output().unwrap();
+    let out = psql_command(&w, 0, &update(CARD)).output().unwrap();
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("was not decided within 2s"),
         "{}",
         stderr(&out)
     );
-    let first = w.reviews();
+    let first = w.reviews(None);
     assert_eq!(first.len(), 1);
     let id = first[0].id.clone();
-    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+    w.decide_as(0, &w.bob, &id, Decide::Approve { comment: None })
         .unwrap();
 
     // Another card number: its review text is the same once masked, but the grant is not for it.
-    let other = w.psql_command(0, &update(OTHER_CARD)).output().unwrap();
+    let other = psql_command(&w, 0, &update(OTHER_CARD)).output().unwrap();
     assert!(!other.status.success(), "ran under another statement's approval");
     assert!(
         stderr(&other).contains("waiting for approval"),
         "{}",
         stderr(&other)
     );
-    assert_eq!(w.card(1), "none");
-    let reviews = w.reviews();
+    assert_eq!(card(&w, 1), "none");
+    let reviews = w.reviews(None);
     assert_eq!(reviews.len(), 2);
     let other_review = reviews.iter().find(|r| r.id != id).unwrap();
     let first = reviews.iter().find(|r| r.id == id).unwrap();
@@ -1029,41 +786,41 @@ fn a_late_approval_of_a_masked_statement_grants_that_statement_not_one_that_mask
     assert_ne!(other_review.request.statement_hash, first.request.statement_hash);
 
     // The same statement again (other spacing, a justification comment): runs at once under the late approval.
-    let rerun = w
-        .psql_command(
-            0,
-            &format!("/* reason: approved late */ UPDATE  cards SET number = '{CARD}' WHERE id = 1;"),
-        )
-        .output()
-        .unwrap();
+    let rerun = psql_command(
+        &w,
+        0,
+        &format!("/* reason: approved late */ UPDATE  cards SET number = '{CARD}' WHERE id = 1;"),
+    )
+    .output()
+    .unwrap();
     assert!(rerun.status.success(), "{}", stderr(&rerun));
     // No new hold: the grant was used instead of a new review.
-    assert_eq!(w.reviews().len(), 2, "no new hold");
+    assert_eq!(w.reviews(None).len(), 2, "no new hold");
     assert!(
         stderr(&rerun).contains(&format!("running under approval {id}")),
         "{}",
         stderr(&rerun)
     );
-    assert_eq!(w.card(1), CARD);
-    assert!(!format!("{:?}", w.reviews()).contains(CARD));
+    assert_eq!(card(&w, 1), CARD);
+    assert!(!format!("{:?}", w.reviews(None)).contains(CARD));
 }
 
 #[test]
 fn a_session_justification_with_a_card_number_is_masked_in_the_review() {
-    let w = World::start_with(1, false, Duration::from_secs(60), Vec::new(), MASKING_POLICY);
-    let mut cmd = w.psql_command(0, &format!("SET sluice.reason = 'refund to {CARD}'"));
+    let w = world(ApprovalsWorld::options(MASKING_POLICY, Duration::from_secs(60)));
+    let mut cmd = psql_command(&w, 0, &format!("SET sluice.reason = 'refund to {CARD}'"));
     cmd.args(["-c", "UPDATE cards SET number = 'replaced' WHERE id = 2"]);
     let psql = cmd.spawn().unwrap();
-    let id = w.pending_review();
+    let id = pending_review(&w);
     let review = w.runtime.block_on(w.store.review_by_id(&id)).unwrap().unwrap();
     assert_eq!(
         review.request.justification.as_deref(),
         Some("refund to ************1111")
     );
-    w.decide(0, &w.bob, &id, Decide::Approve { comment: None })
+    w.decide_as(0, &w.bob, &id, Decide::Approve { comment: None })
         .unwrap();
     let out = psql.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(w.card(2), "replaced");
-    assert!(!format!("{:?}", w.reviews()).contains(CARD));
+    assert_eq!(card(&w, 2), "replaced");
+    assert!(!format!("{:?}", w.reviews(None)).contains(CARD));
 }

@@ -144,16 +144,12 @@ impl Harness {
     pub fn start_with(policy: &str, loopback_cleartext: bool) -> Harness {
         let pg = Postgres::start().expect("throwaway PostgreSQL");
         let dir = tempfile::tempdir().unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = runtime();
         let (store, token, addr, shutdown) = runtime.block_on(async {
             let store = Store::open_sqlite_file(&dir.path().join("state.db"))
                 .await
                 .unwrap();
-            let key = MasterKey::generate().unwrap();
+            let key = Arc::new(MasterKey::generate().unwrap());
             store.check_master_key(&key).await.unwrap();
             let token = add_user(&store, "alice", &["dev"], None).await;
             add_pg_test_connection(
@@ -163,39 +159,12 @@ impl Harness {
                 serde_json::json!({ "allow_other_databases": true }),
             )
             .await;
-            let policy = Policy::from_toml(policy).unwrap();
-            let (_publish, policy_rx) = tokio::sync::watch::channel(Arc::new(policy));
-            std::mem::forget(_publish);
-            let mut recording = RecordingSettings::new(dir.path().join("data"));
-            recording.writer = WriterOptions {
-                sync: SyncPolicy::OnFlush,
-                ..WriterOptions::default()
-            };
+            let mut recording = recording(&dir.path().join("data"));
             recording.row_cap = 50;
-            let deps = GatewayDeps {
-                approvals: None,
-                store: store.clone(),
-                master_key: Arc::new(key),
-                client_tls: Some(tls_config()),
-                target_tls: None,
-                policy: policy_rx,
-                recording,
-                mask_hash_key: Secret::new(vec![7u8; 32]),
-                pg: PgSettings {
-                    allow_loopback_cleartext: loopback_cleartext,
-                    drain_timeout: Duration::from_secs(2),
-                    ..PgSettings::default()
-                },
-                oidc: None,
-            };
-            let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps))
-                .await
-                .unwrap();
-            let addr = listener.local_addr().unwrap();
-            let (shutdown, stop) = oneshot::channel::<()>();
-            tokio::spawn(listener.serve(async move {
-                let _ = stop.await;
-            }));
+            let mut deps = gateway_deps(&store, key, policy, recording);
+            deps.client_tls = Some(tls_config());
+            deps.pg.allow_loopback_cleartext = loopback_cleartext;
+            let (addr, shutdown) = serve(deps).await;
             (store, token, addr, shutdown)
         });
         Harness {
@@ -254,39 +223,12 @@ impl Harness {
 
     /// A tokio-postgres client for alice (plain TCP on loopback, which the harness allows).
     pub async fn client(&self) -> tokio_postgres::Client {
-        let conninfo = format!(
-            "{} password={}",
-            self.conninfo("alice", "pg-test", "disable"),
-            self.token
-        );
-        let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-            .await
-            .expect("connects through sluice");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
+        pg_client(self.addr, "alice", &self.token).await
     }
 
     /// Every recording file written so far.
     pub fn recordings(&self) -> Vec<PathBuf> {
-        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else {
-                    out.push(p);
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.dir.path().join("data").join("recordings"), &mut out);
-        out.sort();
-        out
+        files_under(&self.dir.path().join("data").join("recordings"))
     }
 }
 
@@ -307,7 +249,110 @@ impl Drop for Harness {
     }
 }
 
-/// stdout of a psql run as text.
+/// A runtime of its own for the listener, so a test may block (on `psql`, on a review) without starving it.
+pub fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Recording settings under `data_dir`, synced on each flush (the writer's own default) rather than on the gateway's
+/// interval, so every flushed event is also on disk when a test reads the recording.
+pub fn recording(data_dir: &Path) -> RecordingSettings {
+    let mut recording = RecordingSettings::new(data_dir.to_path_buf());
+    recording.writer = WriterOptions {
+        sync: SyncPolicy::OnFlush,
+        ..WriterOptions::default()
+    };
+    recording
+}
+
+/// What a gateway on `store` needs under `policy`: no TLS, no provider, no approvals, tokens accepted in clear from
+/// loopback (tokio-postgres and the raw client need it), a short drain; a test sets the rest on the result.
+pub fn gateway_deps(
+    store: &Store,
+    master_key: Arc<MasterKey>,
+    policy: &str,
+    recording: RecordingSettings,
+) -> GatewayDeps {
+    let policy = Policy::from_toml(policy).unwrap();
+    let (publish, policy) = tokio::sync::watch::channel(Arc::new(policy));
+    // Never republished: the policy stays as it was given for the whole test.
+    std::mem::forget(publish);
+    GatewayDeps {
+        store: store.clone(),
+        master_key,
+        client_tls: None,
+        target_tls: None,
+        policy,
+        recording,
+        mask_hash_key: Secret::new(MASK_HASH_KEY.to_vec()),
+        pg: PgSettings {
+            allow_loopback_cleartext: true,
+            drain_timeout: Duration::from_secs(2),
+            ..PgSettings::default()
+        },
+        oidc: None,
+        approvals: None,
+    }
+}
+
+/// The key the gateways here derive mask hashes with (`mask_hash_key`).
+pub const MASK_HASH_KEY: [u8; 32] = [7u8; 32];
+
+/// Serves the PostgreSQL listener with `deps` on a random loopback port; it stops when the sender is used or
+/// dropped.
+pub async fn serve(deps: GatewayDeps) -> (SocketAddr, oneshot::Sender<()>) {
+    let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(listener.serve(async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+/// A tokio-postgres client through the gateway at `addr` as `user` with the token `password`, over plain TCP on
+/// loopback (which the gateways here allow); its connection is driven by a task on the calling runtime.
+pub async fn pg_client(addr: SocketAddr, user: &str, password: &str) -> tokio_postgres::Client {
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user={user} dbname=pg-test sslmode=disable connect_timeout=10 password={password}",
+        addr.port()
+    );
+    let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .expect("connects through sluice");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// Every file under `dir` (none when it does not exist), sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
 /// Adds the connection `pg-test` to `pg` for group `dev`, its password sealed under `key`.
 pub async fn add_pg_test_connection(
     store: &Store,
@@ -338,6 +383,7 @@ pub async fn add_pg_test_connection(
         .unwrap();
 }
 
+/// stdout of a psql run as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
