@@ -133,6 +133,12 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
     pub(crate) async fn run(mut self) -> Result<(), GatewayError> {
         let mut out = BytesMut::with_capacity(OUT_HIGH_WATER);
         loop {
+            // A notice queued by a hold ("running under approval ...") was queued before its statement went to the
+            // target, so it goes out before any answer read after it: a client that stops reading at
+            // ReadyForQuery (psql -c) must still see it.
+            for notice in self.shared.held_notices.take() {
+                put(&mut out, &BackendMessage::NoticeResponse(notice));
+            }
             let mut ready_idle = false;
             while let Some(frame) = self
                 .decoder

@@ -67,6 +67,8 @@ const MAX_REVIEWED_PREPARED: usize = 10_000;
 #[derive(Debug, Default)]
 pub(crate) struct HeldNotices {
     queue: Mutex<Vec<Notice>>,
+    /// Whether `queue` may hold something: lets the target-facing half skip the lock on every answer.
+    queued: std::sync::atomic::AtomicBool,
     ready: Notify,
     /// A CancelRequest for this session (see [`HeldNotices::cancel_hold`]).
     cancel: Notify,
@@ -78,6 +80,7 @@ impl HeldNotices {
         if let Ok(mut queue) = self.queue.lock() {
             queue.push(notice);
         }
+        self.queued.store(true, std::sync::atomic::Ordering::Release);
         self.ready.notify_one();
     }
 
@@ -95,6 +98,9 @@ impl HeldNotices {
 
     /// Takes everything queued.
     pub(crate) fn take(&self) -> Vec<Notice> {
+        if !self.queued.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            return Vec::new();
+        }
         self.queue
             .lock()
             .map(|mut q| std::mem::take(&mut *q))
