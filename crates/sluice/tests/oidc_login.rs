@@ -12,19 +12,12 @@
 
 mod oidc_support;
 
-use oidc_support::{bearer, cli_login, Api};
+use oidc_support::{bearer, blocking, cli_login, Api, CI_JOB, CLI};
 use serde_json::{json, Value};
 use sluice_testbed::oidc::{ClientKind, OidcProvider, OidcSetup, REDIRECT_URI, RESOURCE};
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-
-const CLI: &str = "sluice-cli";
-const CI_JOB: &str = "ci-job";
-
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
-}
 
 fn provider() -> OidcProvider {
     blocking(|| {

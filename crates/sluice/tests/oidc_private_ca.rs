@@ -11,19 +11,12 @@
 
 mod oidc_support;
 
-use oidc_support::{bearer, oidc_config, Api};
+use oidc_support::{bearer, blocking, oidc_config, Api, CI_JOB, CLI};
 use sluice_identity::oidc::{Provider, Retry, ValidationSettings};
 use sluice_identity::IdentityError;
 use sluice_testbed::oidc::{ClientKind, OidcProvider, OidcSetup, RESOURCE};
 use std::path::Path;
 use std::time::Duration;
-
-const CLI: &str = "sluice-cli";
-const CI_JOB: &str = "ci-job";
-
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
-}
 
 fn https_provider() -> OidcProvider {
     blocking(|| {

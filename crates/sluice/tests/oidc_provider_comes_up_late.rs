@@ -12,18 +12,12 @@
 mod oidc_support;
 
 use base64::Engine as _;
-use oidc_support::{bearer, cli_login, Api};
+use oidc_support::{bearer, blocking, cli_login, Api, CI_JOB, CLI};
 use serde_json::{json, Value};
 use sluice_testbed::oidc::{ClientKind, OidcProvider, OidcSetup, REDIRECT_URI, RESOURCE};
 use std::time::{Duration, Instant};
 
-const CLI: &str = "sluice-cli";
-const CI_JOB: &str = "ci-job";
 const UNAVAILABLE: &str = "the identity provider `test-idp` is unavailable";
-
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    tokio::task::block_in_place(f)
-}
 
 /// A loopback port nothing listens on (free when asked; the provider is started on it later).
 fn unused_port() -> u16 {

@@ -23,6 +23,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+/// The public client `sluice login` uses at the test provider.
+pub const CLI: &str = "sluice-cli";
+/// The confidential client whose client-credentials tokens act as a service account (a CI job, an agent).
+pub const CI_JOB: &str = "ci-job";
+
+/// Runs blocking work (the provider's start, the CLI, blocking HTTP) from a multi-threaded tokio test.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
 /// The API in this process, with its store and an admin token.
 pub struct Api {
     pub url: String,
