@@ -8,8 +8,12 @@
 use super::{is_boundary, is_word, kind_index, Finding, Text};
 use crate::config::DetectorKind;
 
-/// Groups considered in one sequence; more is a table of numbers, not one value.
+/// Groups collected at a time. A longer sequence (a row of numbers joined by single blanks, two values written
+/// side by side) is read in overlapping chunks, so every window of up to [`WINDOW_GROUPS`] consecutive groups is
+/// still tried wherever it stands.
 const MAX_GROUPS: usize = 8;
+/// Most groups one value spans (a card in six groups, a phone number with its country code).
+const WINDOW_GROUPS: usize = 6;
 /// Fewest digits of any numeric kind (an E.164 number).
 const MIN_DIGITS: usize = 8;
 
@@ -100,7 +104,8 @@ pub(crate) fn scan_digits(text: Text<'_>, enabled: &[bool; DetectorKind::ALL.len
             continue;
         }
         let mut groups = [Group::default(); MAX_GROUPS];
-        let n = collect_groups(text, d, &mut groups);
+        let on = Enabled { cards, ssn, phone };
+        let (n, lead) = collect_long_sequence(text, d, lead, &mut groups, on, out);
         let last_end = groups.get(n.saturating_sub(1)).map_or(d, |g| g.end);
         pos = last_end;
         if !is_boundary(text.after(last_end)) || text.after(last_end) == Some(b'_') {
@@ -109,17 +114,45 @@ pub(crate) fn scan_digits(text: Text<'_>, enabled: &[bool; DetectorKind::ALL.len
             if n <= 1 {
                 continue;
             }
-            evaluate(
-                text,
-                groups.get(..n - 1).unwrap_or(&[]),
-                lead,
-                Enabled { cards, ssn, phone },
-                out,
-            );
+            let groups = groups.get(..n - 1).unwrap_or(&[]);
+            evaluate(text, groups, lead, on, out, groups.len());
             continue;
         }
         let groups = groups.get(..n).unwrap_or(&[]);
-        evaluate(text, groups, lead, Enabled { cards, ssn, phone }, out);
+        evaluate(text, groups, lead, on, out, groups.len());
+    }
+}
+
+/// Collects the groups of the sequence starting at `d`; while it is longer than [`MAX_GROUPS`], evaluates the
+/// windows that start early enough to fit in what was collected and collects again from the first group not yet
+/// tried as a start. Returns the last chunk (its group count, and the sequence's lead if that chunk is the first),
+/// which the caller evaluates whole.
+fn collect_long_sequence(
+    text: Text<'_>,
+    d: usize,
+    lead: Option<(usize, u8)>,
+    groups: &mut [Group; MAX_GROUPS],
+    on: Enabled,
+    out: &mut Vec<Finding>,
+) -> (usize, Option<(usize, u8)>) {
+    let mut from = d;
+    let mut lead = lead;
+    loop {
+        let n = collect_groups(text, from, groups);
+        let last_end = groups.get(n.saturating_sub(1)).map_or(from, |g| g.end);
+        let more = separator_len(text, last_end);
+        if n < MAX_GROUPS || more == 0 {
+            return (n, lead);
+        }
+        // Starts whose longest window fits in this chunk; later starts are tried with the groups that follow.
+        let fitting = n + 1 - WINDOW_GROUPS;
+        let resume = evaluate(text, groups.get(..n).unwrap_or(&[]), lead, on, out, fitting);
+        from = match groups.get(resume) {
+            Some(g) => g.start,
+            // A value ended at the last group collected: go on after it.
+            None => last_end + more,
+        };
+        lead = None;
     }
 }
 
@@ -200,18 +233,20 @@ fn collect_groups(text: Text<'_>, d: usize, groups: &mut [Group; MAX_GROUPS]) ->
     n
 }
 
-/// Tries windows of consecutive groups, longest first at each start, and records the first valid kind.
+/// Tries windows of consecutive groups, longest first at each start below `starts`, and records the first valid
+/// kind. Returns the first start not tried (after the last value found, or `starts`).
 fn evaluate(
     text: Text<'_>,
     groups: &[Group],
     lead: Option<(usize, u8)>,
     on: Enabled,
     out: &mut Vec<Finding>,
-) {
+    starts: usize,
+) -> usize {
     let mut a = 0usize;
-    'starts: while a < groups.len() {
+    'starts: while a < starts.min(groups.len()) {
         let lead_here = if a == 0 { lead } else { None };
-        for b in (a..groups.len().min(a + 6)).rev() {
+        for b in (a..groups.len().min(a + WINDOW_GROUPS)).rev() {
             let Some(window) = groups.get(a..=b) else { continue };
             if window.iter().map(Group::digits).sum::<usize>() < MIN_DIGITS {
                 continue;
@@ -240,6 +275,7 @@ fn evaluate(
         }
         a += 1;
     }
+    a
 }
 
 /// Whether the window's groups have exactly these digit counts.
