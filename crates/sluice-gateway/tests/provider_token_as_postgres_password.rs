@@ -9,16 +9,14 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use base64::Engine as _;
-use sluice_gateway::pg::PgListener;
-use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
 use sluice_identity::oidc::{
     GroupMapping, HttpFetcher, Provider, ProviderConfig, Providers, ValidationSettings,
 };
-use sluice_model::{Protocol, Secret};
-use sluice_policy::Policy;
 use sluice_store::seal::MasterKey;
-use sluice_store::{Actor, CredentialKind, NewConnection, SealedCredential, SessionFilter, Store};
+use sluice_store::{Actor, SessionFilter, Store};
 use sluice_testbed::oidc::{ClientKind, OidcProvider, OidcSetup, RESOURCE};
 use sluice_testbed::postgres::Postgres;
 use std::collections::BTreeMap;
@@ -62,38 +60,14 @@ fn a_provider_access_token_is_a_postgres_password_for_its_service_user() {
     ))
     .expect("the OpenID provider starts (needs node and npm)");
     let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = support::runtime();
     let (store, addr, _shutdown) = runtime.block_on(async {
         let store = Store::open_sqlite_file(&dir.path().join("state.db"))
             .await
             .unwrap();
         let key = MasterKey::generate().unwrap();
         store.check_master_key(&key).await.unwrap();
-        let sealed = key.seal(pg.password().as_bytes(), b"pg-test").unwrap();
-        store
-            .create_connection(
-                &Actor::system(),
-                NewConnection {
-                    name: "pg-test".to_owned(),
-                    protocol: Protocol::Postgres,
-                    host: pg.host().to_owned(),
-                    port: pg.port(),
-                    username: Some(pg.user().to_owned()),
-                    database: Some(pg.database().to_owned()),
-                    groups: vec!["deployers".to_owned()],
-                    credential: Some(SealedCredential {
-                        kind: CredentialKind::Password,
-                        sealed,
-                    }),
-                    options: serde_json::json!({}),
-                },
-            )
-            .await
-            .unwrap();
+        support::add_pg_test_connection_for(&store, &key, &pg, &["deployers"], serde_json::json!({})).await;
         let mut config = ProviderConfig::new("test-idp", &idp.issuer(), "sluice-cli");
         config.allow_bearer_tokens = true;
         config.audience = Some(RESOURCE.to_owned());
@@ -108,31 +82,14 @@ fn a_provider_access_token_is_a_postgres_password_for_its_service_user() {
         )
         .await
         .unwrap();
-        let (publish, policy) = tokio::sync::watch::channel(Arc::new(Policy::from_toml("").unwrap()));
-        std::mem::forget(publish);
-        let deps = GatewayDeps {
-            approvals: None,
-            store: store.clone(),
-            master_key: Arc::new(key),
-            client_tls: None,
-            target_tls: None,
-            policy,
-            recording: RecordingSettings::new(dir.path().join("data")),
-            mask_hash_key: Secret::new(vec![7u8; 32]),
-            pg: PgSettings {
-                allow_loopback_cleartext: true,
-                ..PgSettings::default()
-            },
-            oidc: Some(Arc::new(Providers::new(vec![provider]).unwrap())),
-        };
-        let listener = PgListener::bind("127.0.0.1:0".parse().unwrap(), Arc::new(deps))
-            .await
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(listener.serve(async move {
-            let _ = stop.await;
-        }));
+        let mut deps = support::gateway_deps(
+            &store,
+            Arc::new(key),
+            "",
+            support::recording(&dir.path().join("data")),
+        );
+        deps.oidc = Some(Arc::new(Providers::new(vec![provider]).unwrap()));
+        let (addr, shutdown) = support::serve(deps).await;
         (store, addr, shutdown)
     });
 

@@ -360,6 +360,17 @@ pub async fn add_pg_test_connection(
     pg: &Postgres,
     options: serde_json::Value,
 ) {
+    add_pg_test_connection_for(store, key, pg, &["dev"], options).await;
+}
+
+/// Adds the connection `pg-test` to `pg` for `groups`, its password sealed under `key`.
+pub async fn add_pg_test_connection_for(
+    store: &Store,
+    key: &MasterKey,
+    pg: &Postgres,
+    groups: &[&str],
+    options: serde_json::Value,
+) {
     let sealed = key.seal(pg.password().as_bytes(), b"pg-test").unwrap();
     store
         .create_connection(
@@ -371,7 +382,7 @@ pub async fn add_pg_test_connection(
                 port: pg.port(),
                 username: Some(pg.user().to_owned()),
                 database: Some(pg.database().to_owned()),
-                groups: vec!["dev".to_owned()],
+                groups: groups.iter().map(|g| (*g).to_owned()).collect(),
                 credential: Some(SealedCredential {
                     kind: CredentialKind::Password,
                     sealed,
