@@ -32,7 +32,7 @@
 //! owns the client's write side and writes whatever is queued there between target reads.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::BytesMut;
@@ -47,7 +47,6 @@ use sluice_wire_pg::backend::Notice;
 use sluice_wire_pg::frontend::{Bind, Parse, Query, Target};
 use sluice_wire_pg::{Format, Frame, FrontendMessage};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::Notify;
 
 use super::expect::{Expect, Handling, SENTINEL_SQL};
 use super::messages::{
@@ -62,93 +61,8 @@ use crate::{GatewayDeps, GatewayError};
 /// must remember every one of them, or one of its executions would escape review).
 const MAX_REVIEWED_PREPARED: usize = 10_000;
 
-/// Notices for the client that belong to no target answer (the "waiting for approval" notice), queued by the
-/// client-facing half and written by the target-facing half.
-#[derive(Debug, Default)]
-pub(crate) struct HeldNotices {
-    queue: Mutex<Vec<Notice>>,
-    /// Whether `queue` may hold something: lets the target-facing half skip the lock on every answer.
-    queued: std::sync::atomic::AtomicBool,
-    ready: Notify,
-    /// A CancelRequest for this session (see [`HeldNotices::cancel_hold`]).
-    cancel: Notify,
-}
-
-impl HeldNotices {
-    /// Queues `notice` and wakes the writer.
-    pub(crate) fn push(&self, notice: Notice) {
-        if let Ok(mut queue) = self.queue.lock() {
-            queue.push(notice);
-        }
-        self.queued.store(true, std::sync::atomic::Ordering::Release);
-        self.ready.notify_one();
-    }
-
-    /// Waits until something is queued (cancel-safe: a wake-up that is not awaited is kept as a permit).
-    pub(crate) async fn ready(&self) {
-        self.ready.notified().await;
-    }
-
-    /// Cancels the statement held right now, if one is (a CancelRequest for this session; the registry in
-    /// `cancel` calls this as well as forwarding the cancel to the target). A cancel while nothing is held
-    /// leaves no trace, like PostgreSQL's.
-    pub(crate) fn cancel_hold(&self) {
-        self.cancel.notify_waiters();
-    }
-
-    /// Takes everything queued.
-    pub(crate) fn take(&self) -> Vec<Notice> {
-        if !self.queued.swap(false, std::sync::atomic::Ordering::AcqRel) {
-            return Vec::new();
-        }
-        self.queue
-            .lock()
-            .map(|mut q| std::mem::take(&mut *q))
-            .unwrap_or_default()
-    }
-}
-
-/// Whether the target prepared each Parse under review: reported by the target-facing half (ParseComplete, or an
-/// error or a skip), taken by the client-facing half before it holds a Bind.
-#[derive(Debug, Default)]
-pub(crate) struct ParseOutcomes {
-    /// (statement name, statement index, prepared).
-    reported: Mutex<Vec<(String, u64, bool)>>,
-    /// The target is skipping an extended batch to its Sync after an error: Parses sent meanwhile get no answer
-    /// (not even to a Flush) until the Sync, which may still be in the client-facing half's buffer.
-    skipping: std::sync::atomic::AtomicBool,
-    changed: Notify,
-}
-
-impl ParseOutcomes {
-    /// Reports the target's answer to the reviewed Parse with statement index `index`.
-    pub(crate) fn report(&self, name: &str, index: u64, prepared: bool) {
-        if let Ok(mut reported) = self.reported.lock() {
-            reported.push((name.to_owned(), index, prepared));
-        }
-        self.changed.notify_one();
-    }
-
-    /// The target started (`true`, at an extended-protocol error) or stopped (at ReadyForQuery) skipping to a Sync.
-    pub(crate) fn set_skipping(&self, skipping: bool) {
-        self.skipping
-            .store(skipping, std::sync::atomic::Ordering::Release);
-        if skipping {
-            self.changed.notify_one();
-        }
-    }
-
-    fn skipping(&self) -> bool {
-        self.skipping.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    fn take(&self) -> Vec<(String, u64, bool)> {
-        self.reported
-            .lock()
-            .map(|mut r| std::mem::take(&mut *r))
-            .unwrap_or_default()
-    }
-}
+mod signals;
+pub(crate) use signals::{HeldNotices, ParseOutcomes};
 
 /// Who holds statements: the broker, and who and where the session is.
 #[derive(Debug)]
