@@ -39,24 +39,8 @@ impl Policy {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Policy, Subject, Target};
-    use sluice_model::Protocol;
-
-    fn subject(groups: &[&str]) -> Subject {
-        Subject {
-            user: "alice".into(),
-            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-        }
-    }
-
-    fn pg(name: &str) -> Target {
-        Target {
-            connection: name.into(),
-            protocol: Protocol::Postgres,
-            tags: vec![],
-            read_only: false,
-        }
-    }
+    use super::super::tests::{member_of as subject, pg};
+    use crate::Policy;
 
     #[test]
     fn only_applicable_pattern_rules_make_decisions_read_the_raw_text() {

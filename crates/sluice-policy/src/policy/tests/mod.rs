@@ -30,14 +30,14 @@ fn alice() -> Subject {
     }
 }
 
-fn member_of(groups: &[&str]) -> Subject {
+pub(super) fn member_of(groups: &[&str]) -> Subject {
     Subject {
         user: "bob".into(),
         groups: groups.iter().map(|g| (*g).to_owned()).collect(),
     }
 }
 
-fn pg(name: &str) -> Target {
+pub(super) fn pg(name: &str) -> Target {
     Target {
         connection: name.into(),
         protocol: Protocol::Postgres,
