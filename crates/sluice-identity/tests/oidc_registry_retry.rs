@@ -84,6 +84,18 @@ async fn wait_for(what: &str, within: Duration, mut condition: impl FnMut() -> b
     }
 }
 
+/// The registry of the one test provider, discovered through `fetch` with the `retry` schedule.
+async fn discover(fetch: &Arc<Flaky>, retry: Retry) -> Arc<Providers> {
+    Providers::discover(
+        vec![config()],
+        fetch.clone(),
+        ValidationSettings::default(),
+        retry,
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn an_undiscovered_provider_is_known_refuses_its_tokens_and_is_retried_until_discovered() {
     let fetch = Arc::new(Flaky::default());
@@ -92,14 +104,7 @@ async fn an_undiscovered_provider_is_known_refuses_its_tokens_and_is_retried_unt
         max: Duration::from_millis(80),
         min_interval: Duration::from_millis(10),
     };
-    let providers = Providers::discover(
-        vec![config()],
-        fetch.clone(),
-        ValidationSettings::default(),
-        retry,
-    )
-    .await
-    .unwrap();
+    let providers = discover(&fetch, retry).await;
 
     let slot = providers
         .slot("corp")
@@ -154,14 +159,7 @@ async fn a_request_for_the_provider_asks_for_an_early_retry() {
         max: Duration::from_secs(3600),
         min_interval: Duration::from_millis(10),
     };
-    let providers = Providers::discover(
-        vec![config()],
-        fetch.clone(),
-        ValidationSettings::default(),
-        retry,
-    )
-    .await
-    .unwrap();
+    let providers = discover(&fetch, retry).await;
     assert_eq!(fetch.discoveries.load(Ordering::SeqCst), 1);
     fetch.up.store(true, Ordering::SeqCst);
     // The next scheduled retry is an hour away; a login attempt makes it happen now.
@@ -181,14 +179,7 @@ async fn retries_stop_when_the_registry_is_dropped() {
         max: Duration::from_millis(10),
         min_interval: Duration::from_millis(10),
     };
-    let providers = Providers::discover(
-        vec![config()],
-        fetch.clone(),
-        ValidationSettings::default(),
-        retry,
-    )
-    .await
-    .unwrap();
+    let providers = discover(&fetch, retry).await;
     wait_for("a retry", Duration::from_secs(10), || {
         fetch.discoveries.load(Ordering::SeqCst) >= 2
     })
