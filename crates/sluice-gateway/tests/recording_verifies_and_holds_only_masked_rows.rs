@@ -69,6 +69,7 @@ fn recording_verifies_and_contains_statements_and_masked_rows_only() {
         .iter()
         .map(|e| match e {
             Event::ResultRows(r) => r.rows.len(),
+            Event::CommandComplete(c) => c.last_rows.as_ref().map_or(0, |b| b.rows.len()),
             _ => 0,
         })
         .sum();

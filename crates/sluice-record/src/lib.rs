@@ -25,8 +25,8 @@ pub use chain::{chain_hash, from_hex, to_hex, Hash, Record, GENESIS};
 pub use error::RecordError;
 pub use event::{
     Approval, ApprovalOutcome, CommandComplete, Direction, ErrorEvent, Event, FileTransfer, Identity,
-    NoticeEvent, ResultRows, RowCap, RowsOmitted, SessionClosed, SessionOpened, Statement, TerminalData,
-    TlsInfo, Verdict, WindowSize,
+    NoticeEvent, ResultRows, RowBatch, RowCap, RowsOmitted, SessionClosed, SessionOpened, Statement,
+    TerminalData, TlsInfo, Verdict, WindowSize,
 };
 pub use layout::recording_path;
 pub use replay::{replay, write_json_lines, TextReplay};

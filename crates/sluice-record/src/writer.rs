@@ -172,10 +172,11 @@ impl SegmentWriter {
         if self.segment_bytes > 0 && self.segment_bytes.saturating_add(len) > self.options.segment_max_bytes {
             self.rotate()?;
         }
-        let path = segment_path(&self.base, self.segment);
+        // The path is only built for the error: this runs for every record.
+        let (base, segment) = (&self.base, self.segment);
         self.file.write_all(line).map_err(|source| RecordError::Io {
             op: "write",
-            path,
+            path: segment_path(base, segment),
             source,
         })?;
         self.segment_bytes += len;
@@ -226,10 +227,10 @@ impl SegmentWriter {
     }
 
     fn write_out(&mut self) -> Result<(), RecordError> {
-        let path = segment_path(&self.base, self.segment);
+        let (base, segment) = (&self.base, self.segment);
         self.file.flush().map_err(|source| RecordError::Io {
             op: "write",
-            path,
+            path: segment_path(base, segment),
             source,
         })
     }

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use sluice_model::{ConnectionId, Protocol, SessionId, TokenId, UserId};
 use sluice_record::{
-    verify, BreakKind, CommandComplete, ErrorEvent, Event, Identity, Reader, RecordError, ResultRows, RowCap,
-    RowsOmitted, SegmentWriter, SessionClosed, SessionOpened, Statement, SyncPolicy, TlsInfo, Verdict,
-    WriterOptions,
+    verify, BreakKind, CommandComplete, ErrorEvent, Event, Identity, Reader, RecordError, ResultRows,
+    RowBatch, RowCap, RowsOmitted, SegmentWriter, SessionClosed, SessionOpened, Statement, SyncPolicy,
+    TlsInfo, Verdict, WriterOptions,
 };
 
 fn opened() -> Event {
@@ -64,6 +64,11 @@ fn session_events(statements: u64) -> Vec<Event> {
             tag: "SELECT 2".into(),
             rows: Some(2),
             duration_us: 900,
+            // Every other statement also carries rows folded into its completion, as the gateway writes them.
+            last_rows: (i % 2 == 1).then(|| RowBatch {
+                columns: Vec::new(),
+                rows: vec![vec![Some("Bo ✓".into()), None]],
+            }),
         }));
     }
     events.push(Event::Error(ErrorEvent {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use sluice_model::{ConnectionId, Protocol, SessionId, TokenId, UserId};
 use sluice_record::{
     replay, write_json_lines, Approval, ApprovalOutcome, CommandComplete, ErrorEvent, Event, Identity,
-    NoticeEvent, Reader, Record, RecordError, ResultRows, RowCap, RowsOmitted, SegmentWriter, SessionClosed,
-    SessionOpened, Statement, SyncPolicy, TextReplay, TlsInfo, Verdict, WriterOptions,
+    NoticeEvent, Reader, Record, RecordError, ResultRows, RowBatch, RowCap, RowsOmitted, SegmentWriter,
+    SessionClosed, SessionOpened, Statement, SyncPolicy, TextReplay, TlsInfo, Verdict, WriterOptions,
 };
 
 const ROW_CAP: u64 = 3;
@@ -92,6 +92,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
         tag: "SELECT 12348".into(),
         rows: Some(12_348),
         duration_us: 48_200,
+        last_rows: None,
     }));
     events.push(statement(
         1,
@@ -122,6 +123,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
         tag: "DELETE 1".into(),
         rows: Some(1),
         duration_us: 950,
+        last_rows: None,
     }));
     // Pipelined: two statements parsed before either completes.
     events.push(statement(3, "select 1 as one", Verdict::Allowed, None));
@@ -141,17 +143,18 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
         tag: "SELECT 1".into(),
         rows: Some(1),
         duration_us: 310,
+        last_rows: None,
     }));
-    events.push(Event::ResultRows(ResultRows {
-        statement: 4,
-        columns: vec!["nothing".into(), "empty".into(), "odd".into()],
-        rows: vec![vec![None, Some(String::new()), Some("bell\u{7}\x1b[2J".into())]],
-    }));
+    // As the gateway records a short result: its rows folded into the completion, shown exactly like a batch.
     events.push(Event::CommandComplete(CommandComplete {
         statement: 4,
         tag: "SELECT 1".into(),
         rows: Some(1),
         duration_us: 280,
+        last_rows: Some(RowBatch {
+            columns: vec!["nothing".into(), "empty".into(), "odd".into()],
+            rows: vec![vec![None, Some(String::new()), Some("bell\u{7}\x1b[2J".into())]],
+        }),
     }));
     events.push(Event::Notice(NoticeEvent {
         severity: "WARNING".into(),

@@ -185,6 +185,10 @@ async fn psql_through_the_started_gateway_with_policy_masking_recording_and_repl
         );
     }
     assert!(replays.contains("card_number"), "{replays}");
+    assert!(
+        replays.contains("\"last_rows\""),
+        "a short result's rows are recorded in its completion record: {replays}"
+    );
     assert!(replays.contains("drop table keepme"), "{replays}");
     assert!(
         replays.contains("no-drop"),
@@ -194,6 +198,18 @@ async fn psql_through_the_started_gateway_with_policy_masking_recording_and_repl
         !replays.contains(CARD),
         "no unmasked card number in the recording"
     );
+    // The text replay shows those folded rows under their statement, as the client saw them.
+    let mut texts = String::new();
+    for id in &ids {
+        texts.push_str(&gw.cli(&admin, &["replay", id]).await.success().stdout);
+    }
+    assert!(
+        texts
+            .lines()
+            .any(|l| l.contains("1111") && l.contains("42") && !l.contains("select")),
+        "the masked row is replayed: {texts}"
+    );
+    assert!(!texts.contains(CARD), "{texts}");
     for entry in walk(&gw.data_dir().join("recordings")) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(

@@ -94,6 +94,7 @@ async fn record_session(gw: &Gateway, user: &str, connection: &str) -> (SessionI
             tag: "SELECT 12347".into(),
             rows: Some(12_347),
             duration_us: 5_100,
+            last_rows: None,
         }),
         Event::Statement(Statement {
             index: 1,

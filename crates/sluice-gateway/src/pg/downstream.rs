@@ -13,8 +13,10 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use sluice_mask::Masker;
-use sluice_record::{CommandComplete, ErrorEvent, Event, NoticeEvent, ResultRows, RowCap, RowsOmitted};
-use sluice_wire_pg::backend::Notice;
+use sluice_record::{
+    CommandComplete, ErrorEvent, Event, NoticeEvent, ResultRows, RowBatch, RowCap, RowsOmitted,
+};
+use sluice_wire_pg::backend::{CommandComplete as TargetCompletion, Notice};
 use sluice_wire_pg::frontend::Target;
 use sluice_wire_pg::{BackendDecoder, BackendMessage, Format, Frame, TransactionStatus};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
@@ -341,12 +343,12 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 forward(out, &frame);
             }
             b'C' | b'I' | b's' => {
-                let tag_text = match parse(&frame)? {
-                    BackendMessage::CommandComplete(c) => Some(c.tag),
+                let completion = match parse(&frame)? {
+                    BackendMessage::CommandComplete(c) => Some(c),
                     _ => None,
                 };
                 self.ensure_result();
-                self.finish_result(tag_text)?;
+                self.finish_result(completion)?;
                 if matches!(self.head(), Some(Expect::Execute { .. })) {
                     self.pop();
                 }
@@ -600,10 +602,15 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         self.recorder.append(&event)
     }
 
-    /// Closes the current result: remaining rows, the omitted count, and the completion tag.
-    fn finish_result(&mut self, tag: Option<String>) -> Result<(), GatewayError> {
-        self.record_batch()?;
-        let Some(result) = self.result.take() else {
+    /// Closes the current result: remaining rows, the omitted count, and the completion tag. Rows still pending
+    /// go into the completion's record when every row was recorded (one record fewer per statement; the replay
+    /// reads them as a batch of their own), else into a batch before the omitted count, in delivery order.
+    fn finish_result(&mut self, completion: Option<TargetCompletion>) -> Result<(), GatewayError> {
+        let fold = completion.is_some() && self.result.as_ref().is_some_and(|r| r.cap.omitted() == 0);
+        if !fold {
+            self.record_batch()?;
+        }
+        let Some(mut result) = self.result.take() else {
             return Ok(());
         };
         if result.cap.omitted() > 0 {
@@ -612,13 +619,16 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 count: result.cap.omitted(),
             }))?;
         }
-        if let Some(tag) = tag {
-            let rows = sluice_wire_pg::backend::CommandComplete { tag: tag.clone() }.rows();
+        if let Some(completion) = completion {
             self.recorder.append(&Event::CommandComplete(CommandComplete {
                 statement: result.statement,
-                tag,
-                rows,
+                rows: completion.rows(),
+                tag: completion.tag,
                 duration_us: u64::try_from(result.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                last_rows: (!result.batch.is_empty()).then(|| RowBatch {
+                    columns: std::mem::take(&mut result.names),
+                    rows: std::mem::take(&mut result.batch),
+                }),
             }))?;
         }
         Ok(())

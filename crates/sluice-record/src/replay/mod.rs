@@ -81,15 +81,14 @@ impl<W: Write> TextReplay<W> {
         self.start_wall_us.get_or_insert(record.wall_us);
         let at = offset_ns(record.mono_ns.saturating_sub(start));
         match &record.event {
-            Event::ResultRows(rows) => {
-                let pending = self.pending_rows(rows.statement)?;
-                if !rows.columns.is_empty() {
-                    pending.table.set_header(&rows.columns);
+            Event::ResultRows(rows) => self.collect_rows(rows.statement, &rows.columns, &rows.rows),
+            // Rows folded into their completion come before it, as if in a `result_rows` record of their own.
+            Event::CommandComplete(done) => {
+                if let Some(batch) = &done.last_rows {
+                    self.collect_rows(done.statement, &batch.columns, &batch.rows)?;
                 }
-                for row in &rows.rows {
-                    pending.table.push_row(row);
-                }
-                Ok(())
+                self.flush_rows()?;
+                self.event(&at, record, &record.event)
             }
             Event::RowsOmitted(omitted) => {
                 let pending = self.pending_rows(omitted.statement)?;
@@ -116,6 +115,24 @@ impl<W: Write> TextReplay<W> {
         }
         self.out.flush().map_err(io_error)?;
         Ok(self.out)
+    }
+
+    /// Adds a batch of `statement`'s rows (with its column names, if it carries them) to the table being
+    /// collected.
+    fn collect_rows(
+        &mut self,
+        statement: u64,
+        columns: &[String],
+        rows: &[Vec<Option<String>>],
+    ) -> io::Result<()> {
+        let pending = self.pending_rows(statement)?;
+        if !columns.is_empty() {
+            pending.table.set_header(columns);
+        }
+        for row in rows {
+            pending.table.push_row(row);
+        }
+        Ok(())
     }
 
     /// The rows being collected for `statement`, printing any collected for another one first.
