@@ -481,7 +481,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             let BackendMessage::DataRow(row) = parse(frame)? else {
                 return Err(unexpected());
             };
-            let masked = results::mask_row(&row, None, self.session_masker.as_ref(), false)?;
+            let masked = results::mask_row(row, None, self.session_masker.as_ref(), false)?;
             match masked.frame {
                 Some(f) => out.extend_from_slice(&f),
                 None => out.extend_from_slice(frame.as_bytes()),
@@ -496,7 +496,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         let BackendMessage::DataRow(row) = parse(frame)? else {
             return Err(unexpected());
         };
-        let masked = results::mask_row(&row, result.columns.as_deref(), result.masker.as_ref(), record)?;
+        let masked = results::mask_row(row, result.columns.as_deref(), result.masker.as_ref(), record)?;
         match masked.frame {
             Some(f) => out.extend_from_slice(&f),
             None => out.extend_from_slice(frame.as_bytes()),

@@ -126,38 +126,42 @@ pub(crate) struct MaskedRow {
 
 /// Masks one DataRow. `columns` is `None` when the gateway never saw the row's description (an Execute of a
 /// portal nobody described): then values are scanned as bytes by the content detectors.
+///
+/// The hottest function of a masked result stream, so it allocates only for what changes: masked values replace
+/// their column in `row` (which the caller parsed and no longer needs), unchanged ones are never copied, and the
+/// delivered text of each value is only built when the row is recorded (`record`: rows past the recording cap are
+/// masked and counted, not kept).
 pub(crate) fn mask_row(
-    row: &DataRow,
+    mut row: DataRow,
     columns: Option<&[Column]>,
     masker: Option<&Masker>,
     record: bool,
 ) -> Result<MaskedRow, GatewayError> {
     let mut changed = false;
-    let mut cells: Vec<Option<Bytes>> = Vec::with_capacity(row.columns.len());
     let mut recorded = record.then(|| Vec::with_capacity(row.columns.len()));
-    for (i, value) in row.columns.iter().enumerate() {
-        let Some(value) = value else {
-            cells.push(None);
+    let mut size = 0;
+    for (i, slot) in row.columns.iter_mut().enumerate() {
+        let Some(value) = slot else {
             if let Some(r) = recorded.as_mut() {
                 r.push(None);
             }
             continue;
         };
         let column = columns.and_then(|c| c.get(i));
-        let (masked, shown) = mask_cell(value, column, masker)?;
+        let (masked, shown) = mask_cell(value, column, masker, record)?;
         if let Some(new) = masked {
             changed = true;
-            cells.push(Some(new));
-        } else {
-            cells.push(Some(value.clone()));
+            *value = new;
         }
-        if let Some(r) = recorded.as_mut() {
+        size += 4 + value.len();
+        if let (Some(r), Some(shown)) = (recorded.as_mut(), shown) {
             r.push(Some(shown));
         }
     }
     let frame = if changed {
-        let mut out = BytesMut::new();
-        BackendMessage::DataRow(DataRow { columns: cells })
+        // Tag, length, column count, then the values: sized once instead of grown.
+        let mut out = BytesMut::with_capacity(7 + size + 4 * row.columns.len());
+        BackendMessage::DataRow(row)
             .encode(&mut out)
             .map_err(GatewayError::TargetProtocol)?;
         Some(out)
@@ -167,12 +171,13 @@ pub(crate) fn mask_row(
     Ok(MaskedRow { frame, recorded })
 }
 
-/// Masks one value: the replacement bytes if it changed, and its delivered text for the recording.
+/// Masks one value: the replacement bytes if it changed, and (when `record`) its delivered text for the recording.
 fn mask_cell(
     value: &Bytes,
     column: Option<&Column>,
     masker: Option<&Masker>,
-) -> Result<(Option<Bytes>, String), GatewayError> {
+    record: bool,
+) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
     let (format, type_oid, mask) = match column {
         Some(c) => (c.format, c.type_oid, c.mask),
         None => (Format::Text, oid::UNKNOWN, ColumnMask::Detect),
@@ -183,75 +188,86 @@ fn mask_cell(
         Format::Binary => binary_kind(type_oid),
     };
     match kind {
-        Binary::Text => Ok(mask_text(value, 0, mask, masker)),
+        Binary::Text => Ok(mask_text(value, 0, mask, masker, record)),
         Binary::Jsonb => {
             if value.first() != Some(&1) {
                 // An unknown jsonb version cannot be read as text; refuse rather than pass it unread.
                 return if mask == ColumnMask::Keep {
-                    Ok((None, hex(value)))
+                    Ok((None, record.then(|| hex(value))))
                 } else {
                     Err(GatewayError::Unmaskable { type_oid })
                 };
             }
-            Ok(mask_text(value, 1, mask, masker))
+            Ok(mask_text(value, 1, mask, masker, record))
         }
         Binary::Integer => {
+            let masking = masker.filter(|_| mask != ColumnMask::Keep);
+            if masking.is_none() && !record {
+                return Ok((None, None));
+            }
             let decimal = integer(value).ok_or(GatewayError::Unmaskable { type_oid })?;
-            if let Some(m) = masker.filter(|_| mask != ColumnMask::Keep) {
+            if let Some(m) = masking {
                 if m.mask_with(mask, &decimal) != decimal.as_str() {
                     return Err(GatewayError::Unmaskable { type_oid });
                 }
             }
-            Ok((None, decimal))
+            Ok((None, record.then_some(decimal)))
         }
         Binary::Other => match mask {
             ColumnMask::Whole(_) => Err(GatewayError::Unmaskable { type_oid }),
-            ColumnMask::Keep | ColumnMask::Detect => Ok((None, hex(value))),
+            ColumnMask::Keep | ColumnMask::Detect => Ok((None, record.then(|| hex(value)))),
         },
     }
 }
 
-/// Masks text starting at byte `skip` of `value` (jsonb's version byte is kept).
+/// Masks text starting at byte `skip` of `value` (jsonb's version byte is kept); the delivered text only when
+/// `record`.
 fn mask_text(
     value: &Bytes,
     skip: usize,
     mask: ColumnMask,
     masker: Option<&Masker>,
-) -> (Option<Bytes>, String) {
+    record: bool,
+) -> (Option<Bytes>, Option<String>) {
     let head = value.get(..skip).unwrap_or_default();
     let body = value.get(skip..).unwrap_or_default();
-    let Some(masker) = masker.filter(|_| mask != ColumnMask::Keep) else {
-        return (None, String::from_utf8_lossy(body).into_owned());
+    let unchanged = |text: Option<&str>| {
+        let shown = record.then(|| match text {
+            Some(text) => text.to_owned(),
+            None => String::from_utf8_lossy(body).into_owned(),
+        });
+        (None, shown)
     };
-    let masked: Option<Vec<u8>> = match std::str::from_utf8(body) {
+    let Some(masker) = masker.filter(|_| mask != ColumnMask::Keep) else {
+        return unchanged(None);
+    };
+    let new_body: Vec<u8> = match std::str::from_utf8(body) {
         Ok(text) => match masker.mask_with(mask, text) {
-            Cow::Borrowed(_) => None,
-            Cow::Owned(s) => Some(s.into_bytes()),
+            Cow::Borrowed(_) => return unchanged(Some(text)),
+            Cow::Owned(s) => s.into_bytes(),
         },
         // Not UTF-8 (should not happen with client_encoding UTF8): scan the bytes; a whole-value rule still applies.
         Err(_) => match mask {
-            ColumnMask::Whole(_) => Some(
-                masker
-                    .mask_with(mask, &String::from_utf8_lossy(body))
-                    .into_owned()
-                    .into_bytes(),
-            ),
+            ColumnMask::Whole(_) => masker
+                .mask_with(mask, &String::from_utf8_lossy(body))
+                .into_owned()
+                .into_bytes(),
             _ => match masker.mask_bytes(body) {
-                Cow::Borrowed(_) => None,
-                Cow::Owned(b) => Some(b),
+                Cow::Borrowed(_) => return unchanged(None),
+                Cow::Owned(b) => b,
             },
         },
     };
-    match masked {
-        None => (None, String::from_utf8_lossy(body).into_owned()),
-        Some(new_body) => {
-            let shown = String::from_utf8_lossy(&new_body).into_owned();
-            let mut out = Vec::with_capacity(head.len() + new_body.len());
-            out.extend_from_slice(head);
-            out.extend_from_slice(&new_body);
-            (Some(Bytes::from(out)), shown)
-        }
-    }
+    let shown = record.then(|| String::from_utf8_lossy(&new_body).into_owned());
+    let bytes = if head.is_empty() {
+        Bytes::from(new_body)
+    } else {
+        let mut out = Vec::with_capacity(head.len() + new_body.len());
+        out.extend_from_slice(head);
+        out.extend_from_slice(&new_body);
+        Bytes::from(out)
+    };
+    (Some(bytes), shown)
 }
 
 fn integer(value: &[u8]) -> Option<String> {
@@ -338,11 +354,44 @@ mod tests {
             columns: vec![Some(Bytes::from_static(b"card 4111 1111 1111 1111")), None],
         };
         let cols = [column(oid::TEXT, Format::Binary), column(oid::TEXT, Format::Text)];
-        let out = mask_row(&row, Some(&cols), Some(&m), true).unwrap();
+        let out = mask_row(row.clone(), Some(&cols), Some(&m), true).unwrap();
         let shown = out.recorded.unwrap();
         assert!(!shown[0].as_deref().unwrap().contains("4111 1111 1111 1111"));
-        assert!(out.frame.is_some());
         assert_eq!(shown[1], None);
+        // The new frame is a whole DataRow of the same shape, carrying exactly what the recording shows.
+        let frame = out.frame.expect("a masked row gets a new frame");
+        let mut buf = frame.clone();
+        let decoded = sluice_wire_pg::BackendDecoder::default()
+            .decode_frame(&mut buf)
+            .unwrap()
+            .unwrap();
+        assert!(buf.is_empty(), "exactly one message");
+        let BackendMessage::DataRow(delivered) = BackendMessage::parse(&decoded).unwrap() else {
+            panic!("not a DataRow")
+        };
+        assert_eq!(delivered.columns.len(), 2);
+        assert_eq!(
+            delivered.columns[0].as_deref(),
+            shown[0].as_deref().map(str::as_bytes)
+        );
+        assert_eq!(delivered.columns[1], None);
+
+        // Past the recording cap the row is masked the same and nothing is kept for the recording.
+        let unrecorded = mask_row(row, Some(&cols), Some(&m), false).unwrap();
+        assert!(unrecorded.recorded.is_none());
+        assert_eq!(unrecorded.frame, Some(frame));
+    }
+
+    #[test]
+    fn an_unchanged_row_keeps_its_frame() {
+        let m = masker();
+        let row = DataRow {
+            columns: vec![Some(Bytes::from_static(b"plain words")), None],
+        };
+        let cols = [column(oid::TEXT, Format::Text), column(oid::TEXT, Format::Text)];
+        let out = mask_row(row, Some(&cols), Some(&m), true).unwrap();
+        assert!(out.frame.is_none(), "forwarded as received");
+        assert_eq!(out.recorded.unwrap(), vec![Some("plain words".to_owned()), None]);
     }
 
     #[test]
@@ -350,22 +399,22 @@ mod tests {
         let m = masker();
         let mut v = vec![1u8];
         v.extend_from_slice(br#"{"card": "4111111111111111"}"#);
-        let (masked, shown) = mask_text(&Bytes::from(v), 1, ColumnMask::Detect, Some(&m));
+        let (masked, shown) = mask_text(&Bytes::from(v), 1, ColumnMask::Detect, Some(&m), true);
         let masked = masked.unwrap();
         assert_eq!(masked[0], 1);
-        assert!(!shown.contains("4111111111111111"));
+        assert!(!shown.unwrap().contains("4111111111111111"));
     }
 
     #[test]
     fn a_binary_integer_holding_a_card_number_fails_closed() {
         let m = masker();
         let value = Bytes::copy_from_slice(&4_111_111_111_111_111_i64.to_be_bytes());
-        let err = mask_cell(&value, Some(&column(oid::INT8, Format::Binary)), Some(&m)).unwrap_err();
+        let err = mask_cell(&value, Some(&column(oid::INT8, Format::Binary)), Some(&m), false).unwrap_err();
         assert!(matches!(err, GatewayError::Unmaskable { type_oid: oid::INT8 }));
         let small = Bytes::copy_from_slice(&42_i64.to_be_bytes());
         assert_eq!(
-            mask_cell(&small, Some(&column(oid::INT8, Format::Binary)), Some(&m)).unwrap(),
-            (None, "42".to_owned())
+            mask_cell(&small, Some(&column(oid::INT8, Format::Binary)), Some(&m), true).unwrap(),
+            (None, Some("42".to_owned()))
         );
     }
 
