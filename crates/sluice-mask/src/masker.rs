@@ -95,16 +95,11 @@ impl Masker {
     /// Masks whatever the detectors find in free text.
     pub fn mask_text<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let bytes = text.as_bytes();
-        if bytes.len() < SHORT_INPUT && !bytes.contains(&b'\n') && !crate::ansi::has_escape(bytes) {
-            // A short single value (most cells): one automaton pass, no segmentation.
-            let mut findings = Vec::new();
-            self.inner
-                .scanner
-                .scan(Text::new(bytes, Edges::default()), true, &mut findings);
+        let mut findings = Vec::new();
+        if self.inner.find_short(bytes, &mut findings) {
             if findings.is_empty() {
                 return Cow::Borrowed(text);
             }
-            resolve(&mut findings);
             let mut out = Vec::with_capacity(bytes.len() + 8);
             self.inner.render_segment(bytes, &findings, &mut out);
             return Cow::Owned(bytes_to_string(out));
@@ -226,13 +221,30 @@ impl Compiled {
         out.extend_from_slice(seg.get(pos..).unwrap_or(&[]));
     }
 
+    /// Findings (resolved) in a short single value — most result cells — with one pass of the single short-input
+    /// automaton and no segmentation; `false`, with nothing found, when `value` is not one (long, several lines, or
+    /// with terminal escapes), which takes the segmenting search. Starting the split searches costs more than
+    /// scanning a cell: a column masked whole went that way for every row and spent most of a masked stream's time
+    /// in the prefilters' short-haystack fallback.
+    fn find_short(&self, value: &[u8], findings: &mut Vec<Finding>) -> bool {
+        if value.len() >= SHORT_INPUT || value.contains(&b'\n') || crate::ansi::has_escape(value) {
+            return false;
+        }
+        self.scanner
+            .scan(Text::new(value, Edges::default()), true, findings);
+        resolve(findings);
+        true
+    }
+
     /// Renders a whole value for a column rule: in the shape of the one kind it is, if the detectors recognise
     /// all of it as one value; otherwise as an opaque value.
     fn render_whole(&self, style: MaskStyle, value: &[u8], out: &mut Vec<u8>) {
         let trimmed = value.trim_ascii();
         let mut findings = Vec::new();
-        let mut pem = PemBody::Closed;
-        self.find(trimmed, Edges::default(), &mut pem, &mut findings);
+        if !self.find_short(trimmed, &mut findings) {
+            let mut pem = PemBody::Closed;
+            self.find(trimmed, Edges::default(), &mut pem, &mut findings);
+        }
         let kind = match findings.as_slice() {
             [f] if f.start == 0 && f.end == trimmed.len() => Some(f.kind),
             _ => None,
