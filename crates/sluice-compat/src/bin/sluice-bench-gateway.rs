@@ -6,6 +6,11 @@
 //! heuristics) with recording. Clients connect without TLS on loopback, like the direct and pgbouncer paths they are
 //! compared with; the token is in `DATA_DIR/token` (0600), the user is `compat` and the database `pg-compat`. Prints
 //! `port N` once serving, then serves until killed.
+//!
+//! `sluice-bench-gateway relay` is not sluice: a byte relay on the same runtime (tokio, multi-threaded, TCP_NODELAY
+//! on both legs) that copies between the client and `BENCH_TARGET_HOST:BENCH_TARGET_PORT` without reading a
+//! message. Clients log in with the target's own credentials. It measures the floor any tokio proxy pays on this
+//! machine, which bench/README.md compares with pgbouncer and with sluice.
 
 use sluice_compat::gateway::{Gateway, TargetLogin, POLICY};
 use sluice_model::Secret;
@@ -26,10 +31,11 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: sluice-bench-gateway pass|full DATA_DIR (target in BENCH_TARGET_* variables)";
+    let usage = "usage: sluice-bench-gateway pass|full DATA_DIR | relay (target in BENCH_TARGET_* variables)";
     let policy = match args.next().as_deref() {
         Some("pass") => "",
         Some("full") => POLICY,
+        Some("relay") => return relay(),
         _ => return Err(usage.to_owned()),
     };
     let data_dir = PathBuf::from(args.next().ok_or(usage)?);
@@ -57,4 +63,38 @@ fn run() -> Result<(), String> {
     loop {
         std::thread::park();
     }
+}
+
+/// The byte relay (see the module docs).
+fn relay() -> Result<(), String> {
+    let var = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    let target = format!("{}:{}", var("BENCH_TARGET_HOST")?, var("BENCH_TARGET_PORT")?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| err.to_string())?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|err| format!("binding: {err}"))?;
+        let port = listener.local_addr().map_err(|err| err.to_string())?.port();
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "port {port}").map_err(|err| err.to_string())?;
+        stdout.flush().map_err(|err| err.to_string())?;
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                continue;
+            };
+            let target = target.clone();
+            tokio::spawn(async move {
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await else {
+                    return;
+                };
+                if client.set_nodelay(true).is_err() || upstream.set_nodelay(true).is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    })
 }
