@@ -155,6 +155,8 @@ pub struct ConnectionDto {
     pub groups: Vec<String>,
     /// Which kind of credential is stored: `password`, `private_key`, or null. Never the credential.
     pub credential: Option<CredentialKindDto>,
+    /// Protocol options (no secrets: a CA certificate and a host key are public).
+    pub options: serde_json::Value,
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -186,6 +188,7 @@ impl From<Connection> for ConnectionDto {
             database: c.database,
             groups: c.groups,
             credential,
+            options: c.options,
             created_at: c.created_at,
         }
     }
@@ -220,6 +223,11 @@ pub struct CreateConnectionRequest {
     /// SSH private key (PEM/OpenSSH text), sealed before it is stored.
     #[serde(default, deserialize_with = "secret_string")]
     pub private_key: Option<Secret<String>>,
+    /// Protocol options (PostgreSQL: `tls`, `ca_pem`, `allow_other_databases`; SSH: `host_key`, `exec_only`,
+    /// `allow_port_forwarding`, `record_output`, `record_output_limit`; all: `tags`, `read_only`). Unknown keys and
+    /// wrong types are refused.
+    #[serde(default)]
+    pub options: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Reads an optional string straight into a [`Secret`], so a credential is never held in a plain `String` that a

@@ -147,6 +147,18 @@ pub enum GatewayError {
     /// The masking configuration of the policy could not be compiled.
     #[error("the masking configuration of the policy is invalid: {0}")]
     Mask(#[from] sluice_mask::MaskError),
+    /// The target's TLS certificate was refused: not signed by a CA the connection trusts, or not issued for the
+    /// target's host name. Said apart from an unreachable target because the fix is different (the cause, with
+    /// the host, goes to the log only).
+    #[error(
+        "sluice refused the TLS certificate of the target of connection \"{connection}\": it is not signed by a \
+         CA the connection trusts or not issued for the target's host name (an admin can give the connection its \
+         CA certificate: sluice conn add --ca-file)"
+    )]
+    TargetCertificate {
+        /// The connection name.
+        connection: String,
+    },
     /// The client pipelined more messages than sluice keeps track of.
     #[error("too many pipelined messages without a Sync")]
     TooManyPending,
@@ -182,6 +194,7 @@ impl GatewayError {
             | E::AccessWithdrawn { .. }
             | E::TooManyPending => Side::Client,
             E::TargetConnect { .. }
+            | E::TargetCertificate { .. }
             | E::TargetRefused { .. }
             | E::TargetAuth { .. }
             | E::TargetProtocol(_)
@@ -213,6 +226,7 @@ impl GatewayError {
             E::NotAllowed { .. } | E::OtherDatabaseNotAllowed { .. } => "not_allowed",
             E::Misconfigured { .. } => "misconfigured",
             E::TargetConnect { .. } => "target_connect",
+            E::TargetCertificate { .. } => "target_certificate",
             E::TargetRefused { .. } => "target_refused",
             E::TargetAuth { .. } => "target_auth",
             E::TargetProtocol(_) | E::TargetUnexpected(_) => "target_protocol",
@@ -242,7 +256,9 @@ impl GatewayError {
             | E::AccessWithdrawn { .. } => "28000",
             E::AuthenticationFailed { .. } => "28P01",
             E::Unsupported(_) => "0A000",
-            E::TargetConnect { .. } | E::TargetIo(_) | E::TargetClosed => "08006",
+            E::TargetConnect { .. } | E::TargetCertificate { .. } | E::TargetIo(_) | E::TargetClosed => {
+                "08006"
+            }
             E::TargetRefused { .. } | E::TargetAuth { .. } => "08004",
             E::TargetProtocol(_) | E::TargetUnexpected(_) => "08P01",
             E::ShuttingDown => "57P01",

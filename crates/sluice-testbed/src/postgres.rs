@@ -183,19 +183,89 @@ impl Postgres {
             .arg("-out")
             .arg(&cert);
         system::run(&mut command)?;
+        self.serve_tls(&cert, &key)?;
+        Ok(cert)
+    }
+
+    /// Turns TLS on the way a managed database has it: a fresh CA (kept only as its certificate) signs the server's
+    /// certificate, an end entity for `localhost` and `127.0.0.1`. Returns the CA certificate's path, the root
+    /// clients verify with. Takes effect for new connections.
+    pub fn enable_tls_signed_by_ca(&self) -> Result<PathBuf> {
+        let openssl = system::find_binary("openssl", "openssl", &[])?;
+        let dir = self.dir.path();
+        let (ca_cert, ca_key) = (dir.join("ca.crt"), dir.join("ca.key"));
+        let (cert, csr, key) = (
+            dir.join("server.crt"),
+            dir.join("server.csr"),
+            self.data_dir().join("server.key"),
+        );
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        let mut ca = Command::new(&openssl);
+        ca.env_clear()
+            .args(["req", "-x509"])
+            .args(ec)
+            .args(["-days", "2", "-subj", "/CN=sluice test CA", "-keyout"])
+            .arg(&ca_key)
+            .arg("-out")
+            .arg(&ca_cert);
+        system::run(&mut ca)?;
+        let mut request = Command::new(&openssl);
+        request
+            .env_clear()
+            .arg("req")
+            .args(ec)
+            .args(["-subj", "/CN=localhost", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr);
+        system::run(&mut request)?;
+        let extensions = dir.join("server.ext");
+        std::fs::write(
+            &extensions,
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .map_err(|err| TestbedError::io(format!("writing {}", extensions.display()), err))?;
+        let mut sign = Command::new(&openssl);
+        sign.env_clear()
+            .args(["x509", "-req", "-days", "2", "-in"])
+            .arg(&csr)
+            .arg("-CA")
+            .arg(&ca_cert)
+            .arg("-CAkey")
+            .arg(&ca_key)
+            .args(["-CAcreateserial", "-extfile"])
+            .arg(&extensions)
+            .arg("-out")
+            .arg(&cert);
+        system::run(&mut sign)?;
+        // Nobody signs anything else with it.
+        let _ = std::fs::remove_file(&ca_key);
+        self.serve_tls(&cert, &key)?;
+        Ok(ca_cert)
+    }
+
+    /// Points the server at `cert` and `key` and turns `ssl` on.
+    fn serve_tls(&self, cert: &Path, key: &Path) -> Result<()> {
         // PostgreSQL refuses a key that is not its own or that others can read.
         if let Some(account) = Account::for_server("postgres", PACKAGE)? {
-            account.chown(&key)?;
+            account.chown(key)?;
         }
-        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        std::fs::set_permissions(key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .map_err(|err| TestbedError::io(format!("restricting {}", key.display()), err))?;
         let quote = |path: &Path| path.display().to_string().replace('\'', "''");
         self.psql([
             "-q",
             "-c",
-            &format!("ALTER SYSTEM SET ssl_cert_file = '{}'", quote(&cert)),
+            &format!("ALTER SYSTEM SET ssl_cert_file = '{}'", quote(cert)),
             "-c",
-            &format!("ALTER SYSTEM SET ssl_key_file = '{}'", quote(&key)),
+            &format!("ALTER SYSTEM SET ssl_key_file = '{}'", quote(key)),
             "-c",
             "ALTER SYSTEM SET ssl = on",
             "-c",
@@ -214,7 +284,7 @@ impl Postgres {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Ok(cert)
+        Ok(())
     }
 
     /// Whether the server process is running.

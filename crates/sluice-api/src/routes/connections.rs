@@ -84,6 +84,7 @@ pub async fn create(
             "port must be between 1 and 65535",
         ));
     }
+    super::connection_options::check(req.protocol, &req.options)?;
     let credential = seal_credential(&state, &req.name, req.protocol, req.password, req.private_key)?;
     let new = NewConnection {
         name: req.name,
@@ -94,7 +95,7 @@ pub async fn create(
         database: req.database.filter(|d| !d.is_empty()),
         groups: req.groups,
         credential,
-        options: serde_json::json!({}),
+        options: serde_json::Value::Object(req.options),
     };
     let connection = state.store().create_connection(&caller.actor(), new).await?;
     Ok((StatusCode::CREATED, Json(ConnectionDto::from(connection))))

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth_oidc;
 pub mod auth_web;
+mod connection_options;
 pub mod connections;
 pub mod health;
 pub mod me;

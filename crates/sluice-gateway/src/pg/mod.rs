@@ -19,6 +19,7 @@ mod session;
 mod startup;
 mod stream;
 mod target;
+mod target_tls;
 mod upstream;
 mod verdict;
 

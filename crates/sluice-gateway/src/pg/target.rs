@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use rustls::pki_types::ServerName;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, ServerName};
 use sluice_model::{Protocol, Secret};
 use sluice_store::Connection;
 use sluice_wire_pg::auth::{md5_password, ChannelBinding, ScramClient};
@@ -19,12 +20,19 @@ use super::stream::{read_some, Stream};
 use crate::{GatewayDeps, GatewayError};
 
 /// How the gateway talks TLS to a target (`options.tls` of the connection).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// There is no encrypting-without-verifying mode: `require` and `verify-full` both check the target's certificate
+/// and host name, against the system's trust store (`GatewayDeps::target_tls`) or, when the connection carries
+/// `options.ca_pem`, against those CA certificates only (like libpq's `sslrootcert`). A gateway that holds the
+/// target's credentials must not hand them to whoever answers on the target's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TargetTls {
     /// Plain TCP (the default).
     Disable,
-    /// TLS with the gateway's target client configuration (`GatewayDeps::target_tls`).
+    /// TLS, verified against the system's trust store.
     Require,
+    /// TLS, verified against the connection's own CA certificates (`options.ca_pem`; see `target_tls`).
+    RequireWithCa(Vec<CertificateDer<'static>>),
 }
 
 /// The protocol options of a PostgreSQL connection (`connections.options`, JSON).
@@ -48,10 +56,34 @@ impl TargetOptions {
             reason,
         };
         let o = &connection.options;
-        let tls = match o.get("tls").map(|v| v.as_str()) {
-            None | Some(Some("disable")) => TargetTls::Disable,
-            Some(Some("require" | "verify-full")) => TargetTls::Require,
-            Some(_) => return Err(misconfigured("options.tls must be \"disable\" or \"require\"")),
+        let ca = match o.get("ca_pem") {
+            None => None,
+            Some(v) => {
+                let pem = v
+                    .as_str()
+                    .ok_or(misconfigured("options.ca_pem must be PEM text"))?;
+                let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| misconfigured("options.ca_pem is not valid PEM"))?;
+                if certs.is_empty() {
+                    return Err(misconfigured("options.ca_pem holds no certificate"));
+                }
+                Some(certs)
+            }
+        };
+        let tls = match (o.get("tls").map(|v| v.as_str()), ca) {
+            // A CA without TLS would verify nothing: refused rather than silently ignored.
+            (None | Some(Some("disable")), Some(_)) => {
+                return Err(misconfigured("options.ca_pem is set but options.tls is not"))
+            }
+            (None | Some(Some("disable")), None) => TargetTls::Disable,
+            (Some(Some("require" | "verify-full")), None) => TargetTls::Require,
+            (Some(Some("require" | "verify-full")), Some(certs)) => TargetTls::RequireWithCa(certs),
+            (Some(_), _) => {
+                return Err(misconfigured(
+                    "options.tls must be \"disable\", \"require\" or \"verify-full\"",
+                ))
+            }
         };
         let flag = |key: &str| match o.get(key) {
             None => Ok(false),
@@ -140,10 +172,16 @@ pub(crate) async fn connect(
     let mut decoder = BackendDecoder::default();
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut stream = Stream::Plain(socket);
-    if options.tls == TargetTls::Require {
-        let config = deps.target_tls.clone().ok_or(misconfigured(
+    let config = match &options.tls {
+        TargetTls::Disable => None,
+        TargetTls::Require => Some(deps.target_tls.clone().ok_or(misconfigured(
             "the connection asks for TLS but the gateway has no target TLS configuration",
-        ))?;
+        ))?),
+        TargetTls::RequireWithCa(certs) => {
+            Some(super::target_tls::with_own_ca(certs).map_err(misconfigured)?)
+        }
+    };
+    if let Some(config) = config {
         stream = start_tls(stream, &mut decoder, &mut buf, config, connection).await?;
     }
 
@@ -224,9 +262,27 @@ async fn start_tls(
     let tls = tokio_rustls::TlsConnector::from(config)
         .connect(server_name, socket)
         .await
-        .map_err(|source| GatewayError::TargetConnect {
-            connection: connection.name.clone(),
-            source,
+        .map_err(|source| {
+            let refused_certificate = source
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>())
+                .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)));
+            if refused_certificate {
+                tracing::warn!(
+                    connection = %connection.name,
+                    host = %connection.host,
+                    error = %source,
+                    "the target's TLS certificate was refused"
+                );
+                GatewayError::TargetCertificate {
+                    connection: connection.name.clone(),
+                }
+            } else {
+                GatewayError::TargetConnect {
+                    connection: connection.name.clone(),
+                    source,
+                }
+            }
         })?;
     Ok(Stream::ClientTls(Box::new(tls)))
 }

@@ -313,7 +313,7 @@ fn conn(out: &mut impl Write, client: &Client, cmd: ConnCommand) -> anyhow::Resu
     match cmd {
         ConnCommand::Add(args) => {
             let name = args.name.clone();
-            let body = conn_body(args)?;
+            let body = conn_body(*args)?;
             let c = client.send("POST", "/api/v1/connections", &body)?;
             writeln!(
                 out,
@@ -364,6 +364,9 @@ fn conn(out: &mut impl Write, client: &Client, cmd: ConnCommand) -> anyhow::Resu
             writeln!(out, "database:  {}", text(&c, "database"))?;
             writeln!(out, "groups:    {}", list(&c, "groups"))?;
             writeln!(out, "{}", credential(&c))?;
+            for line in option_lines(&c) {
+                writeln!(out, "{line}")?;
+            }
             writeln!(out, "created:   {}", when(&c, "created_at"))?;
             Ok(())
         }
@@ -372,6 +375,30 @@ fn conn(out: &mut impl Write, client: &Client, cmd: ConnCommand) -> anyhow::Resu
             Ok(writeln!(out, "removed connection `{name}`")?)
         }
     }
+}
+
+/// `option:   KEY = VALUE` lines for `conn show`; a CA certificate is summarised (its PEM is in `--json`).
+fn option_lines(c: &Value) -> Vec<String> {
+    let Some(options) = c.get("options").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    options
+        .iter()
+        .map(|(key, value)| {
+            let shown = match (key.as_str(), value) {
+                ("ca_pem", Value::String(pem)) => {
+                    let n = pem.matches("-----BEGIN CERTIFICATE-----").count();
+                    format!(
+                        "{n} CA certificate{} (PEM; see --json)",
+                        if n == 1 { "" } else { "s" }
+                    )
+                }
+                (_, Value::String(text)) => text.clone(),
+                (_, other) => other.to_string(),
+            };
+            format!("option:    {key} = {shown}")
+        })
+        .collect()
 }
 
 /// Which credential a connection has, for tables.
@@ -393,6 +420,7 @@ fn credential(c: &Value) -> String {
 }
 
 fn conn_body(args: ConnAddArgs) -> anyhow::Result<Value> {
+    let options = conn_options(&args)?;
     let mut body = json!({
         "name": args.name,
         "type": args.protocol,
@@ -423,8 +451,56 @@ fn conn_body(args: ConnAddArgs) -> anyhow::Result<Value> {
             );
             map.insert("private_key".into(), Value::String(key.expose().clone()));
         }
+        if !options.is_empty() {
+            map.insert("options".into(), Value::Object(options));
+        }
     }
     Ok(body)
+}
+
+/// The `options` object of `sluice conn add`: the named flags, then each `--option KEY=VALUE`. The gateway checks
+/// keys and types against the protocol; here only the shape of the arguments is checked.
+fn conn_options(args: &ConnAddArgs) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let mut options = serde_json::Map::new();
+    if let Some(tls) = &args.tls {
+        options.insert("tls".into(), Value::from(tls.as_str()));
+    }
+    if let Some(path) = &args.ca_file {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read CA file {}", path.display()))?;
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            bail!(
+                "{} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+                path.display()
+            );
+        }
+        options.insert("ca_pem".into(), Value::String(pem));
+    }
+    for (flag, key) in [
+        (args.allow_other_databases, "allow_other_databases"),
+        (args.read_only, "read_only"),
+    ] {
+        if flag {
+            options.insert(key.into(), Value::Bool(true));
+        }
+    }
+    if !args.tags.is_empty() {
+        options.insert("tags".into(), Value::from(args.tags.clone()));
+    }
+    for option in &args.options {
+        let Some((key, value)) = option.split_once('=') else {
+            bail!("--option {option}: expected KEY=VALUE");
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            bail!("--option {option}: the key is empty");
+        }
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+        if options.insert(key.to_owned(), value).is_some() {
+            bail!("option `{key}` is given twice");
+        }
+    }
+    Ok(options)
 }
 
 /// Reads the password from standard input, without the trailing newline an `echo` or a terminal adds.

@@ -245,7 +245,7 @@ enum TokenCommand {
 #[derive(Debug, Subcommand)]
 enum ConnCommand {
     /// Add a connection. Its credential is sealed by the gateway and never shown again.
-    Add(ConnAddArgs),
+    Add(Box<ConnAddArgs>),
     /// List the connections you may use (admins: all).
     List {
         /// Print JSON.
@@ -296,6 +296,27 @@ struct ConnAddArgs {
     /// Group allowed to use the connection (repeatable).
     #[arg(long = "group")]
     groups: Vec<String>,
+    /// PostgreSQL: TLS towards the target, always verifying its certificate and host name (`require` and
+    /// `verify-full` are the same).
+    #[arg(long, value_parser = ["disable", "require", "verify-full"])]
+    tls: Option<String>,
+    /// PostgreSQL: CA certificates (PEM) to verify the target with, instead of the system's trust store (like
+    /// libpq's sslrootcert). Needs --tls.
+    #[arg(long, requires = "tls")]
+    ca_file: Option<PathBuf>,
+    /// PostgreSQL: clients may ask for another database on the target as CONNECTION/DATABASE.
+    #[arg(long)]
+    allow_other_databases: bool,
+    /// Only reading statements and commands pass (the policy's built-in read-only guardrail).
+    #[arg(long)]
+    read_only: bool,
+    /// A tag policy rule sets can select the connection by (repeatable).
+    #[arg(long = "tag")]
+    tags: Vec<String>,
+    /// Any other protocol option, as KEY=VALUE (repeatable); VALUE is read as JSON when it parses (true, 1048576,
+    /// ["a","b"]), else as text. E.g. --option exec_only=true for SSH. Unknown keys are refused by the gateway.
+    #[arg(long = "option", value_name = "KEY=VALUE")]
+    options: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -95,8 +95,21 @@ impl Gateway {
         name: &str,
         group: &str,
     ) {
+        self.add_pg_connection_with(target, name, group, &[])
+            .await
+            .success();
+    }
+
+    /// `sluice conn add` for `target` with `extra` arguments (options), as admin; the caller checks the outcome.
+    pub async fn add_pg_connection_with(
+        &self,
+        target: &sluice_testbed::postgres::Postgres,
+        name: &str,
+        group: &str,
+        extra: &[&str],
+    ) -> CliOutput {
         let port = target.port().to_string();
-        let args = [
+        let mut args = vec![
             "conn",
             "add",
             name,
@@ -114,9 +127,9 @@ impl Gateway {
             group,
             "--password-stdin",
         ];
+        args.extend_from_slice(extra);
         self.cli_with_stdin(&self.admin_token, &args, Some(target.password()))
             .await
-            .success();
     }
 
     /// Applies `policy` (TOML) with the real CLI as admin.

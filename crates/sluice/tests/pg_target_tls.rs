@@ -1,0 +1,221 @@
+//! Connection options as an admin sets them with the real CLI, against real PostgreSQL servers with TLS on (one with
+//! a self-signed certificate, one with a certificate a CA signed, both for 127.0.0.1): `--tls verify-full --ca-file`
+//! verifies the target with the connection's own certificates and the session really runs over TLS; without them,
+//! or with another CA, the certificate is refused with a FATAL that says so and how to fix it; `--allow-other-databases` reaches the proxy; and the API refuses options the protocol does
+//! not have or values of the wrong type, naming them.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use serde_json::Value;
+use sluice_testbed::postgres::Postgres;
+use std::process::{Command, Output};
+use support::Gateway;
+
+/// Runs psql (blocking, in a thread) through the gateway as `user` on `dbname`.
+async fn psql(gw: &Gateway, user: &str, token: &str, dbname: &str, sql: &str) -> Output {
+    let addr = gw.running.pg_addr.expect("the PostgreSQL listener is enabled");
+    let conninfo = format!(
+        "host={} port={} user={user} dbname={dbname} sslmode=require connect_timeout=10",
+        addr.ip(),
+        addr.port()
+    );
+    let (token, sql) = (token.to_owned(), sql.to_owned());
+    tokio::task::spawn_blocking(move || {
+        Command::new("psql")
+            .args([conninfo.as_str(), "-X", "-A", "-t", "-c", &sql])
+            .env("PGPASSWORD", token)
+            .output()
+            .expect("psql runs (Debian package postgresql-client)")
+    })
+    .await
+    .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Whether the gateway's session to the target uses TLS, as PostgreSQL itself reports it.
+const SSL_IN_USE: &str = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn target_tls_and_options_set_with_the_cli() {
+    let (target, root) = tokio::task::spawn_blocking(|| {
+        let pg = Postgres::start().expect("throwaway PostgreSQL starts");
+        let root = pg.enable_tls().expect("TLS on the throwaway PostgreSQL");
+        (pg, root)
+    })
+    .await
+    .unwrap();
+    let root = root.to_str().unwrap().to_owned();
+    let gw = Gateway::start().await;
+    let alice = gw.user_with_token("alice", "user", &["dba"]).await;
+
+    // Verified with the connection's own CA: the session runs, over TLS, and may pick another database.
+    gw.add_pg_connection_with(
+        &target,
+        "pg-tls",
+        "dba",
+        &[
+            "--tls",
+            "verify-full",
+            "--ca-file",
+            &root,
+            "--allow-other-databases",
+        ],
+    )
+    .await
+    .success();
+    let out = psql(&gw, "alice", &alice, "pg-tls", SSL_IN_USE).await;
+    assert!(out.status.success(), "psql failed: {}", stderr(&out));
+    assert_eq!(stdout(&out), "t", "the target leg runs over TLS");
+    let out = psql(
+        &gw,
+        "alice",
+        &alice,
+        "pg-tls/postgres",
+        "select current_database()",
+    )
+    .await;
+    assert!(out.status.success(), "psql failed: {}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "postgres",
+        "--allow-other-databases reached the proxy"
+    );
+
+    // The options are shown back (the CA is public), the credential is not.
+    let shown: Value = serde_json::from_str(
+        &gw.cli(&gw.admin_token, &["conn", "show", "pg-tls", "--json"])
+            .await
+            .success()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(shown["options"]["tls"], "verify-full");
+    assert_eq!(shown["options"]["allow_other_databases"], true);
+    assert!(shown["options"]["ca_pem"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+    assert!(!shown.to_string().contains(target.password()));
+
+    // A target whose certificate a CA signed, as managed databases have it: the chain is verified up to the CA
+    // given, for the target's host name.
+    let (signed, ca) = tokio::task::spawn_blocking(|| {
+        let pg = Postgres::start().expect("throwaway PostgreSQL starts");
+        let ca = pg
+            .enable_tls_signed_by_ca()
+            .expect("CA-signed TLS on the throwaway PostgreSQL");
+        (pg, ca)
+    })
+    .await
+    .unwrap();
+    let ca = ca.to_str().unwrap().to_owned();
+    gw.add_pg_connection_with(
+        &signed,
+        "pg-ca",
+        "dba",
+        &["--tls", "verify-full", "--ca-file", &ca],
+    )
+    .await
+    .success();
+    let out = psql(&gw, "alice", &alice, "pg-ca", SSL_IN_USE).await;
+    assert!(out.status.success(), "psql failed: {}", stderr(&out));
+    assert_eq!(stdout(&out), "t");
+    // Another CA (the first target's certificate) does not vouch for it.
+    gw.add_pg_connection_with(
+        &signed,
+        "pg-wrong-ca",
+        "dba",
+        &["--tls", "require", "--ca-file", &root],
+    )
+    .await
+    .success();
+    let out = psql(&gw, "alice", &alice, "pg-wrong-ca", "select 1").await;
+    assert!(
+        !out.status.success(),
+        "a certificate from another CA must not pass"
+    );
+    assert!(stderr(&out).contains("TLS certificate"), "{}", stderr(&out));
+
+    // Without the CA (the system's trust store does not know this throwaway one): refused, saying why and what
+    // to do; the target's address is not in the message.
+    gw.add_pg_connection_with(&target, "pg-untrusted", "dba", &["--tls", "require"])
+        .await
+        .success();
+    let out = psql(&gw, "alice", &alice, "pg-untrusted", "select 1").await;
+    assert!(!out.status.success(), "an untrusted certificate must not pass");
+    let err = stderr(&out);
+    assert!(err.contains("FATAL"), "{err}");
+    assert!(err.contains("TLS certificate"), "{err}");
+    assert!(err.contains("--ca-file"), "the fix is named: {err}");
+    assert!(
+        !err.contains(&target.port().to_string()),
+        "no target address: {err}"
+    );
+
+    // Another database is refused where the connection does not allow it.
+    gw.add_pg_connection(&target, "pg-plain", "dba").await;
+    let out = psql(&gw, "alice", &alice, "pg-plain", SSL_IN_USE).await;
+    assert_eq!(stdout(&out), "f", "no TLS unless asked for: {}", stderr(&out));
+    let out = psql(&gw, "alice", &alice, "pg-plain/postgres", "select 1").await;
+    assert!(!out.status.success(), "another database needs the option");
+
+    // The API refuses what the protocol does not have, and wrong types, naming the option.
+    let refused = gw
+        .add_pg_connection_with(&target, "pg-typo", "dba", &["--option", "read_onyl=true"])
+        .await
+        .failure();
+    assert!(refused.stderr.contains("read_onyl"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("read_only"),
+        "the known keys are listed: {}",
+        refused.stderr
+    );
+    let refused = gw
+        .add_pg_connection_with(&target, "pg-typo", "dba", &["--option", "exec_only=true"])
+        .await
+        .failure();
+    assert!(refused.stderr.contains("exec_only"), "{}", refused.stderr);
+    let refused = gw
+        .add_pg_connection_with(&target, "pg-typo", "dba", &["--option", "tls=prefer"])
+        .await
+        .failure();
+    assert!(refused.stderr.contains("verify-full"), "{}", refused.stderr);
+    let not_pem = gw.data_dir().join("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let refused = gw
+        .add_pg_connection_with(
+            &target,
+            "pg-typo",
+            "dba",
+            &["--tls", "require", "--ca-file", not_pem.to_str().unwrap()],
+        )
+        .await
+        .failure();
+    assert!(
+        refused.stderr.contains("no PEM certificate"),
+        "{}",
+        refused.stderr
+    );
+    let listed = gw
+        .cli(&gw.admin_token, &["conn", "list", "--json"])
+        .await
+        .success()
+        .stdout;
+    assert!(
+        !listed.contains("pg-typo"),
+        "nothing was stored for a refused request: {listed}"
+    );
+}
