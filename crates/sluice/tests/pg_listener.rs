@@ -45,34 +45,9 @@ default_style = "partial"
 name_heuristics = true
 "#;
 
-/// Runs psql (blocking, in a thread) through the gateway as `user` with `password`.
+/// psql through the gateway on `pg-prod`.
 async fn psql(gw: &Gateway, user: &str, password: &str, sslmode: &str, sql: &str) -> Output {
-    let addr = gw.running.pg_addr.expect("the PostgreSQL listener is enabled");
-    let conninfo = format!(
-        "host={} port={} user={user} dbname=pg-prod sslmode={sslmode} connect_timeout=10",
-        addr.ip(),
-        addr.port()
-    );
-    let (password, sql) = (password.to_owned(), sql.to_owned());
-    tokio::task::spawn_blocking(move || {
-        Command::new("psql")
-            .args([
-                conninfo.as_str(),
-                "-X",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=0",
-                "-c",
-                &sql,
-            ])
-            .env("PGPASSWORD", password)
-            .env("PGCONNECT_TIMEOUT", "10")
-            .output()
-            .expect("psql runs (Debian package postgresql-client)")
-    })
-    .await
-    .unwrap()
+    gw.psql(user, password, "pg-prod", sslmode, sql).await
 }
 
 fn text(out: &Output) -> (String, String) {

@@ -14,27 +14,12 @@ mod support;
 
 use serde_json::Value;
 use sluice_testbed::postgres::Postgres;
-use std::process::{Command, Output};
+use std::process::Output;
 use support::Gateway;
 
-/// Runs psql (blocking, in a thread) through the gateway as `user` on `dbname`.
+/// psql through the gateway (TLS on the client leg) on `dbname`.
 async fn psql(gw: &Gateway, user: &str, token: &str, dbname: &str, sql: &str) -> Output {
-    let addr = gw.running.pg_addr.expect("the PostgreSQL listener is enabled");
-    let conninfo = format!(
-        "host={} port={} user={user} dbname={dbname} sslmode=require connect_timeout=10",
-        addr.ip(),
-        addr.port()
-    );
-    let (token, sql) = (token.to_owned(), sql.to_owned());
-    tokio::task::spawn_blocking(move || {
-        Command::new("psql")
-            .args([conninfo.as_str(), "-X", "-A", "-t", "-c", &sql])
-            .env("PGPASSWORD", token)
-            .output()
-            .expect("psql runs (Debian package postgresql-client)")
-    })
-    .await
-    .unwrap()
+    gw.psql(user, token, dbname, "require", sql).await
 }
 
 fn stdout(out: &Output) -> String {

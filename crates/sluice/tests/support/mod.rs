@@ -132,6 +132,37 @@ impl Gateway {
             .await
     }
 
+    /// Runs psql (blocking, in a thread) through the PostgreSQL listener as `user` with `password`, on `dbname` (a
+    /// connection, or `connection/database`), with `-X -A -t` and `ON_ERROR_STOP=0`.
+    pub async fn psql(&self, user: &str, password: &str, dbname: &str, sslmode: &str, sql: &str) -> Output {
+        let addr = self.running.pg_addr.expect("the PostgreSQL listener is enabled");
+        let conninfo = format!(
+            "host={} port={} user={user} dbname={dbname} sslmode={sslmode} connect_timeout=10",
+            addr.ip(),
+            addr.port()
+        );
+        let (password, sql) = (password.to_owned(), sql.to_owned());
+        tokio::task::spawn_blocking(move || {
+            Command::new("psql")
+                .args([
+                    conninfo.as_str(),
+                    "-X",
+                    "-A",
+                    "-t",
+                    "-v",
+                    "ON_ERROR_STOP=0",
+                    "-c",
+                    &sql,
+                ])
+                .env("PGPASSWORD", password)
+                .env("PGCONNECT_TIMEOUT", "10")
+                .output()
+                .expect("psql runs (Debian package postgresql-client)")
+        })
+        .await
+        .unwrap()
+    }
+
     /// Applies `policy` (TOML) with the real CLI as admin.
     pub async fn apply_policy(&self, policy: &str) {
         let file = self.dir.path().join("policy.toml");
