@@ -153,7 +153,7 @@ pub enum GatewayError {
     #[error(
         "sluice refused the TLS certificate of the target of connection \"{connection}\": it is not signed by a \
          CA the connection trusts or not issued for the target's host name (an admin can give the connection its \
-         CA certificate: sluice conn add --ca-file)"
+         CA certificate: sluice conn set-options NAME --tls verify-full --ca-file CA.pem)"
     )]
     TargetCertificate {
         /// The connection name.

@@ -305,6 +305,8 @@ pub enum AuditAction {
     TokenRevoke,
     /// A connection was created.
     ConnectionCreate,
+    /// A connection's options were replaced.
+    ConnectionSetOptions,
     /// A connection was deleted.
     ConnectionDelete,
     /// A policy version was applied.
@@ -327,7 +329,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for validating filters.
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::UserCreate,
         AuditAction::UserDisable,
         AuditAction::UserEnable,
@@ -335,6 +337,7 @@ impl AuditAction {
         AuditAction::TokenCreate,
         AuditAction::TokenRevoke,
         AuditAction::ConnectionCreate,
+        AuditAction::ConnectionSetOptions,
         AuditAction::ConnectionDelete,
         AuditAction::PolicyApply,
         AuditAction::SshKeyAdd,
@@ -356,6 +359,7 @@ impl AuditAction {
             AuditAction::TokenCreate => "token.create",
             AuditAction::TokenRevoke => "token.revoke",
             AuditAction::ConnectionCreate => "connection.create",
+            AuditAction::ConnectionSetOptions => "connection.set_options",
             AuditAction::ConnectionDelete => "connection.delete",
             AuditAction::PolicyApply => "policy.apply",
             AuditAction::ReviewCreate => "review.create",

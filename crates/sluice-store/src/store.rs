@@ -206,6 +206,17 @@ impl Store {
         dispatch!(self.list_connections())
     }
 
+    /// Replaces a connection's options (audited with the new ones). An unknown name is [`StoreError::NotFound`].
+    /// Sessions opened afterwards use them; running ones keep what they started with.
+    pub async fn set_connection_options(
+        &self,
+        actor: &Actor,
+        name: &str,
+        options: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.set_connection_options(actor, name, options))
+    }
+
     /// Deletes a connection. An unknown name is [`StoreError::NotFound`].
     pub async fn delete_connection(&self, actor: &Actor, name: &str) -> Result<(), StoreError> {
         dispatch!(self.delete_connection(actor, name))

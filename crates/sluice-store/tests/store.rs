@@ -80,6 +80,7 @@ suite_on_both_backends!(
     touching_a_token_records_its_use_at_most_once_a_minute,
     connections_round_trip_with_their_sealed_credential,
     a_duplicate_connection_name_is_a_conflict_and_leaves_no_audit_row,
+    replacing_a_connections_options_is_stored_and_audited,
     deleting_a_connection_removes_it_and_an_unknown_name_is_not_found,
     policies_are_versioned_and_the_newest_is_active,
     the_audit_log_filters_by_actor_action_and_time_newest_first,

@@ -149,6 +149,50 @@ async fn target_tls_and_options_set_with_the_cli() {
         !err.contains(&target.port().to_string()),
         "no target address: {err}"
     );
+    // Fixed as the message says, without re-entering the credential: the next session verifies with the CA.
+    let set = gw
+        .cli(
+            &gw.admin_token,
+            &[
+                "conn",
+                "set-options",
+                "pg-untrusted",
+                "--tls",
+                "verify-full",
+                "--ca-file",
+                &root,
+            ],
+        )
+        .await
+        .success();
+    assert!(set.stdout.contains("tls = verify-full"), "{}", set.stdout);
+    let out = psql(&gw, "alice", &alice, "pg-untrusted", SSL_IN_USE).await;
+    assert!(out.status.success(), "psql failed: {}", stderr(&out));
+    assert_eq!(stdout(&out), "t");
+    // Options are replaced whole and checked as at creation; the change is in the audit log.
+    let refused = gw
+        .cli(
+            &gw.admin_token,
+            &[
+                "conn",
+                "set-options",
+                "pg-untrusted",
+                "--option",
+                "exec_only=true",
+            ],
+        )
+        .await
+        .failure();
+    assert!(refused.stderr.contains("exec_only"), "{}", refused.stderr);
+    let audit = gw
+        .cli(
+            &gw.admin_token,
+            &["audit", "list", "--action", "connection.set_options", "--json"],
+        )
+        .await
+        .success()
+        .stdout;
+    assert!(audit.contains("pg-untrusted"), "{audit}");
 
     // Another database is refused where the connection does not allow it.
     gw.add_pg_connection(&target, "pg-plain", "dba").await;

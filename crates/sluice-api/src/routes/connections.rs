@@ -101,6 +101,32 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(ConnectionDto::from(connection))))
 }
 
+/// `PUT /api/v1/connections/{name}/options`: replaces the connection's options (the body is the whole options
+/// object, checked as at creation). Sessions opened afterwards use them.
+pub async fn set_options(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(options): ApiJson<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Json<ConnectionDto>, ApiError> {
+    caller.require_admin()?;
+    let connection = state
+        .store()
+        .connection_by_name(&name)
+        .await?
+        .ok_or_else(|| not_found(&name))?;
+    super::connection_options::check(connection.protocol, &options)?;
+    let options = serde_json::Value::Object(options);
+    state
+        .store()
+        .set_connection_options(&caller.actor(), &name, &options)
+        .await?;
+    Ok(Json(ConnectionDto::from(Connection {
+        options,
+        ..connection
+    })))
+}
+
 /// `DELETE /api/v1/connections/{name}`
 pub async fn delete(
     State(state): State<ApiState>,

@@ -478,6 +478,7 @@ pub(crate) async fn create_connection(
         "database": connection.database,
         "groups": connection.groups,
         "credential": connection.credential.as_ref().map(|c| c.kind.as_str()),
+        "options": connection.options,
     });
     audit(
         &mut tx,
@@ -517,6 +518,37 @@ pub(crate) async fn list_connections(pool: &Pool<Db>) -> Result<Vec<Connection>,
     .await
     .map_err(db)?;
     rows.into_iter().map(Connection::try_from).collect()
+}
+
+pub(crate) async fn set_connection_options(
+    pool: &Pool<Db>,
+    actor: &Actor,
+    name: &str,
+    options: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let mut tx = begin_write(pool).await?;
+    let updated = sqlx::query("UPDATE connections SET options = $1 WHERE name = $2")
+        .bind(Json(options))
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound {
+            what: "connection",
+            name: name.to_owned(),
+        });
+    }
+    audit(
+        &mut tx,
+        actor,
+        AuditAction::ConnectionSetOptions,
+        name,
+        json!({ "options": options }),
+    )
+    .await?;
+    tx.commit().await.map_err(db)?;
+    Ok(())
 }
 
 pub(crate) async fn delete_connection(pool: &Pool<Db>, actor: &Actor, name: &str) -> Result<(), StoreError> {

@@ -420,6 +420,42 @@ pub async fn a_duplicate_connection_name_is_a_conflict_and_leaves_no_audit_row(s
     assert_eq!(audit_count(store).await, 1);
 }
 
+pub async fn replacing_a_connections_options_is_stored_and_audited(store: &Store) {
+    let key = MasterKey::generate().unwrap();
+    store
+        .create_connection(&admin_actor(), new_connection("prod", &key, b"pw"))
+        .await
+        .unwrap();
+    let options = json!({ "tls": "verify-full", "read_only": true });
+    store
+        .set_connection_options(&admin_actor(), "prod", &options)
+        .await
+        .unwrap();
+    let found = store.connection_by_name("prod").await.unwrap().unwrap();
+    assert_eq!(found.options, options, "replaced whole, not merged");
+    assert_eq!(
+        key.open(&found.credential.unwrap().sealed, b"prod")
+            .unwrap()
+            .expose(),
+        b"pw",
+        "the credential is untouched"
+    );
+    let err = store
+        .set_connection_options(&admin_actor(), "nope", &options)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotFound { what: "connection", name } if name == "nope"),
+        "{err:?}"
+    );
+    let audit = store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        audit.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["connection.set_options", "connection.create"]
+    );
+    assert_eq!(audit[0].detail["options"], options);
+}
+
 pub async fn deleting_a_connection_removes_it_and_an_unknown_name_is_not_found(store: &Store) {
     let key = MasterKey::generate().unwrap();
     store

@@ -3,8 +3,8 @@
 use super::client::{Client, Endpoint};
 use super::table::{list, print_json, text, when, Table};
 use super::{
-    AuditCommand, Command, ConnAddArgs, ConnCommand, PolicyCommand, SessionsCommand, TokenCommand,
-    UserCommand,
+    AuditCommand, Command, ConnAddArgs, ConnCommand, ConnOptionArgs, PolicyCommand, SessionsCommand,
+    TokenCommand, UserCommand,
 };
 use anyhow::{bail, Context as _};
 use serde_json::{json, Map, Value};
@@ -370,6 +370,19 @@ fn conn(out: &mut impl Write, client: &Client, cmd: ConnCommand) -> anyhow::Resu
             writeln!(out, "created:   {}", when(&c, "created_at"))?;
             Ok(())
         }
+        ConnCommand::SetOptions { name, options } => {
+            let body = Value::Object(conn_options(&options)?);
+            let c = client.send(
+                "PUT",
+                &format!("/api/v1/connections/{}/options", path_segment(&name)),
+                &body,
+            )?;
+            writeln!(out, "options of `{name}` replaced; new sessions use them")?;
+            for line in option_lines(&c) {
+                writeln!(out, "{line}")?;
+            }
+            Ok(())
+        }
         ConnCommand::Rm { name } => {
             client.call("DELETE", &format!("/api/v1/connections/{}", path_segment(&name)))?;
             Ok(writeln!(out, "removed connection `{name}`")?)
@@ -420,7 +433,7 @@ fn credential(c: &Value) -> String {
 }
 
 fn conn_body(args: ConnAddArgs) -> anyhow::Result<Value> {
-    let options = conn_options(&args)?;
+    let options = conn_options(&args.options)?;
     let mut body = json!({
         "name": args.name,
         "type": args.protocol,
@@ -458,9 +471,10 @@ fn conn_body(args: ConnAddArgs) -> anyhow::Result<Value> {
     Ok(body)
 }
 
-/// The `options` object of `sluice conn add`: the named flags, then each `--option KEY=VALUE`. The gateway checks
-/// keys and types against the protocol; here only the shape of the arguments is checked.
-fn conn_options(args: &ConnAddArgs) -> anyhow::Result<serde_json::Map<String, Value>> {
+/// The `options` object of `sluice conn add` and `conn set-options`: the named flags, then each
+/// `--option KEY=VALUE`. The gateway checks keys and types against the protocol; here only the shape of the
+/// arguments is checked.
+fn conn_options(args: &ConnOptionArgs) -> anyhow::Result<serde_json::Map<String, Value>> {
     let mut options = serde_json::Map::new();
     if let Some(tls) = &args.tls {
         options.insert("tls".into(), Value::from(tls.as_str()));

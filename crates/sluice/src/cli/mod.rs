@@ -246,6 +246,14 @@ enum TokenCommand {
 enum ConnCommand {
     /// Add a connection. Its credential is sealed by the gateway and never shown again.
     Add(Box<ConnAddArgs>),
+    /// Replace a connection's options with exactly the ones given (no flags: none); new sessions use them.
+    SetOptions {
+        /// Connection name.
+        name: String,
+        /// The new options.
+        #[command(flatten)]
+        options: ConnOptionArgs,
+    },
     /// List the connections you may use (admins: all).
     List {
         /// Print JSON.
@@ -296,6 +304,14 @@ struct ConnAddArgs {
     /// Group allowed to use the connection (repeatable).
     #[arg(long = "group")]
     groups: Vec<String>,
+    /// Protocol options.
+    #[command(flatten)]
+    options: ConnOptionArgs,
+}
+
+/// The options of a connection, for `conn add` and `conn set-options`.
+#[derive(Debug, Args)]
+struct ConnOptionArgs {
     /// PostgreSQL: TLS towards the target, always verifying its certificate and host name (`require` and
     /// `verify-full` are the same).
     #[arg(long, value_parser = ["disable", "require", "verify-full"])]
