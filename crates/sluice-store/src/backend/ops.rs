@@ -202,12 +202,7 @@ pub(crate) async fn set_user_disabled(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound {
-            what: "user",
-            name: name.to_owned(),
-        });
-    }
+    touched(updated.rows_affected(), "user", name)?;
     let user = fetch_user_by_name(&mut tx, name)
         .await?
         .ok_or_else(|| StoreError::NotFound {
@@ -238,12 +233,7 @@ pub(crate) async fn set_user_groups(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound {
-            what: "user",
-            name: name.to_owned(),
-        });
-    }
+    touched(updated.rows_affected(), "user", name)?;
     let user = fetch_user_by_name(&mut tx, name)
         .await?
         .ok_or_else(|| StoreError::NotFound {
@@ -533,12 +523,7 @@ pub(crate) async fn set_connection_options(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound {
-            what: "connection",
-            name: name.to_owned(),
-        });
-    }
+    touched(updated.rows_affected(), "connection", name)?;
     audit(
         &mut tx,
         actor,
@@ -558,14 +543,20 @@ pub(crate) async fn delete_connection(pool: &Pool<Db>, actor: &Actor, name: &str
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    if deleted.rows_affected() == 0 {
+    touched(deleted.rows_affected(), "connection", name)?;
+    audit(&mut tx, actor, AuditAction::ConnectionDelete, name, json!({})).await?;
+    tx.commit().await.map_err(db)?;
+    Ok(())
+}
+
+/// [`StoreError::NotFound`] for `what` named `name` when a change by name touched no row.
+fn touched(rows: u64, what: &'static str, name: &str) -> Result<(), StoreError> {
+    if rows == 0 {
         return Err(StoreError::NotFound {
-            what: "connection",
+            what,
             name: name.to_owned(),
         });
     }
-    audit(&mut tx, actor, AuditAction::ConnectionDelete, name, json!({})).await?;
-    tx.commit().await.map_err(db)?;
     Ok(())
 }
 
