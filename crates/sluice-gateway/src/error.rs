@@ -6,6 +6,52 @@
 
 use sluice_model::Protocol;
 
+/// Why a target's TLS certificate was refused, in terms of what an admin can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CertificateProblem {
+    /// No CA the connection trusts vouches for it: an unknown issuer, a self-signed certificate, a bad signature,
+    /// or not a certificate for a TLS server. The fix is the same: the connection's own CA (or the certificate).
+    Untrusted,
+    /// It does not name the host the connection uses.
+    WrongHostName,
+    /// Its validity period has ended.
+    Expired,
+    /// Its validity period has not begun.
+    NotYetValid,
+}
+
+impl CertificateProblem {
+    /// Classifies rustls's verdict on a certificate.
+    pub fn from_rustls(error: &rustls::CertificateError) -> CertificateProblem {
+        use rustls::CertificateError as E;
+        match error {
+            E::NotValidForName | E::NotValidForNameContext { .. } => CertificateProblem::WrongHostName,
+            E::Expired | E::ExpiredContext { .. } => CertificateProblem::Expired,
+            E::NotValidYet | E::NotValidYetContext { .. } => CertificateProblem::NotYetValid,
+            _ => CertificateProblem::Untrusted,
+        }
+    }
+
+    /// The client-safe explanation, with the fix.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CertificateProblem::Untrusted => {
+                "it is not signed by a CA the connection trusts (an admin can give the connection its CA \
+                 certificate, or the certificate itself if it signs itself: sluice conn set-options NAME --tls \
+                 verify-full --ca-file CA.pem)"
+            }
+            CertificateProblem::WrongHostName => {
+                "it is not issued for the host name the connection uses (the connection's host must be a name \
+                 or address the certificate lists)"
+            }
+            CertificateProblem::Expired => "it has expired (the target needs a renewed certificate)",
+            CertificateProblem::NotYetValid => {
+                "it is not valid yet (check the clocks of the gateway and the target)"
+            }
+        }
+    }
+}
+
 /// Which party an error is attributed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
@@ -147,17 +193,17 @@ pub enum GatewayError {
     /// The masking configuration of the policy could not be compiled.
     #[error("the masking configuration of the policy is invalid: {0}")]
     Mask(#[from] sluice_mask::MaskError),
-    /// The target's TLS certificate was refused: not signed by a CA the connection trusts, or not issued for the
-    /// target's host name. Said apart from an unreachable target because the fix is different (the cause, with
-    /// the host, goes to the log only).
+    /// The target's TLS certificate was refused. Said apart from an unreachable target, and the problem named,
+    /// because each has a different fix (the full cause, with the host, goes to the log only).
     #[error(
-        "sluice refused the TLS certificate of the target of connection \"{connection}\": it is not signed by a \
-         CA the connection trusts or not issued for the target's host name (an admin can give the connection its \
-         CA certificate: sluice conn set-options NAME --tls verify-full --ca-file CA.pem)"
+        "sluice refused the TLS certificate of the target of connection \"{connection}\": {}",
+        problem.describe()
     )]
     TargetCertificate {
         /// The connection name.
         connection: String,
+        /// What is wrong with the certificate.
+        problem: CertificateProblem,
     },
     /// The client pipelined more messages than sluice keeps track of.
     #[error("too many pipelined messages without a Sync")]

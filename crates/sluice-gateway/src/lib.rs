@@ -15,4 +15,4 @@ pub mod pg;
 pub mod runtime;
 
 pub use deps::{GatewayDeps, PgSettings, RecordingSettings, DEFAULT_SYNC_INTERVAL};
-pub use error::{GatewayError, Side};
+pub use error::{CertificateProblem, GatewayError, Side};

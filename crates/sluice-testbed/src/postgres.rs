@@ -191,6 +191,13 @@ impl Postgres {
     /// certificate, an end entity for `localhost` and `127.0.0.1`. Returns the CA certificate's path, the root
     /// clients verify with. Takes effect for new connections.
     pub fn enable_tls_signed_by_ca(&self) -> Result<PathBuf> {
+        self.enable_tls_signed_by_ca_for("DNS:localhost,IP:127.0.0.1")
+    }
+
+    /// [`Postgres::enable_tls_signed_by_ca`] with a certificate for other names: `names` is OpenSSL's
+    /// `subjectAltName` value (`DNS:db.internal,IP:10.0.0.5`). A certificate that does not name `127.0.0.1` shows
+    /// what a client that checks host names does with it.
+    pub fn enable_tls_signed_by_ca_for(&self, names: &str) -> Result<PathBuf> {
         let openssl = system::find_binary("openssl", "openssl", &[])?;
         let dir = self.dir.path();
         let (ca_cert, ca_key) = (dir.join("ca.crt"), dir.join("ca.key"));
@@ -228,8 +235,10 @@ impl Postgres {
         let extensions = dir.join("server.ext");
         std::fs::write(
             &extensions,
-            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
-             extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+            format!(
+                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+                 extendedKeyUsage=serverAuth\nsubjectAltName={names}\n"
+            ),
         )
         .map_err(|err| TestbedError::io(format!("writing {}", extensions.display()), err))?;
         let mut sign = Command::new(&openssl);

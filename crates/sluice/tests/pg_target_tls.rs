@@ -133,6 +133,46 @@ async fn target_tls_and_options_set_with_the_cli() {
         "a certificate from another CA must not pass"
     );
     assert!(stderr(&out).contains("TLS certificate"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not signed by a CA the connection trusts"),
+        "the problem is named: {}",
+        stderr(&out)
+    );
+
+    // Signed by the CA given but issued for another host: refused for that reason, as libpq's verify-full
+    // would, because a certificate for any name from a shared CA would otherwise do.
+    let (misnamed, misnamed_ca) = tokio::task::spawn_blocking(|| {
+        let pg = Postgres::start().expect("throwaway PostgreSQL starts");
+        let ca = pg
+            .enable_tls_signed_by_ca_for("DNS:db.internal")
+            .expect("CA-signed TLS for another name on the throwaway PostgreSQL");
+        (pg, ca)
+    })
+    .await
+    .unwrap();
+    let misnamed_ca = misnamed_ca.to_str().unwrap().to_owned();
+    gw.add_pg_connection_with(
+        &misnamed,
+        "pg-misnamed",
+        "dba",
+        &["--tls", "verify-full", "--ca-file", &misnamed_ca],
+    )
+    .await
+    .success();
+    let out = psql(&gw, "alice", &alice, "pg-misnamed", "select 1").await;
+    assert!(
+        !out.status.success(),
+        "a certificate for another host must not pass"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("not issued for the host name the connection uses"),
+        "the problem is named: {err}"
+    );
+    assert!(
+        !err.contains(&misnamed.port().to_string()),
+        "no target address: {err}"
+    );
 
     // Without the CA (the system's trust store does not know this throwaway one): refused, saying why and what
     // to do; the target's address is not in the message.

@@ -17,7 +17,7 @@ use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 
 use super::stream::{read_some, Stream};
-use crate::{GatewayDeps, GatewayError};
+use crate::{CertificateProblem, GatewayDeps, GatewayError};
 
 /// How the gateway talks TLS to a target (`options.tls` of the connection).
 ///
@@ -263,25 +263,30 @@ async fn start_tls(
         .connect(server_name, socket)
         .await
         .map_err(|source| {
-            let refused_certificate = source
+            let refused = source
                 .get_ref()
                 .and_then(|e| e.downcast_ref::<rustls::Error>())
-                .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)));
-            if refused_certificate {
-                tracing::warn!(
-                    connection = %connection.name,
-                    host = %connection.host,
-                    error = %source,
-                    "the target's TLS certificate was refused"
-                );
-                GatewayError::TargetCertificate {
-                    connection: connection.name.clone(),
+                .and_then(|e| match e {
+                    rustls::Error::InvalidCertificate(problem) => Some(problem),
+                    _ => None,
+                });
+            match refused {
+                Some(problem) => {
+                    tracing::warn!(
+                        connection = %connection.name,
+                        host = %connection.host,
+                        error = %source,
+                        "the target's TLS certificate was refused"
+                    );
+                    GatewayError::TargetCertificate {
+                        connection: connection.name.clone(),
+                        problem: CertificateProblem::from_rustls(problem),
+                    }
                 }
-            } else {
-                GatewayError::TargetConnect {
+                None => GatewayError::TargetConnect {
                     connection: connection.name.clone(),
                     source,
-                }
+                },
             }
         })?;
     Ok(Stream::ClientTls(Box::new(tls)))
