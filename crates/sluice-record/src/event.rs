@@ -151,7 +151,8 @@ pub struct CommandComplete {
     pub tag: String,
     /// Rows returned or affected, when the command reports it.
     pub rows: Option<u64>,
-    /// Wall time from sending to completion, in microseconds.
+    /// Wall time from sending to completion, in microseconds. When the target was still answering an earlier
+    /// statement (pipelined, or one Query holding several), from the end of that one's result instead.
     pub duration_us: u64,
     /// The result's last rows, when they reached the client in the same response as this completion and every
     /// row of the result was recorded: carried here instead of in a `result_rows` record before it. Most

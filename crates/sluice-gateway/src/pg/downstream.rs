@@ -85,6 +85,11 @@ pub(crate) struct Downstream<'a, R, W> {
     statements: HashMap<String, Prepared>,
     portals: HashMap<String, Portal>,
     result: Option<Delivery>,
+    /// The client has left and a write to it failed: answers still due are recorded, not sent.
+    client_unreachable: bool,
+    /// When the last result ended: the target answers in order, so the next result cannot have started earlier
+    /// (a later statement of a multi-statement Query, an Execute pipelined behind another).
+    last_finished: Option<Instant>,
     /// The last RowDescription resolved, with what it was resolved for (whether masked, the statement's tables):
     /// a session repeating one query shape gets byte-identical descriptions, resolved once.
     last_description: Option<Described>,
@@ -128,6 +133,8 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             statements: HashMap::new(),
             portals: HashMap::new(),
             result: None,
+            client_unreachable: false,
+            last_finished: None,
             last_description: None,
         }
     }
@@ -153,7 +160,11 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 }
             }
             self.release(&mut out).await?;
-            if ready_idle && self.drain.is_draining() && self.shared.pending.load(Ordering::Acquire) == 0 {
+            let idle = self.shared.pending.load(Ordering::Acquire) == 0;
+            if idle && self.shared.client_gone.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            if ready_idle && self.drain.is_draining() && idle {
                 return Err(GatewayError::ShuttingDown);
             }
             let n = tokio::select! {
@@ -168,6 +179,10 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 }
             };
             if n == 0 {
+                // After the client's Terminate the target closes once it has answered everything before it.
+                if self.shared.client_gone.load(Ordering::Acquire) {
+                    return Ok(());
+                }
                 return Err(GatewayError::TargetClosed);
             }
             self.shared
@@ -183,8 +198,26 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         }
         self.record_batch()?;
         self.recorder.flush()?;
-        self.client.write_all(out).await.map_err(GatewayError::ClientIo)?;
-        self.client.flush().await.map_err(GatewayError::ClientIo)?;
+        if self.client_unreachable {
+            out.clear();
+            return Ok(());
+        }
+        let written = async {
+            self.client.write_all(out).await?;
+            self.client.flush().await
+        }
+        .await;
+        match written {
+            Ok(()) => {}
+            // A client that has left may still read what was due before its Terminate; if it cannot, the rest
+            // is only recorded.
+            Err(_) if self.shared.client_gone.load(Ordering::Acquire) => {
+                self.client_unreachable = true;
+                out.clear();
+                return Ok(());
+            }
+            Err(e) => return Err(GatewayError::ClientIo(e)),
+        }
         self.shared
             .bytes_to_client
             .fetch_add(out.len() as u64, Ordering::Relaxed);
@@ -437,7 +470,22 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         Ok(())
     }
 
+    /// When the result about to open started at the target, as near as the gateway can tell: when its entry was
+    /// sent, or when the result before it ended if that was later. The recorded duration runs from here.
+    fn result_since(&mut self) -> Instant {
+        let sent = match self.head() {
+            Some(Expect::Query { sent, .. } | Expect::Execute { sent, .. }) => Some(*sent),
+            _ => None,
+        };
+        match (sent, self.last_finished) {
+            (Some(sent), Some(finished)) => sent.max(finished),
+            (Some(at), None) | (None, Some(at)) => at,
+            (None, None) => Instant::now(),
+        }
+    }
+
     fn start_result(&mut self, handling: &Handling, columns: Option<Arc<[Column]>>) {
+        let started = self.result_since();
         let names = columns
             .as_ref()
             .map(|c| c.iter().map(|c| c.name.clone()).collect())
@@ -449,7 +497,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             cap: RowCap::new(self.row_cap),
             batch: Vec::new(),
             names,
-            started: Instant::now(),
+            started,
             copy_binary: false,
         });
     }
@@ -613,6 +661,8 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         let Some(mut result) = self.result.take() else {
             return Ok(());
         };
+        let finished = Instant::now();
+        self.last_finished = Some(finished);
         if result.cap.omitted() > 0 {
             self.recorder.append(&Event::RowsOmitted(RowsOmitted {
                 statement: result.statement,
@@ -624,7 +674,8 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 statement: result.statement,
                 rows: completion.rows(),
                 tag: completion.tag,
-                duration_us: u64::try_from(result.started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                duration_us: u64::try_from(finished.saturating_duration_since(result.started).as_micros())
+                    .unwrap_or(u64::MAX),
                 last_rows: (!result.batch.is_empty()).then(|| RowBatch {
                     columns: std::mem::take(&mut result.names),
                     rows: std::mem::take(&mut result.batch),

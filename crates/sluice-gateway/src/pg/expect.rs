@@ -7,6 +7,7 @@
 //! answer and are dropped when the ReadyForQuery arrives.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use sluice_mask::Masker;
 use sluice_wire_pg::backend::Notice;
@@ -29,8 +30,9 @@ pub(crate) struct Handling {
 /// One expected answer.
 #[derive(Debug)]
 pub(crate) enum Expect {
-    /// A simple Query: everything up to ReadyForQuery.
-    Query { handling: Handling },
+    /// A simple Query: everything up to ReadyForQuery. `sent`: when it went to the target, where the recorded
+    /// duration of its first result starts.
+    Query { handling: Handling, sent: Instant },
     /// Parse: ParseComplete (or an error). `reviewed`: a statement the policy sends to review, whose outcome the
     /// target-facing half reports (see `review::ParseOutcomes`).
     Parse {
@@ -46,8 +48,8 @@ pub(crate) enum Expect {
     },
     /// Describe: [ParameterDescription] RowDescription | NoData.
     Describe { target: Target, name: String },
-    /// Execute: rows, then CommandComplete | EmptyQueryResponse | PortalSuspended.
-    Execute { portal: String },
+    /// Execute: rows, then CommandComplete | EmptyQueryResponse | PortalSuspended. `sent` as for `Query`.
+    Execute { portal: String, sent: Instant },
     /// Close: CloseComplete.
     Close { target: Target, name: String },
     /// Sync: ReadyForQuery.

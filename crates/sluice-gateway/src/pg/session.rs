@@ -17,7 +17,7 @@ use sluice_policy::{Subject, Target};
 use sluice_record::{Event, Identity, SessionClosed, SessionOpened};
 use sluice_store::{NewSession, SessionCounters, SessionSummary};
 use sluice_wire_pg::backend::{Authentication, BackendKeyData};
-use sluice_wire_pg::{BackendMessage, FrontendDecoder, Limits};
+use sluice_wire_pg::{BackendMessage, FrontendDecoder, FrontendMessage, Limits};
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
@@ -447,13 +447,66 @@ async fn relay(
             session_masker,
             deps.recording.row_cap,
         );
+        let downstream = downstream.run();
+        tokio::pin!(downstream);
         tokio::select! {
-            up = upstream.run() => up.map(|UpstreamEnd::Terminated| ()),
-            down = downstream.run() => down,
+            up = upstream.run() => {
+                let up = up.map(|UpstreamEnd::Terminated| ());
+                let client_left = matches!(
+                    &up,
+                    Ok(()) | Err(GatewayError::ClientClosed | GatewayError::ClientIo(_))
+                );
+                if client_left && shared.pending.load(Ordering::Acquire) > 0 {
+                    if up.is_err() {
+                        // Gone without a Terminate: end a COPY FROM STDIN it left open (the target ignores a
+                        // CopyFail outside COPY) and have the target send what it holds back, without the Sync
+                        // that would commit an unfinished extended-protocol batch.
+                        let mut out = BytesMut::new();
+                        let fail = sluice_wire_pg::CopyFail {
+                            message: "sluice: the client disconnected".to_owned(),
+                        };
+                        for msg in [FrontendMessage::CopyFail(fail), FrontendMessage::Flush] {
+                            msg.encode(&mut out).map_err(GatewayError::ClientProtocol)?;
+                        }
+                        let _ = target_write.write_all(&out).await;
+                        let _ = target_write.flush().await;
+                    }
+                    finish_after_client_left(downstream, shared).await.and(up)
+                } else {
+                    up
+                }
+            }
+            down = &mut downstream => down,
         }
     };
     drop(registration);
     outcome
+}
+
+/// How long answers still due when the client leaves are awaited for the recording.
+const ANSWERS_AFTER_CLIENT_LEFT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The client has left (its Terminate, or its connection closed) while the target still owed answers to
+/// statements that were sent: PostgreSQL runs them anyway, so the target-facing half goes on recording their
+/// outcome (rows affected, errors, the rows of results, as the client would have seen them) until nothing is due,
+/// for a bounded time. Without this a client could pipeline a statement and leave to keep its outcome out of the
+/// recording.
+async fn finish_after_client_left(
+    downstream: impl std::future::Future<Output = Result<(), GatewayError>>,
+    shared: &Shared,
+) -> Result<(), GatewayError> {
+    shared.client_gone.store(true, Ordering::Release);
+    match tokio::time::timeout(ANSWERS_AFTER_CLIENT_LEFT, downstream).await {
+        Ok(finished) => finished,
+        Err(_) => {
+            tracing::info!(
+                pending = shared.pending.load(Ordering::Acquire),
+                "the client left and the target did not answer what was due within {}s; not awaited further",
+                ANSWERS_AFTER_CLIENT_LEFT.as_secs()
+            );
+            Ok(())
+        }
+    }
 }
 
 /// Tells the client why the session ends (when it can still hear it) and logs the ending once.

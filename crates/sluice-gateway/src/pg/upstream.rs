@@ -2,8 +2,9 @@
 //! forwards what is allowed (raw frames, not re-encoded), puts a failing sentinel in place of what is refused,
 //! records statements, and tells the target-facing half what to expect.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use sluice_record::{Event, Statement};
@@ -39,6 +40,9 @@ pub(crate) struct Shared {
     pub statements: AtomicU64,
     /// Whether the target prepared the Parses under review, reported by the target-facing half.
     pub parses: super::review::ParseOutcomes,
+    /// Set when the client has left (Terminate, or its connection closed) while answers were still due: the
+    /// target-facing half then finishes recording them without waiting for the client (see `session::relay`).
+    pub client_gone: AtomicBool,
 }
 
 /// The client-facing half.
@@ -130,7 +134,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 };
                 let handling = self.judge_statement(&query.sql)?;
                 let refused = handling.refusal.is_some();
-                self.push(Expect::Query { handling })?;
+                self.push(Expect::Query {
+                    handling,
+                    sent: Instant::now(),
+                })?;
                 if refused {
                     encode(
                         out,
@@ -190,7 +197,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 let FrontendMessage::Execute(e) = parse(&frame)? else {
                     return Err(unexpected());
                 };
-                self.push(Expect::Execute { portal: e.portal })?;
+                self.push(Expect::Execute {
+                    portal: e.portal,
+                    sent: Instant::now(),
+                })?;
                 forward(out, &frame);
             }
             b'C' => {
@@ -226,7 +236,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                     tables: Arc::from(Vec::new()),
                     refusal: Some(refusal),
                 };
-                self.push(Expect::Query { handling })?;
+                self.push(Expect::Query {
+                    handling,
+                    sent: Instant::now(),
+                })?;
                 encode(
                     out,
                     &FrontendMessage::Query(Query {

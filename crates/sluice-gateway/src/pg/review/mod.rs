@@ -277,7 +277,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             refusal,
         };
         let refused = handling.refusal.is_some();
-        self.push_expect(Expect::Query { handling })?;
+        self.push_expect(Expect::Query {
+            handling,
+            sent: std::time::Instant::now(),
+        })?;
         if refused {
             FrontendMessage::Query(Query {
                 sql: SENTINEL_SQL.to_owned(),
