@@ -4,23 +4,17 @@ mod support;
 
 use support::Gateway;
 
-/// The README's example policy.
-const POLICY: &str = r#"version = 1
-
-[[ruleset]]
-name = "orders guardrails"
-connections = ["orders-*"]
-
-[[ruleset.rule]]
-name = "no-drop"
-guardrail = "drop_objects"
-action = "deny"
-
-[[ruleset.rule]]
-name = "no-unbounded-delete"
-guardrail = "delete_without_where"
-action = "deny"
-"#;
+/// The README's example policy, taken from the README itself so the two cannot drift apart.
+fn readme_policy() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .expect("README.md at the workspace root");
+    let start = readme
+        .find("cat > policy.toml <<'EOF'\n")
+        .expect("the README writes policy.toml with a here-document");
+    let body = &readme[start..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("\nEOF").expect("the here-document ends with EOF") + 1].to_owned()
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readme_walkthrough_works_with_the_cli() {
@@ -144,7 +138,7 @@ async fn readme_walkthrough_works_with_the_cli() {
 
     // Apply a policy, show it, and check a file offline.
     let policy = gw.dir.path().join("policy.toml");
-    std::fs::write(&policy, POLICY).unwrap();
+    std::fs::write(&policy, readme_policy()).unwrap();
     let out = gw
         .cli(&admin, &["policy", "apply", policy.to_str().unwrap()])
         .await
@@ -152,7 +146,9 @@ async fn readme_walkthrough_works_with_the_cli() {
     assert!(out.stdout.contains("as policy version 1"), "{}", out.stdout);
     let shown = gw.cli(&admin, &["policy", "show"]).await.success().stdout;
     assert!(
-        shown.contains("guardrail = \"drop_objects\"") && shown.contains("by admin"),
+        shown.contains("guardrail = \"drop_objects\"")
+            && shown.contains("[ruleset.mask]")
+            && shown.contains("by admin"),
         "{shown}"
     );
     let out = gw
