@@ -188,16 +188,10 @@ impl Postgres {
     }
 
     /// Turns TLS on the way a managed database has it: a fresh CA (kept only as its certificate) signs the server's
-    /// certificate, an end entity for `localhost` and `127.0.0.1`. Returns the CA certificate's path, the root
-    /// clients verify with. Takes effect for new connections.
-    pub fn enable_tls_signed_by_ca(&self) -> Result<PathBuf> {
-        self.enable_tls_signed_by_ca_for("DNS:localhost,IP:127.0.0.1")
-    }
-
-    /// [`Postgres::enable_tls_signed_by_ca`] with a certificate for other names: `names` is OpenSSL's
-    /// `subjectAltName` value (`DNS:db.internal,IP:10.0.0.5`). A certificate that does not name `127.0.0.1` shows
-    /// what a client that checks host names does with it.
-    pub fn enable_tls_signed_by_ca_for(&self, names: &str) -> Result<PathBuf> {
+    /// certificate, an end entity for `names` (OpenSSL's `subjectAltName` value: `DNS:localhost,IP:127.0.0.1`; one
+    /// that does not name `127.0.0.1` shows what a client that checks host names does with it). Returns the CA
+    /// certificate's path, the root clients verify with. Takes effect for new connections.
+    pub fn enable_tls_signed_by_ca(&self, names: &str) -> Result<PathBuf> {
         let openssl = system::find_binary("openssl", "openssl", &[])?;
         let dir = self.dir.path();
         let (ca_cert, ca_key) = (dir.join("ca.crt"), dir.join("ca.key"));

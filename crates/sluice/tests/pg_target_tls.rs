@@ -30,6 +30,20 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// A throwaway PostgreSQL whose certificate a fresh CA issued for `names` (OpenSSL `subjectAltName` syntax), and
+/// that CA's certificate file.
+async fn ca_signed_target(names: &'static str) -> (Postgres, String) {
+    tokio::task::spawn_blocking(move || {
+        let pg = Postgres::start().expect("throwaway PostgreSQL starts");
+        let ca = pg
+            .enable_tls_signed_by_ca(names)
+            .expect("CA-signed TLS on the throwaway PostgreSQL");
+        (pg, ca.to_str().unwrap().to_owned())
+    })
+    .await
+    .unwrap()
+}
+
 /// Whether the gateway's session to the target uses TLS, as PostgreSQL itself reports it.
 const SSL_IN_USE: &str = "select ssl from pg_stat_ssl where pid = pg_backend_pid()";
 
@@ -97,16 +111,7 @@ async fn target_tls_and_options_set_with_the_cli() {
 
     // A target whose certificate a CA signed, as managed databases have it: the chain is verified up to the CA
     // given, for the target's host name.
-    let (signed, ca) = tokio::task::spawn_blocking(|| {
-        let pg = Postgres::start().expect("throwaway PostgreSQL starts");
-        let ca = pg
-            .enable_tls_signed_by_ca()
-            .expect("CA-signed TLS on the throwaway PostgreSQL");
-        (pg, ca)
-    })
-    .await
-    .unwrap();
-    let ca = ca.to_str().unwrap().to_owned();
+    let (signed, ca) = ca_signed_target("DNS:localhost,IP:127.0.0.1").await;
     gw.add_pg_connection_with(
         &signed,
         "pg-ca",
@@ -141,16 +146,7 @@ async fn target_tls_and_options_set_with_the_cli() {
 
     // Signed by the CA given but issued for another host: refused for that reason, as libpq's verify-full
     // would, because a certificate for any name from a shared CA would otherwise do.
-    let (misnamed, misnamed_ca) = tokio::task::spawn_blocking(|| {
-        let pg = Postgres::start().expect("throwaway PostgreSQL starts");
-        let ca = pg
-            .enable_tls_signed_by_ca_for("DNS:db.internal")
-            .expect("CA-signed TLS for another name on the throwaway PostgreSQL");
-        (pg, ca)
-    })
-    .await
-    .unwrap();
-    let misnamed_ca = misnamed_ca.to_str().unwrap().to_owned();
+    let (misnamed, misnamed_ca) = ca_signed_target("DNS:db.internal").await;
     gw.add_pg_connection_with(
         &misnamed,
         "pg-misnamed",
