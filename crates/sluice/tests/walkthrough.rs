@@ -5,6 +5,7 @@ mod support;
 use support::Gateway;
 
 /// The README's example policy, taken from the README itself so the two cannot drift apart.
+#[allow(clippy::expect_used, clippy::unwrap_used)]
 fn readme_policy() -> String {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
         .expect("README.md at the workspace root");
