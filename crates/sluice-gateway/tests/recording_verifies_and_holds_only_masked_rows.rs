@@ -88,3 +88,23 @@ fn recording_verifies_and_contains_statements_and_masked_rows_only() {
         .any(|e| matches!(e, Event::Error(err) if err.code.as_deref() == Some("42501"))));
     assert!(matches!(events.last(), Some(Event::SessionClosed(_))));
 }
+
+#[test]
+fn a_refusal_quoting_a_sensitive_value_is_masked_on_screen_and_in_the_recording() {
+    let h = Harness::start();
+    // Procedural code is refused as opaque, and the refusal quotes the statement.
+    let out = h.psql(&["-c", &format!("DO $$ BEGIN RAISE NOTICE '%', '{CARD}'; END $$")]);
+    let screen = stderr(&out);
+    assert!(screen.contains("42501") || screen.contains("sluice:"), "{screen}");
+    assert!(screen.contains("1111"), "the statement is still quoted: {screen}");
+    assert!(
+        !screen.contains(CARD),
+        "card number on the client's screen: {screen}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let files = h.recordings();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let raw = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(raw.contains("\"error\""), "the refusal is recorded: {raw}");
+    assert!(!raw.contains(CARD), "card number in the recording: {raw}");
+}

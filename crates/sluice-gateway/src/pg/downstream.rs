@@ -605,13 +605,12 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         };
         let masker = self.current_masker();
         self.finish_result(None)?;
-        let shown: Notice = match refusal {
-            Some(refusal) => refusal,
-            None => masker
-                .as_ref()
-                .and_then(|m| results::mask_notice(&notice, m))
-                .unwrap_or(notice),
-        };
+        // A refusal is masked like the target's errors: it quotes the statement, which may carry values.
+        let shown: Notice = refusal.unwrap_or(notice);
+        let shown = masker
+            .as_ref()
+            .and_then(|m| results::mask_notice(&shown, m))
+            .unwrap_or(shown);
         self.recorder.append(&Event::Error(ErrorEvent {
             statement,
             code: shown.sqlstate().map(str::to_owned),
