@@ -662,7 +662,12 @@ impl Relay {
     /// channel ends with [`REFUSED_EXIT_STATUS`]. Nothing reaches the target.
     async fn refuse_request(&mut self, message: &str) -> Result<bool, SshError> {
         self.to_client.send(ToClient::Success).await?;
+        // A refusal can quote the command (`rm -r of PATH`), which may carry values: masked like the output.
         let text = format!("{message}\r\n");
+        let text = match self.ready.judge.output_masker() {
+            Some(masker) => masker.mask_text(&text).into_owned(),
+            None => text,
+        };
         self.ready
             .log
             .append_durable(&Event::TerminalOutput(TerminalData {
