@@ -134,3 +134,24 @@ fn a_copy_left_open_is_failed_and_recorded_without_waiting() {
     let out = h.psql(&["-c", "SELECT 'still serving'"]);
     assert!(stdout(&out).contains("still serving"));
 }
+
+#[test]
+fn a_malformed_message_behind_a_statement_does_not_hide_its_outcome() {
+    let h = Harness::start();
+    h.pg.query("CREATE TABLE ledger (v int); INSERT INTO ledger SELECT 0 FROM generate_series(1, 40)")
+        .unwrap();
+    let mut s = login(&h);
+    let mut out = query("SELECT pg_sleep(0.3); UPDATE ledger SET v = 7");
+    // A message type PostgreSQL does not have: the session ends with a FATAL.
+    out.extend_from_slice(&message(b'!', b"junk"));
+    s.write_all(&out).unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let shown = String::from_utf8_lossy(&answer);
+    assert!(shown.contains("UPDATE 40"), "the answer due comes first: {shown}");
+    assert!(shown.contains("FATAL"), "then the session ends: {shown}");
+
+    let events = closed_recording(&h);
+    assert_eq!(tags(&events), ["SELECT 1", "UPDATE 40"], "{events:?}");
+    assert_eq!(h.pg.query("SELECT sum(v) FROM ledger").unwrap(), "280");
+}

@@ -161,7 +161,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             }
             self.release(&mut out).await?;
             let idle = self.shared.pending.load(Ordering::Acquire) == 0;
-            if idle && self.shared.client_gone.load(Ordering::Acquire) {
+            if idle && self.shared.client_done.load(Ordering::Acquire) {
                 return Ok(());
             }
             if ready_idle && self.drain.is_draining() && idle {
@@ -180,7 +180,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             };
             if n == 0 {
                 // After the client's Terminate the target closes once it has answered everything before it.
-                if self.shared.client_gone.load(Ordering::Acquire) {
+                if self.shared.client_done.load(Ordering::Acquire) {
                     return Ok(());
                 }
                 return Err(GatewayError::TargetClosed);
@@ -211,7 +211,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             Ok(()) => {}
             // A client that has left may still read what was due before its Terminate; if it cannot, the rest
             // is only recorded.
-            Err(_) if self.shared.client_gone.load(Ordering::Acquire) => {
+            Err(_) if self.shared.client_done.load(Ordering::Acquire) => {
                 self.client_unreachable = true;
                 out.clear();
                 return Ok(());

@@ -452,13 +452,12 @@ async fn relay(
         tokio::select! {
             up = upstream.run() => {
                 let up = up.map(|UpstreamEnd::Terminated| ());
-                let client_left = matches!(
-                    &up,
-                    Ok(()) | Err(GatewayError::ClientClosed | GatewayError::ClientIo(_))
-                );
-                if client_left && shared.pending.load(Ordering::Acquire) > 0 {
+                // The client is done (it said goodbye, went away, or broke the protocol) but the target is fine:
+                // what was already sent still runs there.
+                let client_done = up.as_ref().err().is_none_or(|e| e.side() == crate::Side::Client);
+                if client_done && shared.pending.load(Ordering::Acquire) > 0 {
                     if up.is_err() {
-                        // Gone without a Terminate: end a COPY FROM STDIN it left open (the target ignores a
+                        // Ended without a Terminate: end a COPY FROM STDIN left open (the target ignores a
                         // CopyFail outside COPY) and have the target send what it holds back, without the Sync
                         // that would commit an unfinished extended-protocol batch.
                         let mut out = BytesMut::new();
@@ -486,16 +485,16 @@ async fn relay(
 /// How long answers still due when the client leaves are awaited for the recording.
 const ANSWERS_AFTER_CLIENT_LEFT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// The client has left (its Terminate, or its connection closed) while the target still owed answers to
-/// statements that were sent: PostgreSQL runs them anyway, so the target-facing half goes on recording their
-/// outcome (rows affected, errors, the rows of results, as the client would have seen them) until nothing is due,
-/// for a bounded time. Without this a client could pipeline a statement and leave to keep its outcome out of the
-/// recording.
+/// The client is done (its Terminate, its connection closed, or a message that ends the session) while the target
+/// still owed answers to statements that were sent: PostgreSQL runs them anyway, so the target-facing half goes on
+/// recording their outcome (rows affected, errors, the rows of results, as the client would have seen them) until
+/// nothing is due, for a bounded time. Without this a client could pipeline a statement and leave, or follow it
+/// with garbage, to keep its outcome out of the recording.
 async fn finish_after_client_left(
     downstream: impl std::future::Future<Output = Result<(), GatewayError>>,
     shared: &Shared,
 ) -> Result<(), GatewayError> {
-    shared.client_gone.store(true, Ordering::Release);
+    shared.client_done.store(true, Ordering::Release);
     match tokio::time::timeout(ANSWERS_AFTER_CLIENT_LEFT, downstream).await {
         Ok(finished) => finished,
         Err(_) => {

@@ -40,9 +40,10 @@ pub(crate) struct Shared {
     pub statements: AtomicU64,
     /// Whether the target prepared the Parses under review, reported by the target-facing half.
     pub parses: super::review::ParseOutcomes,
-    /// Set when the client has left (Terminate, or its connection closed) while answers were still due: the
-    /// target-facing half then finishes recording them without waiting for the client (see `session::relay`).
-    pub client_gone: AtomicBool,
+    /// Set when the client is done (Terminate, its connection closed, or a message that ends the session) while
+    /// answers were still due: the target-facing half then finishes recording them, sending them only while the
+    /// client still reads (see `session::finish_after_client_left`).
+    pub client_done: AtomicBool,
 }
 
 /// The client-facing half.
@@ -75,17 +76,18 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     pub(crate) async fn run(mut self) -> Result<UpstreamEnd, GatewayError> {
         let mut out = BytesMut::with_capacity(16 * 1024);
         loop {
-            while let Some(frame) = self
-                .decoder
-                .decode_frame(&mut self.buf)
-                .map_err(GatewayError::ClientProtocol)?
-            {
-                if self.hold_if_reviewed(&frame, &mut out).await? {
-                    continue;
-                }
-                if self.handle(frame, &mut out)? {
+            match self.handle_buffered(&mut out).await {
+                Ok(None) => {}
+                Ok(Some(end)) => {
                     self.send(&mut out).await?;
-                    return Ok(UpstreamEnd::Terminated);
+                    return Ok(end);
+                }
+                Err(e) => {
+                    // The messages before the one that ends the session were judged and recorded, and their
+                    // answers are expected: they go to the target, as PostgreSQL would have run them before
+                    // failing at the bad one. The session's error stands whatever the target does.
+                    let _ = self.send(&mut out).await;
+                    return Err(e);
                 }
             }
             self.send(&mut out).await?;
@@ -101,6 +103,23 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 () = self.drain.draining(), if idle => return Err(GatewayError::ShuttingDown),
             }
         }
+    }
+
+    /// Handles every whole message read so far into `out`; `Some` when the client said goodbye.
+    async fn handle_buffered(&mut self, out: &mut BytesMut) -> Result<Option<UpstreamEnd>, GatewayError> {
+        while let Some(frame) = self
+            .decoder
+            .decode_frame(&mut self.buf)
+            .map_err(GatewayError::ClientProtocol)?
+        {
+            if self.hold_if_reviewed(&frame, out).await? {
+                continue;
+            }
+            if self.handle(frame, out)? {
+                return Ok(Some(UpstreamEnd::Terminated));
+            }
+        }
+        Ok(None)
     }
 
     async fn send(&mut self, out: &mut BytesMut) -> Result<(), GatewayError> {
