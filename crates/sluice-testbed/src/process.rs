@@ -235,8 +235,9 @@ impl Drop for ServerProcess {
 const PORT_ATTEMPTS: usize = 5;
 
 /// Starts a server on a free loopback port: `spawn(port)` starts it, `ready(port)` says whether it accepts
-/// connections (it may look at the process's log). Choosing a free port and binding it are two steps, so another process can take the port in between;
-/// when the server's log then says "Address already in use", start-up is retried with a new port.
+/// connections (it may look at the process's log). Choosing a free port and binding it are two steps, so another
+/// process can take the port in between; when the server's log then says so (see `lost_port_race`), start-up is
+/// retried with a new port.
 pub(crate) fn start_on_free_port(
     spawn: impl FnMut(u16) -> Result<ServerProcess>,
     ready: impl FnMut(u16, &ServerProcess) -> bool,
@@ -262,9 +263,7 @@ pub(crate) fn start_on_free_port_retrying_hangs(
         let started = Instant::now();
         match process.wait_until_within(per_attempt, |process| ready(port, process)) {
             Ok(()) => return Ok((port, process)),
-            Err(_) if attempt < PORT_ATTEMPTS && process.log_contains("Address already in use") => {
-                attempt += 1
-            }
+            Err(_) if attempt < PORT_ATTEMPTS && lost_port_race(&process) => attempt += 1,
             Err(err) if hangs < hang_retries && started.elapsed() >= per_attempt => {
                 hangs += 1;
                 eprintln!("sluice-testbed: warning: {err}; starting it again ({hangs}/{hang_retries})");
@@ -272,6 +271,12 @@ pub(crate) fn start_on_free_port_retrying_hangs(
             Err(err) => return Err(err),
         }
     }
+}
+
+/// Whether the server failed because another process took its port between [`crate::system::free_port`] and its
+/// bind: C servers say "Address already in use" (strerror), node says "EADDRINUSE".
+fn lost_port_race(process: &ServerProcess) -> bool {
+    process.log_contains("Address already in use") || process.log_contains("EADDRINUSE")
 }
 
 /// The last [`LOG_TAIL_LINES`] lines of the file at `path` (or a note that it could not be read).
@@ -342,6 +347,32 @@ mod tests {
         assert!(err.contains("did not start"), "{err}");
         assert!(err.contains("exit status: 3"), "{err}");
         assert!(err.contains("FATAL: something specific went wrong"), "{err}");
+    }
+
+    #[test]
+    fn a_port_taken_before_the_bind_is_retried_on_another_port_for_c_and_node_servers() {
+        for refusal in [
+            "bind: Address already in use",
+            "Error: listen EADDRINUSE: address already in use 127.0.0.1:1234",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut ports = Vec::new();
+            let (port, _server) = start_on_free_port(
+                |port| {
+                    ports.push(port);
+                    let script = if ports.len() == 1 {
+                        format!("echo '{refusal}'; exit 1")
+                    } else {
+                        "echo serving; sleep 30".to_owned()
+                    };
+                    Ok(sleeper(dir.path(), &script))
+                },
+                |_, process| process.log_contains("serving"),
+            )
+            .unwrap();
+            assert_eq!(ports.len(), 2, "{refusal}: started again");
+            assert_eq!(ports.last(), Some(&port));
+        }
     }
 
     #[test]
