@@ -230,6 +230,34 @@ pub struct CreateConnectionRequest {
     pub options: serde_json::Map<String, serde_json::Value>,
 }
 
+/// `PATCH /api/v1/connections/{name}`: the fields given replace the stored ones, the others stay. The name,
+/// type and options are not changed here (options: `PUT .../options`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnectionRequest {
+    /// Target host name or address.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Target port.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// User the gateway logs in as; `""` clears it.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Database name; `""` clears it.
+    #[serde(default)]
+    pub database: Option<String>,
+    /// Groups whose members may use it (replaces the list).
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    /// A new password, sealed before it is stored. At most one of `password` and `private_key`.
+    #[serde(default, deserialize_with = "secret_string")]
+    pub password: Option<Secret<String>>,
+    /// A new SSH private key, sealed before it is stored.
+    #[serde(default, deserialize_with = "secret_string")]
+    pub private_key: Option<Secret<String>>,
+}
+
 /// Reads an optional string straight into a [`Secret`], so a credential is never held in a plain `String` that a
 /// `Debug` or a log line could print.
 fn secret_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret<String>>, D::Error> {

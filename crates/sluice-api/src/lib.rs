@@ -51,6 +51,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/connections"),
     ("get", "/api/v1/connections/{name}"),
     ("delete", "/api/v1/connections/{name}"),
+    ("patch", "/api/v1/connections/{name}"),
     ("put", "/api/v1/connections/{name}/options"),
     ("get", "/api/v1/policy"),
     ("put", "/api/v1/policy"),
@@ -108,7 +109,9 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             "/api/v1/connections/{name}",
-            get(routes::connections::show).delete(routes::connections::delete),
+            get(routes::connections::show)
+                .patch(routes::connections::update)
+                .delete(routes::connections::delete),
         )
         .route(
             "/api/v1/connections/{name}/options",

@@ -307,6 +307,8 @@ pub enum AuditAction {
     ConnectionCreate,
     /// A connection's options were replaced.
     ConnectionSetOptions,
+    /// A connection's address, login, database, groups or credential changed.
+    ConnectionUpdate,
     /// A connection was deleted.
     ConnectionDelete,
     /// A policy version was applied.
@@ -329,7 +331,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action, for validating filters.
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::UserCreate,
         AuditAction::UserDisable,
         AuditAction::UserEnable,
@@ -338,6 +340,7 @@ impl AuditAction {
         AuditAction::TokenRevoke,
         AuditAction::ConnectionCreate,
         AuditAction::ConnectionSetOptions,
+        AuditAction::ConnectionUpdate,
         AuditAction::ConnectionDelete,
         AuditAction::PolicyApply,
         AuditAction::SshKeyAdd,
@@ -360,6 +363,7 @@ impl AuditAction {
             AuditAction::TokenRevoke => "token.revoke",
             AuditAction::ConnectionCreate => "connection.create",
             AuditAction::ConnectionSetOptions => "connection.set_options",
+            AuditAction::ConnectionUpdate => "connection.update",
             AuditAction::ConnectionDelete => "connection.delete",
             AuditAction::PolicyApply => "policy.apply",
             AuditAction::ReviewCreate => "review.create",

@@ -217,6 +217,19 @@ impl Store {
         dispatch!(self.set_connection_options(actor, name, options))
     }
 
+    /// Replaces a connection's host, port, login, database, groups and credential with those of `connection`
+    /// (found by its name; id, protocol, options and creation time stay), audited with the names in `changed` and
+    /// the new values (the credential by kind only), and returns the stored connection. An unknown name is
+    /// [`StoreError::NotFound`]. Sessions opened afterwards use the new values; running ones keep theirs.
+    pub async fn update_connection(
+        &self,
+        actor: &Actor,
+        connection: Connection,
+        changed: &[&str],
+    ) -> Result<Connection, StoreError> {
+        dispatch!(self.update_connection(actor, connection, changed))
+    }
+
     /// Deletes a connection. An unknown name is [`StoreError::NotFound`].
     pub async fn delete_connection(&self, actor: &Actor, name: &str) -> Result<(), StoreError> {
         dispatch!(self.delete_connection(actor, name))

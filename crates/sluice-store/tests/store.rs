@@ -81,6 +81,7 @@ suite_on_both_backends!(
     connections_round_trip_with_their_sealed_credential,
     a_duplicate_connection_name_is_a_conflict_and_leaves_no_audit_row,
     replacing_a_connections_options_is_stored_and_audited,
+    updating_a_connection_keeps_its_identity_and_audits_the_change_without_the_credential,
     deleting_a_connection_removes_it_and_an_unknown_name_is_not_found,
     policies_are_versioned_and_the_newest_is_active,
     the_audit_log_filters_by_actor_action_and_time_newest_first,

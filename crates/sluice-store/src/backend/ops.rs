@@ -536,6 +536,58 @@ pub(crate) async fn set_connection_options(
     Ok(())
 }
 
+pub(crate) async fn update_connection(
+    pool: &Pool<Db>,
+    actor: &Actor,
+    connection: Connection,
+    changed: &[&str],
+) -> Result<Connection, StoreError> {
+    let connection = Connection {
+        groups: normalize_groups(connection.groups),
+        ..connection
+    };
+    let mut tx = begin_write(pool).await?;
+    let updated = sqlx::query(
+        "UPDATE connections SET host = $1, port = $2, username = $3, dbname = $4, groups = $5, \
+         credential_kind = $6, credential_sealed = $7 WHERE name = $8",
+    )
+    .bind(&connection.host)
+    .bind(i32::from(connection.port))
+    .bind(connection.username.as_deref())
+    .bind(connection.database.as_deref())
+    .bind(Json(&connection.groups))
+    .bind(connection.credential.as_ref().map(|c| c.kind.as_str()))
+    .bind(connection.credential.as_ref().map(|c| c.sealed.as_slice()))
+    .bind(&connection.name)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    touched(updated.rows_affected(), "connection", &connection.name)?;
+    // What changed, and the new values of everything but the credential, of which only the kind is named.
+    let detail = json!({
+        "changed": changed,
+        "host": connection.host,
+        "port": connection.port,
+        "username": connection.username,
+        "database": connection.database,
+        "groups": connection.groups,
+        "credential": connection.credential.as_ref().map(|c| c.kind.as_str()),
+    });
+    audit(&mut tx, actor, AuditAction::ConnectionUpdate, &connection.name, detail).await?;
+    // Read back: the caller's options, id and creation time are not written, so the stored row is the answer.
+    let row: ConnectionRow = sqlx::query_as(concat!(
+        "SELECT ",
+        connection_columns!(),
+        " FROM connections WHERE name = $1"
+    ))
+    .bind(&connection.name)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    Connection::try_from(row)
+}
+
 pub(crate) async fn delete_connection(pool: &Pool<Db>, actor: &Actor, name: &str) -> Result<(), StoreError> {
     let mut tx = begin_write(pool).await?;
     let deleted = sqlx::query("DELETE FROM connections WHERE name = $1")

@@ -11,8 +11,8 @@ use sluice_identity::token;
 use sluice_model::{Protocol, Role, TokenId, UserId, UserKind};
 use sluice_store::seal::MasterKey;
 use sluice_store::{
-    Actor, AuditFilter, BootstrapToken, CredentialKind, NewConnection, NewToken, NewUser, SealedCredential,
-    Store, StoreError, User,
+    Actor, AuditFilter, BootstrapToken, Connection, CredentialKind, NewConnection, NewToken, NewUser,
+    SealedCredential, Store, StoreError, User,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -454,6 +454,81 @@ pub async fn replacing_a_connections_options_is_stored_and_audited(store: &Store
         ["connection.set_options", "connection.create"]
     );
     assert_eq!(audit[0].detail["options"], options);
+}
+
+pub async fn updating_a_connection_keeps_its_identity_and_audits_the_change_without_the_credential(
+    store: &Store,
+) {
+    let key = MasterKey::generate().unwrap();
+    let created = store
+        .create_connection(&admin_actor(), new_connection("prod", &key, b"old"))
+        .await
+        .unwrap();
+    let changed = Connection {
+        host: "db2.internal".into(),
+        port: 6432,
+        username: None,
+        groups: vec!["dba".into(), "dba".into()],
+        credential: Some(SealedCredential {
+            kind: CredentialKind::Password,
+            sealed: key.seal(b"new", b"prod").unwrap(),
+        }),
+        // Not the store's to change through this call.
+        options: json!({ "read_only": true }),
+        ..created.clone()
+    };
+    let updated = store
+        .update_connection(
+            &admin_actor(),
+            changed,
+            &["host", "port", "username", "groups", "credential"],
+        )
+        .await
+        .unwrap();
+    let found = store.connection_by_name("prod").await.unwrap().unwrap();
+    assert_eq!(found, updated, "what the update returns is what is stored");
+    assert_eq!(found.options, created.options, "options are not changed here");
+    assert_eq!((found.id, found.created_at), (created.id, created.created_at));
+    assert_eq!(
+        (found.host.as_str(), found.port, found.username.as_deref()),
+        ("db2.internal", 6432, None)
+    );
+    assert_eq!(found.groups, ["dba"], "normalised like at creation");
+    assert_eq!(
+        found.database.as_deref(),
+        Some("orders"),
+        "what was not given stays"
+    );
+    assert_eq!(
+        key.open(&found.credential.unwrap().sealed, b"prod")
+            .unwrap()
+            .expose(),
+        b"new"
+    );
+
+    let missing = Connection {
+        name: "nope".into(),
+        ..created
+    };
+    let err = store
+        .update_connection(&admin_actor(), missing, &["host"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::NotFound { what: "connection", name } if name == "nope"),
+        "{err:?}"
+    );
+    let audit = store.list_audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        audit.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["connection.update", "connection.create"]
+    );
+    assert_eq!(
+        audit[0].detail["changed"],
+        json!(["host", "port", "username", "groups", "credential"])
+    );
+    assert_eq!(audit[0].detail["host"], "db2.internal");
+    assert_eq!(audit[0].detail["credential"], "password");
 }
 
 pub async fn deleting_a_connection_removes_it_and_an_unknown_name_is_not_found(store: &Store) {

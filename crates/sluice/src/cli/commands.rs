@@ -3,8 +3,8 @@
 use super::client::{Client, Endpoint};
 use super::table::{list, print_json, text, when, Table};
 use super::{
-    AuditCommand, Command, ConnAddArgs, ConnCommand, ConnOptionArgs, PolicyCommand, SessionsCommand,
-    TokenCommand, UserCommand,
+    AuditCommand, Command, ConnAddArgs, ConnCommand, ConnOptionArgs, ConnUpdateArgs, PolicyCommand,
+    SessionsCommand, TokenCommand, UserCommand,
 };
 use anyhow::{bail, Context as _};
 use serde_json::{json, Map, Value};
@@ -370,6 +370,25 @@ fn conn(out: &mut impl Write, client: &Client, cmd: ConnCommand) -> anyhow::Resu
             writeln!(out, "created:   {}", when(&c, "created_at"))?;
             Ok(())
         }
+        ConnCommand::Update(args) => {
+            let name = args.name.clone();
+            let body = conn_update_body(*args)?;
+            let c = client.send(
+                "PATCH",
+                &format!("/api/v1/connections/{}", path_segment(&name)),
+                &body,
+            )?;
+            writeln!(
+                out,
+                "updated connection `{name}` ({} {}:{}, groups {}, credential {}); new sessions use it",
+                text(&c, "type"),
+                text(&c, "host"),
+                text(&c, "port"),
+                list(&c, "groups"),
+                credential_kind(&c),
+            )?;
+            Ok(())
+        }
         ConnCommand::SetOptions { name, options } => {
             let body = Value::Object(conn_options(&options)?);
             let c = client.send(
@@ -451,24 +470,61 @@ fn conn_body(args: ConnAddArgs) -> anyhow::Result<Value> {
                 map.insert(key.to_owned(), v);
             }
         }
-        if args.password_stdin {
-            map.insert(
-                "password".into(),
-                Value::String(read_password_stdin()?.expose().clone()),
-            );
-        }
-        if let Some(path) = &args.key_file {
-            let key = Secret::new(
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read key file {}", path.display()))?,
-            );
-            map.insert("private_key".into(), Value::String(key.expose().clone()));
-        }
+        insert_credential(map, args.password_stdin, args.key_file.as_deref())?;
         if !options.is_empty() {
             map.insert("options".into(), Value::Object(options));
         }
     }
     Ok(body)
+}
+
+/// The body of `sluice conn update`: only what was given.
+fn conn_update_body(args: ConnUpdateArgs) -> anyhow::Result<Value> {
+    let mut map = serde_json::Map::new();
+    let fields = [
+        ("host", args.host.map(Value::from)),
+        ("port", args.port.map(Value::from)),
+        ("username", args.user.map(Value::from)),
+        ("database", args.database.map(Value::from)),
+        (
+            "groups",
+            (!args.groups.is_empty()).then(|| Value::from(args.groups)),
+        ),
+    ];
+    for (key, value) in fields {
+        if let Some(v) = value {
+            map.insert(key.to_owned(), v);
+        }
+    }
+    insert_credential(&mut map, args.password_stdin, args.key_file.as_deref())?;
+    if map.is_empty() {
+        anyhow::bail!(
+            "nothing to change: give --host, --port, --user, --database, --group, --password-stdin or --key-file"
+        );
+    }
+    Ok(Value::Object(map))
+}
+
+/// Adds the credential asked for: a password read from standard input, or an SSH key read from a file.
+fn insert_credential(
+    map: &mut serde_json::Map<String, Value>,
+    password_stdin: bool,
+    key_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    if password_stdin {
+        map.insert(
+            "password".into(),
+            Value::String(read_password_stdin()?.expose().clone()),
+        );
+    }
+    if let Some(path) = key_file {
+        let key = Secret::new(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read key file {}", path.display()))?,
+        );
+        map.insert("private_key".into(), Value::String(key.expose().clone()));
+    }
+    Ok(())
 }
 
 /// The `options` object of `sluice conn add` and `conn set-options`: the named flags, then each

@@ -246,6 +246,9 @@ enum TokenCommand {
 enum ConnCommand {
     /// Add a connection. Its credential is sealed by the gateway and never shown again.
     Add(Box<ConnAddArgs>),
+    /// Change a connection's host, port, login, database, groups or credential; what is not given stays. New
+    /// sessions use the new values.
+    Update(Box<ConnUpdateArgs>),
     /// Replace a connection's options with exactly the ones given (no flags: none); new sessions use them.
     SetOptions {
         /// Connection name.
@@ -307,6 +310,34 @@ struct ConnAddArgs {
     /// Protocol options.
     #[command(flatten)]
     options: ConnOptionArgs,
+}
+
+/// `sluice conn update`
+#[derive(Debug, Args)]
+struct ConnUpdateArgs {
+    /// Connection name.
+    name: String,
+    /// New target host.
+    #[arg(long)]
+    host: Option<String>,
+    /// New target port.
+    #[arg(long)]
+    port: Option<u16>,
+    /// New user the gateway logs in to the target as ("" clears it).
+    #[arg(long)]
+    user: Option<String>,
+    /// New database name at the target ("" clears it).
+    #[arg(long)]
+    database: Option<String>,
+    /// Groups allowed to use the connection, replacing the current ones (repeatable).
+    #[arg(long = "group")]
+    groups: Vec<String>,
+    /// Read a new target password from standard input (never from the command line).
+    #[arg(long, conflicts_with = "key_file")]
+    password_stdin: bool,
+    /// New SSH private key file for the target.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
 }
 
 /// The options of a connection, for `conn add` and `conn set-options`.
