@@ -51,6 +51,12 @@ fn closed_recording(h: &Harness) -> Vec<Event> {
     }
 }
 
+/// A table of 40 rows at 0 on the target, for statements whose effect the test checks.
+fn ledger(h: &Harness) {
+    h.pg.query("CREATE TABLE ledger (v int); INSERT INTO ledger SELECT 0 FROM generate_series(1, 40)")
+        .unwrap();
+}
+
 fn tags(events: &[Event]) -> Vec<String> {
     events
         .iter()
@@ -64,8 +70,7 @@ fn tags(events: &[Event]) -> Vec<String> {
 #[test]
 fn terminate_right_behind_the_statements_still_records_their_outcome() {
     let h = Harness::start();
-    h.pg.query("CREATE TABLE ledger (v int); INSERT INTO ledger SELECT 0 FROM generate_series(1, 40)")
-        .unwrap();
+    ledger(&h);
     let mut s = login(&h);
     let mut out = query("SELECT pg_sleep(0.3); UPDATE ledger SET v = v + 1");
     out.extend_from_slice(&message(b'X', b""));
@@ -88,8 +93,7 @@ fn terminate_right_behind_the_statements_still_records_their_outcome() {
 #[test]
 fn a_closed_connection_still_records_the_outcome_of_what_was_sent() {
     let h = Harness::start();
-    h.pg.query("CREATE TABLE ledger (v int); INSERT INTO ledger SELECT 0 FROM generate_series(1, 40)")
-        .unwrap();
+    ledger(&h);
     let mut s = login(&h);
     s.write_all(&query("SELECT pg_sleep(0.3); DELETE FROM ledger WHERE v = 0"))
         .unwrap();
@@ -138,8 +142,7 @@ fn a_copy_left_open_is_failed_and_recorded_without_waiting() {
 #[test]
 fn a_malformed_message_behind_a_statement_does_not_hide_its_outcome() {
     let h = Harness::start();
-    h.pg.query("CREATE TABLE ledger (v int); INSERT INTO ledger SELECT 0 FROM generate_series(1, 40)")
-        .unwrap();
+    ledger(&h);
     let mut s = login(&h);
     let mut out = query("SELECT pg_sleep(0.3); UPDATE ledger SET v = 7");
     // A message type PostgreSQL does not have: the session ends with a FATAL.
