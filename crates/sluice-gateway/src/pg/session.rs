@@ -462,7 +462,7 @@ async fn relay(
                         // that would commit an unfinished extended-protocol batch.
                         let mut out = BytesMut::new();
                         let fail = sluice_wire_pg::CopyFail {
-                            message: "sluice: the client disconnected".to_owned(),
+                            message: "sluice: the client disconnected or ended the session".to_owned(),
                         };
                         for msg in [FrontendMessage::CopyFail(fail), FrontendMessage::Flush] {
                             msg.encode(&mut out).map_err(GatewayError::ClientProtocol)?;
