@@ -30,6 +30,13 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// psql through the gateway on `dbname` as alice, which must fail (`why` says why); what it printed.
+async fn refused(gw: &Gateway, token: &str, dbname: &str, why: &str) -> String {
+    let out = psql(gw, "alice", token, dbname, "select 1").await;
+    assert!(!out.status.success(), "{why}");
+    stderr(&out)
+}
+
 /// A throwaway PostgreSQL whose certificate a fresh CA issued for `names` (OpenSSL `subjectAltName` syntax), and
 /// that CA's certificate file.
 async fn ca_signed_target(names: &'static str) -> (Postgres, String) {
@@ -132,16 +139,17 @@ async fn target_tls_and_options_set_with_the_cli() {
     )
     .await
     .success();
-    let out = psql(&gw, "alice", &alice, "pg-wrong-ca", "select 1").await;
+    let err = refused(
+        &gw,
+        &alice,
+        "pg-wrong-ca",
+        "a certificate from another CA must not pass",
+    )
+    .await;
+    assert!(err.contains("TLS certificate"), "{err}");
     assert!(
-        !out.status.success(),
-        "a certificate from another CA must not pass"
-    );
-    assert!(stderr(&out).contains("TLS certificate"), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("not signed by a CA the connection trusts"),
-        "the problem is named: {}",
-        stderr(&out)
+        err.contains("not signed by a CA the connection trusts"),
+        "the problem is named: {err}"
     );
 
     // Signed by the CA given but issued for another host: refused for that reason, as libpq's verify-full
@@ -155,12 +163,13 @@ async fn target_tls_and_options_set_with_the_cli() {
     )
     .await
     .success();
-    let out = psql(&gw, "alice", &alice, "pg-misnamed", "select 1").await;
-    assert!(
-        !out.status.success(),
-        "a certificate for another host must not pass"
-    );
-    let err = stderr(&out);
+    let err = refused(
+        &gw,
+        &alice,
+        "pg-misnamed",
+        "a certificate for another host must not pass",
+    )
+    .await;
     assert!(
         err.contains("not issued for the host name the connection uses"),
         "the problem is named: {err}"
@@ -175,9 +184,13 @@ async fn target_tls_and_options_set_with_the_cli() {
     gw.add_pg_connection_with(&target, "pg-untrusted", "dba", &["--tls", "require"])
         .await
         .success();
-    let out = psql(&gw, "alice", &alice, "pg-untrusted", "select 1").await;
-    assert!(!out.status.success(), "an untrusted certificate must not pass");
-    let err = stderr(&out);
+    let err = refused(
+        &gw,
+        &alice,
+        "pg-untrusted",
+        "an untrusted certificate must not pass",
+    )
+    .await;
     assert!(err.contains("FATAL"), "{err}");
     assert!(err.contains("TLS certificate"), "{err}");
     assert!(err.contains("--ca-file"), "the fix is named: {err}");
