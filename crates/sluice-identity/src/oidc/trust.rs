@@ -43,13 +43,7 @@ impl ProviderTrust {
 
     /// The TLS client settings. Fails only when an extra certificate cannot be used as a trust anchor.
     pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, IdentityError> {
-        let mut roots = rustls::RootCertStore::empty();
-        // An unreadable system store only means fewer roots; a refused certificate then says what was trusted.
-        let system = rustls_native_certs::load_native_certs();
-        for error in &system.errors {
-            tracing::debug!(%error, "could not read part of the system trust store");
-        }
-        roots.add_parsable_certificates(system.certs);
+        let mut roots = crate::system_trust::system_roots();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         for cert in &self.extra {
             roots

@@ -80,10 +80,7 @@ pub(super) struct ApiTrust {
 /// `verify-full` targets, so a CA installed there works for both), plus `given` (`--ca-cert`/`SLUICE_CA_CERT`,
 /// which must be readable), else the local gateway's generated certificate when that file exists.
 pub(super) fn for_api(given: Option<&Path>) -> anyhow::Result<(Arc<rustls::ClientConfig>, ApiTrust)> {
-    let mut roots = rustls::RootCertStore::empty();
-    // An unreadable system store only means fewer roots; a refused certificate then says what was trusted.
-    let system = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(system.certs);
+    let mut roots = sluice_identity::system_trust::system_roots();
     let extra = match given {
         Some(path) => {
             add_file(&mut roots, path)?;

@@ -195,19 +195,7 @@ pub async fn start(config: &Config, shared: Shared) -> anyhow::Result<Protocols>
 /// TLS towards targets whose connection asks for `tls = "verify-full"`: the system's trust store (add a private
 /// CA there), so the gateway verifies database servers the way libpq with `sslrootcert=system` would.
 fn target_tls() -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    let found = rustls_native_certs::load_native_certs();
-    for error in &found.errors {
-        tracing::warn!(%error, "could not read part of the system trust store");
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    let (added, ignored) = roots.add_parsable_certificates(found.certs);
-    if ignored > 0 {
-        tracing::debug!(
-            added,
-            ignored,
-            "system trust store: some certificates were not usable"
-        );
-    }
+    let roots = sluice_identity::system_trust::system_roots();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
