@@ -6,8 +6,8 @@
 //!
 //! Every configured provider has a [`Slot`] from the start, whether or not its discovery has succeeded yet. A provider
 //! that could not be discovered when the gateway started (the identity provider was down, or the network not up yet)
-//! is retried in the background with capped exponential backoff ([`Retry`]) until it is, so logins and bearer tokens
-//! through it start working without restarting sluice. Until then it is known but unavailable: requests for it fail
+//! is retried in the background with capped, jittered exponential backoff ([`Retry`]) until it is, so logins and
+//! bearer tokens through it start working without restarting sluice. Until then it is known but unavailable: requests for it fail
 //! with [`IdentityError::ProviderNotDiscovered`], and tokens claiming its issuer are refused (there are no keys to
 //! check them with). sluice session tokens do not depend on the provider and keep working throughout.
 
@@ -52,6 +52,20 @@ impl Retry {
             .min(self.max)
             .max(self.first.min(self.max))
     }
+
+    /// How long to actually wait for a backoff step of `delay`: somewhere in its upper half, placed by `random`, and
+    /// never under `min_interval`. Gateways that lost the provider together (an outage, a restart of the whole
+    /// fleet) would otherwise retry in lockstep and meet the recovering provider all at once, every time.
+    pub fn jittered(&self, delay: Duration, random: u32) -> Duration {
+        let half = delay / 2;
+        let spread = half.mul_f64(f64::from(random) / f64::from(u32::MAX));
+        (delay - half + spread).max(self.min_interval)
+    }
+}
+
+/// A random number for [`Retry::jittered`]; without randomness the full delay is used (no jitter, still correct).
+fn jitter_seed() -> u32 {
+    getrandom::u32().unwrap_or(u32::MAX)
 }
 
 /// One configured provider, ready once discovered.
@@ -276,7 +290,7 @@ async fn keep_discovering(
     let mut attempts: u32 = 1;
     loop {
         tokio::select! {
-            () = tokio::time::sleep(delay) => {}
+            () = tokio::time::sleep(retry.jittered(delay, jitter_seed())) => {}
             () = nudge.notified() => {
                 tokio::time::sleep_until(last_attempt + retry.min_interval).await;
             }
@@ -324,5 +338,25 @@ mod tests {
             seen.push(delay.as_secs());
         }
         assert_eq!(seen, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+
+    #[test]
+    fn jitter_waits_in_the_upper_half_of_the_step_and_never_under_the_minimum() {
+        let retry = Retry::default();
+        let step = Duration::from_secs(16);
+        assert_eq!(retry.jittered(step, 0), Duration::from_secs(8));
+        assert_eq!(retry.jittered(step, u32::MAX), step);
+        let middle = retry.jittered(step, u32::MAX / 2);
+        assert!(
+            middle > Duration::from_secs(11) && middle < Duration::from_secs(13),
+            "{middle:?}"
+        );
+        // The first step (1 s) halved would be under the 1 s minimum between attempts.
+        assert_eq!(retry.jittered(retry.first, 0), retry.min_interval);
+        // Two draws of the operating system's randomness place two gateways differently (2^-32 odds against).
+        assert_ne!(
+            retry.jittered(Duration::from_secs(60), jitter_seed()),
+            retry.jittered(Duration::from_secs(60), jitter_seed())
+        );
     }
 }
