@@ -51,3 +51,22 @@ pub enum SshError {
     #[error("sluice: I/O error")]
     Io(#[from] std::io::Error),
 }
+
+impl SshError {
+    /// Whether this is the client's connection ending under the session without an SSH disconnect: a killed
+    /// `ssh`, a dropped network, a closed laptop. The session ends the same way; only the recording's reason says
+    /// which it was (not a protocol failure).
+    pub fn client_connection_lost(&self) -> bool {
+        let io = match self {
+            SshError::Ssh(russh::Error::IO(e)) | SshError::Io(e) => e,
+            _ => return false,
+        };
+        matches!(
+            io.kind(),
+            std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+        )
+    }
+}

@@ -162,6 +162,9 @@ fn server_config(key: PrivateKey, settings: &SshSettings) -> russh::server::Conf
     }
 }
 
+/// What the sessions index says of a session whose client's connection ended without an SSH disconnect.
+const CLIENT_CONNECTION_LOST: &str = "the client's connection ended without an SSH disconnect";
+
 /// Runs one client connection to its end, then closes its session (recording and index).
 async fn connection(
     socket: tokio::net::TcpStream,
@@ -209,9 +212,18 @@ async fn connection(
     };
     let session = ready.lock().ok().and_then(|mut g| g.take());
     if let Some(session) = session {
-        let error = outcome.as_ref().err().map(ToString::to_string);
+        let lost = outcome
+            .as_ref()
+            .err()
+            .is_some_and(SshError::client_connection_lost);
+        let error = match &outcome {
+            Err(_) if lost => Some(CLIENT_CONNECTION_LOST.to_owned()),
+            Err(e) => Some(e.to_string()),
+            Ok(()) => None,
+        };
         let reason = match ended_by {
             Some(withdrawn) => withdrawn,
+            None if lost => "client connection lost",
             None if error.is_some() => "connection failed",
             None => "client disconnected",
         };

@@ -1,5 +1,6 @@
-//! Failures mid-session: the target dying under a running command, and a client vanishing mid-transfer. The client
-//! hears about the first; both leave a complete, verifiable recording and a closed session in the index.
+//! Failures mid-session: the target dying under a running command, and a client vanishing mid-command or
+//! mid-transfer. The client hears about the first; all leave a complete, verifiable recording and a closed session in
+//! the index.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,6 +10,7 @@
 
 mod support;
 
+use std::io::Read as _;
 use std::time::Duration;
 
 use sluice_record::Event;
@@ -63,4 +65,64 @@ fn client_disconnecting_mid_transfer_leaves_a_closed_recording_with_the_partial_
     });
     let bytes = partial.expect("the unfinished upload is recorded");
     assert!(bytes > 0 && bytes < 64 * 1024 * 1024, "bytes: {bytes}");
+}
+
+#[test]
+fn client_disconnecting_mid_command_leaves_a_closed_recording_with_what_it_was_shown() {
+    let h = Harness::start();
+    let mut child = h
+        .ssh()
+        .arg("echo started-4711; sleep 30; echo finished-4711")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the command is running on the target (its first line came through), then vanish.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("started-4711") {
+        let n = stdout.read(&mut chunk).unwrap();
+        assert!(
+            n > 0,
+            "ssh ended before the command started: {:?}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(chunk.get(..n).unwrap());
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let events = h.last_session_events();
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::Statement(s) if s.text.starts_with("echo started-4711"))));
+    let output: Vec<u8> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TerminalOutput(d) => Some(d.data.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let output = String::from_utf8_lossy(&output);
+    assert!(output.contains("started-4711"), "recorded output: {output}");
+    assert!(!output.contains("finished-4711"), "recorded output: {output}");
+    match events.last() {
+        Some(Event::SessionClosed(closed)) => {
+            assert_eq!(closed.reason, "client connection lost", "{closed:?}")
+        }
+        other => panic!("the recording does not end with the session's close: {other:?}"),
+    }
+    // The index says what happened, not "SSH protocol error".
+    let sessions = h
+        .runtime
+        .block_on(h.store.list_sessions(&sluice_store::SessionFilter::default()))
+        .unwrap();
+    let error = sessions[0].end.as_ref().and_then(|end| end.error.clone());
+    assert_eq!(
+        error.as_deref(),
+        Some("the client's connection ended without an SSH disconnect")
+    );
 }
