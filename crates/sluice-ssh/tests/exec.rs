@@ -26,14 +26,7 @@ fn allowed_exec_runs_on_the_target_with_output_and_exit_status() {
     );
     assert!(events.iter().any(|e| matches!(e, Event::Statement(s) if s.verdict == Verdict::Allowed && s.text.starts_with("echo hello"))));
     assert!(events.iter().any(|e| matches!(e, Event::ExitStatus { code: 3 })));
-    let output: Vec<u8> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::TerminalOutput(d) => Some(d.data.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let output = support::recorded_output(&events);
     assert!(String::from_utf8_lossy(&output).contains("hello from"));
     assert!(matches!(events.last(), Some(Event::SessionClosed(_))));
 }

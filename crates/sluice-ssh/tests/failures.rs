@@ -98,14 +98,7 @@ fn client_disconnecting_mid_command_leaves_a_closed_recording_with_what_it_was_s
     assert!(events
         .iter()
         .any(|e| matches!(e, Event::Statement(s) if s.text.starts_with("echo started-4711"))));
-    let output: Vec<u8> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::TerminalOutput(d) => Some(d.data.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let output = support::recorded_output(&events);
     let output = String::from_utf8_lossy(&output);
     assert!(output.contains("started-4711"), "recorded output: {output}");
     assert!(!output.contains("finished-4711"), "recorded output: {output}");

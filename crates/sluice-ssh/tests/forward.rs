@@ -140,14 +140,7 @@ fn secrets_printed_on_stderr_are_masked_too() {
         "card shown on stdout: {shown}"
     );
     let events = h.last_session_events();
-    let recorded: Vec<u8> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::TerminalOutput(d) => Some(d.data.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let recorded = support::recorded_output(&events);
     let recorded = String::from_utf8_lossy(&recorded);
     assert!(
         !recorded.contains("4111 1111 1111 1111") && !recorded.contains("4111"),

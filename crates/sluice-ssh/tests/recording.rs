@@ -17,29 +17,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use sluice_record::{Event, Verdict};
-use support::{stderr, stdout, Harness, Options};
-
-fn recorded_output(events: &[Event]) -> Vec<u8> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::TerminalOutput(d) => Some(d.data.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}
-
-fn recorded_input(events: &[Event]) -> Vec<u8> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            Event::TerminalInput(d) => Some(d.data.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
-}
+use support::{recorded_input, recorded_output, stderr, stdout, Harness, Options};
 
 fn warnings(events: &[Event]) -> Vec<(usize, String)> {
     events

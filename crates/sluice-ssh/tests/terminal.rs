@@ -158,14 +158,7 @@ fn interactive_shell_with_pty_resize_denied_line_and_exit_status() {
     ));
     assert!(events.iter().any(|e| matches!(e, Event::Statement(s) if s.verdict == Verdict::Allowed && s.text == "echo interactive-ok")));
     assert!(events.iter().any(|e| matches!(e, Event::ExitStatus { code: 7 })));
-    let typed: Vec<u8> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::TerminalInput(d) => Some(d.data.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let typed = support::recorded_input(&events);
     assert!(String::from_utf8_lossy(&typed).contains("echo interactive-ok\r"));
 
     // The recording exports as asciicast v2 with the output in it.
