@@ -35,7 +35,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DetectorKind {
-    /// Payment card numbers: known brand prefixes and lengths, Luhn checksum, plain or in consistent groups.
+    /// Payment card numbers: known brand prefixes and lengths, Luhn checksum, plain or in consistent groups,
+    /// standing as a token of their own (digits glued to letters, as in hex ids and hashes, are not read as one).
     CardNumber,
     /// E-mail addresses with a dotted domain and an alphabetic top-level domain.
     Email,
