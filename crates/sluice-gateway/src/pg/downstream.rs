@@ -264,7 +264,8 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 }))?;
                 put(out, &BackendMessage::NoticeResponse(notice));
             }
-            b'A' | b'S' | b'G' | b'c' | b't' | b'V' => forward(out, &frame),
+            b'A' => self.notification(&frame, out)?,
+            b'S' | b'G' | b'c' | b't' | b'V' => forward(out, &frame),
             b'E' => self.error(&frame, out)?,
             b'Z' => {
                 let BackendMessage::ReadyForQuery(status) = parse(&frame)? else {
@@ -405,6 +406,30 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             _ => return Err(unexpected()),
         }
         Ok(false)
+    }
+
+    /// A NOTIFY for a channel this session listens on (LISTEN/NOTIFY passes through): it can arrive at any time,
+    /// from any session on the target, so it is masked with the session's masker and recorded like a notice (as
+    /// `NOTIFY`, `channel: payload`), as the client is shown it.
+    fn notification(&mut self, frame: &Frame, out: &mut BytesMut) -> Result<(), GatewayError> {
+        let BackendMessage::NotificationResponse(notification) = parse(frame)? else {
+            return Err(unexpected());
+        };
+        let masked = self
+            .session_masker
+            .as_ref()
+            .and_then(|m| results::mask_notification(&notification, m));
+        let shown = masked.as_ref().unwrap_or(&notification);
+        let message = format!("{}: {}", shown.channel, shown.payload);
+        self.recorder.append(&Event::Notice(NoticeEvent {
+            severity: "NOTIFY".to_owned(),
+            message,
+        }))?;
+        match masked {
+            Some(m) => put(out, &BackendMessage::NotificationResponse(m)),
+            None => out.extend_from_slice(frame.as_bytes()),
+        }
+        Ok(())
     }
 
     /// The masker of the statement being answered, else the session's.

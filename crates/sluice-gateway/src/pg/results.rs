@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use sluice_mask::{ColumnMask, Masker};
-use sluice_wire_pg::backend::{field, DataRow, Notice, RowDescription};
+use sluice_wire_pg::backend::{field, DataRow, Notice, NotificationResponse, RowDescription};
 use sluice_wire_pg::{BackendMessage, Format};
 
 use crate::GatewayError;
@@ -312,6 +312,24 @@ pub(crate) fn mask_notice(notice: &Notice, masker: &Masker) -> Option<Notice> {
         })
         .collect();
     changed.then_some(Notice { fields })
+}
+
+/// Masks a NOTIFY delivered to this session: its payload is whatever another session (or a trigger) chose to send,
+/// a card number as easily as a row id, and the channel name is text too. `None` when nothing changed.
+pub(crate) fn mask_notification(
+    notification: &NotificationResponse,
+    masker: &Masker,
+) -> Option<NotificationResponse> {
+    let channel = masker.mask_text(&notification.channel);
+    let payload = masker.mask_text(&notification.payload);
+    if matches!((&channel, &payload), (Cow::Borrowed(_), Cow::Borrowed(_))) {
+        return None;
+    }
+    Some(NotificationResponse {
+        process_id: notification.process_id,
+        channel: channel.into_owned(),
+        payload: payload.into_owned(),
+    })
 }
 
 /// Masks one CopyData chunk of a text-format COPY TO STDOUT. PostgreSQL sends one row per message, so the
