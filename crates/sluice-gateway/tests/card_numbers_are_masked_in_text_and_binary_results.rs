@@ -61,3 +61,81 @@ fn card_numbers_are_masked_in_text_and_binary_results() {
         assert_eq!(rows[0].len(), 5);
     });
 }
+
+#[test]
+fn arrays_in_binary_format_are_masked_element_by_element() {
+    let h = Harness::start();
+    h.pg.query(&format!(
+        "CREATE TABLE wallets (id int PRIMARY KEY, cards text[], names varchar[]);
+         INSERT INTO wallets VALUES (1, ARRAY['{CARD}', NULL, 'no card here'], ARRAY['ann', 'paid with {CARD}'])"
+    ))
+    .unwrap();
+    h.runtime.block_on(async {
+        // tokio-postgres asks for every column in binary format.
+        let client = h.client().await;
+        let row = client
+            .query_one("SELECT cards, names FROM wallets", &[])
+            .await
+            .unwrap();
+        let cards: Vec<Option<String>> = row.get(0);
+        let names: Vec<String> = row.get(1);
+        assert_eq!(
+            cards,
+            [
+                Some("************1111".to_owned()),
+                None,
+                Some("no card here".to_owned())
+            ]
+        );
+        assert_eq!(names, ["ann", "paid with ************1111"]);
+        // An integer array holding a card number cannot be masked in place: the session fails closed.
+        let err = client
+            .query_one(&format!("SELECT ARRAY[1, {CARD}]::bigint[]"), &[])
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().contains(CARD), "{err}");
+        assert!(client.is_closed() || client.simple_query("SELECT 1").await.is_err());
+    });
+    // psql (text format) sees the same masked array.
+    let out = h.psql(&["-c", "SELECT cards FROM wallets"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "{************1111,NULL,\"no card here\"}");
+    let raw: String = h
+        .recordings()
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(!raw.contains(CARD), "a card number reached a recording");
+    assert!(raw.contains("************1111"));
+}
+
+#[test]
+fn numbers_in_binary_format_holding_a_card_number_fail_closed() {
+    let h = Harness::start();
+    h.runtime.block_on(async {
+        for sql in [
+            format!("SELECT {CARD}::numeric"),
+            format!("SELECT {CARD}::float8"),
+            format!("SELECT {CARD}::bigint"),
+        ] {
+            // A binary number cannot carry a masked value: the session ends instead of delivering it.
+            let client = h.client().await;
+            let err = client.query(sql.as_str(), &[]).await.unwrap_err();
+            assert!(!err.to_string().contains(CARD), "{sql}: {err}");
+            assert_eq!(
+                err.as_db_error().map(|e| e.code().code()),
+                Some("0A000"),
+                "{sql}: {err}"
+            );
+            // Other numbers pass untouched.
+            let client = h.client().await;
+            let row = client
+                .query_one("SELECT 12.50::numeric::text, 2.5::float8, 7::bigint", &[])
+                .await
+                .unwrap();
+            assert_eq!(row.get::<_, String>(0), "12.50");
+            assert_eq!(row.get::<_, f64>(1), 2.5);
+            assert_eq!(row.get::<_, i64>(2), 7);
+        }
+    });
+}

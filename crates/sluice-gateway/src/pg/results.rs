@@ -16,6 +16,9 @@ use sluice_wire_pg::{BackendMessage, Format};
 
 use crate::GatewayError;
 
+mod array;
+mod number;
+
 /// Type OIDs from `pg_type.dat` that the gateway decodes in binary format.
 mod oid {
     pub(super) const CHAR: u32 = 18;
@@ -29,6 +32,9 @@ mod oid {
     pub(super) const BPCHAR: u32 = 1042;
     pub(super) const VARCHAR: u32 = 1043;
     pub(super) const JSONB: u32 = 3802;
+    pub(super) const FLOAT4: u32 = 700;
+    pub(super) const FLOAT8: u32 = 701;
+    pub(super) const NUMERIC: u32 = 1700;
 }
 
 /// One result column as the gateway needs it.
@@ -99,8 +105,11 @@ enum Binary {
     Text,
     /// jsonb: a version byte, then text.
     Jsonb,
-    /// A big-endian integer of this many bytes.
-    Integer,
+    /// A number (integer, float or numeric): decoded to its decimal text and checked; a value the masker would
+    /// change cannot be re-encoded as that type, so it fails closed.
+    Number,
+    /// An array (`array_send`) of any element type: each element by its own type's rules.
+    Array,
     /// Anything else: passed unchanged, unless a column rule says to mask it whole (then fail closed).
     Other,
 }
@@ -111,7 +120,8 @@ fn binary_kind(type_oid: u32) -> Binary {
             Binary::Text
         }
         oid::JSONB => Binary::Jsonb,
-        oid::INT2 | oid::INT4 | oid::INT8 => Binary::Integer,
+        oid::INT2 | oid::INT4 | oid::INT8 | oid::FLOAT4 | oid::FLOAT8 | oid::NUMERIC => Binary::Number,
+        _ if array::is_array(type_oid) => Binary::Array,
         _ => Binary::Other,
     }
 }
@@ -183,11 +193,21 @@ fn mask_cell(
         None => (Format::Text, oid::UNKNOWN, ColumnMask::Detect),
     };
     let mask = if masker.is_some() { mask } else { ColumnMask::Keep };
-    let kind = match format {
-        Format::Text => Binary::Text,
-        Format::Binary => binary_kind(type_oid),
-    };
-    match kind {
+    match format {
+        Format::Text => Ok(mask_text(value, 0, mask, masker, record)),
+        Format::Binary => mask_binary(value, type_oid, mask, masker, record),
+    }
+}
+
+/// Masks one binary-format value of type `type_oid` (also an array's element, with the array's column mask).
+fn mask_binary(
+    value: &Bytes,
+    type_oid: u32,
+    mask: ColumnMask,
+    masker: Option<&Masker>,
+    record: bool,
+) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
+    match binary_kind(type_oid) {
         Binary::Text => Ok(mask_text(value, 0, mask, masker, record)),
         Binary::Jsonb => {
             if value.first() != Some(&1) {
@@ -200,12 +220,12 @@ fn mask_cell(
             }
             Ok(mask_text(value, 1, mask, masker, record))
         }
-        Binary::Integer => {
+        Binary::Number => {
             let masking = masker.filter(|_| mask != ColumnMask::Keep);
             if masking.is_none() && !record {
                 return Ok((None, None));
             }
-            let decimal = integer(value).ok_or(GatewayError::Unmaskable { type_oid })?;
+            let decimal = number::decimal(type_oid, value).ok_or(GatewayError::Unmaskable { type_oid })?;
             if let Some(m) = masking {
                 if m.mask_with(mask, &decimal) != decimal.as_str() {
                     return Err(GatewayError::Unmaskable { type_oid });
@@ -213,6 +233,7 @@ fn mask_cell(
             }
             Ok((None, record.then_some(decimal)))
         }
+        Binary::Array => array::mask(value, type_oid, mask, masker, record),
         Binary::Other => match mask {
             ColumnMask::Whole(_) => Err(GatewayError::Unmaskable { type_oid }),
             ColumnMask::Keep | ColumnMask::Detect => Ok((None, record.then(|| hex(value)))),
@@ -268,15 +289,6 @@ fn mask_text(
         Bytes::from(out)
     };
     (Some(bytes), shown)
-}
-
-fn integer(value: &[u8]) -> Option<String> {
-    Some(match value.len() {
-        2 => i16::from_be_bytes(value.try_into().ok()?).to_string(),
-        4 => i32::from_be_bytes(value.try_into().ok()?).to_string(),
-        8 => i64::from_be_bytes(value.try_into().ok()?).to_string(),
-        _ => return None,
-    })
 }
 
 fn hex(value: &[u8]) -> String {
