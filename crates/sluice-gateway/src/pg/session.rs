@@ -19,7 +19,7 @@ use sluice_store::{NewSession, SessionCounters, SessionSummary};
 use sluice_wire_pg::backend::{Authentication, BackendKeyData};
 use sluice_wire_pg::{BackendMessage, FrontendDecoder, FrontendMessage, Limits};
 use time::OffsetDateTime;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use super::auth::{authenticate, authorize, Authenticated, Authorized};
@@ -525,7 +525,21 @@ async fn close(client: Option<Client>, ending: Ending, ctx: &SessionContext) {
                 let _ = client.stream.write_all(&out).await;
                 let _ = client.stream.flush().await;
                 let _ = client.stream.shutdown().await;
+                let _ =
+                    tokio::time::timeout(LINGER_AFTER_FATAL, discard_until_closed(&mut client.stream)).await;
             }
         }
     }
+}
+
+/// How long a session ending with a FATAL keeps reading (and discarding) what the client still sends. Closing a
+/// socket with unread bytes makes the kernel answer with a reset, and a client that gets the reset before it has
+/// read the FATAL reports a broken connection instead of the reason: a client polling with statements while its
+/// access is withdrawn, say.
+const LINGER_AFTER_FATAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Reads until the client closes its side (or fails).
+async fn discard_until_closed(stream: &mut Stream) {
+    let mut buf = [0u8; 4096];
+    while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
 }
