@@ -10,6 +10,7 @@
 mod support;
 
 use sluice_record::{verify, Event, Reader, Verdict};
+use support::raw::{self, RawClient};
 use support::{stderr, Harness, CARD};
 
 #[test]
@@ -107,4 +108,74 @@ fn a_refusal_quoting_a_sensitive_value_is_masked_on_screen_and_in_the_recording(
     let raw = std::fs::read_to_string(&files[0]).unwrap();
     assert!(raw.contains("\"error\""), "the refusal is recorded: {raw}");
     assert!(!raw.contains(CARD), "card number in the recording: {raw}");
+}
+
+#[test]
+fn bound_parameters_are_recorded_masked_with_each_execution() {
+    let h = Harness::start();
+    h.pg.query("CREATE TABLE cards (id int, owner text, card text)")
+        .unwrap();
+    h.runtime.block_on(async {
+        let client = h.client().await;
+        let insert = client
+            .prepare("INSERT INTO cards VALUES ($1, $2, $3)")
+            .await
+            .unwrap();
+        client.execute(&insert, &[&1_i32, &"ann", &CARD]).await.unwrap();
+        client
+            .execute(&insert, &[&2_i32, &None::<&str>, &"none"])
+            .await
+            .unwrap();
+    });
+    // A client that binds in text format (psycopg, pgJDBC, node-postgres, libpq): the values are shown, masked.
+    let mut raw = RawClient::connect(h.addr, "alice", "pg-test", &h.token);
+    let answers = raw.batch(&[
+        raw::parse("", "UPDATE cards SET card = $1 WHERE id = $2"),
+        raw::bind("", &[&format!("paid with {CARD}"), "2"]),
+        raw::execute(),
+        raw::sync(),
+    ]);
+    assert!(answers.errors().is_empty(), "{:?}", answers.errors());
+    drop(raw);
+    let out = h.psql(&["-c", "SELECT count(*) FROM cards"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let raw: String = h
+        .recordings()
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(!raw.contains(CARD), "raw card number in a recording");
+    let completions: Vec<_> = h
+        .recordings()
+        .iter()
+        .flat_map(|f| Reader::open(f).unwrap().map(|r| r.unwrap().event))
+        .filter_map(|e| match e {
+            Event::CommandComplete(c) if c.tag.starts_with("INSERT") || c.tag.starts_with("UPDATE") => {
+                Some(c.params)
+            }
+            _ => None,
+        })
+        .collect();
+    // tokio-postgres binds integers in binary format (shown by size) and text as text.
+    assert_eq!(
+        completions,
+        [
+            Some(vec![
+                Some("<binary, 4 bytes>".to_owned()),
+                Some("<binary, 3 bytes>".to_owned()),
+                Some("<binary, 16 bytes>".to_owned()),
+            ]),
+            Some(vec![
+                Some("<binary, 4 bytes>".to_owned()),
+                None,
+                Some("<binary, 4 bytes>".to_owned()),
+            ]),
+            Some(vec![
+                Some("paid with ************1111".to_owned()),
+                Some("2".to_owned()),
+            ]),
+        ]
+    );
 }

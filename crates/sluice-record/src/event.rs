@@ -154,6 +154,11 @@ pub struct CommandComplete {
     /// Wall time from sending to completion, in microseconds. When the target was still answering an earlier
     /// statement (pipelined, or one Query holding several), from the end of that one's result instead.
     pub duration_us: u64,
+    /// The values bound to this execution's parameters (`$1`, `$2`, ...; `None` for NULL) as the gateway shows
+    /// them: text values masked like statement texts and cut to 1,000 characters, binary values as
+    /// `<binary, N bytes>`. Absent when nothing was bound (every simple Query).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<Option<String>>>,
     /// The result's last rows, when they reached the client in the same response as this completion and every
     /// row of the result was recorded: carried here instead of in a `result_rows` record before it. Most
     /// statements return a few rows, and a record costs a serialisation, a hash and bytes on disk on the data

@@ -61,6 +61,7 @@ fn session_events(statements: u64) -> Vec<Event> {
         }));
         events.push(Event::CommandComplete(CommandComplete {
             statement: i,
+            params: None,
             tag: "SELECT 2".into(),
             rows: Some(2),
             duration_us: 900,

@@ -89,6 +89,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
     }));
     events.push(Event::CommandComplete(CommandComplete {
         statement: 0,
+        params: None,
         tag: "SELECT 12348".into(),
         rows: Some(12_348),
         duration_us: 48_200,
@@ -120,6 +121,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
     }));
     events.push(Event::CommandComplete(CommandComplete {
         statement: 2,
+        params: None,
         tag: "DELETE 1".into(),
         rows: Some(1),
         duration_us: 950,
@@ -140,6 +142,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
     }));
     events.push(Event::CommandComplete(CommandComplete {
         statement: 3,
+        params: None,
         tag: "SELECT 1".into(),
         rows: Some(1),
         duration_us: 310,
@@ -148,6 +151,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
     // As the gateway records a short result: its rows folded into the completion, shown exactly like a batch.
     events.push(Event::CommandComplete(CommandComplete {
         statement: 4,
+        params: None,
         tag: "SELECT 1".into(),
         rows: Some(1),
         duration_us: 280,
@@ -402,4 +406,42 @@ fn json_lines_carry_every_record_and_read_back_identically() {
     }
     let streamed = String::from_utf8(streamed.finish().unwrap()).unwrap();
     assert_eq!(streamed, rendered(&path));
+}
+
+#[test]
+fn bound_parameters_are_shown_with_the_execution_they_belong_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let (session, token) = (SessionId::new(), TokenId::new());
+    let events = vec![
+        opened(session, token),
+        statement(
+            0,
+            "update cards set note = $1 where id = $2 and owner = $3",
+            Verdict::Allowed,
+            None,
+        ),
+        Event::CommandComplete(CommandComplete {
+            statement: 0,
+            params: Some(vec![
+                Some("paid with ************1111".into()),
+                Some("7".into()),
+                None,
+            ]),
+            tag: "UPDATE 1".into(),
+            rows: Some(1),
+            duration_us: 800,
+            last_rows: None,
+        }),
+    ];
+    let text = rendered(&write_recording(dir.path(), &events));
+    let executed = block(&text, "#0  allowed", 4);
+    assert_eq!(
+        executed[1],
+        "update cards set note = $1 where id = $2 and owner = $3"
+    );
+    assert_eq!(
+        executed[2],
+        "with $1 = 'paid with ************1111', $2 = '7', $3 = NULL"
+    );
+    assert_eq!(executed[3], "UPDATE 1 · 1 row · 800 µs");
 }

@@ -91,6 +91,7 @@ async fn record_session(gw: &Gateway, user: &str, connection: &str) -> (SessionI
         }),
         Event::CommandComplete(CommandComplete {
             statement: 0,
+            params: None,
             tag: "SELECT 12347".into(),
             rows: Some(12_347),
             duration_us: 5_100,

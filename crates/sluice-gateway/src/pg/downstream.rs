@@ -51,6 +51,8 @@ struct Prepared {
 struct Portal {
     handling: Handling,
     columns: Option<Arc<[Column]>>,
+    /// The values bound to it, as recorded with each execution's completion.
+    params: Option<Arc<[Option<String>]>>,
 }
 
 /// The result set being delivered.
@@ -64,6 +66,8 @@ struct Delivery {
     /// Column names not yet recorded (sent with the first batch).
     names: Vec<String>,
     started: Instant,
+    /// The portal's bound values (extended protocol), recorded with the completion.
+    params: Option<Arc<[Option<String>]>>,
     /// A COPY TO in binary format under masking cannot be masked: refused when the first data arrives.
     copy_binary: bool,
 }
@@ -320,6 +324,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                     portal,
                     statement,
                     formats,
+                    params,
                 }) = self.pop()
                 {
                     if let Some(prepared) = self.statements.get(&statement) {
@@ -332,6 +337,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                             Portal {
                                 handling: prepared.handling.clone(),
                                 columns,
+                                params,
                             },
                         );
                     }
@@ -367,7 +373,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                         let handling = handling.clone();
                         self.finish_result(None)?;
                         let columns = self.describe(&frame, handling.masker.as_ref(), &handling.tables)?;
-                        self.start_result(&handling, Some(columns));
+                        self.start_result(&handling, Some(columns), None);
                     }
                     _ => {
                         // Validated even when nobody needs its columns.
@@ -509,7 +515,12 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         }
     }
 
-    fn start_result(&mut self, handling: &Handling, columns: Option<Arc<[Column]>>) {
+    fn start_result(
+        &mut self,
+        handling: &Handling,
+        columns: Option<Arc<[Column]>>,
+        params: Option<Arc<[Option<String>]>>,
+    ) {
         let started = self.result_since();
         let names = columns
             .as_ref()
@@ -523,6 +534,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             batch: Vec::new(),
             names,
             started,
+            params,
             copy_binary: false,
         });
     }
@@ -536,13 +548,13 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             Some(Expect::Execute { portal, .. }) => portal.clone(),
             Some(Expect::Query { handling, .. }) => {
                 let handling = handling.clone();
-                self.start_result(&handling, None);
+                self.start_result(&handling, None, None);
                 return;
             }
             _ => return,
         };
         if let Some(p) = self.portals.get(&portal).cloned() {
-            self.start_result(&p.handling, p.columns);
+            self.start_result(&p.handling, p.columns, p.params);
         }
     }
 
@@ -700,6 +712,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 tag: completion.tag,
                 duration_us: u64::try_from(finished.saturating_duration_since(result.started).as_micros())
                     .unwrap_or(u64::MAX),
+                params: result.params.as_deref().map(<[_]>::to_vec),
                 last_rows: (!result.batch.is_empty()).then(|| RowBatch {
                     columns: std::mem::take(&mut result.names),
                     rows: std::mem::take(&mut result.batch),

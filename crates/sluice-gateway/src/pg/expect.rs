@@ -40,11 +40,12 @@ pub(crate) enum Expect {
         handling: Handling,
         reviewed: bool,
     },
-    /// Bind: BindComplete.
+    /// Bind: BindComplete. `params`: the bound values as recorded (see `CommandComplete::params`).
     Bind {
         portal: String,
         statement: String,
         formats: Vec<Format>,
+        params: Option<Arc<[Option<String>]>>,
     },
     /// Describe: [ParameterDescription] RowDescription | NoData.
     Describe { target: Target, name: String },

@@ -195,10 +195,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 let FrontendMessage::Bind(bind) = parse(&frame)? else {
                     return Err(unexpected());
                 };
+                let params = self.recorded_parameters(&bind);
                 self.push(Expect::Bind {
                     portal: bind.portal,
                     statement: bind.statement,
                     formats: bind.result_formats,
+                    params,
                 })?;
                 forward(out, &frame);
             }

@@ -278,6 +278,17 @@ impl<W: Write> TextReplay<W> {
     }
 
     fn complete(&mut self, done: &CommandComplete) -> io::Result<()> {
+        if let Some(params) = &done.params {
+            let shown: Vec<String> = params
+                .iter()
+                .enumerate()
+                .map(|(i, value)| match value {
+                    Some(v) => format!("${} = '{}'", i + 1, printable(v, false)),
+                    None => format!("${} = NULL", i + 1),
+                })
+                .collect();
+            self.for_statement(Some(done.statement), &format!("with {}", shown.join(", ")))?;
+        }
         let mut parts = vec![printable(&done.tag, false)];
         if let Some(rows) = done.rows {
             parts.push(format!(

@@ -393,10 +393,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             }
         };
         let Some(refusal) = refusal else {
+            let params = self.recorded_parameters(&bind);
             self.push_expect(Expect::Bind {
                 portal: bind.portal,
                 statement: bind.statement,
                 formats: bind.result_formats,
+                params,
             })?;
             out.extend_from_slice(frame.as_bytes());
             return Ok(true);
@@ -465,6 +467,16 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             Some(masker) => masker.mask_text(text).into_owned(),
             None => text.to_owned(),
         }
+    }
+
+    /// A Bind's values as the recording shows them with the execution's completion: masked and cut like a
+    /// review's (`Param::shown`), binary ones by size only. `None` when nothing is bound.
+    pub(crate) fn recorded_parameters(&self, bind: &Bind) -> Option<Arc<[Option<String>]>> {
+        if bind.params.is_empty() {
+            return None;
+        }
+        let mask = |text: &str| self.masked(text);
+        Some(parameters(bind).iter().map(|p| p.shown(&mask)).collect())
     }
 
     /// Records a statement held (or prepared) for review, its text masked like every recorded statement text.
