@@ -155,8 +155,9 @@ pub struct CommandComplete {
     /// statement (pipelined, or one Query holding several), from the end of that one's result instead.
     pub duration_us: u64,
     /// The values bound to this execution's parameters (`$1`, `$2`, ...; `None` for NULL) as the gateway shows
-    /// them: text values masked like statement texts and cut to 1,000 characters, binary values as
-    /// `<binary, N bytes>`. Absent when nothing was bound (every simple Query).
+    /// them: masked like statement texts and cut to 1,000 characters; binary-format values decoded by their type
+    /// when the gateway knows it (else `<binary, N bytes>`; `<masked>` for a number it would mask). Absent when
+    /// nothing was bound (every simple Query).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Vec<Option<String>>>,
     /// The result's last rows, when they reached the client in the same response as this completion and every

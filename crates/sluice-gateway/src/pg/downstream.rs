@@ -44,6 +44,8 @@ struct Prepared {
     handling: Handling,
     /// Its result columns, once a Describe told us (formats not yet bound: text).
     columns: Option<Arc<[Column]>>,
+    /// Its parameter types, once a Describe told us: binary values bound to it are then shown decoded.
+    param_types: Option<Arc<[u32]>>,
 }
 
 /// A portal the target has.
@@ -269,7 +271,24 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 put(out, &BackendMessage::NoticeResponse(notice));
             }
             b'A' => self.notification(&frame, out)?,
-            b'S' | b'G' | b'c' | b't' | b'V' => forward(out, &frame),
+            b't' => {
+                let BackendMessage::ParameterDescription(description) = parse(&frame)? else {
+                    return Err(unexpected());
+                };
+                // The answer to a Describe of a prepared statement (its RowDescription or NoData follows).
+                if let Some(Expect::Describe {
+                    target: Target::Statement,
+                    name,
+                }) = self.head()
+                {
+                    let name = name.clone();
+                    if let Some(prepared) = self.statements.get_mut(&name) {
+                        prepared.param_types = Some(Arc::from(description.types));
+                    }
+                }
+                forward(out, &frame);
+            }
+            b'S' | b'G' | b'c' | b'V' => forward(out, &frame),
             b'E' => self.error(&frame, out)?,
             b'Z' => {
                 let BackendMessage::ReadyForQuery(status) = parse(&frame)? else {
@@ -314,6 +333,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                         Prepared {
                             handling,
                             columns: None,
+                            param_types: None,
                         },
                     );
                 }
@@ -324,10 +344,19 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                     portal,
                     statement,
                     formats,
-                    params,
+                    values,
                 }) = self.pop()
                 {
                     if let Some(prepared) = self.statements.get(&statement) {
+                        let params = (!values.is_empty()).then(|| {
+                            let types = prepared.param_types.as_deref().unwrap_or_default();
+                            let masker = self.session_masker.as_ref();
+                            values
+                                .iter()
+                                .enumerate()
+                                .map(|(i, v)| results::shown_parameter(v, types.get(i).copied(), masker))
+                                .collect()
+                        });
                         let columns = prepared
                             .columns
                             .as_ref()
@@ -351,6 +380,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                         Target::Portal => self.portals.remove(&name).map(|p| Prepared {
                             handling: p.handling,
                             columns: p.columns,
+                            param_types: None,
                         }),
                     };
                 }

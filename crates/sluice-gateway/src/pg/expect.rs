@@ -27,6 +27,31 @@ pub(crate) struct Handling {
     pub refusal: Option<Notice>,
 }
 
+/// One value of a Bind as the client sent it (`None`: SQL NULL); the bytes are slices of the client's frame.
+#[derive(Debug, Clone)]
+pub(crate) struct BoundValue {
+    pub format: Format,
+    pub value: Option<bytes::Bytes>,
+}
+
+impl BoundValue {
+    /// The values of `bind` with their formats (none given: all text; one: all of that format).
+    pub(crate) fn of(bind: &sluice_wire_pg::frontend::Bind) -> Vec<BoundValue> {
+        bind.params
+            .iter()
+            .enumerate()
+            .map(|(i, value)| BoundValue {
+                format: match bind.param_formats.as_slice() {
+                    [] => Format::Text,
+                    [one] => *one,
+                    many => many.get(i).copied().unwrap_or(Format::Binary),
+                },
+                value: value.clone(),
+            })
+            .collect()
+    }
+}
+
 /// One expected answer.
 #[derive(Debug)]
 pub(crate) enum Expect {
@@ -40,12 +65,13 @@ pub(crate) enum Expect {
         handling: Handling,
         reviewed: bool,
     },
-    /// Bind: BindComplete. `params`: the bound values as recorded (see `CommandComplete::params`).
+    /// Bind: BindComplete. `values`: what was bound, shown in the recording with each execution's completion
+    /// once the target-facing half knows the parameter types (see `results::shown_parameter`).
     Bind {
         portal: String,
         statement: String,
         formats: Vec<Format>,
-        params: Option<Arc<[Option<String>]>>,
+        values: Vec<BoundValue>,
     },
     /// Describe: [ParameterDescription] RowDescription | NoData.
     Describe { target: Target, name: String },

@@ -10,10 +10,12 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use sluice_approvals::statement::Param;
 use sluice_mask::{ColumnMask, Masker};
 use sluice_wire_pg::backend::{field, DataRow, Notice, NotificationResponse, RowDescription};
 use sluice_wire_pg::{BackendMessage, Format};
 
+use super::expect::BoundValue;
 use crate::GatewayError;
 
 mod array;
@@ -344,6 +346,42 @@ pub(crate) fn mask_notification(
     })
 }
 
+/// How the recording shows one bound value: NULL as `None`; text-format values masked like statement texts; a
+/// binary value of a type the gateway decodes (text-like, numbers, arrays of those) as its masked text, or
+/// `<masked>` when it is a number the masker would change; any other binary value, or one whose type is unknown
+/// (the statement was never described), by size only, since its bytes can be anything (a `bytea` of ASCII).
+/// Cut like a review's values (`MAX_SHOWN_PARAMETER`).
+pub(crate) fn shown_parameter(
+    bound: &BoundValue,
+    type_oid: Option<u32>,
+    masker: Option<&Masker>,
+) -> Option<String> {
+    let value = bound.value.as_ref()?;
+    let shown_text = |text: &str| match masker {
+        Some(m) => m.mask_text(text).into_owned(),
+        None => text.to_owned(),
+    };
+    let binary = || format!("<binary, {} bytes>", value.len());
+    let text = match (bound.format, type_oid.map(binary_kind)) {
+        (Format::Text, _) => return Param::Text(value).shown(&shown_text),
+        (Format::Binary, None | Some(Binary::Other)) => return Some(binary()),
+        (Format::Binary, Some(_)) => {
+            let mask = if masker.is_some() {
+                ColumnMask::Detect
+            } else {
+                ColumnMask::Keep
+            };
+            match mask_binary(value, type_oid.unwrap_or(oid::UNKNOWN), mask, masker, true) {
+                Ok((_, Some(text))) => text,
+                Ok((_, None)) => return Some(binary()),
+                Err(_) => return Some("<masked>".to_owned()),
+            }
+        }
+    };
+    // Already masked: only cut.
+    Param::Text(text.as_bytes()).shown(&|t: &str| t.to_owned())
+}
+
 /// Masks one CopyData chunk of a text-format COPY TO STDOUT. PostgreSQL sends one row per message, so the
 /// detectors see whole rows; `None` when nothing changed.
 pub(crate) fn mask_copy(data: &[u8], masker: &Masker) -> Option<Vec<u8>> {
@@ -446,6 +484,49 @@ mod tests {
             mask_cell(&small, Some(&column(oid::INT8, Format::Binary)), Some(&m), true).unwrap(),
             (None, Some("42".to_owned()))
         );
+    }
+
+    #[test]
+    fn bound_values_are_shown_decoded_by_type_masked_or_by_size() {
+        let m = masker();
+        let bound = |format, value: &[u8]| BoundValue {
+            format,
+            value: Some(Bytes::copy_from_slice(value)),
+        };
+        let card_text = bound(Format::Text, b"paid with 4111111111111111");
+        assert_eq!(
+            shown_parameter(&card_text, None, Some(&m)).as_deref(),
+            Some("paid with ************1111")
+        );
+        let card_binary_text = bound(Format::Binary, b"4111111111111111");
+        assert_eq!(
+            shown_parameter(&card_binary_text, Some(oid::TEXT), Some(&m)).as_deref(),
+            Some("************1111")
+        );
+        // Without the type, binary bytes are shown by size only (they could be anything).
+        assert_eq!(
+            shown_parameter(&card_binary_text, None, Some(&m)).as_deref(),
+            Some("<binary, 16 bytes>")
+        );
+        assert_eq!(
+            shown_parameter(&card_binary_text, Some(17), Some(&m)).as_deref(),
+            Some("<binary, 16 bytes>")
+        );
+        let seven = bound(Format::Binary, &7_i64.to_be_bytes());
+        assert_eq!(
+            shown_parameter(&seven, Some(oid::INT8), Some(&m)).as_deref(),
+            Some("7")
+        );
+        let card_number = bound(Format::Binary, &4_111_111_111_111_111_i64.to_be_bytes());
+        assert_eq!(
+            shown_parameter(&card_number, Some(oid::INT8), Some(&m)).as_deref(),
+            Some("<masked>")
+        );
+        let null = BoundValue {
+            format: Format::Binary,
+            value: None,
+        };
+        assert_eq!(shown_parameter(&null, Some(oid::INT8), Some(&m)), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use sluice_wire_pg::{Frame, FrontendDecoder, FrontendMessage};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::expect::{Expect, Handling, SENTINEL_SQL};
+use super::expect::{BoundValue, Expect, Handling, SENTINEL_SQL};
 use super::messages::{refusal, unsupported_refusal};
 use super::record::Recorder;
 use super::stream::read_some;
@@ -195,12 +195,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 let FrontendMessage::Bind(bind) = parse(&frame)? else {
                     return Err(unexpected());
                 };
-                let params = self.recorded_parameters(&bind);
+                let values = BoundValue::of(&bind);
                 self.push(Expect::Bind {
                     portal: bind.portal,
                     statement: bind.statement,
                     formats: bind.result_formats,
-                    params,
+                    values,
                 })?;
                 forward(out, &frame);
             }

@@ -48,7 +48,7 @@ use sluice_wire_pg::frontend::{Bind, Parse, Query, Target};
 use sluice_wire_pg::{Format, Frame, FrontendMessage};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::expect::{Expect, Handling, SENTINEL_SQL};
+use super::expect::{BoundValue, Expect, Handling, SENTINEL_SQL};
 use super::messages::{
     ambiguous_statement_refusal, hold_refusal, too_many_reviewed_refusal, waiting_notice, HoldEnd,
 };
@@ -393,12 +393,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             }
         };
         let Some(refusal) = refusal else {
-            let params = self.recorded_parameters(&bind);
+            let values = BoundValue::of(&bind);
             self.push_expect(Expect::Bind {
                 portal: bind.portal,
                 statement: bind.statement,
                 formats: bind.result_formats,
-                params,
+                values,
             })?;
             out.extend_from_slice(frame.as_bytes());
             return Ok(true);
@@ -467,16 +467,6 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             Some(masker) => masker.mask_text(text).into_owned(),
             None => text.to_owned(),
         }
-    }
-
-    /// A Bind's values as the recording shows them with the execution's completion: masked and cut like a
-    /// review's (`Param::shown`), binary ones by size only. `None` when nothing is bound.
-    pub(crate) fn recorded_parameters(&self, bind: &Bind) -> Option<Arc<[Option<String>]>> {
-        if bind.params.is_empty() {
-            return None;
-        }
-        let mask = |text: &str| self.masked(text);
-        Some(parameters(bind).iter().map(|p| p.shown(&mask)).collect())
     }
 
     /// Records a statement held (or prepared) for review, its text masked like every recorded statement text.
