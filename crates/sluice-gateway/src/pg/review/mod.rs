@@ -375,7 +375,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let refusal = if reviewed.ambiguous {
             Some(ambiguous_statement_refusal(&bind.statement))
         } else {
-            let params = parameters(&bind);
+            let values = BoundValue::of(&bind);
+            let params = parameters(&values);
             let mask = |text: &str| self.masked(text);
             let shown = params.iter().map(|p| p.shown(&mask)).collect();
             let hold = ToHold {
@@ -663,22 +664,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     }
 }
 
-/// A Bind's parameter values with their formats (none given: all text; one: all of that format).
-fn parameters(bind: &Bind) -> Vec<Param<'_>> {
-    bind.params
+/// A Bind's values as the approvals broker hashes and shows them (formats resolved by [`BoundValue::of`]).
+fn parameters(values: &[BoundValue]) -> Vec<Param<'_>> {
+    values
         .iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let format = match bind.param_formats.as_slice() {
-                [] => Format::Text,
-                [one] => *one,
-                many => many.get(i).copied().unwrap_or(Format::Binary),
-            };
-            match (value, format) {
-                (None, _) => Param::Null,
-                (Some(v), Format::Text) => Param::Text(v),
-                (Some(v), Format::Binary) => Param::Binary(v),
-            }
+        .map(|v| match (&v.value, v.format) {
+            (None, _) => Param::Null,
+            (Some(bytes), Format::Text) => Param::Text(bytes),
+            (Some(bytes), Format::Binary) => Param::Binary(bytes),
         })
         .collect()
 }
