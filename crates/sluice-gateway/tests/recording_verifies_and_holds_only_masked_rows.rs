@@ -133,9 +133,23 @@ fn bound_parameters_are_recorded_masked_with_each_execution() {
         raw::parse("", "UPDATE cards SET card = $1 WHERE id = $2"),
         raw::bind("", &[&format!("paid with {CARD}"), "2"]),
         raw::execute(),
-        raw::sync(),
     ]);
     assert!(answers.errors().is_empty(), "{:?}", answers.errors());
+    // Executions that fail: their values are recorded with their error, attributed to their statement. Division
+    // by zero in a constant is found while planning with the values, at the Bind; the second one only while
+    // running, at the Execute.
+    for (sql, divisor) in [
+        ("UPDATE cards SET owner = $1 WHERE id = 10 / $2::int", "0"),
+        ("UPDATE cards SET owner = $1 WHERE id = 10 / ($2::int - id)", "2"),
+    ] {
+        let answers = raw.batch(&[
+            raw::parse("", sql),
+            raw::bind("", &[&format!("owner {CARD}"), divisor]),
+            raw::execute(),
+        ]);
+        assert_eq!(answers.errors().len(), 1, "{:?}", answers.messages);
+        assert_eq!(answers.errors()[0].0, "22012");
+    }
     drop(raw);
     let out = h.psql(&["-c", "SELECT count(*) FROM cards"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -173,5 +187,37 @@ fn bound_parameters_are_recorded_masked_with_each_execution() {
                 Some("2".to_owned()),
             ]),
         ]
+    );
+    let records: Vec<_> = h
+        .recordings()
+        .iter()
+        .flat_map(|f| Reader::open(f).unwrap().map(|r| r.unwrap().event))
+        .collect();
+    let failed: Vec<u64> = records
+        .iter()
+        .filter_map(|e| match e {
+            Event::Statement(s) if s.text.contains("10 / ") => Some(s.index),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 2, "both failing UPDATEs are recorded");
+    let errors: Vec<_> = records
+        .iter()
+        .filter_map(|e| match e {
+            Event::Error(error) if error.code.as_deref() == Some("22012") => {
+                Some((error.statement, error.params.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let values = |divisor: &str| {
+        Some(vec![
+            Some("owner ************1111".to_owned()),
+            Some(divisor.to_owned()),
+        ])
+    };
+    assert_eq!(
+        errors,
+        [(Some(failed[0]), values("0")), (Some(failed[1]), values("2")),]
     );
 }

@@ -203,6 +203,11 @@ pub struct ErrorEvent {
     pub message: String,
     /// Whether it ended the session.
     pub fatal: bool,
+    /// The values bound to the execution that failed (extended protocol), shown as in
+    /// [`CommandComplete::params`]: what a failed `UPDATE ... SET x = $1` tried to write is in the recording
+    /// too. Absent when nothing was bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Vec<Option<String>>>,
 }
 
 /// A notice shown to the client.

@@ -77,6 +77,7 @@ fn session_events(statements: u64) -> Vec<Event> {
         code: Some("42501".into()),
         message: "refused".into(),
         fatal: false,
+        params: None,
     }));
     events.push(Event::SessionClosed(SessionClosed {
         reason: "client disconnected".into(),

@@ -106,6 +106,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
         code: Some("42501".into()),
         message: "sluice: rule no-drop refuses DROP TABLE customers".into(),
         fatal: false,
+        params: None,
     }));
     events.push(statement(
         2,
@@ -432,8 +433,20 @@ fn bound_parameters_are_shown_with_the_execution_they_belong_to() {
             duration_us: 800,
             last_rows: None,
         }),
+        statement(1, "update cards set id = 10 / $1", Verdict::Allowed, None),
+        Event::Error(ErrorEvent {
+            statement: Some(1),
+            code: Some("22012".into()),
+            message: "division by zero".into(),
+            fatal: false,
+            params: Some(vec![Some("0".into())]),
+        }),
     ];
     let text = rendered(&write_recording(dir.path(), &events));
+    let failed = block(&text, "#1  allowed", 4);
+    assert_eq!(failed[1], "update cards set id = 10 / $1");
+    assert_eq!(failed[2], "with $1 = '0'");
+    assert_eq!(failed[3], "ERROR 22012: division by zero");
     let executed = block(&text, "#0  allowed", 4);
     assert_eq!(
         executed[1],

@@ -109,6 +109,7 @@ async fn record_session(gw: &Gateway, user: &str, connection: &str) -> (SessionI
             code: Some("42501".into()),
             message: "sluice: rule no-drop refuses DROP TABLE".into(),
             fatal: false,
+            params: None,
         }),
         Event::SessionClosed(SessionClosed {
             reason: "client disconnected".into(),

@@ -22,7 +22,7 @@ use sluice_wire_pg::{BackendDecoder, BackendMessage, Format, Frame, TransactionS
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::expect::{Expect, Handling};
+use super::expect::{BoundValue, Expect, Handling};
 use super::messages::put;
 use super::record::Recorder;
 use super::results::{self, Column};
@@ -348,15 +348,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 }) = self.pop()
                 {
                     if let Some(prepared) = self.statements.get(&statement) {
-                        let params = (!values.is_empty()).then(|| {
-                            let types = prepared.param_types.as_deref().unwrap_or_default();
-                            let masker = self.session_masker.as_ref();
-                            values
-                                .iter()
-                                .enumerate()
-                                .map(|(i, v)| results::shown_parameter(v, types.get(i).copied(), masker))
-                                .collect()
-                        });
+                        let params = shown_params(prepared, &values, self.session_masker.as_ref());
                         let columns = prepared
                             .columns
                             .as_ref()
@@ -670,6 +662,38 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             Some(Expect::Sync) | None => (self.result.as_ref().map(|r| r.statement), None, false),
             Some(_) => (self.result.as_ref().map(|r| r.statement), None, true),
         };
+        // An Execute that fails before its first row has no result open: the error still belongs to the
+        // portal's statement, and the values it was executed with belong in the recording.
+        // Likewise a Bind the target refuses (a bad value, or an error planning with the values).
+        let open = self.result.as_ref().map(|r| r.params.clone());
+        let (statement, params) = match (open, self.head()) {
+            (Some(params), _) => (statement, params),
+            (None, Some(Expect::Execute { portal, .. })) => {
+                let portal = portal.clone();
+                match self.portals.get(&portal) {
+                    Some(p) => (Some(p.handling.statement), p.params.clone()),
+                    None => (statement, None),
+                }
+            }
+            (
+                None,
+                Some(Expect::Bind {
+                    statement: name,
+                    values,
+                    ..
+                }),
+            ) => {
+                let (name, values) = (name.clone(), values.clone());
+                match self.statements.get(&name) {
+                    Some(p) => (
+                        Some(p.handling.statement),
+                        shown_params(p, &values, self.session_masker.as_ref()),
+                    ),
+                    None => (statement, None),
+                }
+            }
+            (None, _) => (statement, None),
+        };
         let masker = self.current_masker();
         self.finish_result(None)?;
         // A refusal is masked like the target's errors: it quotes the statement, which may carry values.
@@ -683,6 +707,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             code: shown.sqlstate().map(str::to_owned),
             message: shown.message().unwrap_or_default().to_owned(),
             fatal: matches!(shown.severity(), Some("FATAL" | "PANIC")),
+            params: params.as_deref().map(<[_]>::to_vec),
         }))?;
         if is_extended {
             // The target now skips to the Sync; this entry gets no further answer.
@@ -751,6 +776,22 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         }
         Ok(())
     }
+}
+
+/// Bound values as the recording shows them (see `results::shown_parameter`); `None` when nothing was bound.
+fn shown_params(
+    prepared: &Prepared,
+    values: &[BoundValue],
+    masker: Option<&Masker>,
+) -> Option<Arc<[Option<String>]>> {
+    (!values.is_empty()).then(|| {
+        let types = prepared.param_types.as_deref().unwrap_or_default();
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| results::shown_parameter(v, types.get(i).copied(), masker))
+            .collect()
+    })
 }
 
 fn parse(frame: &Frame) -> Result<BackendMessage, GatewayError> {

@@ -277,17 +277,22 @@ impl<W: Write> TextReplay<W> {
         Ok(())
     }
 
+    /// The line showing an execution's bound values: `with $1 = '...', $2 = NULL`.
+    fn params(&mut self, statement: Option<u64>, params: &[Option<String>]) -> io::Result<()> {
+        let shown: Vec<String> = params
+            .iter()
+            .enumerate()
+            .map(|(i, value)| match value {
+                Some(v) => format!("${} = '{}'", i + 1, printable(v, false)),
+                None => format!("${} = NULL", i + 1),
+            })
+            .collect();
+        self.for_statement(statement, &format!("with {}", shown.join(", ")))
+    }
+
     fn complete(&mut self, done: &CommandComplete) -> io::Result<()> {
         if let Some(params) = &done.params {
-            let shown: Vec<String> = params
-                .iter()
-                .enumerate()
-                .map(|(i, value)| match value {
-                    Some(v) => format!("${} = '{}'", i + 1, printable(v, false)),
-                    None => format!("${} = NULL", i + 1),
-                })
-                .collect();
-            self.for_statement(Some(done.statement), &format!("with {}", shown.join(", ")))?;
+            self.params(Some(done.statement), params)?;
         }
         let mut parts = vec![printable(&done.tag, false)];
         if let Some(rows) = done.rows {
@@ -311,7 +316,12 @@ impl<W: Write> TextReplay<W> {
             .unwrap_or_default();
         let text = format!("{severity}{code}: {}", printable(&error.message, false));
         match error.statement {
-            Some(_) => self.for_statement(error.statement, &text),
+            Some(_) => {
+                if let Some(params) = &error.params {
+                    self.params(error.statement, params)?;
+                }
+                self.for_statement(error.statement, &text)
+            }
             None => self.line(at, &text),
         }
     }
