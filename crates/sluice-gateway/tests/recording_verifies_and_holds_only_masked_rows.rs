@@ -135,6 +135,15 @@ fn bound_parameters_are_recorded_masked_with_each_execution() {
         raw::execute(),
     ]);
     assert!(answers.errors().is_empty(), "{:?}", answers.errors());
+    // Binary values bound to a statement that was never described (an unnamed one executed at once, as pgJDBC
+    // does) are decoded by the types its Parse declared (25 text, 23 int4).
+    let binary_card = format!("binary {CARD}");
+    let answers = raw.batch(&[
+        raw::parse_typed("", "UPDATE cards SET card = $1 WHERE id = $2", &[25, 23]),
+        raw::bind_binary("", &[binary_card.as_bytes(), &2_i32.to_be_bytes()]),
+        raw::execute(),
+    ]);
+    assert!(answers.errors().is_empty(), "{:?}", answers.errors());
     // Executions that fail: their values are recorded with their error, attributed to their statement. Division
     // by zero in a constant is found while planning with the values, at the Bind; the second one only while
     // running, at the Execute.
@@ -184,6 +193,10 @@ fn bound_parameters_are_recorded_masked_with_each_execution() {
             Some(vec![Some("2".to_owned()), None, Some("none".to_owned())]),
             Some(vec![
                 Some("paid with ************1111".to_owned()),
+                Some("2".to_owned()),
+            ]),
+            Some(vec![
+                Some("binary ************1111".to_owned()),
                 Some("2".to_owned()),
             ]),
         ]

@@ -305,6 +305,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                         name,
                         handling,
                         reviewed: true,
+                        ..
                     } = &entry
                     {
                         self.shared.parses.report(name, handling.statement, false);
@@ -323,17 +324,21 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                     name,
                     handling,
                     reviewed,
+                    declared,
                 }) = self.pop()
                 {
                     if reviewed {
                         self.shared.parses.report(&name, handling.statement, true);
                     }
+                    // Declared types are the ones the target uses for those parameters: an unnamed statement
+                    // executed at once, as pgJDBC does, is never described.
+                    let param_types = declared.iter().any(|&t| t != 0).then(|| Arc::from(declared));
                     self.statements.insert(
                         name,
                         Prepared {
                             handling,
                             columns: None,
-                            param_types: None,
+                            param_types,
                         },
                     );
                 }
@@ -715,6 +720,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                 name,
                 handling,
                 reviewed: true,
+                ..
             }) = self.pop()
             {
                 self.shared.parses.report(&name, handling.statement, false);

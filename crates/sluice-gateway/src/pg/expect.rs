@@ -64,6 +64,9 @@ pub(crate) enum Expect {
         name: String,
         handling: Handling,
         reviewed: bool,
+        /// The parameter types the Parse declared (0: left to the server). Until a Describe reports the
+        /// target's, binary values bound to the statement are shown decoded by these.
+        declared: Vec<u32>,
     },
     /// Bind: BindComplete. `values`: what was bound, shown in the recording with each execution's completion
     /// once the target-facing half knows the parameter types (see `results::shown_parameter`).

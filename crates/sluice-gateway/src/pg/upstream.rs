@@ -179,6 +179,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                     name: name.clone(),
                     handling,
                     reviewed: false,
+                    declared: parse_msg.param_types,
                 })?;
                 if refused {
                     let sentinel = Parse {

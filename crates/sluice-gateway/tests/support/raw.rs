@@ -236,6 +236,26 @@ pub fn bind(name: &str, params: &[&str]) -> FrontendMessage {
     })
 }
 
+/// Parse of `sql` as statement `name`, declaring its parameters' type OIDs (0: left to the server).
+pub fn parse_typed(name: &str, sql: &str, types: &[u32]) -> FrontendMessage {
+    FrontendMessage::Parse(Parse {
+        statement: name.to_owned(),
+        sql: sql.to_owned(),
+        param_types: types.to_vec(),
+    })
+}
+
+/// Bind of statement `name` to the unnamed portal, with every parameter in binary format.
+pub fn bind_binary(name: &str, params: &[&[u8]]) -> FrontendMessage {
+    FrontendMessage::Bind(Bind {
+        portal: String::new(),
+        statement: name.to_owned(),
+        param_formats: vec![sluice_wire_pg::Format::Binary],
+        params: params.iter().map(|p| Some(Bytes::copy_from_slice(p))).collect(),
+        result_formats: Vec::new(),
+    })
+}
+
 /// Execute of the unnamed portal, all rows.
 pub fn execute() -> FrontendMessage {
     FrontendMessage::Execute(Execute {

@@ -320,6 +320,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             handling,
             // A refused one is replaced by a sentinel and never remembered.
             reviewed: !full,
+            // Its executions are held and shown with the review's own parameters.
+            declared: Vec::new(),
         })?;
         if full {
             FrontendMessage::Parse(Parse {
