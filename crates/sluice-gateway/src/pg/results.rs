@@ -349,7 +349,8 @@ pub(crate) fn mask_notification(
 /// How the recording shows one bound value: NULL as `None`; text-format values masked like statement texts; a
 /// binary value of a type the gateway decodes (text-like, numbers, arrays of those) as its masked text, or
 /// `<masked>` when it is a number the masker would change; any other binary value, or one whose type is unknown
-/// (a statement never described whose Parse left the type to the server), by size only, since its bytes can be anything (a `bytea` of ASCII).
+/// (a statement never described whose Parse left the type to the server), by size only, since its bytes can be
+/// anything (a `bytea` of ASCII).
 /// Cut like a review's values (`MAX_SHOWN_PARAMETER`).
 pub(crate) fn shown_parameter(
     bound: &BoundValue,
