@@ -139,3 +139,71 @@ fn numbers_in_binary_format_holding_a_card_number_fail_closed() {
         }
     });
 }
+
+/// A value's bytes as the driver received them: tokio-postgres has no Rust type for a table's row type or an
+/// enum, and the test wants to see exactly what crossed the wire.
+struct Raw(Vec<u8>);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Raw {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw.to_vec()))
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn rows_and_user_defined_types_in_binary_format_are_masked_or_fail_closed() {
+    let h = Harness::start();
+    h.pg.query(&format!(
+        "CREATE TABLE orders (id int PRIMARY KEY, card text, note text);
+         INSERT INTO orders VALUES (1, '{CARD}', 'paid, thanks');
+         CREATE TYPE state AS ENUM ('active', '{CARD}')"
+    ))
+    .unwrap();
+    h.runtime.block_on(async {
+        let client = h.client().await;
+        // A table's row type (its OID is the database's own) and an anonymous record: masked field by field.
+        for sql in [
+            "SELECT o FROM orders o",
+            "SELECT ROW(o.id, o.card, o.note) FROM orders o",
+        ] {
+            let row = client.query_one(sql, &[]).await.unwrap();
+            let Raw(bytes) = row.get(0);
+            assert!(!contains(&bytes, CARD), "{sql}: a card number reached the client");
+            assert!(contains(&bytes, "************1111"), "{sql}");
+            assert!(contains(&bytes, "paid, thanks"), "{sql}");
+        }
+        // Another type the database defined (an enum) passes when it holds nothing sensitive...
+        let row = client.query_one("SELECT 'active'::state", &[]).await.unwrap();
+        let Raw(bytes) = row.get(0);
+        assert_eq!(bytes, b"active");
+        // ... and, holding a card number, cannot be rewritten in its binary form: the session fails closed.
+        let err = client
+            .query_one(&format!("SELECT '{CARD}'::state"), &[])
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().contains(CARD), "{err}");
+        assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("0A000"), "{err}");
+    });
+    // psql (text format) sees the same masked row.
+    let out = h.psql(&["-c", "SELECT o FROM orders o"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "(1,************1111,\"paid, thanks\")");
+    let raw: String = h
+        .recordings()
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(!raw.contains(CARD), "a card number reached a recording");
+    assert!(raw.contains("(1,************1111,\\\"paid, thanks\\\")"), "{raw}");
+}

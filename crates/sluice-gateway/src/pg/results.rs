@@ -19,6 +19,7 @@ use super::expect::BoundValue;
 use crate::GatewayError;
 
 mod array;
+mod composite;
 mod number;
 
 /// Type OIDs from `pg_type.dat` that the gateway decodes in binary format.
@@ -112,6 +113,8 @@ enum Binary {
     Number,
     /// An array (`array_send`) of any element type: each element by its own type's rules.
     Array,
+    /// A row (`record_send`) or another type the database defined: see `composite`.
+    Composite,
     /// Anything else: passed unchanged, unless a column rule says to mask it whole (then fail closed).
     Other,
 }
@@ -124,6 +127,7 @@ fn binary_kind(type_oid: u32) -> Binary {
         oid::JSONB => Binary::Jsonb,
         oid::INT2 | oid::INT4 | oid::INT8 | oid::FLOAT4 | oid::FLOAT8 | oid::NUMERIC => Binary::Number,
         _ if array::is_array(type_oid) => Binary::Array,
+        _ if composite::is_composite_or_user(type_oid) => Binary::Composite,
         _ => Binary::Other,
     }
 }
@@ -236,6 +240,7 @@ fn mask_binary(
             Ok((None, record.then_some(decimal)))
         }
         Binary::Array => array::mask(value, type_oid, mask, masker, record),
+        Binary::Composite => composite::mask(value, type_oid, mask, masker, record),
         Binary::Other => match mask {
             ColumnMask::Whole(_) => Err(GatewayError::Unmaskable { type_oid }),
             ColumnMask::Keep | ColumnMask::Detect => Ok((None, record.then(|| hex(value)))),
