@@ -38,7 +38,10 @@ fn closed_recording(h: &Harness) -> Vec<Event> {
     loop {
         let files = h.recordings();
         if let [file] = files.as_slice() {
-            let events: Vec<Event> = Reader::open(file).unwrap().map(|r| r.unwrap().event).collect();
+            let events: Vec<Event> = Reader::open(file)
+                .unwrap()
+                .flat_map(|r| r.unwrap().event.unfold())
+                .collect();
             if matches!(events.last(), Some(Event::SessionClosed(_))) {
                 return events;
             }

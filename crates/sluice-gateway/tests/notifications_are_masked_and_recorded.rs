@@ -55,7 +55,7 @@ fn notifications_reach_the_listener_masked_and_are_recorded_as_shown() {
     assert_eq!(files.len(), 1);
     let events: Vec<Event> = Reader::open(&files[0])
         .unwrap()
-        .map(|r| r.unwrap().event)
+        .flat_map(|r| r.unwrap().event.unfold())
         .collect();
     let notified: Vec<&str> = events
         .iter()

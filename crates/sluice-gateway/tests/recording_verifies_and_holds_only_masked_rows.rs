@@ -41,7 +41,7 @@ fn recording_verifies_and_contains_statements_and_masked_rows_only() {
 
     let events: Vec<Event> = Reader::open(&files[0])
         .unwrap()
-        .map(|r| r.unwrap().event)
+        .flat_map(|r| r.unwrap().event.unfold())
         .collect();
     let Event::SessionOpened(opened) = &events[0] else {
         panic!("first event is {:?}", events[0])
@@ -173,7 +173,7 @@ fn bound_parameters_are_recorded_masked_with_each_execution() {
     let completions: Vec<_> = h
         .recordings()
         .iter()
-        .flat_map(|f| Reader::open(f).unwrap().map(|r| r.unwrap().event))
+        .flat_map(|f| Reader::open(f).unwrap().flat_map(|r| r.unwrap().event.unfold()))
         .filter_map(|e| match e {
             Event::CommandComplete(c) if c.tag.starts_with("INSERT") || c.tag.starts_with("UPDATE") => {
                 Some(c.params)
@@ -204,7 +204,7 @@ fn bound_parameters_are_recorded_masked_with_each_execution() {
     let records: Vec<_> = h
         .recordings()
         .iter()
-        .flat_map(|f| Reader::open(f).unwrap().map(|r| r.unwrap().event))
+        .flat_map(|f| Reader::open(f).unwrap().flat_map(|r| r.unwrap().event.unfold()))
         .collect();
     let failed: Vec<u64> = records
         .iter()
@@ -233,4 +233,39 @@ fn bound_parameters_are_recorded_masked_with_each_execution() {
         errors,
         [(Some(failed[0]), values("0")), (Some(failed[1]), values("2")),]
     );
+}
+
+#[test]
+fn a_statement_answered_in_one_response_shares_its_completion_record() {
+    let h = Harness::start();
+    let out = h.psql(&["-c", "SELECT 42 AS answer"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let files = h.recordings();
+    assert!(verify(&files[0]).unwrap().is_ok());
+    let records: Vec<Event> = Reader::open(&files[0])
+        .unwrap()
+        .map(|r| r.unwrap().event)
+        .collect();
+    // One record for the statement, its row and its completion...
+    let carried: Vec<_> = records
+        .iter()
+        .filter_map(|e| match e {
+            Event::CommandComplete(c) => c.started.as_ref().map(|s| (s.text.as_str(), c.tag.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(carried, [("SELECT 42 AS answer", "SELECT 1")]);
+    assert!(!records.iter().any(|e| matches!(e, Event::Statement(_))));
+    // ... which readers see as the statement followed by its completion.
+    let unfolded: Vec<Event> = records.into_iter().flat_map(Event::unfold).collect();
+    let order: Vec<&str> = unfolded
+        .iter()
+        .filter_map(|e| match e {
+            Event::Statement(_) => Some("statement"),
+            Event::CommandComplete(_) => Some("complete"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["statement", "complete"]);
 }

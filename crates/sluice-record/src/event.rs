@@ -167,6 +167,13 @@ pub struct CommandComplete {
     /// statement placed just before this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rows: Option<RowBatch>,
+    /// The statement itself, when it had not been written yet as this completion was recorded (the usual case:
+    /// a statement's record reaches the file with the response to it): carried here instead of in a
+    /// `statement` record before it, which saves a record per statement on the data path. Readers treat it
+    /// exactly like a `statement` record placed before this one, `duration_us` earlier (see
+    /// [`Event::unfold`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<Statement>,
 }
 
 /// Rows folded into a [`CommandComplete`].
@@ -178,6 +185,37 @@ pub struct RowBatch {
     pub columns: Vec<String>,
     /// Rows of text values (`None` is SQL NULL).
     pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl Event {
+    /// The events this one stands for, in order: a completion carrying its statement ([`CommandComplete::started`])
+    /// is that statement followed by the completion; anything else is itself. Rows folded into a completion stay
+    /// there ([`CommandComplete::folded_rows`]).
+    pub fn unfold(self) -> Vec<Event> {
+        match self {
+            Event::CommandComplete(CommandComplete {
+                started: Some(statement),
+                statement: index,
+                tag,
+                rows,
+                duration_us,
+                params,
+                last_rows,
+            }) => vec![
+                Event::Statement(statement),
+                Event::CommandComplete(CommandComplete {
+                    statement: index,
+                    tag,
+                    rows,
+                    duration_us,
+                    params,
+                    last_rows,
+                    started: None,
+                }),
+            ],
+            other => vec![other],
+        }
+    }
 }
 
 impl CommandComplete {

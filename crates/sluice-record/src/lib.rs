@@ -31,4 +31,4 @@ pub use event::{
 pub use layout::recording_path;
 pub use replay::{replay, write_json_lines, TextReplay};
 pub use verify::{verify, BreakKind, BrokenLink, Reader, VerifyReport};
-pub use writer::{segment_path, SegmentWriter, SyncPolicy, WriterOptions};
+pub use writer::{segment_path, SegmentWriter, Stamp, SyncPolicy, WriterOptions};

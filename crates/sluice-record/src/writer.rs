@@ -61,6 +61,13 @@ pub fn segment_path(base: &Path, index: u32) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// When an event happened, as a record states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    mono_ns: u64,
+    wall_us: i64,
+}
+
 /// Appends events to one session's hash-chained log.
 #[derive(Debug)]
 pub struct SegmentWriter {
@@ -72,6 +79,8 @@ pub struct SegmentWriter {
     next_seq: u64,
     prev: Hash,
     started: Instant,
+    /// `mono_ns` of the last record.
+    last_mono_ns: u64,
     last_sync: Instant,
     poisoned: bool,
     /// The line being sealed, kept between records so appending does not allocate.
@@ -117,6 +126,7 @@ impl SegmentWriter {
             next_seq: 0,
             prev: GENESIS,
             started: Instant::now(),
+            last_mono_ns: 0,
             last_sync: Instant::now(),
             poisoned: false,
             line: Vec::with_capacity(1024),
@@ -136,10 +146,30 @@ impl SegmentWriter {
     /// Appends an event to the buffer and returns its sequence number. It is durable after the next
     /// [`flush`](Self::flush) (or immediately with [`SyncPolicy::EveryAppend`]).
     pub fn append(&mut self, event: &Event) -> Result<u64, RecordError> {
+        let now = self.stamp();
+        self.append_stamped(event, now)
+    }
+
+    /// The time now, to append an event that happened now later, with [`append_stamped`](Self::append_stamped).
+    pub fn stamp(&self) -> Stamp {
+        Stamp {
+            mono_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            wall_us: wall_clock_us(),
+        }
+    }
+
+    /// Like [`append`](Self::append), for an event that happened at `at`: a caller that holds an event back (to
+    /// merge it with a later one) records it with its own time. Times never go backwards within a recording: an
+    /// earlier stamp than the last record's is recorded as that record's.
+    pub fn append_stamped(&mut self, event: &Event, at: Stamp) -> Result<u64, RecordError> {
         if self.poisoned {
             return Err(RecordError::Poisoned);
         }
-        let result = self.append_inner(event);
+        let at = Stamp {
+            mono_ns: at.mono_ns.max(self.last_mono_ns),
+            wall_us: at.wall_us,
+        };
+        let result = self.append_inner(event, at);
         // A serialisation error wrote nothing; anything else may have left the file in an unknown state.
         if matches!(&result, Err(e) if !matches!(e, RecordError::Serialize(_))) {
             self.poisoned = true;
@@ -147,12 +177,13 @@ impl SegmentWriter {
         result
     }
 
-    fn append_inner(&mut self, event: &Event) -> Result<u64, RecordError> {
+    fn append_inner(&mut self, event: &Event, at: Stamp) -> Result<u64, RecordError> {
         let prev_hex = hex_digits(&self.prev);
+        self.last_mono_ns = at.mono_ns;
         let record = RecordRef {
             seq: self.next_seq,
-            mono_ns: u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
-            wall_us: wall_clock_us(),
+            mono_ns: at.mono_ns,
+            wall_us: at.wall_us,
             // ASCII digits by construction.
             prev_hash: std::str::from_utf8(&prev_hex).unwrap_or_default(),
             event,

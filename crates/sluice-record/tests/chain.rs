@@ -70,6 +70,7 @@ fn session_events(statements: u64) -> Vec<Event> {
                 columns: Vec::new(),
                 rows: vec![vec![Some("Bo ✓".into()), None]],
             }),
+            started: None,
         }));
     }
     events.push(Event::Error(ErrorEvent {

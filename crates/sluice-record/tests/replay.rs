@@ -94,6 +94,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
         rows: Some(12_348),
         duration_us: 48_200,
         last_rows: None,
+        started: None,
     }));
     events.push(statement(
         1,
@@ -127,6 +128,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
         rows: Some(1),
         duration_us: 950,
         last_rows: None,
+        started: None,
     }));
     // Pipelined: two statements parsed before either completes.
     events.push(statement(3, "select 1 as one", Verdict::Allowed, None));
@@ -148,6 +150,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
         rows: Some(1),
         duration_us: 310,
         last_rows: None,
+        started: None,
     }));
     // As the gateway records a short result: its rows folded into the completion, shown exactly like a batch.
     events.push(Event::CommandComplete(CommandComplete {
@@ -160,6 +163,7 @@ fn session_events(session: SessionId, token: TokenId) -> Vec<Event> {
             columns: vec!["nothing".into(), "empty".into(), "odd".into()],
             rows: vec![vec![None, Some(String::new()), Some("bell\u{7}\x1b[2J".into())]],
         }),
+        started: None,
     }));
     events.push(Event::Notice(NoticeEvent {
         severity: "WARNING".into(),
@@ -432,6 +436,7 @@ fn bound_parameters_are_shown_with_the_execution_they_belong_to() {
             rows: Some(1),
             duration_us: 800,
             last_rows: None,
+            started: None,
         }),
         statement(1, "update cards set id = 10 / $1", Verdict::Allowed, None),
         Event::Error(ErrorEvent {
@@ -457,4 +462,56 @@ fn bound_parameters_are_shown_with_the_execution_they_belong_to() {
         "with $1 = 'paid with ************1111', $2 = '7', $3 = NULL"
     );
     assert_eq!(executed[3], "UPDATE 1 · 1 row · 800 µs");
+}
+
+#[test]
+fn a_statement_carried_by_its_completion_is_shown_like_one_recorded_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (session, token) = (SessionId::new(), TokenId::new());
+    let Event::Statement(started) = statement(0, "select 42", Verdict::Allowed, None) else {
+        unreachable!()
+    };
+    let complete = CommandComplete {
+        statement: 0,
+        params: None,
+        tag: "SELECT 1".into(),
+        rows: Some(1),
+        duration_us: 300,
+        last_rows: Some(RowBatch {
+            columns: vec!["answer".into()],
+            rows: vec![vec![Some("42".into())]],
+        }),
+        started: None,
+    };
+    let separate = vec![
+        opened(session, token),
+        Event::Statement(started.clone()),
+        Event::CommandComplete(complete.clone()),
+    ];
+    let carried = vec![
+        opened(session, token),
+        Event::CommandComplete(CommandComplete {
+            started: Some(started.clone()),
+            ..complete.clone()
+        }),
+    ];
+    let a = rendered(&write_recording(&dir.path().join("a"), &separate));
+    let b = rendered(&write_recording(&dir.path().join("b"), &carried));
+    // The clock times differ (written at different moments); everything else is the same.
+    let strip = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.contains(" UTC"))
+            .map(|l| l.get(14..).unwrap_or(l).to_owned())
+            .collect()
+    };
+    assert_eq!(strip(&a), strip(&b));
+    assert!(b.contains("select 42"), "{b}");
+    assert_eq!(
+        Event::CommandComplete(CommandComplete {
+            started: Some(started.clone()),
+            ..complete.clone()
+        })
+        .unfold(),
+        [Event::Statement(started), Event::CommandComplete(complete)]
+    );
 }

@@ -96,6 +96,7 @@ async fn record_session(gw: &Gateway, user: &str, connection: &str) -> (SessionI
             rows: Some(12_347),
             duration_us: 5_100,
             last_rows: None,
+            started: None,
         }),
         Event::Statement(Statement {
             index: 1,

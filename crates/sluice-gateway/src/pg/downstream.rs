@@ -767,7 +767,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             }))?;
         }
         if let Some(completion) = completion {
-            self.recorder.append(&Event::CommandComplete(CommandComplete {
+            self.recorder.append_completion(CommandComplete {
                 statement: result.statement,
                 rows: completion.rows(),
                 tag: completion.tag,
@@ -778,7 +778,8 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                     columns: std::mem::take(&mut result.names),
                     rows: std::mem::take(&mut result.batch),
                 }),
-            }))?;
+                started: None,
+            })?;
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use sluice_record::{Event, Statement};
+use sluice_record::Statement;
 use sluice_wire_pg::frontend::{Parse, Query};
 use sluice_wire_pg::{Frame, FrontendDecoder, FrontendMessage};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
@@ -311,13 +311,13 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             Some(masker) => masker.mask_text(text).into_owned(),
             None => text.to_owned(),
         };
-        self.recorder.append(&Event::Statement(Statement {
+        self.recorder.append_statement(Statement {
             index,
             text,
             verdict,
             rule,
             decision_us,
-        }))
+        })
     }
 }
 

@@ -84,6 +84,14 @@ impl<W: Write> TextReplay<W> {
             Event::ResultRows(rows) => self.collect_rows(rows.statement, &rows.columns, &rows.rows),
             // Rows folded into their completion come before it, as if in a `result_rows` record of their own.
             Event::CommandComplete(done) => {
+                // A statement carried by its completion comes first, at the time it started.
+                if let Some(statement) = &done.started {
+                    self.flush_rows()?;
+                    let began = record
+                        .mono_ns
+                        .saturating_sub(done.duration_us.saturating_mul(1000));
+                    self.statement(&offset_ns(began.saturating_sub(start)), statement)?;
+                }
                 if let Some(batch) = &done.last_rows {
                     self.collect_rows(done.statement, &batch.columns, &batch.rows)?;
                 }
