@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut as _, Bytes, BytesMut};
 use sluice_approvals::statement::Param;
 use sluice_mask::{ColumnMask, Masker};
 use sluice_wire_pg::backend::{field, DataRow, Notice, NotificationResponse, RowDescription};
@@ -203,6 +203,19 @@ fn mask_cell(
         Format::Text => Ok(mask_text(value, 0, mask, masker, record)),
         Format::Binary => mask_binary(value, type_oid, mask, masker, record),
     }
+}
+
+/// Appends one value as PostgreSQL's binary containers (arrays, rows) carry their elements: its length as an int32
+/// (-1 for NULL), then its bytes. `type_oid` names the container in the error for a value too long to carry.
+fn put_value(out: &mut BytesMut, value: Option<&[u8]>, type_oid: u32) -> Result<(), GatewayError> {
+    match value {
+        None => out.put_i32(-1),
+        Some(bytes) => {
+            out.put_i32(i32::try_from(bytes.len()).map_err(|_| GatewayError::Unmaskable { type_oid })?);
+            out.put_slice(bytes);
+        }
+    }
+    Ok(())
 }
 
 /// Masks one binary-format value of type `type_oid` (also an array's element, with the array's column mask).

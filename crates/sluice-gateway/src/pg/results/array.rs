@@ -144,14 +144,7 @@ pub(super) fn mask(
     let mut out = BytesMut::with_capacity(size);
     out.put_slice(header);
     for element in &elements {
-        match element {
-            None => out.put_i32(-1),
-            Some(bytes) => {
-                let len = i32::try_from(bytes.len()).map_err(|_| GatewayError::Unmaskable { type_oid })?;
-                out.put_i32(len);
-                out.put_slice(bytes);
-            }
-        }
+        super::put_value(&mut out, element.as_deref(), type_oid)?;
     }
     Ok((Some(out.freeze()), shown))
 }
@@ -194,13 +187,7 @@ mod tests {
         out.put_i32(i32::try_from(elements.len()).unwrap());
         out.put_i32(1);
         for element in elements {
-            match element {
-                None => out.put_i32(-1),
-                Some(bytes) => {
-                    out.put_i32(i32::try_from(bytes.len()).unwrap());
-                    out.put_slice(bytes);
-                }
-            }
+            super::super::put_value(&mut out, *element, 0).unwrap();
         }
         out.freeze()
     }

@@ -154,15 +154,7 @@ fn mask_at(
     encoded.put_i32(i32::try_from(out.len()).unwrap_or(i32::MAX));
     for (field, new) in fields.iter().zip(&out) {
         encoded.put_u32(field.type_oid);
-        match new {
-            None => encoded.put_i32(-1),
-            Some(bytes) => {
-                // A masked field is at most a few bytes longer than the original, far below i32::MAX.
-                encoded
-                    .put_i32(i32::try_from(bytes.len()).map_err(|_| GatewayError::Unmaskable { type_oid })?);
-                encoded.put_slice(bytes);
-            }
-        }
+        super::put_value(&mut encoded, new.as_deref(), type_oid)?;
     }
     Ok((Some(encoded.freeze()), shown))
 }
@@ -205,13 +197,7 @@ mod tests {
         out.put_i32(i32::try_from(fields.len()).unwrap());
         for (oid, value) in fields {
             out.put_u32(*oid);
-            match value {
-                None => out.put_i32(-1),
-                Some(v) => {
-                    out.put_i32(i32::try_from(v.len()).unwrap());
-                    out.put_slice(v);
-                }
-            }
+            super::super::put_value(&mut out, *value, 0).unwrap();
         }
         out.freeze()
     }
