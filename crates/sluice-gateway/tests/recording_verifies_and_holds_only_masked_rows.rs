@@ -164,16 +164,11 @@ fn bound_parameters_are_recorded_masked_with_each_execution() {
     assert!(out.status.success(), "{}", stderr(&out));
     std::thread::sleep(std::time::Duration::from_millis(300));
 
-    let raw: String = h
-        .recordings()
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap())
-        .collect();
+    let raw = h.recordings_text();
     assert!(!raw.contains(CARD), "raw card number in a recording");
     let completions: Vec<_> = h
-        .recordings()
-        .iter()
-        .flat_map(|f| Reader::open(f).unwrap().flat_map(|r| r.unwrap().event.unfold()))
+        .recorded_events()
+        .into_iter()
         .filter_map(|e| match e {
             Event::CommandComplete(c) if c.tag.starts_with("INSERT") || c.tag.starts_with("UPDATE") => {
                 Some(c.params)
@@ -201,11 +196,7 @@ fn bound_parameters_are_recorded_masked_with_each_execution() {
             ]),
         ]
     );
-    let records: Vec<_> = h
-        .recordings()
-        .iter()
-        .flat_map(|f| Reader::open(f).unwrap().flat_map(|r| r.unwrap().event.unfold()))
-        .collect();
+    let records = h.recorded_events();
     let failed: Vec<u64> = records
         .iter()
         .filter_map(|e| match e {

@@ -230,6 +230,23 @@ impl Harness {
     pub fn recordings(&self) -> Vec<PathBuf> {
         files_under(&self.dir.path().join("data").join("recordings"))
     }
+
+    /// Every recording's bytes as text, to grep for what must never be recorded.
+    pub fn recordings_text(&self) -> String {
+        self.recordings()
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect()
+    }
+
+    /// Every recording's events (each verified), unfolded (`Event::unfold`), in order.
+    pub fn recorded_events(&self) -> Vec<sluice_record::Event> {
+        self.recordings()
+            .iter()
+            .flat_map(|f| sluice_record::Reader::open(f).unwrap())
+            .flat_map(|r| r.unwrap().event.unfold())
+            .collect()
+    }
 }
 
 impl Harness {
