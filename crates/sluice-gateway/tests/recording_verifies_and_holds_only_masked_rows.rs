@@ -260,3 +260,37 @@ fn a_statement_answered_in_one_response_shares_its_completion_record() {
         .collect();
     assert_eq!(order, ["statement", "complete"]);
 }
+
+#[test]
+fn a_long_statement_is_in_the_recording_while_it_runs() {
+    let h = Harness::start();
+    let finished = h.runtime.block_on(async {
+        let client = h.client().await;
+        let running =
+            tokio::spawn(async move { client.simple_query("SELECT pg_sleep(5) AS long_one").await });
+        // Written within about a second of being sent, long before its answer (which alone would write it).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(4000);
+        let mut seen = false;
+        while !seen && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            seen = h.recordings_text().contains("pg_sleep(5) AS long_one");
+        }
+        assert!(seen, "the running statement is not in the recording after 4 s");
+        assert!(!running.is_finished(), "the statement ended before it was seen");
+        running.await.unwrap()
+    });
+    assert!(finished.is_ok(), "{finished:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Written on its own, then its completion: the replay reads the same events.
+    let events = h.recorded_events();
+    let order: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Statement(s) if s.text.contains("long_one") => Some("statement"),
+            Event::CommandComplete(c) if c.tag == "SELECT 1" => Some("complete"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["statement", "complete"]);
+    assert!(verify(&h.recordings()[0]).unwrap().is_ok());
+}

@@ -24,6 +24,8 @@ use crate::GatewayError;
 /// Most answers the gateway tracks at once for one session. A client pipelining more without reading answers
 /// is either broken or hostile; the bound keeps the session's memory bounded.
 pub(crate) const MAX_PENDING: usize = 100_000;
+/// How long what was recorded may wait for the answer to it before it is written anyway (see `run`).
+const WRITE_RUNNING_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// State shared by the two halves.
 #[derive(Debug, Default)]
@@ -75,6 +77,12 @@ pub(crate) enum UpstreamEnd {
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     pub(crate) async fn run(mut self) -> Result<UpstreamEnd, GatewayError> {
         let mut out = BytesMut::with_capacity(16 * 1024);
+        // Statements are recorded when sent and reach the file with the answer to them (see `Recorder`). While
+        // answers are due, a deadline pushed on each time it passes writes what is recorded anyway, so a live
+        // replay shows a long statement and a crash of the gateway does not lose one that was sent. It costs a
+        // write per second at most, nothing per statement, and no wake-up while nothing is due.
+        let write_running = tokio::time::sleep(WRITE_RUNNING_AFTER);
+        tokio::pin!(write_running);
         loop {
             match self.handle_buffered(&mut out).await {
                 Ok(None) => {}
@@ -101,6 +109,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                     self.shared.bytes_from_client.fetch_add(n as u64, Ordering::Relaxed);
                 }
                 () = self.drain.draining(), if idle => return Err(GatewayError::ShuttingDown),
+                () = &mut write_running, if !idle => {
+                    self.recorder.flush()?;
+                    write_running
+                        .as_mut()
+                        .reset(tokio::time::Instant::now() + WRITE_RUNNING_AFTER);
+                }
             }
         }
     }
