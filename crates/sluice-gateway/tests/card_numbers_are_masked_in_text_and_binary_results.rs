@@ -113,6 +113,8 @@ fn numbers_in_binary_format_holding_a_card_number_fail_closed() {
             format!("SELECT {CARD}::numeric"),
             format!("SELECT {CARD}::float8"),
             format!("SELECT {CARD}::bigint"),
+            format!("SELECT ARRAY[1.5, {CARD}]::numeric[]"),
+            format!("SELECT ARRAY[{CARD}]::float8[]"),
         ] {
             // A binary number cannot carry a masked value: the session ends instead of delivering it.
             let client = h.client().await;
@@ -172,6 +174,8 @@ fn rows_and_user_defined_types_in_binary_format_are_masked_or_fail_closed() {
         for sql in [
             "SELECT o FROM orders o",
             "SELECT ROW(o.id, o.card, o.note) FROM orders o",
+            // An array of anonymous rows (`record[]`): element by element, then field by field.
+            "SELECT ARRAY[ROW(o.id, o.card, o.note)] FROM orders o",
         ] {
             let row = client.query_one(sql, &[]).await.unwrap();
             let Raw(bytes) = row.get(0);

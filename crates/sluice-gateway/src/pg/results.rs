@@ -218,13 +218,30 @@ fn put_value(out: &mut BytesMut, value: Option<&[u8]>, type_oid: u32) -> Result<
     Ok(())
 }
 
-/// Masks one binary-format value of type `type_oid` (also an array's element, with the array's column mask).
+/// Arrays and rows nested in one another deeper than this are not read, so a hostile target cannot make the
+/// gateway recurse without bound: such a value fails closed when masked (and is recorded as hex when not).
+const MAX_NESTING: u8 = 8;
+
+/// Masks one binary-format value of type `type_oid` (a column's value, or a bound parameter).
 fn mask_binary(
     value: &Bytes,
     type_oid: u32,
     mask: ColumnMask,
     masker: Option<&Masker>,
     record: bool,
+) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
+    mask_nested(value, type_oid, mask, masker, record, 0)
+}
+
+/// [`mask_binary`] for a value inside `depth` arrays or rows (an element or a field, with its container's column
+/// mask).
+fn mask_nested(
+    value: &Bytes,
+    type_oid: u32,
+    mask: ColumnMask,
+    masker: Option<&Masker>,
+    record: bool,
+    depth: u8,
 ) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
     match binary_kind(type_oid) {
         Binary::Text => Ok(mask_text(value, 0, mask, masker, record)),
@@ -252,8 +269,15 @@ fn mask_binary(
             }
             Ok((None, record.then_some(decimal)))
         }
-        Binary::Array => array::mask(value, type_oid, mask, masker, record),
-        Binary::Composite => composite::mask(value, type_oid, mask, masker, record),
+        Binary::Array | Binary::Composite if depth >= MAX_NESTING => {
+            if masker.is_some() && mask != ColumnMask::Keep {
+                Err(GatewayError::Unmaskable { type_oid })
+            } else {
+                Ok((None, record.then(|| hex(value))))
+            }
+        }
+        Binary::Array => array::mask(value, type_oid, mask, masker, record, depth),
+        Binary::Composite => composite::mask(value, type_oid, mask, masker, record, depth),
         Binary::Other => match mask {
             ColumnMask::Whole(_) => Err(GatewayError::Unmaskable { type_oid }),
             ColumnMask::Keep | ColumnMask::Detect => Ok((None, record.then(|| hex(value)))),

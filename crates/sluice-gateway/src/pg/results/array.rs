@@ -16,8 +16,11 @@ use sluice_mask::{ColumnMask, Masker};
 use crate::GatewayError;
 
 /// Array types whose elements the gateway masks (`pg_type.dat`): `_char`, `_name`, `_int2`, `_int4`, `_text`,
-/// `_bpchar`, `_varchar`, `_int8`, `_json`, `_jsonb`.
-const ARRAYS: [u32; 10] = [1002, 1003, 1005, 1007, 1009, 1014, 1015, 1016, 199, 3807];
+/// `_bpchar`, `_varchar`, `_int8`, `_json`, `_jsonb`, `_float4`, `_float8`, `_numeric` and `_record` (arrays of
+/// rows, masked field by field).
+const ARRAYS: [u32; 14] = [
+    1002, 1003, 1005, 1007, 1009, 1014, 1015, 1016, 199, 3807, 1021, 1022, 1231, 2287,
+];
 
 /// PostgreSQL's `MAXDIM`.
 const MAX_DIMENSIONS: usize = 6;
@@ -87,6 +90,7 @@ pub(super) fn mask(
     mask: ColumnMask,
     masker: Option<&Masker>,
     record: bool,
+    depth: u8,
 ) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
     let masking = masker.is_some() && mask != ColumnMask::Keep;
     if !masking && !record {
@@ -117,7 +121,7 @@ pub(super) fn mask(
             continue;
         };
         let bytes = value.slice(range.clone());
-        let (new, text) = super::mask_binary(&bytes, parsed.element_type, mask, masker, record)?;
+        let (new, text) = super::mask_nested(&bytes, parsed.element_type, mask, masker, record, depth + 1)?;
         if let (Some(s), Some(text)) = (shown.as_mut(), text) {
             push_element(s, &text);
         }
@@ -200,7 +204,7 @@ mod tests {
     fn text_elements_are_masked_and_the_array_keeps_its_shape() {
         let m = masker();
         let value = array(25, &[Some(b"card 4111111111111111"), None, Some(b"plain")]);
-        let (new, shown) = mask(&value, TEXT_ARRAY, ColumnMask::Detect, Some(&m), true).unwrap();
+        let (new, shown) = mask(&value, TEXT_ARRAY, ColumnMask::Detect, Some(&m), true, 0).unwrap();
         let new = new.expect("an element changed");
         let expected = array(25, &[Some(b"card ************1111"), None, Some(b"plain")]);
         assert_eq!(new, expected);
@@ -211,7 +215,7 @@ mod tests {
     fn an_array_with_nothing_to_mask_is_forwarded_as_it_came() {
         let m = masker();
         let value = array(25, &[Some(b"a"), Some(b"b")]);
-        let (new, shown) = mask(&value, TEXT_ARRAY, ColumnMask::Detect, Some(&m), true).unwrap();
+        let (new, shown) = mask(&value, TEXT_ARRAY, ColumnMask::Detect, Some(&m), true, 0).unwrap();
         assert!(new.is_none());
         assert_eq!(shown.as_deref(), Some("{a,b}"));
     }
@@ -221,7 +225,7 @@ mod tests {
         let m = masker();
         let card = 4_111_111_111_111_111_i64.to_be_bytes();
         let value = array(20, &[Some(&7_i64.to_be_bytes()), Some(&card)]);
-        let err = mask(&value, INT8_ARRAY, ColumnMask::Detect, Some(&m), false).unwrap_err();
+        let err = mask(&value, INT8_ARRAY, ColumnMask::Detect, Some(&m), false, 0).unwrap_err();
         assert!(matches!(err, GatewayError::Unmaskable { type_oid: 20 }));
     }
 
@@ -242,10 +246,10 @@ mod tests {
         deep[0..4].copy_from_slice(&7_i32.to_be_bytes());
         bad.push(deep.freeze());
         for value in bad {
-            let err = mask(&value, TEXT_ARRAY, ColumnMask::Detect, Some(&m), true).unwrap_err();
+            let err = mask(&value, TEXT_ARRAY, ColumnMask::Detect, Some(&m), true, 0).unwrap_err();
             assert!(matches!(err, GatewayError::Unmaskable { .. }), "{value:?}");
             // Unmasked, the same bytes pass (and are recorded as hex).
-            let (new, shown) = mask(&value, TEXT_ARRAY, ColumnMask::Keep, None, true).unwrap();
+            let (new, shown) = mask(&value, TEXT_ARRAY, ColumnMask::Keep, None, true, 0).unwrap();
             assert!(new.is_none());
             assert!(shown.unwrap().starts_with("\\x"));
         }

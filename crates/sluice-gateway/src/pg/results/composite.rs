@@ -8,7 +8,7 @@
 //! value in a `text` column is masked. So, under content detection, a value of an anonymous record type or of a
 //! user-defined type (OIDs from `FirstNormalObjectId`):
 //! - that parses exactly as a record is masked field by field, each by its own type's rules (nested rows too, to
-//!   a bounded depth), and re-encoded if a field changed;
+//!   a bounded depth, with arrays), and re-encoded if a field changed;
 //! - that does not (an enum's label, a `citext`, an `hstore`, ...) is scanned as bytes by the detectors: it
 //!   passes if nothing is found, and fails closed if something is, because an unknown binary encoding cannot be
 //!   rewritten safely.
@@ -30,8 +30,6 @@ const RECORD: u32 = 2249;
 const FIRST_USER_OID: u32 = 16384;
 /// PostgreSQL's `MaxTupleAttributeNumber`.
 const MAX_FIELDS: usize = 1664;
-/// Rows nested in rows deeper than this are not read (a hostile target cannot make the gateway recurse).
-const MAX_DEPTH: u8 = 4;
 
 /// Whether values of `type_oid` are read here.
 pub(super) fn is_composite_or_user(type_oid: u32) -> bool {
@@ -78,20 +76,10 @@ fn parse(value: &[u8]) -> Option<Vec<Field>> {
     (at == value.len()).then_some(fields)
 }
 
-/// Masks a binary value of a row or user-defined type (see the module documentation): the replacement if a
-/// field changed, and (when `record`) its text for the recording: a row in PostgreSQL's notation, anything else
-/// as hex.
+/// Masks a binary value of a row or user-defined type (see the module documentation), inside `depth` arrays or
+/// rows: the replacement if a field changed, and (when `record`) its text for the recording: a row in
+/// PostgreSQL's notation, anything else as hex.
 pub(super) fn mask(
-    value: &Bytes,
-    type_oid: u32,
-    mask: ColumnMask,
-    masker: Option<&Masker>,
-    record: bool,
-) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
-    mask_at(value, type_oid, mask, masker, record, 0)
-}
-
-fn mask_at(
     value: &Bytes,
     type_oid: u32,
     mask: ColumnMask,
@@ -107,7 +95,7 @@ fn mask_at(
     if matches!(mask, ColumnMask::Whole(_)) && masking.is_some() {
         return Err(GatewayError::Unmaskable { type_oid });
     }
-    let Some(fields) = parse(value).filter(|_| depth < MAX_DEPTH) else {
+    let Some(fields) = parse(value) else {
         if let Some(m) = masking {
             let text = String::from_utf8_lossy(value);
             if m.mask_with(ColumnMask::Detect, &text) != text {
@@ -129,11 +117,7 @@ fn mask_at(
             continue;
         };
         let bytes = value.slice(range.clone());
-        let (new, text) = if is_composite_or_user(field.type_oid) {
-            mask_at(&bytes, field.type_oid, mask, masker, record, depth + 1)?
-        } else {
-            super::mask_binary(&bytes, field.type_oid, mask, masker, record)?
-        };
+        let (new, text) = super::mask_nested(&bytes, field.type_oid, mask, masker, record, depth + 1)?;
         if let (Some(s), Some(text)) = (shown.as_mut(), text) {
             push_field(s, &text);
         }
@@ -216,7 +200,7 @@ mod tests {
             (TEXT, None),
             (TEXT, Some(b"paid, thanks")),
         ]);
-        let (new, shown) = mask(&value, PAYMENTS, ColumnMask::Detect, Some(&m), true).unwrap();
+        let (new, shown) = mask(&value, PAYMENTS, ColumnMask::Detect, Some(&m), true, 0).unwrap();
         let expected = row(&[
             (INT4, Some(&one)),
             (TEXT, Some(b"************1111")),
@@ -232,11 +216,11 @@ mod tests {
         let m = masker();
         let inner = row(&[(TEXT, Some(b"card 4111111111111111"))]);
         let value = row(&[(PAYMENTS + 1, Some(&inner))]);
-        let (new, _) = mask(&value, RECORD, ColumnMask::Detect, Some(&m), false).unwrap();
+        let (new, _) = mask(&value, RECORD, ColumnMask::Detect, Some(&m), false, 0).unwrap();
         let masked_inner = row(&[(TEXT, Some(b"card ************1111"))]);
         assert_eq!(new.unwrap(), row(&[(PAYMENTS + 1, Some(&masked_inner))]));
         let plain = row(&[(TEXT, Some(b"nothing here"))]);
-        let (new, shown) = mask(&plain, RECORD, ColumnMask::Detect, Some(&m), true).unwrap();
+        let (new, shown) = mask(&plain, RECORD, ColumnMask::Detect, Some(&m), true, 0).unwrap();
         assert!(new.is_none());
         assert_eq!(shown.as_deref(), Some("(\"nothing here\")"));
     }
@@ -246,7 +230,7 @@ mod tests {
         let m = masker();
         let card = 4_111_111_111_111_111_i64.to_be_bytes();
         let value = row(&[(INT8, Some(&card))]);
-        let err = mask(&value, PAYMENTS, ColumnMask::Detect, Some(&m), false).unwrap_err();
+        let err = mask(&value, PAYMENTS, ColumnMask::Detect, Some(&m), false, 0).unwrap_err();
         assert!(matches!(err, GatewayError::Unmaskable { type_oid: INT8 }));
     }
 
@@ -255,13 +239,13 @@ mod tests {
         let m = masker();
         // An enum label or a citext value: its bytes are its text.
         let label = Bytes::from_static(b"active");
-        let (new, _) = mask(&label, PAYMENTS, ColumnMask::Detect, Some(&m), false).unwrap();
+        let (new, _) = mask(&label, PAYMENTS, ColumnMask::Detect, Some(&m), false, 0).unwrap();
         assert!(new.is_none());
         let card = Bytes::from_static(b"4111111111111111");
-        let err = mask(&card, PAYMENTS, ColumnMask::Detect, Some(&m), false).unwrap_err();
+        let err = mask(&card, PAYMENTS, ColumnMask::Detect, Some(&m), false, 0).unwrap_err();
         assert!(matches!(err, GatewayError::Unmaskable { type_oid: PAYMENTS }));
         // Unmasked, the same bytes pass (and are recorded as hex).
-        let (new, shown) = mask(&card, PAYMENTS, ColumnMask::Keep, None, true).unwrap();
+        let (new, shown) = mask(&card, PAYMENTS, ColumnMask::Keep, None, true, 0).unwrap();
         assert!(new.is_none());
         assert!(shown.unwrap().starts_with("\\x"));
     }
@@ -280,16 +264,16 @@ mod tests {
         huge[8..12].copy_from_slice(&i32::MAX.to_be_bytes());
         bad.push(huge.freeze());
         for value in &bad {
-            let result = mask(value, PAYMENTS, ColumnMask::Detect, Some(&m), true);
+            let result = mask(value, PAYMENTS, ColumnMask::Detect, Some(&m), true, 0);
             let holds_card = value.windows(16).any(|w| w == b"4111111111111111");
             assert_eq!(result.is_err(), holds_card, "{value:?}");
         }
-        // Rows nested deeper than the bound are not read as rows: their bytes are scanned instead.
+        // Rows nested deeper than the bound are not read: masked, they fail closed.
         let mut deep = good.clone();
-        for _ in 0..usize::from(MAX_DEPTH) + 2 {
+        for _ in 0..usize::from(super::super::MAX_NESTING) + 2 {
             deep = row(&[(PAYMENTS, Some(&deep))]);
         }
-        let err = mask(&deep, PAYMENTS, ColumnMask::Detect, Some(&m), false).unwrap_err();
+        let err = mask(&deep, PAYMENTS, ColumnMask::Detect, Some(&m), false, 0).unwrap_err();
         assert!(matches!(err, GatewayError::Unmaskable { .. }));
     }
 }
