@@ -183,6 +183,13 @@ fn rows_and_user_defined_types_in_binary_format_are_masked_or_fail_closed() {
             assert!(contains(&bytes, "************1111"), "{sql}");
             assert!(contains(&bytes, "paid, thanks"), "{sql}");
         }
+        // xml is text on the wire too: masked in place.
+        let row = client
+            .query_one(&format!("SELECT xmlparse(content '<c>{CARD}</c>')"), &[])
+            .await
+            .unwrap();
+        let Raw(bytes) = row.get(0);
+        assert_eq!(bytes, b"<c>************1111</c>");
         // Another type the database defined (an enum) passes when it holds nothing sensitive...
         let row = client.query_one("SELECT 'active'::state", &[]).await.unwrap();
         let Raw(bytes) = row.get(0);
@@ -190,6 +197,14 @@ fn rows_and_user_defined_types_in_binary_format_are_masked_or_fail_closed() {
         // ... and, holding a card number, cannot be rewritten in its binary form: the session fails closed.
         let err = client
             .query_one(&format!("SELECT '{CARD}'::state"), &[])
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().contains(CARD), "{err}");
+        assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("0A000"), "{err}");
+        // So does a text search value holding one (its words are in an encoding of their own).
+        let client = h.client().await;
+        let err = client
+            .query_one(&format!("SELECT to_tsvector('simple', 'card {CARD}')"), &[])
             .await
             .unwrap_err();
         assert!(!err.to_string().contains(CARD), "{err}");

@@ -31,6 +31,10 @@ mod oid {
     pub(super) const INT4: u32 = 23;
     pub(super) const TEXT: u32 = 25;
     pub(super) const JSON: u32 = 114;
+    pub(super) const XML: u32 = 142;
+    pub(super) const JSONPATH: u32 = 4072;
+    pub(super) const TSVECTOR: u32 = 3614;
+    pub(super) const TSQUERY: u32 = 3615;
     pub(super) const UNKNOWN: u32 = 705;
     pub(super) const BPCHAR: u32 = 1042;
     pub(super) const VARCHAR: u32 = 1043;
@@ -104,16 +108,16 @@ fn resolve(masker: &Masker, tables: &[String], column: &str, table_oid: u32) -> 
 
 /// How a binary-format value is read.
 enum Binary {
-    /// UTF-8 text on the wire (text, varchar, bpchar, name, json, "char").
+    /// UTF-8 text on the wire (text, varchar, bpchar, name, json, xml, "char").
     Text,
-    /// jsonb: a version byte, then text.
+    /// jsonb and jsonpath: a version byte, then text.
     Jsonb,
     /// A number (integer, float or numeric): decoded to its decimal text and checked; a value the masker would
     /// change cannot be re-encoded as that type, so it fails closed.
     Number,
     /// An array (`array_send`) of any element type: each element by its own type's rules.
     Array,
-    /// A row (`record_send`) or another type the database defined: see `composite`.
+    /// A row (`record_send`), another type the database defined, or a text search value: see `composite`.
     Composite,
     /// Anything else: passed unchanged, unless a column rule says to mask it whole (then fail closed).
     Other,
@@ -121,10 +125,18 @@ enum Binary {
 
 fn binary_kind(type_oid: u32) -> Binary {
     match type_oid {
-        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME | oid::JSON | oid::UNKNOWN | oid::CHAR => {
-            Binary::Text
-        }
-        oid::JSONB => Binary::Jsonb,
+        oid::TEXT
+        | oid::VARCHAR
+        | oid::BPCHAR
+        | oid::NAME
+        | oid::JSON
+        | oid::UNKNOWN
+        | oid::CHAR
+        | oid::XML => Binary::Text,
+        // jsonpath is sent like jsonb: a version byte, then its text.
+        oid::JSONB | oid::JSONPATH => Binary::Jsonb,
+        // Text search values carry their words in an encoding of their own: scanned as bytes (see `composite`).
+        oid::TSVECTOR | oid::TSQUERY => Binary::Composite,
         oid::INT2 | oid::INT4 | oid::INT8 | oid::FLOAT4 | oid::FLOAT8 | oid::NUMERIC => Binary::Number,
         _ if array::is_array(type_oid) => Binary::Array,
         _ if composite::is_composite_or_user(type_oid) => Binary::Composite,

@@ -16,10 +16,10 @@ use sluice_mask::{ColumnMask, Masker};
 use crate::GatewayError;
 
 /// Array types whose elements the gateway masks (`pg_type.dat`): `_char`, `_name`, `_int2`, `_int4`, `_text`,
-/// `_bpchar`, `_varchar`, `_int8`, `_json`, `_jsonb`, `_float4`, `_float8`, `_numeric` and `_record` (arrays of
-/// rows, masked field by field).
-const ARRAYS: [u32; 14] = [
-    1002, 1003, 1005, 1007, 1009, 1014, 1015, 1016, 199, 3807, 1021, 1022, 1231, 2287,
+/// `_bpchar`, `_varchar`, `_int8`, `_json`, `_jsonb`, `_float4`, `_float8`, `_numeric`, `_xml` and `_record`
+/// (arrays of rows, masked field by field).
+const ARRAYS: [u32; 15] = [
+    1002, 1003, 1005, 1007, 1009, 1014, 1015, 1016, 199, 3807, 1021, 1022, 1231, 143, 2287,
 ];
 
 /// PostgreSQL's `MAXDIM`.

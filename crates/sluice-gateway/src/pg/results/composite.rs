@@ -9,7 +9,8 @@
 //! user-defined type (OIDs from `FirstNormalObjectId`):
 //! - that parses exactly as a record is masked field by field, each by its own type's rules (nested rows too, to
 //!   a bounded depth, with arrays), and re-encoded if a field changed;
-//! - that does not (an enum's label, a `citext`, an `hstore`, ...) is scanned as bytes by the detectors: it
+//! - that does not (an enum's label, a `citext`, an `hstore`, ... and the built-in text search types `tsvector`
+//!   and `tsquery`, whose words travel in an encoding of their own) is scanned as bytes by the detectors: it
 //!   passes if nothing is found, and fails closed if something is, because an unknown binary encoding cannot be
 //!   rewritten safely.
 //!
