@@ -197,14 +197,48 @@ fn cells<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
     group.finish();
 }
 
+/// Statement texts as the gateway masks them before recording each one: short single-line SQL, most of it with
+/// nothing to mask. Measured per statement (the fixed cost of a search dominates here, not bytes).
+fn statements<M: Measurement>(c: &mut Criterion<M>, clock: &str) {
+    let masker = masker();
+    let mut group = c.benchmark_group(format!("{clock}/statements"));
+    let texts = [
+        ("pgbench_select", "SELECT abalance FROM pgbench_accounts WHERE aid = 48213;".to_owned()),
+        (
+            "pgbench_update",
+            "UPDATE pgbench_accounts SET abalance = abalance + -3120 WHERE aid = 918273;".to_owned(),
+        ),
+        (
+            "orm_select",
+            "SELECT \"orders\".\"id\", \"orders\".\"customer_id\", \"orders\".\"total\", \"orders\".\"created_at\" \
+             FROM \"orders\" WHERE \"orders\".\"customer_id\" = 1234 ORDER BY \"orders\".\"created_at\" DESC LIMIT 20"
+                .to_owned(),
+        ),
+        (
+            "insert_with_card",
+            "INSERT INTO payments (customer, card, email) VALUES (42, '4111 1111 1111 1111', 'jane.doe@example.com')"
+                .to_owned(),
+        ),
+    ];
+    for (name, text) in &texts {
+        group.throughput(Throughput::Elements(1));
+        group.bench_with_input(BenchmarkId::new("mask_text", name), text, |b, text| {
+            b.iter(|| black_box(masker.mask_text(text).len()));
+        });
+    }
+    group.finish();
+}
+
 fn wall(c: &mut Criterion) {
     streams(c, "wall");
     cells(c, "wall");
+    statements(c, "wall");
 }
 
 fn cpu(c: &mut Criterion<CpuTime>) {
     streams(c, "cpu");
     cells(c, "cpu");
+    statements(c, "cpu");
 }
 
 criterion_group! {
