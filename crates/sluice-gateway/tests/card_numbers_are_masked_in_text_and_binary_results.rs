@@ -183,6 +183,18 @@ fn rows_and_user_defined_types_in_binary_format_are_masked_or_fail_closed() {
             assert!(contains(&bytes, "************1111"), "{sql}");
             assert!(contains(&bytes, "paid, thanks"), "{sql}");
         }
+        // An array of the table's row type (its array type is the database's own too): row by row.
+        let row = client
+            .query_one("SELECT array_agg(o) FROM orders o", &[])
+            .await
+            .unwrap();
+        let Raw(bytes) = row.get(0);
+        assert!(
+            !contains(&bytes, CARD),
+            "array_agg(o): a card number reached the client"
+        );
+        assert!(contains(&bytes, "************1111"), "array_agg(o)");
+        assert!(contains(&bytes, "paid, thanks"), "array_agg(o)");
         // xml is text on the wire too: masked in place.
         let row = client
             .query_one(&format!("SELECT xmlparse(content '<c>{CARD}</c>')"), &[])
@@ -194,9 +206,23 @@ fn rows_and_user_defined_types_in_binary_format_are_masked_or_fail_closed() {
         let row = client.query_one("SELECT 'active'::state", &[]).await.unwrap();
         let Raw(bytes) = row.get(0);
         assert_eq!(bytes, b"active");
+        let row = client
+            .query_one("SELECT ARRAY['active'::state, 'active'::state]", &[])
+            .await
+            .unwrap();
+        let Raw(bytes) = row.get(0);
+        assert!(contains(&bytes, "active"));
         // ... and, holding a card number, cannot be rewritten in its binary form: the session fails closed.
         let err = client
             .query_one(&format!("SELECT '{CARD}'::state"), &[])
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().contains(CARD), "{err}");
+        assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("0A000"), "{err}");
+        // So does an array of that enum holding it.
+        let client = h.client().await;
+        let err = client
+            .query_one(&format!("SELECT ARRAY['active'::state, '{CARD}'::state]"), &[])
             .await
             .unwrap_err();
         assert!(!err.to_string().contains(CARD), "{err}");
@@ -217,4 +243,10 @@ fn rows_and_user_defined_types_in_binary_format_are_masked_or_fail_closed() {
     let raw = h.recordings_text();
     assert!(!raw.contains(CARD), "a card number reached a recording");
     assert!(raw.contains("(1,************1111,\\\"paid, thanks\\\")"), "{raw}");
+    // The enum's label is recorded as the text it is, the array of rows row by row.
+    assert!(raw.contains("{active,active}"), "{raw}");
+    assert!(
+        raw.contains("{\\\"(1,************1111,\\\\\\\"paid, thanks\\\\\\\")\\\"}"),
+        "{raw}"
+    );
 }

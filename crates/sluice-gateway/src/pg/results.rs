@@ -199,13 +199,17 @@ pub(crate) fn mask_row(
     Ok(MaskedRow { frame, recorded })
 }
 
+/// One value masked: the replacement bytes if it changed (`None`: forward it as it came), and, when the recording
+/// asked for it, the text it was delivered as.
+type Masked = (Option<Bytes>, Option<String>);
+
 /// Masks one value: the replacement bytes if it changed, and (when `record`) its delivered text for the recording.
 fn mask_cell(
     value: &Bytes,
     column: Option<&Column>,
     masker: Option<&Masker>,
     record: bool,
-) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
+) -> Result<Masked, GatewayError> {
     let (format, type_oid, mask) = match column {
         Some(c) => (c.format, c.type_oid, c.mask),
         None => (Format::Text, oid::UNKNOWN, ColumnMask::Detect),
@@ -241,7 +245,7 @@ fn mask_binary(
     mask: ColumnMask,
     masker: Option<&Masker>,
     record: bool,
-) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
+) -> Result<Masked, GatewayError> {
     mask_nested(value, type_oid, mask, masker, record, 0)
 }
 
@@ -254,7 +258,7 @@ fn mask_nested(
     masker: Option<&Masker>,
     record: bool,
     depth: u8,
-) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
+) -> Result<Masked, GatewayError> {
     match binary_kind(type_oid) {
         Binary::Text => Ok(mask_text(value, 0, mask, masker, record)),
         Binary::Jsonb => {
@@ -299,13 +303,7 @@ fn mask_nested(
 
 /// Masks text starting at byte `skip` of `value` (jsonb's version byte is kept); the delivered text only when
 /// `record`.
-fn mask_text(
-    value: &Bytes,
-    skip: usize,
-    mask: ColumnMask,
-    masker: Option<&Masker>,
-    record: bool,
-) -> (Option<Bytes>, Option<String>) {
+fn mask_text(value: &Bytes, skip: usize, mask: ColumnMask, masker: Option<&Masker>, record: bool) -> Masked {
     let head = value.get(..skip).unwrap_or_default();
     let body = value.get(skip..).unwrap_or_default();
     let unchanged = |text: Option<&str>| {

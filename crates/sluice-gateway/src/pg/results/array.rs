@@ -91,7 +91,7 @@ pub(super) fn mask(
     masker: Option<&Masker>,
     record: bool,
     depth: u8,
-) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
+) -> Result<super::Masked, GatewayError> {
     let masking = masker.is_some() && mask != ColumnMask::Keep;
     if !masking && !record {
         return Ok((None, None));
@@ -106,6 +106,38 @@ pub(super) fn mask(
             Ok((None, record.then(|| super::hex(value))))
         };
     };
+    mask_elements(value, parsed, type_oid, mask, masker, record, depth)
+}
+
+/// Masks a value of a type the database defined (see `composite`) that is laid out as an array of rows or of
+/// other values the database defined: `payments[]` (`array_agg(p)`), an enum's array. Such an array type has an
+/// OID of its own, from the database, so it is recognised by its shape; `None` when the value is not one, and
+/// the caller scans its bytes instead. Its elements are read like any array's: a row field by field, an enum's
+/// label scanned.
+pub(super) fn mask_of_user_elements(
+    value: &Bytes,
+    type_oid: u32,
+    mask: ColumnMask,
+    masker: Option<&Masker>,
+    record: bool,
+    depth: u8,
+) -> Option<Result<super::Masked, GatewayError>> {
+    let parsed = parse(value).filter(|p| super::composite::is_composite_or_user(p.element_type))?;
+    Some(mask_elements(
+        value, parsed, type_oid, mask, masker, record, depth,
+    ))
+}
+
+/// Masks a parsed array element by element (see `mask`).
+fn mask_elements(
+    value: &Bytes,
+    parsed: Parsed,
+    type_oid: u32,
+    mask: ColumnMask,
+    masker: Option<&Masker>,
+    record: bool,
+    depth: u8,
+) -> Result<super::Masked, GatewayError> {
     let mut changed = false;
     let mut elements: Vec<Option<Bytes>> = Vec::with_capacity(parsed.elements.len());
     let mut shown = record.then(|| String::from("{"));

@@ -9,13 +9,18 @@
 //! user-defined type (OIDs from `FirstNormalObjectId`):
 //! - that parses exactly as a record is masked field by field, each by its own type's rules (nested rows too, to
 //!   a bounded depth, with arrays), and re-encoded if a field changed;
-//! - that does not (an enum's label, a `citext`, an `hstore`, ... and the built-in text search types `tsvector`
+//! - that parses exactly as an array of rows or of other user-defined values (`array_agg(p)`, an enum's array)
+//!   is masked element by element, as arrays of built-in types are;
+//! - that does neither (an enum's label, a `citext`, an `hstore`, ... and the built-in text search types `tsvector`
 //!   and `tsquery`, whose words travel in an encoding of their own) is scanned as bytes by the detectors: it
 //!   passes if nothing is found, and fails closed if something is, because an unknown binary encoding cannot be
 //!   rewritten safely.
 //!
 //! Built-in types the gateway does not decode (`bytea`, `uuid`, timestamps, ...) are not read here: their
 //! encodings carry no text, and their text form is not masked either (`bytea` shows as hex).
+//!
+//! The recording shows a row in PostgreSQL's notation, and a value that is not one as its text when its bytes are
+//! printable text (an enum's label), as hex otherwise.
 
 use std::ops::Range;
 
@@ -87,7 +92,7 @@ pub(super) fn mask(
     masker: Option<&Masker>,
     record: bool,
     depth: u8,
-) -> Result<(Option<Bytes>, Option<String>), GatewayError> {
+) -> Result<super::Masked, GatewayError> {
     let masking = masker.filter(|_| mask != ColumnMask::Keep);
     if masking.is_none() && !record {
         return Ok((None, None));
@@ -97,13 +102,17 @@ pub(super) fn mask(
         return Err(GatewayError::Unmaskable { type_oid });
     }
     let Some(fields) = parse(value) else {
+        if let Some(done) = super::array::mask_of_user_elements(value, type_oid, mask, masker, record, depth)
+        {
+            return done;
+        }
         if let Some(m) = masking {
             let text = String::from_utf8_lossy(value);
             if m.mask_with(ColumnMask::Detect, &text) != text {
                 return Err(GatewayError::Unmaskable { type_oid });
             }
         }
-        return Ok((None, record.then(|| super::hex(value))));
+        return Ok((None, record.then(|| shown_opaque(value))));
     };
     let mut changed = false;
     let mut out: Vec<Option<Bytes>> = Vec::with_capacity(fields.len());
@@ -142,6 +151,15 @@ pub(super) fn mask(
         super::put_value(&mut encoded, new.as_deref(), type_oid)?;
     }
     Ok((Some(encoded.freeze()), shown))
+}
+
+/// How the recording shows a value that is not a row: its text when its bytes are printable text (an enum's label,
+/// a `citext`: what psql would show), otherwise hex (an `hstore`, a `tsvector`).
+fn shown_opaque(value: &[u8]) -> String {
+    match std::str::from_utf8(value) {
+        Ok(text) if !text.chars().any(char::is_control) => text.to_owned(),
+        _ => super::hex(value),
+    }
 }
 
 /// Appends a field as `record_out` writes it: quoted when empty or holding quotes, backslashes, parentheses,
@@ -245,10 +263,54 @@ mod tests {
         let card = Bytes::from_static(b"4111111111111111");
         let err = mask(&card, PAYMENTS, ColumnMask::Detect, Some(&m), false, 0).unwrap_err();
         assert!(matches!(err, GatewayError::Unmaskable { type_oid: PAYMENTS }));
-        // Unmasked, the same bytes pass (and are recorded as hex).
+        // Unmasked, the same bytes pass, recorded as the text they are; bytes that are not text, as hex.
         let (new, shown) = mask(&card, PAYMENTS, ColumnMask::Keep, None, true, 0).unwrap();
         assert!(new.is_none());
-        assert!(shown.unwrap().starts_with("\\x"));
+        assert_eq!(shown.as_deref(), Some("4111111111111111"));
+        let opaque = Bytes::from_static(b"\x00\x01a");
+        let (_, shown) = mask(&opaque, PAYMENTS, ColumnMask::Keep, None, true, 0).unwrap();
+        assert_eq!(shown.as_deref(), Some("\\x000161"));
+    }
+
+    /// A one-dimensional array as `array_send` writes it.
+    fn array(element_type: u32, elements: &[Option<&[u8]>]) -> Bytes {
+        let mut out = BytesMut::new();
+        out.put_i32(1);
+        out.put_i32(i32::from(elements.iter().any(Option::is_none)));
+        out.put_u32(element_type);
+        out.put_i32(i32::try_from(elements.len()).unwrap());
+        out.put_i32(1);
+        for element in elements {
+            super::super::put_value(&mut out, *element, 0).unwrap();
+        }
+        out.freeze()
+    }
+
+    #[test]
+    fn arrays_of_rows_are_masked_row_by_row_and_arrays_of_labels_are_scanned() {
+        let m = masker();
+        let one = 1_i32.to_be_bytes();
+        let paid = row(&[(INT4, Some(&one)), (TEXT, Some(b"4111111111111111"))]);
+        let open = row(&[(INT4, Some(&one)), (TEXT, None)]);
+        // `array_agg(p)`: an array of the table's row type, whose array type is the database's too.
+        let value = array(PAYMENTS, &[Some(&paid), None, Some(&open)]);
+        let (new, shown) = mask(&value, PAYMENTS + 1, ColumnMask::Detect, Some(&m), true, 0).unwrap();
+        let masked = row(&[(INT4, Some(&one)), (TEXT, Some(b"************1111"))]);
+        assert_eq!(new.unwrap(), array(PAYMENTS, &[Some(&masked), None, Some(&open)]));
+        assert_eq!(shown.as_deref(), Some("{\"(1,************1111)\",NULL,\"(1,)\"}"));
+        // Nothing to mask: forwarded as it came, recorded in array notation.
+        let value = array(PAYMENTS, &[Some(&open)]);
+        let (new, shown) = mask(&value, PAYMENTS + 1, ColumnMask::Detect, Some(&m), true, 0).unwrap();
+        assert!(new.is_none());
+        assert_eq!(shown.as_deref(), Some("{\"(1,)\"}"));
+        // An enum's array: each label is scanned as bytes; one holding a card number fails closed.
+        let labels = array(PAYMENTS + 2, &[Some(b"active"), Some(b"4111111111111111")]);
+        let err = mask(&labels, PAYMENTS + 3, ColumnMask::Detect, Some(&m), false, 0).unwrap_err();
+        assert!(matches!(err, GatewayError::Unmaskable { type_oid: t } if t == PAYMENTS + 2));
+        let labels = array(PAYMENTS + 2, &[Some(b"active"), Some(b"closed")]);
+        let (new, shown) = mask(&labels, PAYMENTS + 3, ColumnMask::Detect, Some(&m), true, 0).unwrap();
+        assert!(new.is_none());
+        assert_eq!(shown.as_deref(), Some("{active,closed}"));
     }
 
     #[test]
