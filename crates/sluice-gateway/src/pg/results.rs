@@ -21,6 +21,8 @@ use crate::GatewayError;
 mod array;
 mod composite;
 mod number;
+#[cfg(test)]
+mod test_values;
 
 /// Type OIDs from `pg_type.dat` that the gateway decodes in binary format.
 mod oid {
@@ -452,12 +454,8 @@ pub(crate) fn copy_row_for_record(data: &[u8]) -> Vec<Option<String>> {
 
 #[cfg(test)]
 mod tests {
+    use super::test_values::masker;
     use super::*;
-    use sluice_mask::MaskConfig;
-
-    fn masker() -> Masker {
-        Masker::new(&MaskConfig::default(), &[]).unwrap()
-    }
 
     fn column(type_oid: u32, format: Format) -> Column {
         Column {

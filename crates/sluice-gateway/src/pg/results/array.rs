@@ -208,29 +208,11 @@ fn push_element(out: &mut String, text: &str) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_values::{array, masker};
     use super::*;
-    use sluice_mask::MaskConfig;
 
     const TEXT_ARRAY: u32 = 1009;
     const INT8_ARRAY: u32 = 1016;
-
-    /// A one-dimensional array as `array_send` writes it.
-    fn array(element_type: u32, elements: &[Option<&[u8]>]) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_i32(1);
-        out.put_i32(i32::from(elements.iter().any(Option::is_none)));
-        out.put_u32(element_type);
-        out.put_i32(i32::try_from(elements.len()).unwrap());
-        out.put_i32(1);
-        for element in elements {
-            super::super::put_value(&mut out, *element, 0).unwrap();
-        }
-        out.freeze()
-    }
-
-    fn masker() -> Masker {
-        Masker::new(&MaskConfig::default(), &[]).unwrap()
-    }
 
     #[test]
     fn text_elements_are_masked_and_the_array_keeps_its_shape() {

@@ -187,27 +187,13 @@ fn push_field(out: &mut String, text: &str) {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+    use super::super::test_values::{array, masker, row};
     use super::*;
-    use sluice_mask::MaskConfig;
 
     const TEXT: u32 = 25;
     const INT4: u32 = 23;
     const INT8: u32 = 20;
     const PAYMENTS: u32 = 16_400;
-
-    fn row(fields: &[(u32, Option<&[u8]>)]) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_i32(i32::try_from(fields.len()).unwrap());
-        for (oid, value) in fields {
-            out.put_u32(*oid);
-            super::super::put_value(&mut out, *value, 0).unwrap();
-        }
-        out.freeze()
-    }
-
-    fn masker() -> Masker {
-        Masker::new(&MaskConfig::default(), &[]).unwrap()
-    }
 
     #[test]
     fn text_fields_are_masked_and_the_row_keeps_its_shape() {
@@ -270,20 +256,6 @@ mod tests {
         let opaque = Bytes::from_static(b"\x00\x01a");
         let (_, shown) = mask(&opaque, PAYMENTS, ColumnMask::Keep, None, true, 0).unwrap();
         assert_eq!(shown.as_deref(), Some("\\x000161"));
-    }
-
-    /// A one-dimensional array as `array_send` writes it.
-    fn array(element_type: u32, elements: &[Option<&[u8]>]) -> Bytes {
-        let mut out = BytesMut::new();
-        out.put_i32(1);
-        out.put_i32(i32::from(elements.iter().any(Option::is_none)));
-        out.put_u32(element_type);
-        out.put_i32(i32::try_from(elements.len()).unwrap());
-        out.put_i32(1);
-        for element in elements {
-            super::super::put_value(&mut out, *element, 0).unwrap();
-        }
-        out.freeze()
     }
 
     #[test]
