@@ -40,7 +40,7 @@ pub enum Error {
         code: i32,
     },
     /// A field runs past the end of the message body.
-    #[error("{message}: field {field} runs past the end of the message")]
+    #[error("{message}: its {field} runs past the end of the message")]
     Truncated {
         /// The message being parsed.
         message: &'static str,
@@ -48,7 +48,7 @@ pub enum Error {
         field: &'static str,
     },
     /// A string field has no terminating NUL inside the message body.
-    #[error("{message}: string field {field} is not NUL-terminated")]
+    #[error("{message}: its {field} is not NUL-terminated")]
     MissingNul {
         /// The message being parsed.
         message: &'static str,
