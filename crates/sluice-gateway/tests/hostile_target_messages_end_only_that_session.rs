@@ -56,6 +56,8 @@ struct Scenario {
     close: bool,
     /// The SQLSTATE the client must get.
     code: &'static str,
+    /// Whether the bytes answer the gateway's StartupMessage (instead of the first query).
+    at_startup: bool,
 }
 
 /// The bad answers, one per session.
@@ -65,6 +67,7 @@ fn scenarios() -> Vec<Scenario> {
         bytes,
         close,
         code,
+        at_startup: false,
     };
     let lying_row = {
         // Five fields announced, one sent.
@@ -95,19 +98,32 @@ fn scenarios() -> Vec<Scenario> {
 }
 
 /// Serves the gateway's target connections: the real startup, then the next scenario's bytes as the answer to the
-/// first query, then silence (or a close, when the scenario says so).
+/// first query (or, for a startup scenario, as the answer to the StartupMessage), then silence (or a close, when
+/// the scenario says so).
 async fn hostile_target(listener: TcpListener, answers: Arc<Mutex<Vec<Scenario>>>) {
     loop {
         let (mut socket, _) = listener.accept().await.unwrap();
         let answer = answers.lock().await.pop();
         tokio::spawn(async move {
-            let Some(Scenario { bytes, close, .. }) = answer else {
+            let Some(Scenario {
+                bytes,
+                close,
+                at_startup,
+                ..
+            }) = answer
+            else {
                 return;
             };
             // StartupMessage: length, then the rest.
             let len = socket.read_u32().await.unwrap() as usize;
             let mut startup = vec![0; len - 4];
             socket.read_exact(&mut startup).await.unwrap();
+            if at_startup {
+                socket.write_all(&bytes).await.unwrap();
+                let mut sink = [0u8; 4096];
+                while !close && matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+                return;
+            }
             let mut hello = message(b'R', &0_u32.to_be_bytes());
             hello.extend(message(b'S', b"server_version\x0015.0\0"));
             hello.extend(message(b'K', &[0, 0, 0, 7, 0, 0, 0, 9]));
@@ -217,4 +233,73 @@ fn hostile_target_messages_end_only_that_session() {
         }
     }
     assert_eq!(hostile, cases.len(), "one closed recording per hostile session");
+}
+
+/// The same target misbehaving while the gateway logs in to it: the client's connection attempt fails at once with
+/// a FATAL saying what the target did, and the gateway goes on serving.
+#[test]
+fn hostile_target_at_startup_fails_only_that_connection_attempt() {
+    let h = Harness::start();
+    let at_startup = |what, bytes, close, code| Scenario {
+        what,
+        bytes,
+        close,
+        code,
+        at_startup: true,
+    };
+    let cases = vec![
+        // AuthenticationGSS: a method the gateway does not speak.
+        at_startup(
+            "an unsupported authentication method",
+            message(b'R', &7_u32.to_be_bytes()),
+            false,
+            "08004",
+        ),
+        at_startup(
+            "a message that is not a startup answer",
+            message(b'D', &0_i16.to_be_bytes()),
+            false,
+            "08P01",
+        ),
+        at_startup(
+            "a length past every limit",
+            {
+                let mut out = b"R".to_vec();
+                out.extend_from_slice(&0x7fff_fff0_u32.to_be_bytes());
+                out
+            },
+            false,
+            "08P01",
+        ),
+        at_startup("a close before answering", Vec::new(), true, "08006"),
+    ];
+    h.runtime.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = listener.local_addr().unwrap();
+        let answers = cases.iter().rev().cloned().collect();
+        tokio::spawn(hostile_target(listener, Arc::new(Mutex::new(answers))));
+        add_hostile_connection(&h, target).await;
+        for Scenario { what, code, .. } in &cases {
+            let config = format!(
+                "host=127.0.0.1 port={} user=alice dbname=hostile password={} sslmode=disable",
+                h.addr.port(),
+                h.token
+            );
+            let attempt = tokio_postgres::connect(&config, tokio_postgres::NoTls);
+            let err = match tokio::time::timeout(Duration::from_secs(10), attempt)
+                .await
+                .unwrap_or_else(|_| panic!("{what}: the client was left hanging"))
+            {
+                Ok(_) => panic!("{what}: the session started"),
+                Err(err) => err,
+            };
+            let db = err
+                .as_db_error()
+                .unwrap_or_else(|| panic!("{what}: the client got no error message: {err}"));
+            assert_eq!(db.code().code(), *code, "{what}: {db:?}");
+            assert!(db.message().contains("target"), "{what}: {}", db.message());
+        }
+        let fresh = pg_client(h.addr, "alice", &h.token).await;
+        fresh.simple_query("SELECT 1").await.unwrap();
+    });
 }
