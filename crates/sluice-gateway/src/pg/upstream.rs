@@ -305,6 +305,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let (judgement, decision_us) = self.judge.judge(sql)?;
         self.record_statement(statement, sql, judgement.verdict(), judgement.rule(), decision_us)?;
         let refusal = (!judgement.decision.is_allowed()).then(|| refusal(&judgement.decision, sql));
+        if refusal.is_none() {
+            self.judge.sent(sql, &judgement);
+        }
         Ok(Handling {
             statement,
             masker: judgement.masker.clone(),

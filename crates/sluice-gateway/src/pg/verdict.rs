@@ -10,6 +10,10 @@
 //! classifier provably never evaluates, replaced), so one classification serves every text of that shape. Only
 //! plain allow decisions (with or without masking) are kept there — a refusal quotes the text it refused — and only
 //! when no pattern rule reads this session's raw text.
+//!
+//! `EXECUTE name` runs what the session prepared under that name, so the judge also keeps the statements prepared
+//! in SQL (`sluice_policy::sql::pg::Prepared`, fed with every text sent) and both caches are emptied whenever a
+//! name is prepared or deallocated.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,6 +40,8 @@ pub(crate) struct Judgement {
     pub masker: Option<Masker>,
     /// Tables the statement reads, as written; used to resolve column rules (see `results`).
     pub tables: Arc<[String]>,
+    /// Whether the text prepares or deallocates statements in SQL (see [`Judge::sent`]).
+    pub names_statements: bool,
 }
 
 impl Judgement {
@@ -77,6 +83,8 @@ pub(crate) struct Judge {
     last_miss: Option<(Box<str>, u64)>,
     /// Holding statements for approval, when the gateway runs a broker (see `review`).
     reviews: Option<super::review::ReviewContext>,
+    /// The statements this session prepared in SQL, which its `EXECUTE`s run (see [`Judge::sent`]).
+    prepared: sluice_policy::sql::pg::Prepared,
 }
 
 impl Judge {
@@ -92,6 +100,20 @@ impl Judge {
             cache: HashMap::new(),
             last_miss: None,
             reviews: None,
+            prepared: sluice_policy::sql::pg::Prepared::default(),
+        }
+    }
+
+    /// Tells the judge that `sql` goes to the target: the `PREPARE`s and `DEALLOCATE`s in it change what later
+    /// `EXECUTE`s run, and so the decisions about them, which are then forgotten. Called once per text sent (a
+    /// refused text never reaches the target and prepares nothing).
+    pub(crate) fn sent(&mut self, sql: &str, judgement: &Judgement) {
+        if judgement.names_statements && self.prepared.track(sql) {
+            self.cache.clear();
+            if let Some(templates) = &mut self.templates {
+                templates.clear();
+            }
+            self.last_miss = None;
         }
     }
 
@@ -150,7 +172,7 @@ impl Judge {
             }
             _ => None,
         };
-        let classified = sluice_policy::sql::pg::classify(sql);
+        let classified = sluice_policy::sql::pg::classify_in(sql, &self.prepared);
         let decision =
             self.policy
                 .decide_text(&self.subject, &self.target, sql, &classified, SystemTime::now());
@@ -172,10 +194,15 @@ impl Judge {
             .collect();
         tables.sort();
         tables.dedup();
+        let names_statements = classified
+            .items
+            .iter()
+            .any(|item| matches!(item.tag.as_str(), "PREPARE" | "DEALLOCATE" | "DISCARD"));
         let judgement = Arc::new(Judgement {
             decision,
             masker,
             tables: tables.into(),
+            names_statements,
         });
         let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let allowed = matches!(judgement.decision, Decision::Allow | Decision::AllowWithMask(_));

@@ -277,6 +277,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             refusal,
         };
         let refused = handling.refusal.is_some();
+        if !refused {
+            self.judge.sent(&sql, &judgement);
+        }
         self.push_expect(Expect::Query {
             handling,
             sent: std::time::Instant::now(),

@@ -9,12 +9,14 @@
 mod functions;
 mod keywords;
 mod names;
+mod prepared;
 mod scan;
 mod statement;
 mod tautology;
 mod template;
 mod utility;
 
+pub use prepared::Prepared;
 pub use template::literal_template;
 
 use crate::facts::{Category, Classified, Finding, Item, Kind, Source, Span};
@@ -25,6 +27,12 @@ use statement::{Analysis, Walk};
 /// Never fails and never panics: input the parser does not accept is reported as one opaque item covering the
 /// whole text, and an empty or comment-only string has no items.
 pub fn classify(sql: &str) -> Classified {
+    classify_in(sql, &Prepared::default())
+}
+
+/// Classifies `sql` in a session that prepared `prepared` in SQL: an `EXECUTE` of one of them is classified as the
+/// statement it runs (see [`Prepared`]); otherwise as [`classify`].
+pub fn classify_in(sql: &str, prepared: &Prepared) -> Classified {
     let items = match meta_command(sql) {
         Some(item) => vec![item],
         None if sql.len() > super::MAX_INPUT_BYTES => vec![opaque_item(
@@ -34,7 +42,7 @@ pub fn classify(sql: &str) -> Classified {
                 super::MAX_INPUT_BYTES
             ),
         )],
-        None => parse(sql).unwrap_or_else(|reason| vec![opaque_item(sql, reason)]),
+        None => parse(sql, prepared).unwrap_or_else(|reason| vec![opaque_item(sql, reason)]),
     };
     Classified {
         source: Source::Postgres,
@@ -42,26 +50,37 @@ pub fn classify(sql: &str) -> Classified {
     }
 }
 
-fn parse(sql: &str) -> Result<Vec<Item>, String> {
+fn parse(sql: &str, prepared: &Prepared) -> Result<Vec<Item>, String> {
     // pg_query's Rust layer indexes into the tree it builds; a bug there must not take the gateway down, and a
     // statement we failed to look at must not pass either. Unwinding is caught and reported as opaque.
     let parsed = std::panic::catch_unwind(|| pg_query::parse(sql, 0))
         .map_err(|_| "the SQL parser failed on this input".to_owned())?
         .map_err(|error| format!("does not parse as PostgreSQL: {error}"))?;
     let mut items = Vec::with_capacity(parsed.protobuf.stmts.len());
+    // A PREPARE or DEALLOCATE earlier in the same text changes what a later EXECUTE in it runs.
+    let mut prepared = std::borrow::Cow::Borrowed(prepared);
     for raw in &parsed.protobuf.stmts {
         let span = statement_span(sql, raw.stmt_location, raw.stmt_len);
         let Some(node) = raw.stmt.as_deref() else { continue };
         let mut analysis = Analysis::new(sql, span.clone());
+        analysis.prepared = Some(&prepared);
         let (tag, kind) = analysis.statement(node, Walk::Needed);
-        let kind = effective_kind(kind, &analysis.findings);
+        let analysis_objects = std::mem::take(&mut analysis.objects);
+        let analysis_findings = std::mem::take(&mut analysis.findings);
+        drop(analysis);
+        if prepared::names_statements(node) {
+            prepared
+                .to_mut()
+                .apply(node, sql.get(span.clone()).unwrap_or_default());
+        }
+        let kind = effective_kind(kind, &analysis_findings);
         items.push(Item {
             index: items.len(),
             span,
             kind,
             tag,
-            objects: analysis.objects,
-            findings: analysis.findings,
+            objects: analysis_objects,
+            findings: analysis_findings,
         });
     }
     Ok(items)

@@ -9,6 +9,7 @@
 
 use super::functions::{classify_function, FunctionClass};
 use super::names::{self, object_type};
+use super::prepared::{Lookup, Prepared};
 use super::scan::{self, Scan};
 use super::tautology::is_tautology;
 use super::utility;
@@ -23,6 +24,8 @@ pub(crate) struct Analysis<'a> {
     pub(super) span: Span,
     pub(super) objects: Vec<ObjectRef>,
     pub(super) findings: Vec<Finding>,
+    /// The session's SQL-level prepared statements, for `EXECUTE` (see `prepared`).
+    pub(super) prepared: Option<&'a Prepared>,
 }
 
 /// Whether the subtree being analysed still needs the deep walk for calls and nested writes.
@@ -41,6 +44,7 @@ impl<'a> Analysis<'a> {
             span,
             objects: Vec::new(),
             findings: Vec::new(),
+            prepared: None,
         }
     }
 
@@ -160,16 +164,7 @@ impl<'a> Analysis<'a> {
                 );
                 ("DO".to_owned(), Kind::Opaque, false)
             }
-            NodeEnum::ExecuteStmt(execute) => {
-                self.flag(
-                    Category::Opaque,
-                    format!(
-                        "EXECUTE {} runs a prepared statement whose text sluice has not seen",
-                        execute.name
-                    ),
-                );
-                ("EXECUTE".to_owned(), Kind::Opaque, false)
-            }
+            NodeEnum::ExecuteStmt(execute) => self.execute(execute, walk),
             NodeEnum::CallStmt(call) => {
                 let name = call
                     .funccall
@@ -385,6 +380,68 @@ impl<'a> Analysis<'a> {
     }
 
     /// Turns the deep walk's discoveries into objects and findings.
+    /// `EXECUTE name(args)`: what runs is the body of the statement the session prepared under that name, so it is
+    /// classified as that body would be (its objects, its findings, its kind), and the arguments, which are
+    /// evaluated now, are walked like any expression. A name the gateway did not see prepared, or cannot tell the
+    /// text of, is opaque.
+    fn execute(&mut self, execute: &protobuf::ExecuteStmt, walk: Walk) -> (String, Kind, bool) {
+        let name = &execute.name;
+        let opaque = |this: &mut Self, why: String| {
+            this.flag(Category::Opaque, why);
+            ("EXECUTE".to_owned(), Kind::Opaque, false)
+        };
+        let text = match self.prepared.map(|p| p.lookup(name)) {
+            Some(Lookup::Known(text)) => text,
+            Some(Lookup::Ambiguous) => {
+                return opaque(
+                    self,
+                    format!(
+                    "EXECUTE {name} runs a statement prepared under that name more than once; sluice cannot \
+                         tell which text runs (DEALLOCATE it and prepare it again)"
+                ),
+                )
+            }
+            Some(Lookup::Unknown) | None => {
+                return opaque(
+                    self,
+                    format!("EXECUTE {name} runs a prepared statement whose text sluice has not seen"),
+                )
+            }
+        };
+        let parsed = std::panic::catch_unwind(|| pg_query::parse(text, 0));
+        let body = parsed.ok().and_then(Result::ok).and_then(|parsed| {
+            let node = parsed.protobuf.stmts.into_iter().next()?.stmt?;
+            match node.node? {
+                NodeEnum::PrepareStmt(prepare) => prepare.query,
+                _ => None,
+            }
+        });
+        let Some(body) = body else {
+            return opaque(
+                self,
+                format!("EXECUTE {name} runs a prepared statement sluice could not read again"),
+            );
+        };
+        let mut inner = Analysis::new(text, 0..text.len());
+        let (_, kind) = inner.statement(&body, Walk::Needed);
+        for object in inner.objects {
+            self.object(object.kind, object.name, object.access);
+        }
+        for finding in inner.findings {
+            self.flag(
+                finding.category,
+                format!("{} (prepared statement {name})", finding.detail),
+            );
+        }
+        if walk == Walk::Needed {
+            for param in &execute.params {
+                let found = scan::scan(param);
+                self.absorb(found);
+            }
+        }
+        ("EXECUTE".to_owned(), kind, false)
+    }
+
     fn absorb(&mut self, found: Scan) {
         for relation in found.relations {
             self.object(ObjectKind::Table, relation.name, Access::Read);

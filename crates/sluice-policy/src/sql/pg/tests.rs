@@ -84,3 +84,70 @@ fn unicode_escaped_identifiers_are_decoded_like_the_server_does() {
     let classified = classify(r#"DROP TABLE U&"\0075sers""#);
     assert_eq!(classified.items[0].objects[0].name, "users");
 }
+
+#[test]
+fn execute_of_a_statement_prepared_in_sql_is_classified_as_its_body() {
+    let opaque = |classified: &Classified| {
+        classified.items[0]
+            .findings
+            .iter()
+            .any(|finding| finding.category == Category::Opaque)
+    };
+    // Unknown to the session: opaque, as before.
+    let mut prepared = Prepared::default();
+    assert!(opaque(&classify_in("EXECUTE q(1)", &prepared)));
+    // Prepared (names fold like the server folds them): the body's kind, objects and findings.
+    assert!(prepared.track("PREPARE Q(int) AS DELETE FROM accounts"));
+    let item = &classify_in("EXECUTE q(1)", &prepared).items[0];
+    assert_eq!(item.kind, Kind::Write);
+    assert_eq!(item.tag, "EXECUTE");
+    assert!(item
+        .findings
+        .iter()
+        .any(|f| f.category == Category::DeleteWithoutWhere && f.detail.contains("prepared statement q")));
+    assert!(item
+        .objects
+        .iter()
+        .any(|o| o.kind == ObjectKind::Table && o.name == "accounts" && o.access == Access::Write));
+    // The arguments are evaluated when it runs: a write among them counts.
+    assert!(prepared.track("PREPARE r(bigint) AS SELECT id FROM t WHERE id = $1"));
+    let item = &classify_in("EXECUTE r(1)", &prepared).items[0];
+    assert_eq!(item.kind, Kind::Read);
+    assert!(!opaque(&classify_in("EXECUTE r(1)", &prepared)));
+    let item_with_call = &classify_in("EXECUTE r(nextval('s'))", &prepared).items[0];
+    assert_eq!(item_with_call.kind, Kind::Write);
+    // Prepared twice without a DEALLOCATE: the server refused one of them, and which is not known.
+    assert!(prepared.track("PREPARE r AS SELECT 2"));
+    assert!(opaque(&classify_in("EXECUTE r(1)", &prepared)));
+    // DEALLOCATE forgets a name; preparing it again is a fresh statement.
+    assert!(prepared.track("DEALLOCATE r"));
+    assert!(opaque(&classify_in("EXECUTE r", &prepared)));
+    assert!(prepared.track("PREPARE r AS SELECT 3"));
+    assert_eq!(classify_in("EXECUTE r", &prepared).items[0].kind, Kind::Read);
+    // DEALLOCATE ALL and DISCARD ALL forget them all; other texts change nothing.
+    assert!(!prepared.track("SELECT 'prepare' FROM t"));
+    assert!(prepared.track("DISCARD ALL"));
+    assert!(prepared.is_empty());
+    assert!(prepared.track("PREPARE a AS SELECT 1; PREPARE b AS SELECT 2"));
+    assert!(prepared.track("DEALLOCATE PREPARE ALL"));
+    assert!(prepared.is_empty());
+}
+
+#[test]
+fn a_prepare_earlier_in_the_same_text_is_what_a_later_execute_runs() {
+    let mut prepared = Prepared::default();
+    prepared.track("PREPARE q AS SELECT 1");
+    let classified = classify_in("DEALLOCATE q; PREPARE q AS DROP TABLE t; EXECUTE q", &prepared);
+    // PREPARE's body cannot be DROP: the server rejects it, and the text does not parse for the classifier
+    // either; with a body that can run, the EXECUTE is the new body.
+    assert_eq!(classified.items.len(), 1, "{classified:?}");
+    let classified = classify_in("DEALLOCATE q; PREPARE q AS DELETE FROM t; EXECUTE q", &prepared);
+    assert_eq!(classified.items[2].kind, Kind::Write);
+    assert!(classified.items[2]
+        .findings
+        .iter()
+        .any(|f| f.category == Category::DeleteWithoutWhere));
+    // Without the DEALLOCATE the name is ambiguous within the text too.
+    let classified = classify_in("PREPARE q AS DELETE FROM t; EXECUTE q", &prepared);
+    assert_eq!(classified.items[1].kind, Kind::Opaque);
+}
