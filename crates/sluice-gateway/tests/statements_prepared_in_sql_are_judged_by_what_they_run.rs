@@ -13,6 +13,7 @@
 
 mod support;
 
+use support::raw::{close_statement, parse, RawClient};
 use support::{stderr, stdout, Harness};
 
 const POLICY: &str = r#"
@@ -99,6 +100,42 @@ fn statements_prepared_in_sql_are_judged_by_what_they_run() {
         "{}",
         stderr(&out)
     );
+
+    // The extended protocol shares the server's names with PREPARE: a client that closes a name prepared in SQL
+    // and parses another text under it with the protocol must not have SQL's EXECUTE judged by the old text
+    // (which read no masked table) while the server runs the new one (which reads the salary).
+    let mut raw = RawClient::connect(h.addr, "alice", "pg-test", &h.token);
+    let answers = raw.simple("PREPARE swap AS SELECT 1 AS one");
+    assert!(answers.errors().is_empty(), "{:?}", answers.messages);
+    let answers = raw.simple("EXECUTE swap");
+    assert!(answers.errors().is_empty(), "{:?}", answers.messages);
+    let answers = raw.batch(&[
+        close_statement("swap"),
+        parse("swap", "SELECT salary FROM staff WHERE id = 1"),
+    ]);
+    assert!(answers.errors().is_empty(), "{:?}", answers.messages);
+    let answers = raw.simple("EXECUTE swap");
+    let (code, message) = answers.error();
+    assert_eq!(code, "42501", "{message}");
+    assert!(message.contains("cannot tell which text runs"), "{message}");
+    assert!(
+        !format!("{:?}", answers.messages).contains("5000"),
+        "{:?}",
+        answers.messages
+    );
+
+    // A cursor's FETCH names no table, but its columns come from one: the column rule still applies (psql's
+    // FETCH_COUNT and pg_dump's --inserts read through cursors).
+    let out = h.psql_script(
+        "BEGIN;\n\
+         DECLARE c CURSOR FOR SELECT name, salary FROM staff ORDER BY id;\n\
+         FETCH ALL FROM c;\n\
+         COMMIT;\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(shown.contains("ada|") && shown.contains("bob|"), "{shown}");
+    assert!(!shown.contains("5000") && !shown.contains("6000"), "{shown}");
 
     // The table stays whole.
     assert_eq!(h.pg.query("SELECT count(*) FROM staff").unwrap().trim(), "2");

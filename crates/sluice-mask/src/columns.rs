@@ -91,6 +91,32 @@ pub(crate) fn resolve(
 }
 
 /// Word sequences that, at the end of a column name, say what the column holds.
+/// How a column named `column` is masked when the table it comes from is not known (a cursor's FETCH, a result
+/// the gateway cannot attribute): the strictest rule for that column name whatever its table (`Redact` over `Hash`
+/// over `Partial`; a `Keep` rule for one table does not exempt it), else as an unqualified column (where only
+/// rules for every table, `*`, apply).
+pub(crate) fn resolve_any_table(
+    rules: &[CompiledRule],
+    heuristics: bool,
+    config_style: impl Fn(DetectorKind) -> MaskStyle,
+    column: &str,
+) -> ColumnMask {
+    let strictest = rules
+        .iter()
+        .filter(|r| r.style != MaskStyle::Keep && r.column.matches(column))
+        .map(|r| r.style)
+        .max_by_key(|style| match style {
+            MaskStyle::Redact => 3,
+            MaskStyle::Hash => 2,
+            MaskStyle::Partial => 1,
+            MaskStyle::Keep => 0,
+        });
+    match strictest {
+        Some(style) => ColumnMask::Whole(style),
+        None => resolve(rules, heuristics, config_style, None, Some(column)),
+    }
+}
+
 const NAME_SUFFIXES: &[(&[&str], DetectorKind)] = &[
     (&["email"], DetectorKind::Email),
     (&["emails"], DetectorKind::Email),

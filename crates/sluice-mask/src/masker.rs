@@ -69,6 +69,14 @@ impl Masker {
         )
     }
 
+    /// How values of a column named `column` are masked when its table is not known (a cursor's FETCH, a result
+    /// the gateway cannot attribute to the tables its statement names): the strictest rule any table has for that
+    /// column name, so that not knowing the table never loosens masking.
+    pub fn column_mask_any_table(&self, column: &str) -> ColumnMask {
+        let inner = &self.inner;
+        columns::resolve_any_table(&inner.rules, inner.name_heuristics, |k| inner.style(k), column)
+    }
+
     /// Masks one result cell: column rules first, then the column-name heuristic, then content detection.
     pub fn mask_value<'a>(&self, table: Option<&str>, column: Option<&str>, value: &'a str) -> Cow<'a, str> {
         self.mask_with(self.column_mask(table, column), value)

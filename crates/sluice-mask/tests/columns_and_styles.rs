@@ -404,3 +404,31 @@ fn maskers_and_streams_can_be_shared_and_sent_across_tasks() {
     });
     assert_eq!(handle.join().unwrap(), m.mask_text("a@b.io"));
 }
+
+#[test]
+fn a_column_of_an_unknown_table_gets_the_strictest_rule_for_its_name() {
+    let m = masker_with(vec![
+        rule("staff", "salary", MaskStyle::Partial),
+        rule("payroll", "salary", MaskStyle::Redact),
+        rule("public_*", "salary", MaskStyle::Keep),
+        rule("*", "id", MaskStyle::Keep),
+    ]);
+    // Known tables: first match wins, as always.
+    assert_eq!(
+        m.column_mask(Some("staff"), Some("salary")),
+        ColumnMask::Whole(MaskStyle::Partial)
+    );
+    assert_eq!(m.column_mask(Some("public_x"), Some("salary")), ColumnMask::Keep);
+    // Unknown table: the strictest of every rule for the name; one table's exemption exempts nothing.
+    assert_eq!(
+        m.column_mask_any_table("salary"),
+        ColumnMask::Whole(MaskStyle::Redact)
+    );
+    // No rule for the name: as an unqualified column (rules for every table, then the name heuristics).
+    assert_eq!(m.column_mask_any_table("id"), ColumnMask::Keep);
+    assert_eq!(m.column_mask_any_table("note"), ColumnMask::Detect);
+    assert_eq!(
+        m.column_mask_any_table("email"),
+        m.column_mask(None, Some("email"))
+    );
+}

@@ -95,8 +95,13 @@ fn rank(mask: ColumnMask) -> u8 {
 
 fn resolve(masker: &Masker, tables: &[String], column: &str, table_oid: u32) -> ColumnMask {
     let unqualified = masker.column_mask(None, Some(column));
-    if table_oid == 0 || tables.is_empty() {
+    if table_oid == 0 {
         return unqualified;
+    }
+    if tables.is_empty() {
+        // A table's column, from a statement that names no table: a FETCH from a cursor, an EXECUTE the gateway
+        // could not follow. Not knowing the table must not loosen masking: the strictest rule for the name.
+        return masker.column_mask_any_table(column);
     }
     tables
         .iter()

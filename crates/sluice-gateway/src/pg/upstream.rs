@@ -189,6 +189,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 let handling = self.judge_statement(&parse_msg.sql)?;
                 let refused = handling.refusal.is_some();
                 let name = parse_msg.statement.clone();
+                self.judge.parsed(&name);
                 self.push(Expect::Parse {
                     name: name.clone(),
                     handling,
@@ -243,6 +244,9 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 let FrontendMessage::Close(c) = parse(&frame)? else {
                     return Err(unexpected());
                 };
+                if c.target == sluice_wire_pg::frontend::Target::Statement {
+                    self.judge.closed(&c.name);
+                }
                 self.push(Expect::Close {
                     target: c.target,
                     name: c.name,

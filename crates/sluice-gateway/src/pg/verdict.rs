@@ -109,12 +109,32 @@ impl Judge {
     /// refused text never reaches the target and prepares nothing).
     pub(crate) fn sent(&mut self, sql: &str, judgement: &Judgement) {
         if judgement.names_statements && self.prepared.track(sql) {
-            self.cache.clear();
-            if let Some(templates) = &mut self.templates {
-                templates.clear();
-            }
-            self.last_miss = None;
+            self.forget_decisions();
         }
+    }
+
+    /// A Parse named `name` (allowed or its failing stand-in) went to the target: `EXECUTE name` in SQL cannot be
+    /// judged by a text the gateway followed any more (see `sluice_policy::sql::pg::Prepared::parsed`).
+    pub(crate) fn parsed(&mut self, name: &str) {
+        if self.prepared.parsed(name) {
+            self.forget_decisions();
+        }
+    }
+
+    /// A Close of the statement `name` went to the target.
+    pub(crate) fn closed(&mut self, name: &str) {
+        if self.prepared.closed(name) {
+            self.forget_decisions();
+        }
+    }
+
+    /// Forgets every cached decision: what an `EXECUTE` runs has changed.
+    fn forget_decisions(&mut self) {
+        self.cache.clear();
+        if let Some(templates) = &mut self.templates {
+            templates.clear();
+        }
+        self.last_miss = None;
     }
 
     /// Lets this session hold statements the policy sends to review (`None`: refuse them, as without a broker).

@@ -309,6 +309,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     ) -> Result<bool, GatewayError> {
         let index = self.next_statement_index();
         self.record_held(index, &sql, judgement.rule(), decision_us)?;
+        self.judge.parsed(&name);
         let full = self.judge.reviews().is_some_and(|ctx| {
             ctx.prepared.len() >= MAX_REVIEWED_PREPARED && !ctx.prepared.contains_key(&name)
         });

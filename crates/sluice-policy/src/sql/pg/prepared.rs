@@ -25,7 +25,8 @@ const MAX_NAMES: usize = 1024;
 /// One session's SQL-level prepared statements, by name as the server folds it.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
-    /// The text of the `PREPARE` statement for each name; `None` when the name is ambiguous.
+    /// The text of the `PREPARE` statement for each name; `None` when the text the server runs under the name is
+    /// not known (prepared twice, or with the extended protocol).
     statements: HashMap<String, Option<String>>,
 }
 
@@ -33,7 +34,7 @@ pub struct Prepared {
 pub(super) enum Lookup<'a> {
     /// The `PREPARE` statement that defined it.
     Known(&'a str),
-    /// Prepared twice (or past the bound): the text the server runs is not known.
+    /// Prepared twice, with the extended protocol, or past the bound: the text the server runs is not known.
     Ambiguous,
     /// Never prepared through this session.
     Unknown,
@@ -62,6 +63,31 @@ impl Prepared {
             }
         }
         changed
+    }
+
+    /// A Parse message named `name` went to the target. Statements prepared with the extended protocol share the
+    /// server's namespace with `PREPARE`, so SQL can `EXECUTE` them too, and a named Parse can take a name a
+    /// `PREPARE` had once the client closed it. What such a name runs is not followed here (the gateway judges the
+    /// Parse itself when it arrives): an `EXECUTE` of it is opaque. Returns whether a known text was dropped
+    /// (an `EXECUTE` of a name that was not known was opaque already, and still is).
+    pub fn parsed(&mut self, name: &str) -> bool {
+        let full = self.statements.len() >= MAX_NAMES;
+        match self.statements.get_mut(name) {
+            Some(entry) => entry.take().is_some(),
+            // The unnamed statement cannot be executed from SQL, and past the bound an unknown name stays
+            // unknown: opaque either way.
+            None if name.is_empty() || full => false,
+            None => {
+                self.statements.insert(name.to_owned(), None);
+                false
+            }
+        }
+    }
+
+    /// A Close of the statement `name` went to the target, which forgets the name whichever way it was prepared.
+    /// Returns whether a known text was dropped.
+    pub fn closed(&mut self, name: &str) -> bool {
+        matches!(self.statements.remove(name), Some(Some(_)))
     }
 
     /// Applies one statement (`text` is its source). Returns whether anything changed.

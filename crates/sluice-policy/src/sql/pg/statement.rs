@@ -396,8 +396,8 @@ impl<'a> Analysis<'a> {
                 return opaque(
                     self,
                     format!(
-                    "EXECUTE {name} runs a statement prepared under that name more than once; sluice cannot \
-                         tell which text runs (DEALLOCATE it and prepare it again)"
+                    "EXECUTE {name} runs a statement prepared under that name more than once or with the \
+                         extended protocol; sluice cannot tell which text runs (DEALLOCATE it and prepare it again)"
                 ),
                 )
             }

@@ -151,3 +151,23 @@ fn a_prepare_earlier_in_the_same_text_is_what_a_later_execute_runs() {
     let classified = classify_in("PREPARE q AS DELETE FROM t; EXECUTE q", &prepared);
     assert_eq!(classified.items[1].kind, Kind::Opaque);
 }
+
+#[test]
+fn names_prepared_with_the_extended_protocol_are_not_executed_by_a_stale_text() {
+    let opaque = |prepared: &Prepared| classify_in("EXECUTE q", prepared).items[0].kind == Kind::Opaque;
+    let mut prepared = Prepared::default();
+    prepared.track("PREPARE q AS SELECT 1");
+    assert!(!opaque(&prepared));
+    // The client closes it with the protocol and parses another text under the name: SQL's EXECUTE runs that.
+    assert!(prepared.closed("q"));
+    assert!(opaque(&prepared));
+    assert!(!prepared.parsed("q"), "nothing known was dropped");
+    assert!(opaque(&prepared));
+    // A named Parse over a known SQL name drops it too.
+    prepared.track("DEALLOCATE q");
+    prepared.track("PREPARE q AS SELECT 1");
+    assert!(prepared.parsed("q"));
+    assert!(opaque(&prepared));
+    // The unnamed statement is not reachable from SQL.
+    assert!(!prepared.parsed(""));
+}
