@@ -352,6 +352,23 @@ fn mask_text(value: &Bytes, skip: usize, mask: ColumnMask, masker: Option<&Maske
     (Some(bytes), shown)
 }
 
+/// Appends `text` as an element of a row's or an array's text form: as it is unless `quote`, else in double
+/// quotes with each quote and backslash escaped by `escape` (`None`: doubled, as `record_out` does).
+fn push_quoted(out: &mut String, text: &str, quote: bool, escape: Option<char>) {
+    if !quote {
+        out.push_str(text);
+        return;
+    }
+    out.push('"');
+    for c in text.chars() {
+        if matches!(c, '"' | '\\') {
+            out.push(escape.unwrap_or(c));
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
 fn hex(value: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(2 + value.len() * 2);

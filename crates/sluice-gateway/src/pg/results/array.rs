@@ -192,18 +192,7 @@ fn push_element(out: &mut String, text: &str) {
         || text
             .chars()
             .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace());
-    if !quote {
-        out.push_str(text);
-        return;
-    }
-    out.push('"');
-    for c in text.chars() {
-        if matches!(c, '"' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
+    super::push_quoted(out, text, quote, Some('\\'));
 }
 
 #[cfg(test)]

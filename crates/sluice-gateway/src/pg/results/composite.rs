@@ -169,18 +169,7 @@ fn push_field(out: &mut String, text: &str) {
         || text
             .chars()
             .any(|c| matches!(c, '"' | '\\' | '(' | ')' | ',') || c.is_ascii_whitespace());
-    if !quote {
-        out.push_str(text);
-        return;
-    }
-    out.push('"');
-    for c in text.chars() {
-        if matches!(c, '"' | '\\') {
-            out.push(c);
-        }
-        out.push(c);
-    }
-    out.push('"');
+    super::push_quoted(out, text, quote, None);
 }
 
 #[cfg(test)]
