@@ -18,6 +18,8 @@ pub(crate) struct Call {
     pub parts: Vec<String>,
     /// Byte offset of the call in the request text, when known.
     pub location: Option<usize>,
+    /// The first argument, when it is a string constant (`set_config('search_path', ...)` names its setting).
+    pub first_text: Option<String>,
 }
 
 /// A relation referenced in the tree.
@@ -210,9 +212,17 @@ impl Scan {
                 _ => None,
             })
             .collect();
+        let first_text = call.args.first().and_then(|arg| match arg.node.as_ref() {
+            Some(NodeEnum::AConst(constant)) => match &constant.val {
+                Some(protobuf::a_const::Val::Sval(text)) => Some(text.sval.clone()),
+                _ => None,
+            },
+            _ => None,
+        });
         self.calls.push(Call {
             parts,
             location: usize::try_from(call.location).ok(),
+            first_text,
         });
         self.nodes(&call.args);
         self.nodes(&call.agg_order);
@@ -298,6 +308,7 @@ impl Scan {
             Err(_) => self.calls.push(Call {
                 parts: vec!["<unserialisable>".to_owned()],
                 location: None,
+                first_text: None,
             }),
         }
     }
@@ -346,6 +357,8 @@ impl Scan {
         self.calls.push(Call {
             parts,
             location: call.get("location").and_then(json_location),
+            // Not read on this path: set_config stays a possible privilege change.
+            first_text: None,
         });
     }
 

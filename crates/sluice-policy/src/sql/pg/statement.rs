@@ -469,6 +469,11 @@ impl<'a> Analysis<'a> {
                 span,
                 format!("{name}() changes server or session state"),
             ),
+            // `set_config` naming a constant, plain setting is that `SET` (pg_dump's `search_path`): only the role,
+            // the session authorization and settings that load code are more.
+            FunctionClass::ChangesPrivilege
+                if call.parts.last().is_some_and(|n| n == "set_config")
+                    && call.first_text.as_deref().is_some_and(utility::plain_setting) => {}
             FunctionClass::ChangesPrivilege => self.flag_at(
                 Category::PrivilegeChange,
                 span,

@@ -171,3 +171,35 @@ fn names_prepared_with_the_extended_protocol_are_not_executed_by_a_stale_text() 
     // The unnamed statement is not reachable from SQL.
     assert!(!prepared.parsed(""));
 }
+
+#[test]
+fn what_pg_dump_sends_on_a_read_only_connection_reads() {
+    let item = |sql: &str| classify(sql).items[0].clone();
+    let privilege = |sql: &str| {
+        item(sql)
+            .findings
+            .iter()
+            .any(|f| f.category == Category::PrivilegeChange)
+    };
+    // The lock every SELECT takes, taken explicitly, is a read; every stronger mode blocks writers.
+    assert_eq!(item("LOCK TABLE public.t IN ACCESS SHARE MODE").kind, Kind::Read);
+    assert_eq!(item("LOCK TABLE t IN ROW SHARE MODE").kind, Kind::Write);
+    assert_eq!(item("LOCK TABLE t").kind, Kind::Write);
+    // set_config of a plain, constant setting is that SET.
+    assert!(!privilege(
+        "SELECT pg_catalog.set_config('search_path', '', false)"
+    ));
+    assert_eq!(
+        item("SELECT pg_catalog.set_config('search_path', '', false)").kind,
+        Kind::Read
+    );
+    // The role, the session authorization, settings that load code, and a setting not named by a constant are more.
+    assert!(privilege("SELECT set_config('role', 'admin', false)"));
+    assert!(privilege(
+        "SELECT set_config(' Session_Authorization', 'admin', false)"
+    ));
+    assert!(privilege(
+        "SELECT set_config('session_preload_libraries', 'x', false)"
+    ));
+    assert!(privilege("SELECT set_config(name, 'admin', false) FROM settings"));
+}

@@ -24,6 +24,16 @@ const CODE_SETTINGS: &[&str] = &[
     "jit_provider",
 ];
 
+/// The lock mode every SELECT takes (`AccessShareLock` in `lockdefs.h`).
+const ACCESS_SHARE_LOCK: i32 = 1;
+
+/// Whether setting `name` is an ordinary session setting: not who the session acts as (`role`,
+/// `session_authorization`) and not one that makes the server load or run code.
+pub(super) fn plain_setting(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase();
+    !matches!(name.as_str(), "role" | "session_authorization") && !CODE_SETTINGS.contains(&name.as_str())
+}
+
 /// Procedural languages that are not sandboxed: a function in them can run programs as the server's OS user.
 const UNTRUSTED_LANGUAGES: &[&str] = &[
     "c",
@@ -119,6 +129,14 @@ pub(super) fn classify(a: &mut Analysis<'_>, node: &NodeEnum) -> (String, Kind) 
                 format!("NOTIFY {} signals other sessions", notify.conditionname),
             );
             ("NOTIFY".to_owned(), Kind::Write)
+        }
+        // ACCESS SHARE is the lock every SELECT takes (pg_dump takes it explicitly): it blocks only what would
+        // drop or rewrite the table, so it is a read. Every stronger mode blocks writers, as a write would.
+        NodeEnum::LockStmt(lock) if lock.mode == ACCESS_SHARE_LOCK => {
+            for relation in &lock.relations {
+                a.object(ObjectKind::Table, names::object_name(relation), Access::Read);
+            }
+            ("LOCK TABLE".to_owned(), Kind::Read)
         }
         NodeEnum::LockStmt(lock) => {
             for relation in &lock.relations {
