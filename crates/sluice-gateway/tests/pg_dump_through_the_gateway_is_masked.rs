@@ -1,7 +1,8 @@
 //! `pg_dump` through the gateway: a user dumps a database they may read, with the client they already have, and
 //! the dump holds the schema as it is and the data as masked as any query's result: in the COPY form (the data
 //! streamed by `COPY ... TO stdout`) and in the INSERT form (`--inserts`: rows fetched from a cursor). The
-//! recording holds no card number either.
+//! recording holds no card number either. And on a connection under the `read_only` guardrail — the one a backup
+//! job or an auditor is given — pg_dump works from its first statement to its last.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -82,4 +83,44 @@ fn pg_dump_through_the_gateway_is_masked() {
     );
     assert!(!raw.contains(CARD), "a card number reached a recording");
     assert!(!raw.contains(EMAIL), "an e-mail address reached a recording");
+}
+
+const READ_ONLY: &str = r#"
+[[ruleset]]
+name = "read only"
+connections = ["pg-*"]
+
+[[ruleset.rule]]
+name = "reads-only"
+guardrail = "read_only"
+action = "deny"
+"#;
+
+#[test]
+fn pg_dump_works_on_a_read_only_connection() {
+    let h = Harness::start_with_policy(READ_ONLY);
+    h.pg.query(
+        "CREATE TABLE staff (id int PRIMARY KEY, name text NOT NULL);
+         INSERT INTO staff VALUES (1, 'ada'), (2, 'grace');
+         CREATE VIEW staff_names AS SELECT name FROM staff",
+    )
+    .unwrap();
+    for args in [&[][..], &["--inserts"][..]] {
+        let out = pg_dump(&h, args);
+        assert!(out.status.success(), "pg_dump {args:?}: {}", stderr(&out));
+        let dump = stdout(&out);
+        assert!(dump.contains("CREATE TABLE public.staff ("), "{dump}");
+        assert!(dump.contains("CREATE VIEW public.staff_names AS"), "{dump}");
+        assert!(dump.contains("grace"), "{dump}");
+    }
+    // A parallel dump: the first session exports its snapshot, the workers import it.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("dump");
+    let out = pg_dump(&h, &["-Fd", "-j", "2", "-f", target.to_str().unwrap()]);
+    assert!(out.status.success(), "pg_dump -Fd -j 2: {}", stderr(&out));
+    assert!(target.join("toc.dat").is_file());
+    // The guardrail still holds in the same database.
+    let out = h.psql(&["-c", "INSERT INTO staff VALUES (3, 'edsger')"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("reads-only"), "{}", stderr(&out));
 }

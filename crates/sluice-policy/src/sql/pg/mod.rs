@@ -11,6 +11,7 @@ mod keywords;
 mod names;
 mod prepared;
 mod scan;
+mod settings;
 mod statement;
 mod tautology;
 mod template;

@@ -11,6 +11,7 @@ use super::functions::{classify_function, FunctionClass};
 use super::names::{self, object_type};
 use super::prepared::{Lookup, Prepared};
 use super::scan::{self, Scan};
+use super::settings;
 use super::tautology::is_tautology;
 use super::utility;
 use crate::facts::{Access, Category, Finding, Kind, ObjectKind, ObjectRef, Span};
@@ -26,6 +27,8 @@ pub(crate) struct Analysis<'a> {
     pub(super) findings: Vec<Finding>,
     /// The session's SQL-level prepared statements, for `EXECUTE` (see `prepared`).
     pub(super) prepared: Option<&'a Prepared>,
+    /// `set_config` calls (by location) whose setting is a column the query pins to one name (see `settings`).
+    pinned_settings: Vec<(usize, String)>,
 }
 
 /// Whether the subtree being analysed still needs the deep walk for calls and nested writes.
@@ -45,6 +48,7 @@ impl<'a> Analysis<'a> {
             objects: Vec::new(),
             findings: Vec::new(),
             prepared: None,
+            pinned_settings: Vec::new(),
         }
     }
 
@@ -209,6 +213,7 @@ impl<'a> Analysis<'a> {
 
     fn select(&mut self, select: &protobuf::SelectStmt) {
         self.with_clause(select.with_clause.as_ref());
+        self.pinned_settings.extend(settings::pinned_set_config(select));
         for side in [select.larg.as_deref(), select.rarg.as_deref()]
             .into_iter()
             .flatten()
@@ -458,6 +463,17 @@ impl<'a> Analysis<'a> {
         }
     }
 
+    /// The setting a `set_config` call changes, when it is known: a constant, or a column pinned to one.
+    fn setting_of<'c>(&'c self, call: &'c scan::Call) -> Option<&'c str> {
+        call.first_text.as_deref().or_else(|| {
+            let location = call.location?;
+            self.pinned_settings
+                .iter()
+                .find(|(at, _)| *at == location)
+                .map(|(_, name)| name.as_str())
+        })
+    }
+
     fn call(&mut self, call: &scan::Call) {
         let parts: Vec<&str> = call.parts.iter().map(String::as_str).collect();
         let name = call.parts.join(".");
@@ -470,10 +486,11 @@ impl<'a> Analysis<'a> {
                 format!("{name}() changes server or session state"),
             ),
             // `set_config` naming a constant, plain setting is that `SET` (pg_dump's `search_path`): only the role,
-            // the session authorization and settings that load code are more.
+            // the session authorization and settings that load code are more. So is one whose setting is a column
+            // the query pins to such a name (pg_dump's `... FROM pg_settings WHERE name = '...'`).
             FunctionClass::ChangesPrivilege
                 if call.parts.last().is_some_and(|n| n == "set_config")
-                    && call.first_text.as_deref().is_some_and(utility::plain_setting) => {}
+                    && self.setting_of(call).is_some_and(utility::plain_setting) => {}
             FunctionClass::ChangesPrivilege => self.flag_at(
                 Category::PrivilegeChange,
                 span,

@@ -202,4 +202,36 @@ fn what_pg_dump_sends_on_a_read_only_connection_reads() {
         "SELECT set_config('session_preload_libraries', 'x', false)"
     ));
     assert!(privilege("SELECT set_config(name, 'admin', false) FROM settings"));
+    // pg_dump's hardening: the setting is a column, but the query pins it to one plain name.
+    let pinned = "SELECT set_config(name, 'view, foreign-table', false) FROM pg_settings \
+                  WHERE name = 'restrict_nonsystem_relation_kind'";
+    assert!(!privilege(pinned));
+    assert_eq!(item(pinned).kind, Kind::Read);
+    for allowed in [
+        "SELECT pg_catalog.set_config(s.name, 'x', false) FROM pg_catalog.pg_settings s \
+         WHERE 'work_mem' = s.name AND s.context = 'user'",
+        "SELECT set_config(pg_settings.name, '1MB', false) FROM pg_settings WHERE pg_settings.name = 'work_mem'",
+    ] {
+        assert!(!privilege(allowed), "{allowed}");
+    }
+    // Pinned to the role, not pinned at all, or not the shape: still a possible privilege change.
+    for refused in [
+        "SELECT set_config(name, 'admin', false) FROM pg_settings WHERE name = 'role'",
+        "SELECT set_config(name, 'x', false) FROM pg_settings WHERE name = 'work_mem' OR true",
+        "SELECT set_config(name, 'x', false) FROM pg_settings WHERE name <> 'work_mem'",
+        "SELECT set_config(name, 'x', false) FROM pg_settings WHERE name LIKE 'work_mem'",
+        "SELECT set_config(name, 'x', false) FROM pg_settings",
+        "SELECT set_config(name, 'x', false) FROM settings WHERE name = 'work_mem'",
+        "SELECT set_config(name, 'x', false) FROM other.pg_settings WHERE name = 'work_mem'",
+        "SELECT set_config(r.name, 'x', false) FROM pg_settings, roles r WHERE name = 'work_mem'",
+        "SELECT set_config(p.name, 'x', false) FROM pg_settings s, pg_settings p WHERE s.name = 'work_mem'",
+        "SELECT set_config(x.name, 'x', false) FROM pg_settings s WHERE s.name = 'work_mem'",
+        "SELECT (SELECT set_config(name, 'x', false) FROM roles) FROM pg_settings WHERE name = 'work_mem'",
+        "SELECT upper(set_config(name, 'x', false)) FROM pg_settings WHERE name = 'work_mem' \
+         UNION SELECT set_config(name, 'admin', false) FROM pg_settings WHERE name = 'role'",
+        "SELECT set_config(name, 'x', false) FROM pg_settings WHERE name = 'work_mem' \
+         UNION SELECT set_config(name, 'admin', false) FROM roles",
+    ] {
+        assert!(privilege(refused), "{refused}");
+    }
 }
