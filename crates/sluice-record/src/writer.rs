@@ -11,7 +11,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::chain::{hex_digits, seal_into, Hash, RecordRef, GENESIS};
+use crate::chain::{seal_into, Hash, RecordRef, GENESIS};
 use crate::event::Event;
 use crate::RecordError;
 
@@ -178,18 +178,17 @@ impl SegmentWriter {
     }
 
     fn append_inner(&mut self, event: &Event, at: Stamp) -> Result<u64, RecordError> {
-        let prev_hex = hex_digits(&self.prev);
         self.last_mono_ns = at.mono_ns;
+        let prev = self.prev;
         let record = RecordRef {
             seq: self.next_seq,
             mono_ns: at.mono_ns,
             wall_us: at.wall_us,
-            // ASCII digits by construction.
-            prev_hash: std::str::from_utf8(&prev_hex).unwrap_or_default(),
+            prev: &prev,
             event,
         };
         let mut line = std::mem::take(&mut self.line);
-        let sealed = seal_into(&record, &self.prev, &mut line);
+        let sealed = seal_into(&record, &mut line);
         let result = sealed.and_then(|hash| self.write_line(&line, hash));
         // Very large records (a wide row batch) would otherwise pin their buffer for the whole session.
         if line.capacity() <= 64 * 1024 {
