@@ -277,6 +277,13 @@ fn install_db_into(install_db: &Path, data: &Path, account: Option<&Account>) ->
         ])
         .arg(format!("--datadir={}", data.display()))
         .args(INNODB_OPTIONS);
+    // Its own temporary directory (the staging directory, which the server's account owns), not /tmp: a MariaDB
+    // server deletes every `#sql*` file in its tmpdir when it starts, so two initialisations sharing /tmp (test
+    // processes building the template at once on a new machine) deleted each other's temporary tables mid-script
+    // ("Unknown table 'mysql.tmp_user_nopasswd,...'").
+    if let Some(staging) = data.parent() {
+        command.arg(format!("--tmpdir={}", staging.display()));
+    }
     system::run_as(&mut command, account);
     system::run(&mut command).map(drop).map_err(|err| match err {
         // mariadb-install-db prints its useful lines first and a page of generic advice after them.
