@@ -1,8 +1,9 @@
 //! `PREPARE name AS ...` then `EXECUTE name(...)`, in SQL (psql, pg_dump and some ORMs prepare this way): the
 //! gateway judges each EXECUTE as the statement it runs (the classifier's unit tests cover its arguments), so an
-//! allowed one works and its results are masked by the column rules of the tables its body reads; a name prepared
-//! twice (the second PREPARE failed on the target, and the gateway cannot know which text runs) is refused until it
-//! is deallocated, and a name never prepared through the gateway stays opaque. Before, every EXECUTE was opaque and
+//! allowed one works and its results are masked by the column rules of the tables its body reads; a PREPARE the
+//! target refuses is taken back; a name prepared twice in one text (one PREPARE failed on the target, and the
+//! gateway cannot know which) is refused until it is deallocated, and a name never prepared through the gateway
+//! stays opaque. Before, every EXECUTE was opaque and
 //! refused.
 #![allow(
     clippy::unwrap_used,
@@ -74,20 +75,47 @@ fn statements_prepared_in_sql_are_judged_by_what_they_run() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no-unbounded-delete"), "{}", stderr(&out));
 
-    // Prepared twice in one session: the second PREPARE fails on the target, and the gateway does not guess.
+    // A PREPARE the target refuses prepares nothing, and the gateway takes it back: fixing a typo works, and
+    // preparing a name again (which fails: it exists) leaves the first text the one EXECUTE runs.
     let out = h.psql_script(
-        "PREPARE one AS SELECT 1;\n\
+        "PREPARE fixme AS SELECT name, salary FROM staf WHERE id = 2;\n\
+         PREPARE fixme AS SELECT name, salary FROM staff WHERE id = 2;\n\
+         EXECUTE fixme;\n\
+         PREPARE one AS SELECT 41 + 1;\n\
          PREPARE one AS SELECT name, salary FROM staff;\n\
-         EXECUTE one;\n\
-         DEALLOCATE one;\n\
-         PREPARE one AS SELECT 42;\n\
          EXECUTE one;\n",
     );
+    let err = stderr(&out);
+    assert!(err.contains("\"staf\" does not exist"), "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert!(!err.contains("sluice"), "nothing is refused: {err}");
+    let shown = stdout(&out);
+    assert!(shown.contains("bob|"), "{shown}");
+    assert!(
+        !shown.contains("6000"),
+        "the fixed text is judged and masked: {shown}"
+    );
+    assert!(shown.lines().any(|l| l == "42"), "{shown}");
+
+    // Prepared twice in one text: which PREPARE failed is not known, so the gateway does not guess, until the
+    // name is deallocated.
+    let out = h.psql(&[
+        "-c",
+        "PREPARE two AS SELECT 1; PREPARE two AS SELECT name, salary FROM staff",
+        "-c",
+        "EXECUTE two",
+        "-c",
+        "DEALLOCATE two",
+        "-c",
+        "PREPARE two AS SELECT 42",
+        "-c",
+        "EXECUTE two",
+    ]);
     let err = stderr(&out);
     assert!(err.contains("already exists"), "{err}");
     assert!(err.contains("prepared under that name more than once"), "{err}");
     assert!(
-        stdout(&out).lines().any(|l| l == "42"),
+        stdout(&out).lines().any(|l| l.trim() == "42"),
         "after DEALLOCATE it runs: {}",
         stdout(&out)
     );

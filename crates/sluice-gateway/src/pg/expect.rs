@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sluice_mask::Masker;
+use sluice_policy::sql::pg::PrepareUndo;
 use sluice_wire_pg::backend::Notice;
 use sluice_wire_pg::frontend::Target;
 use sluice_wire_pg::Format;
@@ -25,6 +26,8 @@ pub(crate) struct Handling {
     pub tables: Arc<[String]>,
     /// The refusal to show instead of the target's error for the sentinel sent in the statement's place.
     pub refusal: Option<Notice>,
+    /// For a Query that is one SQL `PREPARE`: how the judge takes it back if the target answers with an error.
+    pub prepare_undo: Option<Arc<PrepareUndo>>,
 }
 
 /// One value of a Bind as the client sent it (`None`: SQL NULL); the bytes are slices of the client's frame.

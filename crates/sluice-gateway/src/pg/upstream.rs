@@ -42,6 +42,9 @@ pub(crate) struct Shared {
     pub statements: AtomicU64,
     /// Whether the target prepared the Parses under review, reported by the target-facing half.
     pub parses: super::review::ParseOutcomes,
+    /// SQL `PREPARE`s the target answered with an error, reported by the target-facing half and taken back by the
+    /// judge before the next statement.
+    pub refused_prepares: super::review::RefusedPrepares,
     /// Set when the client is done (Terminate, its connection closed, or a message that ends the session) while
     /// answers were still due: the target-facing half then finishes recording them, sending them only while the
     /// client still reads (see `session::finish_after_client_left`).
@@ -275,6 +278,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                     masker: None,
                     tables: Arc::from(Vec::new()),
                     refusal: Some(refusal),
+                    prepare_undo: None,
                 };
                 self.push(Expect::Query {
                     handling,
@@ -306,17 +310,22 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     /// Decides about one statement text and records it; a refusal carries the error to show.
     fn judge_statement(&mut self, sql: &str) -> Result<Handling, GatewayError> {
         let statement = self.next_index();
+        for undo in self.shared.refused_prepares.take() {
+            self.judge.prepare_refused(&undo);
+        }
         let (judgement, decision_us) = self.judge.judge(sql)?;
         self.record_statement(statement, sql, judgement.verdict(), judgement.rule(), decision_us)?;
         let refusal = (!judgement.decision.is_allowed()).then(|| refusal(&judgement.decision, sql));
-        if refusal.is_none() {
-            self.judge.sent(sql, &judgement);
-        }
+        let prepare_undo = match refusal {
+            None => self.judge.sent(sql, &judgement),
+            Some(_) => None,
+        };
         Ok(Handling {
             statement,
             masker: judgement.masker.clone(),
             tables: Arc::clone(&judgement.tables),
             refusal,
+            prepare_undo,
         })
     }
 

@@ -21,6 +21,7 @@ use std::time::{Instant, SystemTime};
 
 use sluice_mask::{MaskConfig, Masker};
 use sluice_policy::mask_plan::MaskPlan;
+use sluice_policy::sql::pg::PrepareUndo;
 use sluice_policy::{Decision, Policy, Subject, Target};
 use sluice_record::Verdict;
 
@@ -107,8 +108,21 @@ impl Judge {
     /// Tells the judge that `sql` goes to the target: the `PREPARE`s and `DEALLOCATE`s in it change what later
     /// `EXECUTE`s run, and so the decisions about them, which are then forgotten. Called once per text sent (a
     /// refused text never reaches the target and prepares nothing).
-    pub(crate) fn sent(&mut self, sql: &str, judgement: &Judgement) {
-        if judgement.names_statements && self.prepared.track(sql) {
+    /// Returns, for a text that is one `PREPARE`, how to take it back if the target refuses it.
+    pub(crate) fn sent(&mut self, sql: &str, judgement: &Judgement) -> Option<Arc<PrepareUndo>> {
+        if !judgement.names_statements {
+            return None;
+        }
+        let tracked = self.prepared.follow(sql);
+        if tracked.changed {
+            self.forget_decisions();
+        }
+        tracked.undo.map(Arc::new)
+    }
+
+    /// The target answered a text that was one `PREPARE` with an error: it prepared nothing.
+    pub(crate) fn prepare_refused(&mut self, undo: &PrepareUndo) {
+        if self.prepared.refused(undo) {
             self.forget_decisions();
         }
     }

@@ -165,6 +165,19 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'_, R, W> {
         let BackendMessage::ErrorResponse(notice) = parse(frame)? else {
             return Err(unexpected());
         };
+        if let Some(Expect::Query {
+            handling: Handling {
+                prepare_undo: Some(undo),
+                ..
+            },
+            ..
+        }) = self.head()
+        {
+            // A Query that was one PREPARE prepared nothing: reported before the error reaches the client, so the
+            // client's next statement is judged without it.
+            let undo = Arc::clone(undo);
+            self.shared.refused_prepares.report(undo);
+        }
         let (statement, refusal, is_extended) = match self.head() {
             Some(Expect::Query { handling, .. }) => {
                 (Some(handling.statement), handling.refusal.clone(), false)

@@ -62,7 +62,7 @@ use crate::{GatewayDeps, GatewayError};
 const MAX_REVIEWED_PREPARED: usize = 10_000;
 
 mod signals;
-pub(crate) use signals::{HeldNotices, ParseOutcomes};
+pub(crate) use signals::{HeldNotices, ParseOutcomes, RefusedPrepares};
 
 /// Who holds statements: the broker, and who and where the session is.
 #[derive(Debug)]
@@ -270,15 +270,16 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             Held::Run => None,
             Held::Refuse(notice) => Some(notice),
         };
-        let handling = Handling {
+        let mut handling = Handling {
             statement: index,
             masker: self.judge.session_masker()?,
             tables: Arc::clone(&judgement.tables),
             refusal,
+            prepare_undo: None,
         };
         let refused = handling.refusal.is_some();
         if !refused {
-            self.judge.sent(&sql, &judgement);
+            handling.prepare_undo = self.judge.sent(&sql, &judgement);
         }
         self.push_expect(Expect::Query {
             handling,
@@ -318,6 +319,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             masker: self.judge.session_masker()?,
             tables: Arc::clone(&judgement.tables),
             refusal: full.then(too_many_reviewed_refusal),
+            prepare_undo: None,
         };
         self.push_expect(Expect::Parse {
             name: name.clone(),
@@ -416,6 +418,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 masker: None,
                 tables: Arc::clone(&reviewed.judgement.tables),
                 refusal: Some(refusal),
+                prepare_undo: None,
             },
         })?;
         // Two parameter formats for no parameters: PostgreSQL rejects such a Bind whatever the statement (one that

@@ -1,8 +1,12 @@
 //! The signals the two halves of a session exchange about holds: notices for the client that belong to no target
 //! answer ([`HeldNotices`], written by the target-facing half) and the target's answers to Parses under review
-//! ([`ParseOutcomes`], read by the client-facing half before it holds a Bind).
+//! ([`ParseOutcomes`], read by the client-facing half before it holds a Bind); and, outside holds, the SQL
+//! `PREPARE`s the target refused ([`RefusedPrepares`], taken back by the judge before the next statement).
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sluice_policy::sql::pg::PrepareUndo;
 
 use sluice_wire_pg::backend::Notice;
 use tokio::sync::Notify;
@@ -88,6 +92,37 @@ impl ParseOutcomes {
     }
 
     pub(super) fn take(&self) -> Vec<(String, u64, bool)> {
+        self.reported
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default()
+    }
+}
+
+/// SQL `PREPARE`s (each the whole text of a Query) the target answered with an error: reported by the
+/// target-facing half before the error goes to the client, taken by the client-facing half before it judges its
+/// next statement, so the name is as the server has it (see `sluice_policy::sql::pg::Prepared::refused`).
+#[derive(Debug, Default)]
+pub(crate) struct RefusedPrepares {
+    reported: Mutex<Vec<Arc<PrepareUndo>>>,
+    /// Whether `reported` may hold something: spares every statement the lock.
+    any: AtomicBool,
+}
+
+impl RefusedPrepares {
+    pub(crate) fn report(&self, undo: Arc<PrepareUndo>) {
+        if let Ok(mut reported) = self.reported.lock() {
+            reported.push(undo);
+        }
+        self.any.store(true, Ordering::Release);
+    }
+
+    /// Takes everything reported. A report lost to a poisoned lock leaves the name as the gateway had it: known or
+    /// ambiguous when the server has nothing under it, which makes an `EXECUTE` fail there or be refused here.
+    pub(crate) fn take(&self) -> Vec<Arc<PrepareUndo>> {
+        if !self.any.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
         self.reported
             .lock()
             .map(|mut r| std::mem::take(&mut *r))

@@ -17,7 +17,7 @@ mod tautology;
 mod template;
 mod utility;
 
-pub use prepared::Prepared;
+pub use prepared::{PrepareUndo, Prepared, Tracked};
 pub use template::literal_template;
 
 use crate::facts::{Category, Classified, Finding, Item, Kind, Source, Span};

@@ -13,21 +13,56 @@
 //! is therefore ambiguous, and its `EXECUTE`s stay opaque until it is deallocated: the map can lack a statement
 //! the server has (then the `EXECUTE` is opaque, the safe side), but never hold another text for a name than the
 //! server runs.
+//!
+//! When the server does answer a text that was one `PREPARE` with an error, the gateway takes that `PREPARE` back
+//! ([`Prepared::refused`], with the [`PrepareUndo`] [`Prepared::follow`] gave): the name is as it was before, so a
+//! `PREPARE` fixed after a typo, or one repeated by mistake, does not leave its name ambiguous. Only when nothing
+//! else touched the name since; a failed statement among several is not taken back (the safe side again).
 
 use std::collections::HashMap;
 
 use pg_query::protobuf::{self, DiscardMode};
 use pg_query::NodeEnum;
 
-/// Most names a session keeps; beyond that new names are ambiguous (a client preparing without end).
+/// Most names a session keeps; beyond that new names stay unknown, their `EXECUTE`s opaque (a client preparing
+/// without end).
 const MAX_NAMES: usize = 1024;
 
 /// One session's SQL-level prepared statements, by name as the server folds it.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
-    /// The text of the `PREPARE` statement for each name; `None` when the text the server runs under the name is
-    /// not known (prepared twice, or with the extended protocol).
-    statements: HashMap<String, Option<String>>,
+    statements: HashMap<String, Entry>,
+    /// Counts changes to names, so that a `PREPARE` is only taken back while its entry is the one it made.
+    changes: u64,
+}
+
+/// What the session knows about one name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    /// The text of the `PREPARE` statement; `None` when the text the server runs under the name is not known
+    /// (prepared twice, or with the extended protocol).
+    text: Option<String>,
+    /// The change that made this entry.
+    change: u64,
+}
+
+/// What following one text did.
+#[derive(Debug)]
+pub struct Tracked {
+    /// Whether anything changed (decisions about `EXECUTE` texts made before may no longer hold).
+    pub changed: bool,
+    /// When the text was one `PREPARE`: how to take it back if the server refuses it.
+    pub undo: Option<PrepareUndo>,
+}
+
+/// How to take back one `PREPARE` the server refused (see [`Prepared::refused`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrepareUndo {
+    name: String,
+    /// The change the `PREPARE` made.
+    change: u64,
+    /// The entry before it.
+    before: Option<Entry>,
 }
 
 /// What a name refers to.
@@ -49,20 +84,62 @@ impl Prepared {
     /// Follows the `PREPARE`, `DEALLOCATE` and `DISCARD ALL` statements of `sql`, a text sent to the server.
     /// Returns whether anything changed (decisions about `EXECUTE` texts made before may no longer hold).
     pub fn track(&mut self, sql: &str) -> bool {
+        self.follow(sql).changed
+    }
+
+    /// As [`track`](Self::track), and when `sql` is a single `PREPARE`, how to take it back (see
+    /// [`refused`](Self::refused)).
+    pub fn follow(&mut self, sql: &str) -> Tracked {
+        let mut tracked = Tracked {
+            changed: false,
+            undo: None,
+        };
         if !mentions_prepared_statements(sql) {
-            return false;
+            return tracked;
         }
         let Ok(Ok(parsed)) = std::panic::catch_unwind(|| pg_query::parse(sql, 0)) else {
-            return false;
+            return tracked;
         };
-        let mut changed = false;
+        let single = parsed.protobuf.stmts.len() == 1;
         for raw in &parsed.protobuf.stmts {
             if let Some(node) = raw.stmt.as_deref() {
+                let before = match node.node.as_ref() {
+                    Some(NodeEnum::PrepareStmt(prepare)) if single => {
+                        Some((prepare.name.clone(), self.statements.get(&prepare.name).cloned()))
+                    }
+                    _ => None,
+                };
                 let span = super::statement_span(sql, raw.stmt_location, raw.stmt_len);
-                changed |= self.apply(node, sql.get(span).unwrap_or_default());
+                let changed = self.apply(node, sql.get(span).unwrap_or_default());
+                tracked.changed |= changed;
+                tracked.undo = before.filter(|_| changed).map(|(name, before)| PrepareUndo {
+                    name,
+                    change: self.changes,
+                    before,
+                });
             }
         }
-        changed
+        tracked
+    }
+
+    /// The server answered the single `PREPARE` `undo` came from with an error: it prepared nothing, so the name
+    /// is put back as it was, unless something changed it since. Returns whether anything changed.
+    pub fn refused(&mut self, undo: &PrepareUndo) -> bool {
+        if self.statements.get(&undo.name).map(|entry| entry.change) != Some(undo.change) {
+            return false;
+        }
+        match &undo.before {
+            Some(before) => self.statements.insert(undo.name.clone(), before.clone()),
+            None => self.statements.remove(&undo.name),
+        };
+        true
+    }
+
+    /// Records `text` (or that the text is unknown) for `name` as a new change.
+    fn set(&mut self, name: &str, text: Option<String>) {
+        self.changes += 1;
+        let change = self.changes;
+        self.statements.insert(name.to_owned(), Entry { text, change });
     }
 
     /// A Parse message named `name` went to the target. Statements prepared with the extended protocol share the
@@ -72,13 +149,17 @@ impl Prepared {
     /// (an `EXECUTE` of a name that was not known was opaque already, and still is).
     pub fn parsed(&mut self, name: &str) -> bool {
         let full = self.statements.len() >= MAX_NAMES;
-        match self.statements.get_mut(name) {
-            Some(entry) => entry.take().is_some(),
+        match self.statements.get(name) {
+            Some(entry) => {
+                let was_known = entry.text.is_some();
+                self.set(name, None);
+                was_known
+            }
             // The unnamed statement cannot be executed from SQL, and past the bound an unknown name stays
             // unknown: opaque either way.
             None if name.is_empty() || full => false,
             None => {
-                self.statements.insert(name.to_owned(), None);
+                self.set(name, None);
                 false
             }
         }
@@ -87,16 +168,19 @@ impl Prepared {
     /// A Close of the statement `name` went to the target, which forgets the name whichever way it was prepared.
     /// Returns whether a known text was dropped.
     pub fn closed(&mut self, name: &str) -> bool {
-        matches!(self.statements.remove(name), Some(Some(_)))
+        matches!(self.statements.remove(name), Some(Entry { text: Some(_), .. }))
     }
 
     /// Applies one statement (`text` is its source). Returns whether anything changed.
     pub(super) fn apply(&mut self, node: &protobuf::Node, text: &str) -> bool {
         match node.node.as_ref() {
             Some(NodeEnum::PrepareStmt(prepare)) => {
-                let known = self.statements.len() >= MAX_NAMES || self.statements.contains_key(&prepare.name);
-                let entry = (!known).then(|| text.to_owned());
-                self.statements.insert(prepare.name.clone(), entry);
+                let known = self.statements.contains_key(&prepare.name);
+                if !known && self.statements.len() >= MAX_NAMES {
+                    // Past the bound a new name stays unknown: its `EXECUTE` is opaque, as an ambiguous one's.
+                    return false;
+                }
+                self.set(&prepare.name, (!known).then(|| text.to_owned()));
                 true
             }
             Some(NodeEnum::DeallocateStmt(deallocate)) if deallocate.isall || deallocate.name.is_empty() => {
@@ -116,7 +200,7 @@ impl Prepared {
 
     /// What `name` refers to.
     pub(super) fn lookup(&self, name: &str) -> Lookup<'_> {
-        match self.statements.get(name) {
+        match self.statements.get(name).map(|entry| entry.text.as_deref()) {
             Some(Some(text)) => Lookup::Known(text),
             Some(None) => Lookup::Ambiguous,
             None => Lookup::Unknown,

@@ -134,6 +134,44 @@ fn execute_of_a_statement_prepared_in_sql_is_classified_as_its_body() {
 }
 
 #[test]
+fn a_prepare_the_server_refused_is_taken_back() {
+    let kind = |prepared: &Prepared| classify_in("EXECUTE q", prepared).items[0].kind;
+    let opaque = |prepared: &Prepared| kind(prepared) == Kind::Opaque;
+    // A first PREPARE that failed (a typo, a missing table) leaves no name: the fixed one is known.
+    let mut prepared = Prepared::default();
+    let typo = prepared.follow("PREPARE q AS SELECT * FROM missing");
+    assert!(typo.changed);
+    assert!(prepared.refused(&typo.undo.unwrap()));
+    assert!(prepared.is_empty());
+    prepared.track("PREPARE q AS SELECT 1");
+    assert_eq!(kind(&prepared), Kind::Read);
+    // Preparing an existing name fails on the server: taken back, the first text is known again.
+    let again = prepared.follow("PREPARE q AS DELETE FROM t");
+    assert!(opaque(&prepared));
+    assert!(prepared.refused(&again.undo.unwrap()));
+    assert_eq!(kind(&prepared), Kind::Read);
+    // Not after the name changed since (here a named Parse took it): the safe side stays.
+    let late = prepared.follow("PREPARE q AS SELECT 2");
+    prepared.parsed("q");
+    assert!(!prepared.refused(late.undo.as_ref().unwrap()));
+    assert!(opaque(&prepared));
+    // Nor once deallocated and prepared again: the entry is another one.
+    prepared.track("DEALLOCATE q");
+    let first = prepared.follow("PREPARE q AS SELECT 3");
+    prepared.track("DEALLOCATE q");
+    prepared.track("PREPARE q AS SELECT 4");
+    assert!(!prepared.refused(first.undo.as_ref().unwrap()));
+    assert_eq!(kind(&prepared), Kind::Read);
+    // Several statements in one text, or no PREPARE: nothing to take back.
+    assert!(prepared
+        .follow("PREPARE a AS SELECT 1; PREPARE b AS SELECT 2")
+        .undo
+        .is_none());
+    assert!(prepared.follow("DEALLOCATE a").undo.is_none());
+    assert!(prepared.follow("SELECT 1").undo.is_none());
+}
+
+#[test]
 fn a_prepare_earlier_in_the_same_text_is_what_a_later_execute_runs() {
     let mut prepared = Prepared::default();
     prepared.track("PREPARE q AS SELECT 1");
