@@ -14,7 +14,7 @@ mod support;
 
 use std::process::{Command, Output};
 
-use support::{stderr, stdout, Harness, CARD};
+use support::{stderr, stdout, Harness, CARD, READ_ONLY_POLICY};
 
 const EMAIL: &str = "jane.doe@example.com";
 
@@ -85,20 +85,9 @@ fn pg_dump_through_the_gateway_is_masked() {
     assert!(!raw.contains(EMAIL), "an e-mail address reached a recording");
 }
 
-const READ_ONLY: &str = r#"
-[[ruleset]]
-name = "read only"
-connections = ["pg-*"]
-
-[[ruleset.rule]]
-name = "reads-only"
-guardrail = "read_only"
-action = "deny"
-"#;
-
 #[test]
 fn pg_dump_works_on_a_read_only_connection() {
-    let h = Harness::start_with_policy(READ_ONLY);
+    let h = Harness::start_with_policy(READ_ONLY_POLICY);
     h.pg.query(
         "CREATE TABLE staff (id int PRIMARY KEY, name text NOT NULL);
          INSERT INTO staff VALUES (1, 'ada'), (2, 'grace');

@@ -11,22 +11,11 @@
 
 mod support;
 
-use support::{stderr, stdout, Harness};
-
-const POLICY: &str = r#"
-[[ruleset]]
-name = "read only"
-connections = ["pg-*"]
-
-[[ruleset.rule]]
-name = "reads-only"
-guardrail = "read_only"
-action = "deny"
-"#;
+use support::{stderr, stdout, Harness, READ_ONLY_POLICY};
 
 #[test]
 fn psql_describe_commands_work_on_a_read_only_connection() {
-    let h = Harness::start_with_policy(POLICY);
+    let h = Harness::start_with_policy(READ_ONLY_POLICY);
     h.pg.query(
         "CREATE TABLE staff (id int PRIMARY KEY, name text NOT NULL, salary int);
          CREATE INDEX staff_name ON staff (name);

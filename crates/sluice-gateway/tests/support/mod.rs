@@ -58,6 +58,19 @@ default_style = "partial"
 name_heuristics = true
 "#;
 
+/// A connection under the `read_only` guardrail and nothing else: what an AI agent, an auditor or a backup job
+/// is given.
+pub const READ_ONLY_POLICY: &str = r#"
+[[ruleset]]
+name = "read only"
+connections = ["pg-*"]
+
+[[ruleset.rule]]
+name = "reads-only"
+guardrail = "read_only"
+action = "deny"
+"#;
+
 /// Everything a scenario needs.
 pub struct Harness {
     pub pg: Postgres,
