@@ -29,6 +29,23 @@ fn pg_dump(h: &Harness, args: &[&str]) -> Output {
         .expect("pg_dump runs (Debian package postgresql-client)")
 }
 
+/// Runs pg_dump, which must succeed, and returns the dump.
+fn dumped(h: &Harness, args: &[&str]) -> String {
+    let out = pg_dump(h, args);
+    assert!(out.status.success(), "pg_dump {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// The dump holds the customer's card number and e-mail address only masked.
+fn assert_masked(dump: &str) {
+    assert!(!dump.contains(CARD), "a card number reached the dump:\n{dump}");
+    assert!(
+        !dump.contains(EMAIL),
+        "an e-mail address reached the dump:\n{dump}"
+    );
+    assert!(dump.contains("************1111"), "{dump}");
+}
+
 #[test]
 fn pg_dump_through_the_gateway_is_masked() {
     let h = Harness::start();
@@ -40,27 +57,18 @@ fn pg_dump_through_the_gateway_is_masked() {
     .unwrap();
 
     // The COPY form (pg_dump's default).
-    let out = pg_dump(&h, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let dump = stdout(&out);
+    let dump = dumped(&h, &[]);
     assert!(dump.contains("CREATE TABLE public.customers ("), "{dump}");
     assert!(dump.contains("CREATE VIEW public.customer_ids AS"), "{dump}");
     assert!(
         dump.contains("COPY public.customers (id, email, card, note) FROM stdin;"),
         "{dump}"
     );
-    assert!(!dump.contains(CARD), "a card number reached the dump:\n{dump}");
-    assert!(
-        !dump.contains(EMAIL),
-        "an e-mail address reached the dump:\n{dump}"
-    );
-    assert!(dump.contains("************1111"), "{dump}");
+    assert_masked(&dump);
     assert!(dump.contains("2\t\\N\t\\N\tnone"), "{dump}");
 
     // The INSERT form: rows fetched through a cursor, masked by column as any result.
-    let out = pg_dump(&h, &["--data-only", "--inserts", "--table", "customers"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let dump = stdout(&out);
+    let dump = dumped(&h, &["--data-only", "--inserts", "--table", "customers"]);
     assert!(
         dump.contains("INSERT INTO public.customers VALUES (1, "),
         "{dump}"
@@ -69,12 +77,7 @@ fn pg_dump_through_the_gateway_is_masked() {
         dump.contains("INSERT INTO public.customers VALUES (2, NULL, NULL, 'none');"),
         "{dump}"
     );
-    assert!(!dump.contains(CARD), "a card number reached the dump:\n{dump}");
-    assert!(
-        !dump.contains(EMAIL),
-        "an e-mail address reached the dump:\n{dump}"
-    );
-    assert!(dump.contains("************1111"), "{dump}");
+    assert_masked(&dump);
 
     let raw = h.recordings_text();
     assert!(
@@ -95,9 +98,7 @@ fn pg_dump_works_on_a_read_only_connection() {
     )
     .unwrap();
     for args in [&[][..], &["--inserts"][..]] {
-        let out = pg_dump(&h, args);
-        assert!(out.status.success(), "pg_dump {args:?}: {}", stderr(&out));
-        let dump = stdout(&out);
+        let dump = dumped(&h, args);
         assert!(dump.contains("CREATE TABLE public.staff ("), "{dump}");
         assert!(dump.contains("CREATE VIEW public.staff_names AS"), "{dump}");
         assert!(dump.contains("grace"), "{dump}");
