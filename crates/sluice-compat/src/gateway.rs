@@ -9,6 +9,7 @@
 
 use crate::error::{CompatError, Result};
 use sluice_gateway::pg::PgListener;
+use sluice_gateway::runtime::SessionLoops;
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
 use sluice_identity::token;
 use sluice_model::{Protocol, Role, Secret, UserKind};
@@ -86,12 +87,7 @@ impl Gateway {
         let policy =
             Policy::from_toml(policy).map_err(|err| CompatError::Gateway(format!("the policy: {err}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(
-                std::env::var("SLUICE_BENCH_WORKERS")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(2),
-            )
+            .worker_threads(2)
             .thread_name("sluice-compat-gateway")
             .enable_all()
             .build()
@@ -237,9 +233,19 @@ async fn serve(
         },
         oidc: None,
     };
+    // Sessions on session loops as `sluice gateway` runs them: one per core, or `SLUICE_SESSION_THREADS`.
+    let loops = match std::env::var("SLUICE_SESSION_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        Some(threads) => SessionLoops::start(threads),
+        None => SessionLoops::per_core(),
+    }
+    .map_err(|err| CompatError::io("starting the gateway's session threads", err))?;
     let listener = PgListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(deps))
         .await
-        .map_err(|err| CompatError::io("binding the gateway's PostgreSQL listener", err))?;
+        .map_err(|err| CompatError::io("binding the gateway's PostgreSQL listener", err))?
+        .on_loops(Arc::new(loops));
     let addr = listener
         .local_addr()
         .map_err(|err| CompatError::io("reading the gateway's address", err))?;

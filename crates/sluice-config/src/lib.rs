@@ -148,6 +148,9 @@ pub enum TlsSource {
 /// Protocol listeners. `None` means the listener is disabled.
 #[derive(Debug, Clone)]
 pub struct ListenersConfig {
+    /// How many session loops run PostgreSQL sessions (`listeners.session_threads`, `SLUICE_SESSION_THREADS`);
+    /// `None`: one per core.
+    pub session_threads: Option<std::num::NonZeroUsize>,
     /// PostgreSQL wire protocol listener (`[listeners.postgres]`).
     pub postgres: Option<PostgresListenerConfig>,
     /// SSH listener (`[listeners.ssh]`).
@@ -384,6 +387,7 @@ impl Config {
             },
             tls: load::generated_tls(&data_dir, Vec::new()),
             listeners: ListenersConfig {
+                session_threads: None,
                 postgres: Some(PostgresListenerConfig {
                     listen: loopback_any_port,
                     allow_loopback_cleartext: false,

@@ -15,6 +15,7 @@ use sluice_model::Secret;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -578,6 +579,7 @@ fn resolve_listeners(
         _ => None,
     };
     Ok(ListenersConfig {
+        session_threads: resolve_session_threads(env, raw, source)?,
         postgres: pg_enabled.then_some(PostgresListenerConfig {
             listen: pg_listen,
             allow_loopback_cleartext,
@@ -588,6 +590,44 @@ fn resolve_listeners(
             host_key_path,
         }),
     })
+}
+
+/// The most session threads accepted: far above any core count a gateway runs on, low enough that a typo
+/// (`session_threads = 80000`) is refused instead of starting that many threads.
+const MAX_SESSION_THREADS: usize = 1024;
+
+fn resolve_session_threads(
+    env: &Environment,
+    raw: &RawConfig,
+    source: &Option<Source>,
+) -> Result<Option<NonZeroUsize>, ConfigError> {
+    let expected = format!("expected a number of threads from 1 to {MAX_SESSION_THREADS}");
+    let parse = |n: Option<i64>| {
+        n.and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n <= MAX_SESSION_THREADS)
+            .and_then(NonZeroUsize::new)
+    };
+    if let Some(text) = env.get("SLUICE_SESSION_THREADS") {
+        return match parse(text.trim().parse().ok()) {
+            Some(n) => Ok(Some(n)),
+            None => Err(ConfigError::Invalid {
+                origin: Origin::Env("SLUICE_SESSION_THREADS"),
+                key: "listeners.session_threads".into(),
+                message: format!("`{text}` is out of range; {expected}"),
+            }),
+        };
+    }
+    match (&raw.listeners.session_threads, source) {
+        (Some(value), Some(src)) => match parse(Some(*value.get_ref())) {
+            Some(n) => Ok(Some(n)),
+            None => Err(src.invalid(
+                value,
+                "listeners.session_threads",
+                format!("{} is out of range; {expected}", value.get_ref()),
+            )),
+        },
+        _ => Ok(None),
+    }
 }
 
 fn resolve_logging(env: &Environment, raw: &RawConfig) -> Result<LoggingConfig, ConfigError> {

@@ -84,6 +84,8 @@ pub struct RawTls {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawListeners {
+    /// Threads that run protocol sessions, each session on one of them for its whole life. Default: one per core.
+    pub session_threads: Option<Spanned<i64>>,
     /// `[listeners.postgres]`
     pub postgres: Option<RawPostgresListener>,
     /// `[listeners.ssh]`

@@ -495,6 +495,47 @@ fn listener_environment_overrides_win_over_the_file() {
 }
 
 #[test]
+fn session_threads_come_from_the_file_or_the_environment_and_are_bounded() {
+    let (result, _, _dir) = load_file("", &[]);
+    assert_eq!(result.unwrap().listeners.session_threads, None);
+    let (result, _, _dir) = load_file("[listeners]\nsession_threads = 3\n", &[]);
+    assert_eq!(
+        result.unwrap().listeners.session_threads.map(usize::from),
+        Some(3)
+    );
+    let (result, _, _dir) = load_file(
+        "[listeners]\nsession_threads = 3\n",
+        &[("SLUICE_SESSION_THREADS", "5")],
+    );
+    assert_eq!(
+        result.unwrap().listeners.session_threads.map(usize::from),
+        Some(5)
+    );
+
+    for bad in ["0", "-1", "1025"] {
+        let (result, path, _dir) = load_file(&format!("\n[listeners]\nsession_threads = {bad}\n"), &[]);
+        let text = result.unwrap_err().to_string();
+        assert!(
+            text.starts_with(&format!("{}:3:", path.display()))
+                && text.contains("listeners.session_threads: ")
+                && text.contains("from 1 to 1024"),
+            "{bad} => {text}"
+        );
+    }
+    for bad in ["0", "many", "2000"] {
+        let env = Environment::from_pairs([("SLUICE_SESSION_THREADS", bad)]);
+        let text = Config::load_with(&Overrides::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.starts_with("environment variable SLUICE_SESSION_THREADS: listeners.session_threads:")
+                && text.contains(&format!("`{bad}` is out of range")),
+            "{bad} => {text}"
+        );
+    }
+}
+
+#[test]
 fn ssh_listener_must_not_share_a_port() {
     let (result, path, _dir) = load_file("[listeners.ssh]\nlisten = \"127.0.0.1:15432\"\n", &[]);
     let text = result.unwrap_err().to_string();

@@ -132,9 +132,15 @@ impl SshListener {
         let SshListener { listener, shared } = self;
         let drain_timeout = shared.settings.drain_timeout;
         tracing::info!(addr = ?listener.local_addr().ok(), "SSH listener serving");
-        runtime::serve(listener, shutdown, drain_timeout, move |socket, peer, drain| {
-            connection(socket, peer, drain, Arc::clone(&shared))
-        })
+        // On the caller's runtime: an SSH session is several tasks (russh's, one outbox drainer per direction)
+        // that wake each other, which the work-stealing runtime spreads over the cores.
+        runtime::serve(
+            listener,
+            shutdown,
+            drain_timeout,
+            None,
+            move |socket, peer, drain| connection(socket, peer, drain, Arc::clone(&shared)),
+        )
         .await;
     }
 }

@@ -38,13 +38,28 @@ use session::SessionContext;
 pub struct PgListener {
     listener: TcpListener,
     deps: Arc<GatewayDeps>,
+    loops: Option<Arc<runtime::SessionLoops>>,
 }
 
 impl PgListener {
     /// Binds `addr` (port 0 picks a free port; see [`PgListener::local_addr`]).
     pub async fn bind(addr: SocketAddr, deps: Arc<GatewayDeps>) -> std::io::Result<PgListener> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(PgListener { listener, deps })
+        Ok(PgListener {
+            listener,
+            deps,
+            loops: None,
+        })
+    }
+
+    /// Runs sessions on `loops` instead of the runtime that runs [`PgListener::serve`] (the gateway does; see
+    /// [`runtime::SessionLoops`] for why).
+    #[must_use]
+    pub fn on_loops(self, loops: Arc<runtime::SessionLoops>) -> PgListener {
+        PgListener {
+            loops: Some(loops),
+            ..self
+        }
     }
 
     /// The bound address.
@@ -56,19 +71,29 @@ impl PgListener {
     /// request (they end at their next idle point with SQLSTATE 57P01), and aborts what is still running after
     /// `deps.pg.drain_timeout`.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
-        let PgListener { listener, deps } = self;
+        let PgListener {
+            listener,
+            deps,
+            loops,
+        } = self;
         let cancels = Arc::new(CancelRegistry::default());
         let drain_timeout = deps.pg.drain_timeout;
         tracing::info!(addr = ?listener.local_addr().ok(), "PostgreSQL listener serving");
-        runtime::serve(listener, shutdown, drain_timeout, move |socket, peer, drain| {
-            let ctx = SessionContext {
-                deps: Arc::clone(&deps),
-                cancels: Arc::clone(&cancels),
-                drain,
-                peer,
-            };
-            session::run(socket, ctx)
-        })
+        runtime::serve(
+            listener,
+            shutdown,
+            drain_timeout,
+            loops,
+            move |socket, peer, drain| {
+                let ctx = SessionContext {
+                    deps: Arc::clone(&deps),
+                    cancels: Arc::clone(&cancels),
+                    drain,
+                    peer,
+                };
+                session::run(socket, ctx)
+            },
+        )
         .await;
     }
 }

@@ -65,6 +65,7 @@ impl RunningGateway {
             broker,
             ..
         } = self;
+        let session_loops = protocols.loops.clone();
         // Sessions first: while they drain, approvers may still need the API to release a held statement.
         protocols.shutdown().await;
         drop(broker);
@@ -77,6 +78,8 @@ impl RunningGateway {
             Err(_) => tracing::warn!("in-flight API requests did not finish in time; dropping them"),
         }
         store.close().await;
+        // Last: a pooled store connection a session opened is registered with that session's loop.
+        drop(session_loops);
         tracing::info!("gateway stopped");
     }
 

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use sluice_approvals::Broker;
 use sluice_config::Config;
 use sluice_gateway::pg::PgListener;
+use sluice_gateway::runtime::SessionLoops;
 use sluice_gateway::{GatewayDeps, PgSettings, RecordingSettings};
 use sluice_identity::oidc::Providers;
 use sluice_ssh::{SshListener, SshSettings};
@@ -44,6 +45,9 @@ pub struct Protocols {
     pub ssh_addr: Option<SocketAddr>,
     /// The gateway's SSH host public key (OpenSSH format), when the SSH listener is enabled.
     pub ssh_host_key: Option<String>,
+    /// The threads PostgreSQL sessions run on. Kept until the gateway has stopped using the store: a pooled
+    /// store connection a session opened is registered with that session's loop.
+    pub(crate) loops: Option<Arc<SessionLoops>>,
     stop: watch::Sender<bool>,
     tasks: Vec<(&'static str, JoinHandle<()>)>,
     drain_timeout: Duration,
@@ -113,18 +117,21 @@ pub async fn start(config: &Config, shared: Shared) -> anyhow::Result<Protocols>
         oidc,
     });
 
-    let pg = match &config.listeners.postgres {
-        Some(pg) => Some(
-            PgListener::bind(pg.listen, Arc::clone(&deps))
+    let (pg, loops) = match &config.listeners.postgres {
+        Some(pg) => {
+            let loops = Arc::new(session_loops(config.listeners.session_threads)?);
+            let listener = PgListener::bind(pg.listen, Arc::clone(&deps))
                 .await
                 .with_context(|| {
                     format!(
                         "cannot listen on {} for PostgreSQL (listeners.postgres.listen)",
                         pg.listen
                     )
-                })?,
-        ),
-        None => None,
+                })?
+                .on_loops(Arc::clone(&loops));
+            (Some(listener), Some(loops))
+        }
+        None => (None, None),
     };
     let ssh = match &config.listeners.ssh {
         Some(ssh) => {
@@ -183,6 +190,7 @@ pub async fn start(config: &Config, shared: Shared) -> anyhow::Result<Protocols>
         tasks.push(("ssh", tokio::spawn(listener.serve(shutdown))));
     }
     Ok(Protocols {
+        loops,
         pg_addr,
         ssh_addr,
         ssh_host_key,
@@ -190,6 +198,17 @@ pub async fn start(config: &Config, shared: Shared) -> anyhow::Result<Protocols>
         tasks,
         drain_timeout,
     })
+}
+
+/// `listeners.session_threads` loops, or one per core.
+fn session_loops(threads: Option<std::num::NonZeroUsize>) -> anyhow::Result<SessionLoops> {
+    let loops = match threads {
+        Some(n) => SessionLoops::start(n.get()),
+        None => SessionLoops::per_core(),
+    }
+    .context("cannot start the session threads (listeners.session_threads)")?;
+    tracing::info!(threads = loops.len(), "session threads started");
+    Ok(loops)
 }
 
 /// TLS towards targets whose connection asks for `tls = "verify-full"`: the system's trust store (add a private

@@ -6,11 +6,15 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+
+mod loops;
+pub use loops::SessionLoops;
 
 /// The drain signal sessions watch: `true` once the gateway is shutting down.
 #[derive(Debug, Clone)]
@@ -42,18 +46,21 @@ impl Drain {
 
 /// Accepts connections until `shutdown` resolves, running `handle` for each on its own task, then drains.
 ///
-/// `handle` gets the socket, the peer address and the drain signal. Accept errors (out of file descriptors, a
+/// With `loops`, each session runs on the session loop with the fewest open sessions (see [`SessionLoops`]);
+/// without, on the runtime that runs `serve`. `handle` gets the socket, the peer address and the drain signal. Accept errors (out of file descriptors, a
 /// connection reset before accept) are logged and the loop goes on after a short pause, as a listener must not
 /// die of one bad connection.
 pub async fn serve<H, F>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
     drain_timeout: Duration,
+    loops: Option<Arc<SessionLoops>>,
     handle: H,
 ) where
-    H: Fn(TcpStream, SocketAddr, Drain) -> F,
+    H: Fn(TcpStream, SocketAddr, Drain) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    let handle = Arc::new(handle);
     let (drain_tx, drain_rx) = watch::channel(false);
     let mut sessions = JoinSet::new();
     tokio::pin!(shutdown);
@@ -66,7 +73,13 @@ pub async fn serve<H, F>(
                     if let Err(error) = socket.set_nodelay(true) {
                         tracing::debug!(%error, "cannot set TCP_NODELAY");
                     }
-                    sessions.spawn(handle(socket, peer, Drain { rx: drain_rx.clone() }));
+                    let drain = Drain { rx: drain_rx.clone() };
+                    match &loops {
+                        None => {
+                            sessions.spawn(handle(socket, peer, drain));
+                        }
+                        Some(loops) => start_on_loop(loops, &mut sessions, socket, peer, drain, &handle),
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(%error, "accept failed");
@@ -94,4 +107,34 @@ pub async fn serve<H, F>(
         );
         sessions.shutdown().await;
     }
+}
+
+/// Moves an accepted socket to a session loop: it leaves this runtime's reactor here and joins the loop's when the
+/// session is first polled there, so every wake-up of the session happens on the loop's thread.
+fn start_on_loop<H, F>(
+    loops: &SessionLoops,
+    sessions: &mut JoinSet<()>,
+    socket: TcpStream,
+    peer: SocketAddr,
+    drain: Drain,
+    handle: &Arc<H>,
+) where
+    H: Fn(TcpStream, SocketAddr, Drain) -> F + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    // Failing either step drops the socket: the client sees its connection closed, other sessions go on.
+    let socket = match socket.into_std() {
+        Ok(socket) => socket,
+        Err(error) => {
+            tracing::warn!(%error, %peer, "cannot hand an accepted connection to a session loop");
+            return;
+        }
+    };
+    let handle = Arc::clone(handle);
+    loops.spawn(sessions, async move {
+        match TcpStream::from_std(socket) {
+            Ok(socket) => handle(socket, peer, drain).await,
+            Err(error) => tracing::warn!(%error, %peer, "a session loop cannot take a connection"),
+        }
+    });
 }
