@@ -14,7 +14,11 @@
 //!   `abalance + 7`. An expression with a column in it is never a constant, whatever the literal;
 //! - as a whole element of a `VALUES` row: `VALUES (1, 2, now())`. The classifier never evaluates VALUES lists.
 //!
-//! Everything else keeps its literals (`WHERE 1 = 1`, `LIMIT 10`, `x IN (1, 2)`, `-5`), and only statements that
+//! A sign written apart from the operator before it goes with its literal (`abalance + -17`, `VALUES (1, -4)`: the
+//! value is replaced, the sign stays in the key); `x =-5` is one operator to PostgreSQL's lexer and to ours, and
+//! keeps its literal.
+//!
+//! Everything else keeps its literals (`WHERE 1 = 1`, `LIMIT 10`, `x IN (1, 2)`, `SELECT -5`), and only statements that
 //! start with a data keyword (SELECT, INSERT, UPDATE, DELETE, WITH, VALUES, TABLE) get a template at all: utility
 //! statements (SET, EXPLAIN options, DDL) keep their exact text. Text the scanner cannot follow with certainty
 //! (escape strings `E'..'`, Unicode escapes `U&'..'`, backslashes in strings, which mean something else when
@@ -349,13 +353,27 @@ fn replaceable(s: &[u8], tokens: &[Token]) -> Vec<(usize, usize)> {
             Kind::Punct(b',') => {}
             Kind::Number => {
                 closed_row = false;
-                let after_operator = k >= 2
-                    && prev.is_some_and(|p| {
-                        p.kind == Kind::Operator && OPERATORS.contains(&text(p)) && column_ends_at(k - 2)
-                    });
+                // A sign of its own (`+ -17`, `VALUES (1, -4)`) goes with the literal: what decides is the token
+                // before it. A sign run into the operator before it (`=-5`) is one operator token and decides nothing.
+                // It is a sign only where no operand precedes it (`b + 17` is an addition).
+                let signed = prev.is_some_and(|p| p.kind == Kind::Operator && matches!(text(p), b"-" | b"+"))
+                    && k.checked_sub(2)
+                        .and_then(|b| tokens.get(b))
+                        .is_some_and(|b| matches!(b.kind, Kind::Operator | Kind::Punct(b'(' | b',')));
+                let before_at = if signed {
+                    k.checked_sub(2)
+                } else {
+                    k.checked_sub(1)
+                };
+                let before = before_at.and_then(|b| tokens.get(b));
+                let after_operator = before_at.is_some_and(|b| {
+                    b >= 1
+                        && before.is_some_and(|p| p.kind == Kind::Operator && OPERATORS.contains(&text(p)))
+                        && column_ends_at(b - 1)
+                });
                 let next = tokens.get(k + 1).map(|n| n.kind);
                 let in_row = parens.last() == Some(&true)
-                    && matches!(prev.map(|p| p.kind), Some(Kind::Punct(b'(' | b',')))
+                    && matches!(before.map(|p| p.kind), Some(Kind::Punct(b'(' | b',')))
                     && matches!(next, Some(Kind::Punct(b',' | b')')));
                 if after_operator || in_row {
                     out.push(t.span);
@@ -383,7 +401,7 @@ mod tests {
         );
         assert_eq!(
             key("UPDATE pgbench_accounts SET abalance = abalance + -17 WHERE aid = 5;").as_deref(),
-            Some("UPDATE pgbench_accounts SET abalance = abalance + -17 WHERE aid = ?;")
+            Some("UPDATE pgbench_accounts SET abalance = abalance + -? WHERE aid = ?;")
         );
         assert_eq!(
             key("UPDATE t SET b = b + 17 WHERE t.\"Id\"<=2.5e3").as_deref(),
@@ -392,12 +410,18 @@ mod tests {
         assert_eq!(
             key("INSERT INTO h (tid, bid, aid, delta, mtime) VALUES (1, 2, 3, -4, CURRENT_TIMESTAMP), (5, 6.5, 7, 8, now())")
                 .as_deref(),
-            Some("INSERT INTO h (tid, bid, aid, delta, mtime) VALUES (?, ?, ?, -4, CURRENT_TIMESTAMP), (?, ?, ?, ?, now())")
+            Some("INSERT INTO h (tid, bid, aid, delta, mtime) VALUES (?, ?, ?, -?, CURRENT_TIMESTAMP), (?, ?, ?, ?, now())")
         );
         assert_eq!(
             key("SELECT abalance FROM a WHERE aid = 1"),
             key("SELECT abalance FROM a WHERE aid = 999999")
         );
+        // A signed literal keeps its sign in the key; its value is replaced like any other.
+        assert_eq!(
+            key("SELECT * FROM t WHERE x = -5 AND y < + 2.5").as_deref(),
+            Some("SELECT * FROM t WHERE x = -? AND y < + ?")
+        );
+        assert_eq!(key("VALUES (- 4)").as_deref(), Some("VALUES (- ?)"));
     }
 
     #[test]
@@ -418,8 +442,12 @@ mod tests {
             "SELECT * FROM t LIMIT 10",
             "SELECT * FROM t WHERE x IN (1, 2)",
             "SELECT pg_sleep(5)",
-            "SELECT * FROM t WHERE x = -5",
             "SELECT * FROM t WHERE x =- 5",
+            "SELECT * FROM t WHERE x =-5",
+            "SELECT * FROM t WHERE 1 = -5",
+            "SELECT * FROM t WHERE x IN (-5)",
+            "SELECT * FROM t WHERE x = - -5",
+            "SELECT -5 = x FROM t",
             "SELECT a[1] = 2 FROM t",
             "SELECT * FROM t WHERE EXISTS (SELECT 1)",
             "DELETE FROM t WHERE 1 = (1)",
@@ -511,6 +539,15 @@ mod tests {
             ],
             ["DELETE FROM t WHERE id <> 1", "DELETE FROM t WHERE id <> 2"],
             ["INSERT INTO t VALUES (1, 2)", "INSERT INTO t VALUES (0, 0)"],
+            ["INSERT INTO t VALUES (-1, 2)", "INSERT INTO t VALUES (-0, 0)"],
+            [
+                "UPDATE t SET a = a + -1 WHERE k = -1",
+                "UPDATE t SET a = a + -0 WHERE k = -99",
+            ],
+            [
+                "DELETE FROM t WHERE id = -1 OR x = -1",
+                "DELETE FROM t WHERE id = -0 OR x = -2",
+            ],
             [
                 "SELECT * FROM t WHERE EXISTS (VALUES (1))",
                 "SELECT * FROM t WHERE EXISTS (VALUES (0))",
@@ -553,6 +590,10 @@ mod tests {
             "DELETE FROM t WHERE x = 1 IS TRUE",
             "DELETE FROM t WHERE x = 1 IS NOT NULL",
             "SELECT pg_sleep(1) FROM t WHERE x = 1",
+            "DELETE FROM t WHERE x = -1 OR 1 = -1",
+            "UPDATE t SET a = a + -1 WHERE k = - 2 AND j < +3",
+            "INSERT INTO t VALUES (-1, +2), (3, - 4)",
+            "DELETE FROM t WHERE x * -1 = 2",
             "TABLE t",
             "VALUES (1), (2)",
         ];
