@@ -233,19 +233,25 @@ async fn serve(
         },
         oidc: None,
     };
-    // Sessions on session loops as `sluice gateway` runs them: one per core, or `SLUICE_SESSION_THREADS`.
+    // Sessions on session loops as `sluice gateway` runs them: one per core, or `SLUICE_SESSION_THREADS`; `0` runs
+    // them on this runtime's two workers instead, to compare the two.
     let loops = match std::env::var("SLUICE_SESSION_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
     {
-        Some(threads) => SessionLoops::start(threads),
-        None => SessionLoops::per_core(),
+        Some(0) => None,
+        Some(threads) => Some(SessionLoops::start(threads)),
+        None => Some(SessionLoops::per_core()),
     }
+    .transpose()
     .map_err(|err| CompatError::io("starting the gateway's session threads", err))?;
     let listener = PgListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)), Arc::new(deps))
         .await
-        .map_err(|err| CompatError::io("binding the gateway's PostgreSQL listener", err))?
-        .on_loops(Arc::new(loops));
+        .map_err(|err| CompatError::io("binding the gateway's PostgreSQL listener", err))?;
+    let listener = match loops {
+        Some(loops) => listener.on_loops(Arc::new(loops)),
+        None => listener,
+    };
     let addr = listener
         .local_addr()
         .map_err(|err| CompatError::io("reading the gateway's address", err))?;
