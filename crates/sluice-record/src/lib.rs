@@ -17,6 +17,7 @@ mod error;
 mod event;
 mod layout;
 mod replay;
+mod segment_file;
 mod verify;
 mod writer;
 

@@ -167,14 +167,21 @@ impl Reader {
                 return Ok(None);
             };
             let mut line = Vec::new();
-            let n = reader
+            reader
                 .read_until(b'\n', &mut line)
                 .map_err(|source| RecordError::Io {
                     op: "read",
                     path: segment_path(&self.base, self.segment),
                     source,
                 })?;
-            if n > 0 {
+            // A segment still being written (or left by a crash) ends in space allocated ahead and never written:
+            // NUL bytes, which no record contains (`segment_file`). They are the end of the data, and after a
+            // partial record they are not part of it.
+            if line.last() != Some(&b'\n') {
+                let written = line.iter().rposition(|&b| b != 0).map_or(0, |last| last + 1);
+                line.truncate(written);
+            }
+            if !line.is_empty() {
                 self.line_no += 1;
                 return Ok(Some(line));
             }

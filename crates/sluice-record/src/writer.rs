@@ -6,13 +6,13 @@
 //! `fdatasync`; [`SegmentWriter::append_durable`] does both for events the gateway must not lose. After any
 //! I/O error the writer is poisoned, so a recording never silently continues past a gap.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::chain::{seal_into, Hash, RecordRef, GENESIS};
 use crate::event::Event;
+use crate::segment_file::SegmentFile;
 use crate::RecordError;
 
 /// When appended bytes are forced to stable storage.
@@ -73,7 +73,7 @@ pub struct Stamp {
 pub struct SegmentWriter {
     base: PathBuf,
     options: WriterOptions,
-    file: BufWriter<File>,
+    file: SegmentFile,
     segment: u32,
     segment_bytes: u64,
     next_seq: u64,
@@ -87,7 +87,7 @@ pub struct SegmentWriter {
     line: Vec<u8>,
 }
 
-fn create_segment(path: &Path) -> Result<File, RecordError> {
+fn create_segment(path: &Path) -> Result<SegmentFile, RecordError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| RecordError::Io {
             op: "create",
@@ -95,8 +95,10 @@ fn create_segment(path: &Path) -> Result<File, RecordError> {
             source,
         })?;
     }
-    OpenOptions::new()
-        .append(true)
+    // Read access too: a shared writable mapping needs it (`segment_file`).
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
         .create_new(true)
         .open(path)
         .map_err(|source| {
@@ -109,7 +111,12 @@ fn create_segment(path: &Path) -> Result<File, RecordError> {
                     source,
                 }
             }
-        })
+        })?;
+    SegmentFile::new(file).map_err(|source| RecordError::Io {
+        op: "allocate",
+        path: path.into(),
+        source,
+    })
 }
 
 impl SegmentWriter {
@@ -120,7 +127,7 @@ impl SegmentWriter {
         Ok(SegmentWriter {
             base,
             options,
-            file: BufWriter::with_capacity(64 * 1024, file),
+            file,
             segment: 0,
             segment_bytes: 0,
             next_seq: 0,
@@ -204,7 +211,7 @@ impl SegmentWriter {
         }
         // The path is only built for the error: this runs for every record.
         let (base, segment) = (&self.base, self.segment);
-        self.file.write_all(line).map_err(|source| RecordError::Io {
+        self.file.append(line).map_err(|source| RecordError::Io {
             op: "write",
             path: segment_path(base, segment),
             source,
@@ -248,17 +255,27 @@ impl SegmentWriter {
         if self.poisoned {
             return Err(RecordError::Poisoned);
         }
-        if self.options.sync == SyncPolicy::Never {
-            self.write_out()?;
-        } else {
+        self.end_segment()?;
+        Ok(self.prev)
+    }
+
+    /// Ends the current segment: cut back to what was written, and synced unless the policy is `Never`.
+    fn end_segment(&mut self) -> Result<(), RecordError> {
+        let (base, segment) = (&self.base, self.segment);
+        self.file.finish().map_err(|source| RecordError::Io {
+            op: "write",
+            path: segment_path(base, segment),
+            source,
+        })?;
+        if self.options.sync != SyncPolicy::Never {
             self.sync_now()?;
         }
-        Ok(self.prev)
+        Ok(())
     }
 
     fn write_out(&mut self) -> Result<(), RecordError> {
         let (base, segment) = (&self.base, self.segment);
-        self.file.flush().map_err(|source| RecordError::Io {
+        self.file.write_out().map_err(|source| RecordError::Io {
             op: "write",
             path: segment_path(base, segment),
             source,
@@ -266,30 +283,21 @@ impl SegmentWriter {
     }
 
     fn sync_now(&mut self) -> Result<(), RecordError> {
-        self.write_out()?;
         let path = segment_path(&self.base, self.segment);
-        self.file
-            .get_ref()
-            .sync_data()
-            .map_err(|source| RecordError::Io {
-                op: "sync",
-                path,
-                source,
-            })?;
+        self.file.sync_data().map_err(|source| RecordError::Io {
+            op: "sync",
+            path,
+            source,
+        })?;
         self.last_sync = Instant::now();
         Ok(())
     }
 
     fn rotate(&mut self) -> Result<(), RecordError> {
         // The old segment is complete: make it durable before the chain continues elsewhere.
-        if self.options.sync == SyncPolicy::Never {
-            self.write_out()?;
-        } else {
-            self.sync_now()?;
-        }
+        self.end_segment()?;
         let next = self.segment + 1;
-        let file = create_segment(&segment_path(&self.base, next))?;
-        self.file = BufWriter::with_capacity(64 * 1024, file);
+        self.file = create_segment(&segment_path(&self.base, next))?;
         self.segment = next;
         self.segment_bytes = 0;
         Ok(())
