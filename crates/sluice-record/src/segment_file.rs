@@ -294,6 +294,41 @@ mod tests {
     }
 
     #[test]
+    fn the_buffered_fallback_writes_at_write_out_and_finishes_exactly() {
+        // What a file system that cannot allocate ahead or map gets (`SegmentFile::new` falls back to it).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("segment.log");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .unwrap();
+        let mut segment = SegmentFile::Buffered(BufWriter::with_capacity(64 * 1024, file));
+        assert!(!segment.is_mapped());
+        segment.append(b"{\"seq\":0}\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"", "buffered until written out");
+        segment.write_out().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"seq\":0}\n");
+        segment.append(b"{\"seq\":1}\n").unwrap();
+        segment.sync_data().unwrap();
+        segment.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"seq\":0}\n{\"seq\":1}\n");
+    }
+
+    #[test]
+    fn only_unsupported_operations_fall_back_to_writing() {
+        let os = |errno: rustix::io::Errno| io::Error::from_raw_os_error(errno.raw_os_error());
+        assert!(unsupported(&os(rustix::io::Errno::OPNOTSUPP)));
+        assert!(unsupported(&os(rustix::io::Errno::NODEV)));
+        assert!(unsupported(&io::Error::from(io::ErrorKind::Unsupported)));
+        // A full disk or a permission problem is an error of the recording, which fails the session closed.
+        assert!(!unsupported(&os(rustix::io::Errno::NOSPC)));
+        assert!(!unsupported(&os(rustix::io::Errno::ACCESS)));
+        assert!(!unsupported(&os(rustix::io::Errno::IO)));
+    }
+
+    #[test]
     fn dropping_an_unfinished_segment_cuts_it_back() {
         let dir = tempfile::tempdir().unwrap();
         let (path, mut segment) = new_segment(&dir);
