@@ -279,6 +279,12 @@ impl Store {
         dispatch!(self.session_by_id(id))
     }
 
+    /// Every session not closed yet (running, or left open by a gateway that stopped without closing it), oldest
+    /// first.
+    pub async fn open_sessions(&self) -> Result<Vec<Session>, StoreError> {
+        dispatch!(self.open_sessions())
+    }
+
     /// Sessions matching `filter`, newest first.
     pub async fn list_sessions(&self, filter: &SessionFilter) -> Result<Vec<Session>, StoreError> {
         dispatch!(self.list_sessions(filter))

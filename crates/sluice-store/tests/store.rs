@@ -94,6 +94,7 @@ suite_on_both_backends!(
     a_session_is_opened_bumped_and_closed_without_audit_rows,
     closing_twice_keeps_the_first_close_and_late_bumps_change_nothing,
     a_session_can_end_in_error_without_a_final_hash,
+    open_sessions_are_those_not_closed_yet_oldest_first,
     unknown_sessions_are_not_found_and_a_reused_id_is_a_conflict,
     a_malformed_final_hash_is_refused_and_the_session_stays_open,
     sessions_list_newest_first_filtered_by_user_connection_and_time,

@@ -1,6 +1,7 @@
 //! A crash of the gateway process loses nothing already answered to the client: the `sluice gateway` binary is
 //! killed with SIGKILL in the middle of a psql session, and the session's recording still holds every statement
-//! the client got an answer to, verifies, and is reported by the restarted gateway as cut short, not tampered with.
+//! the client got an answer to and verifies; the restarted gateway closes the session in its index and reports the
+//! recording as cut short, not tampered with.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -152,15 +153,27 @@ fn a_killed_gateway_keeps_every_answered_statement_in_a_verifiable_recording() {
         );
     }
 
-    // The restarted gateway verifies the recording as intact (its index still shows the session as running: the
-    // crash ended it without a closing record).
+    // The restarted gateway closes the session in the index with the reason, and verifies the recording as
+    // intact but cut short: no closing record, and no final hash (none was computed while the gateway could vouch
+    // for it).
     let gw = GatewayProcess::spawn(work.path(), &data, &[], "gw2");
     let (status, list) = http("GET", &format!("{}/api/v1/sessions", gw.url), Some(&admin), None);
     assert_eq!(status, 200, "{list}");
-    let id = list[0]["id"]
+    let session = &list[0];
+    let id = session["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{list}"))
         .to_owned();
+    assert!(
+        !session["end"]["ended_at"].is_null(),
+        "closed at restart: {session}"
+    );
+    assert!(
+        session["end"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("killed or crashed")),
+        "{session}"
+    );
     let (status, verdict) = http(
         "GET",
         &format!("{}/api/v1/sessions/{id}/verify", gw.url),
@@ -169,7 +182,15 @@ fn a_killed_gateway_keeps_every_answered_statement_in_a_verifiable_recording() {
     );
     assert_eq!(status, 200, "{verdict}");
     assert_eq!(verdict["records"], report.records, "{verdict}");
-    assert_eq!(verdict["ok"], true, "{verdict}");
-    assert!(verdict["broken"].is_null(), "{verdict}");
-    gw.stop();
+    assert!(verdict["broken"].is_null(), "a crash is not tampering: {verdict}");
+    assert_eq!(verdict["ok"], false, "{verdict}");
+    assert!(
+        verdict["message"].as_str().unwrap().contains("cut short"),
+        "{verdict}"
+    );
+    let (_, stderr) = gw.stop();
+    assert!(
+        stderr.contains("left open"),
+        "the restart says what it closed: {stderr}"
+    );
 }

@@ -150,3 +150,15 @@ pub(crate) async fn list_sessions(pool: &Pool<Db>, filter: &SessionFilter) -> Re
     .map_err(db)?;
     rows.into_iter().map(Session::try_from).collect()
 }
+
+pub(crate) async fn open_sessions(pool: &Pool<Db>) -> Result<Vec<Session>, StoreError> {
+    let rows: Vec<SessionRow> = sqlx::query_as(concat!(
+        "SELECT ",
+        session_columns!(),
+        " FROM sessions WHERE ended_at IS NULL ORDER BY started_at, id"
+    ))
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    rows.into_iter().map(Session::try_from).collect()
+}

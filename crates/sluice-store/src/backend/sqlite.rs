@@ -99,7 +99,9 @@ mod sessions {
     include!("session_ops.rs");
 }
 
-pub(crate) use sessions::{bump_session, close_session, list_sessions, open_session, session_by_id};
+pub(crate) use sessions::{
+    bump_session, close_session, list_sessions, open_session, open_sessions, session_by_id,
+};
 
 /// SSH user keys and target host key pins, compiled for this backend the same way (see `ssh_key_ops.rs`).
 mod ssh_keys {

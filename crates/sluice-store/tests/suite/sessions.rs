@@ -152,6 +152,29 @@ pub async fn a_session_can_end_in_error_without_a_final_hash(store: &Store) {
     assert_eq!(closed.counters.statements, i64::MAX as u64, "counters saturate");
 }
 
+pub async fn open_sessions_are_those_not_closed_yet_oldest_first(store: &Store) {
+    let user = (UserId::new(), "olga");
+    let older = new_session(user, "pg-open", at(30));
+    let closed = new_session(user, "pg-open", at(20));
+    let newer = new_session(user, "pg-open", at(10));
+    for new in [&newer, &closed, &older] {
+        store.open_session(new.clone()).await.unwrap();
+    }
+    store.close_session(closed.id, summary(at(5), 3)).await.unwrap();
+    let open: Vec<SessionId> = store
+        .open_sessions()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.start.user_id == user.0)
+        .map(|s| {
+            assert_eq!(s.end, None);
+            s.start.id
+        })
+        .collect();
+    assert_eq!(open, vec![older.id, newer.id]);
+}
+
 pub async fn unknown_sessions_are_not_found_and_a_reused_id_is_a_conflict(store: &Store) {
     let unknown = SessionId::new();
     assert_eq!(store.session_by_id(unknown).await.unwrap(), None);

@@ -4,6 +4,7 @@
 //! [`start`] is what both `sluice gateway` and the end-to-end tests call, so tests exercise the real start-up
 //! path (including its refusals) rather than a test-only assembly.
 
+mod abandoned;
 mod bootstrap;
 pub mod datadir;
 mod policy_watch;
@@ -127,6 +128,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningGateway> {
     } else {
         None
     };
+    // Before any listener accepts: every open session under this (locked) data directory is an earlier run's.
+    match abandoned::close(&store, &config.data_dir).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            sessions = n,
+            "closed sessions an earlier run of the gateway left open"
+        ),
+        Err(error) => {
+            tracing::error!(%error, "cannot close the sessions an earlier run of the gateway left open")
+        }
+    }
     let protocols = protocols::start(
         &config,
         protocols::Shared {
