@@ -242,7 +242,8 @@ fn window_len() -> io::Result<usize> {
 mod tests {
     use super::*;
 
-    fn new_segment(dir: &tempfile::TempDir) -> (std::path::PathBuf, SegmentFile) {
+    /// A new empty file in `dir`, opened as the writer opens segments.
+    fn new_file(dir: &tempfile::TempDir) -> (std::path::PathBuf, File) {
         let path = dir.path().join("segment.log");
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -250,6 +251,11 @@ mod tests {
             .create_new(true)
             .open(&path)
             .unwrap();
+        (path, file)
+    }
+
+    fn new_segment(dir: &tempfile::TempDir) -> (std::path::PathBuf, SegmentFile) {
+        let (path, file) = new_file(dir);
         (path, SegmentFile::new(file).unwrap())
     }
 
@@ -297,13 +303,7 @@ mod tests {
     fn the_buffered_fallback_writes_at_write_out_and_finishes_exactly() {
         // What a file system that cannot allocate ahead or map gets (`SegmentFile::new` falls back to it).
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("segment.log");
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .unwrap();
+        let (path, file) = new_file(&dir);
         let mut segment = SegmentFile::Buffered(BufWriter::with_capacity(64 * 1024, file));
         assert!(!segment.is_mapped());
         segment.append(b"{\"seq\":0}\n").unwrap();

@@ -2,9 +2,10 @@
 //!
 //! Files are created with `create_new` (a recording is never overwritten), only ever appended to, and rotated
 //! by size: segment 0 is the given path, segment `n` is the path with `.n` appended. Durability is explicit:
-//! [`SegmentWriter::append`] buffers, [`SegmentWriter::flush`] writes the buffer and (per [`SyncPolicy`]) calls
-//! `fdatasync`; [`SegmentWriter::append_durable`] does both for events the gateway must not lose. After any
-//! I/O error the writer is poisoned, so a recording never silently continues past a gap.
+//! [`SegmentWriter::append`] puts the record in the file's page cache (through a mapping, `segment_file.rs`; where
+//! the file system cannot map, into a buffer that [`SegmentWriter::flush`] writes), [`SegmentWriter::flush`] calls
+//! `fdatasync` per [`SyncPolicy`]; [`SegmentWriter::append_durable`] does both for events the gateway must not lose.
+//! After any I/O error the writer is poisoned, so a recording never silently continues past a gap.
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
