@@ -105,15 +105,32 @@ pub(crate) fn resolve_any_table(
         .iter()
         .filter(|r| r.style != MaskStyle::Keep && r.column.matches(column))
         .map(|r| r.style)
-        .max_by_key(|style| match style {
-            MaskStyle::Redact => 3,
-            MaskStyle::Hash => 2,
-            MaskStyle::Partial => 1,
-            MaskStyle::Keep => 0,
-        });
+        .max_by_key(|style| strictness(*style));
     match strictest {
         Some(style) => ColumnMask::Whole(style),
         None => resolve(rules, heuristics, config_style, None, Some(column)),
+    }
+}
+
+/// How a whole row of `table` is masked when it reaches the client as one value (`row_to_json(t)`, `t::text`, a
+/// column alias list over `t`): the strictest rule any column of that table has, since the row carries them all;
+/// content detection when no rule names the table.
+pub(crate) fn resolve_row(rules: &[CompiledRule], table: &str) -> ColumnMask {
+    rules
+        .iter()
+        .filter(|r| r.style != MaskStyle::Keep && r.table.matches(table))
+        .map(|r| r.style)
+        .max_by_key(|style| strictness(*style))
+        .map_or(ColumnMask::Detect, ColumnMask::Whole)
+}
+
+/// How strict a style is: `Redact` over `Hash` over `Partial` over `Keep`.
+pub(crate) fn strictness(style: MaskStyle) -> u8 {
+    match style {
+        MaskStyle::Redact => 3,
+        MaskStyle::Hash => 2,
+        MaskStyle::Partial => 1,
+        MaskStyle::Keep => 0,
     }
 }
 

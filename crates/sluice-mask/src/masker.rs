@@ -77,6 +77,27 @@ impl Masker {
         columns::resolve_any_table(&inner.rules, inner.name_heuristics, |k| inner.style(k), column)
     }
 
+    /// How a whole row of `table` is masked as one value (`row_to_json(t)`): the strictest rule of any of its
+    /// columns, else content detection.
+    pub fn row_mask(&self, table: &str) -> ColumnMask {
+        columns::resolve_row(&self.inner.rules, table)
+    }
+
+    /// The stricter of two masks: a whole-value mask over detection over keeping, and among whole-value masks
+    /// `Redact` over `Hash` over `Partial`.
+    pub fn stricter(a: ColumnMask, b: ColumnMask) -> ColumnMask {
+        let rank = |m: ColumnMask| match m {
+            ColumnMask::Keep => 0,
+            ColumnMask::Detect => 1,
+            ColumnMask::Whole(style) => 2 + columns::strictness(style),
+        };
+        if rank(b) > rank(a) {
+            b
+        } else {
+            a
+        }
+    }
+
     /// Masks one result cell: column rules first, then the column-name heuristic, then content detection.
     pub fn mask_value<'a>(&self, table: Option<&str>, column: Option<&str>, value: &'a str) -> Cow<'a, str> {
         self.mask_with(self.column_mask(table, column), value)

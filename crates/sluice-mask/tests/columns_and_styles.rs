@@ -432,3 +432,35 @@ fn a_column_of_an_unknown_table_gets_the_strictest_rule_for_its_name() {
         m.column_mask(None, Some("email"))
     );
 }
+
+#[test]
+fn a_whole_row_gets_the_strictest_rule_of_its_table() {
+    let m = masker_with(vec![
+        rule("staff", "name", MaskStyle::Partial),
+        rule("staff", "salary", MaskStyle::Redact),
+        rule("staff", "id", MaskStyle::Keep),
+        rule("pay*", "amount", MaskStyle::Hash),
+    ]);
+    assert_eq!(m.row_mask("staff"), ColumnMask::Whole(MaskStyle::Redact));
+    assert_eq!(m.row_mask("payroll"), ColumnMask::Whole(MaskStyle::Hash));
+    // No rule names the table: its content is still scanned.
+    assert_eq!(m.row_mask("notes"), ColumnMask::Detect);
+}
+
+#[test]
+fn stricter_orders_keep_detect_and_the_whole_value_styles() {
+    use sluice_mask::Masker;
+    let order = [
+        ColumnMask::Keep,
+        ColumnMask::Detect,
+        ColumnMask::Whole(MaskStyle::Partial),
+        ColumnMask::Whole(MaskStyle::Hash),
+        ColumnMask::Whole(MaskStyle::Redact),
+    ];
+    for (i, a) in order.iter().enumerate() {
+        for (j, b) in order.iter().enumerate() {
+            let expected = if i >= j { *a } else { *b };
+            assert_eq!(Masker::stricter(*a, *b), expected, "{a:?} vs {b:?}");
+        }
+    }
+}

@@ -10,7 +10,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sluice_model::Protocol;
-use sluice_policy::sql::pg::classify;
+use sluice_policy::sql::pg::{classify, classify_with_lineage, Prepared};
 use sluice_policy::{Policy, Subject, Target};
 use std::hint::black_box;
 use std::time::SystemTime;
@@ -38,6 +38,21 @@ fn classification(c: &mut Criterion) {
         });
     }
     group.bench_function("report_200_lines", |b| b.iter(|| classify(black_box(REPORT))));
+    group.finish();
+}
+
+/// What a masked statement pays on a decision-cache miss: classification plus reading which outputs rename or
+/// compute columns, on one parse (against `classify_pg` above).
+fn lineage(c: &mut Criterion) {
+    let prepared = Prepared::default();
+    let mut group = c.benchmark_group("classify_with_lineage_pg");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("simple_select", |b| {
+        b.iter(|| classify_with_lineage(black_box(SIMPLE), &prepared))
+    });
+    group.bench_function("report_200_lines", |b| {
+        b.iter(|| classify_with_lineage(black_box(REPORT), &prepared))
+    });
     group.finish();
 }
 
@@ -75,5 +90,5 @@ fn decision(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, classification, decision);
+criterion_group!(benches, classification, lineage, decision);
 criterion_main!(benches);

@@ -22,7 +22,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::expect::{Expect, Handling};
 use super::messages::put;
 use super::record::Recorder;
-use super::results::{self, Column};
+use super::results::{self, Column, ColumnSources};
 use super::stream::read_some;
 use super::upstream::Shared;
 use crate::runtime::Drain;
@@ -90,7 +90,7 @@ pub(crate) struct Downstream<'a, R, W> {
 struct Described {
     frame: Vec<u8>,
     masked: bool,
-    tables: Arc<[String]>,
+    sources: Arc<ColumnSources>,
     columns: Arc<[Column]>,
 }
 
@@ -383,7 +383,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
                     Some(Expect::Query { handling, .. }) => {
                         let handling = handling.clone();
                         self.finish_result(None)?;
-                        let columns = self.describe(&frame, handling.masker.as_ref(), &handling.tables)?;
+                        let columns = self.describe(&frame, handling.masker.as_ref(), &handling.sources)?;
                         self.start_result(&handling, Some(columns), None);
                     }
                     _ => {
@@ -459,17 +459,17 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         self.session_masker.clone()
     }
 
-    /// The columns of the RowDescription in `frame` with their masks resolved for `masker` and `tables`.
+    /// The columns of the RowDescription in `frame` with their masks resolved for `masker` and `sources`.
     fn describe(
         &mut self,
         frame: &Frame,
         masker: Option<&Masker>,
-        tables: &Arc<[String]>,
+        sources: &Arc<ColumnSources>,
     ) -> Result<Arc<[Column]>, GatewayError> {
         if let Some(last) = &self.last_description {
             if last.frame.as_slice() == frame.as_bytes()
                 && last.masked == masker.is_some()
-                && Arc::ptr_eq(&last.tables, tables)
+                && Arc::ptr_eq(&last.sources, sources)
             {
                 return Ok(Arc::clone(&last.columns));
             }
@@ -477,11 +477,11 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         let BackendMessage::RowDescription(rd) = parse(frame)? else {
             return Err(unexpected());
         };
-        let columns = results::describe(&rd, masker, tables);
+        let columns = results::describe(&rd, masker, sources);
         self.last_description = Some(Described {
             frame: frame.as_bytes().to_vec(),
             masked: masker.is_some(),
-            tables: Arc::clone(tables),
+            sources: Arc::clone(sources),
             columns: Arc::clone(&columns),
         });
         Ok(columns)
@@ -496,7 +496,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             parse(frame)?;
             return Ok(());
         };
-        let columns = self.describe(frame, handling.masker.as_ref(), &handling.tables)?;
+        let columns = self.describe(frame, handling.masker.as_ref(), &handling.sources)?;
         match target {
             Target::Statement => {
                 if let Some(p) = self.statements.get_mut(name) {

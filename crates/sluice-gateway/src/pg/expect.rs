@@ -22,8 +22,8 @@ pub(crate) struct Handling {
     pub statement: u64,
     /// Mask results with this, if the statement was allowed with masking.
     pub masker: Option<Masker>,
-    /// Tables the statement names (for column rules).
-    pub tables: Arc<[String]>,
+    /// What its result columns come from (for column rules).
+    pub sources: Arc<super::results::ColumnSources>,
     /// The refusal to show instead of the target's error for the sentinel sent in the statement's place.
     pub refusal: Option<Notice>,
     /// For a Query that is one SQL `PREPARE`: how the judge takes it back if the target answers with an error.

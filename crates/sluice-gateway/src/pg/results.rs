@@ -1,10 +1,7 @@
 //! Masking what the target answers: DataRow cells in text and binary format, COPY TO output, and the text
 //! fields of ErrorResponse / NoticeResponse. Also renders delivered rows for the recording.
 //!
-//! Column rules need the table a column comes from. RowDescription carries only the table's OID; instead of a
-//! catalog lookup on the data path, the gateway resolves rules against the tables the statement names (from the
-//! classifier). When a statement names several tables, a column gets the *strictest* mask any of them yields,
-//! so a join can mask more than needed but never less.
+//! Column rules are resolved against what the statement's text says its columns come from (`sources`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -17,10 +14,12 @@ use sluice_wire_pg::{BackendMessage, Format};
 
 use super::expect::BoundValue;
 use crate::GatewayError;
+pub(crate) use sources::ColumnSources;
 
 mod array;
 mod composite;
 mod number;
+mod sources;
 #[cfg(test)]
 mod test_values;
 
@@ -57,14 +56,20 @@ pub(crate) struct Column {
 }
 
 /// Columns of a RowDescription with their masks resolved.
-pub(crate) fn describe(rd: &RowDescription, masker: Option<&Masker>, tables: &[String]) -> Arc<[Column]> {
+pub(crate) fn describe(
+    rd: &RowDescription,
+    masker: Option<&Masker>,
+    sources: &ColumnSources,
+) -> Arc<[Column]> {
     rd.fields
         .iter()
         .map(|f| Column {
             name: f.name.clone(),
             type_oid: f.type_oid,
             format: f.format,
-            mask: masker.map_or(ColumnMask::Keep, |m| resolve(m, tables, &f.name, f.table_oid)),
+            mask: masker.map_or(ColumnMask::Keep, |m| {
+                sources::resolve(m, sources, &f.name, f.table_oid)
+            }),
         })
         .collect()
 }
@@ -83,34 +88,6 @@ pub(crate) fn with_formats(columns: &[Column], formats: &[Format]) -> Arc<[Colum
             ..c.clone()
         })
         .collect()
-}
-
-fn rank(mask: ColumnMask) -> u8 {
-    match mask {
-        ColumnMask::Keep => 0,
-        ColumnMask::Detect => 1,
-        ColumnMask::Whole(_) => 2,
-    }
-}
-
-fn resolve(masker: &Masker, tables: &[String], column: &str, table_oid: u32) -> ColumnMask {
-    let unqualified = masker.column_mask(None, Some(column));
-    if table_oid == 0 {
-        return unqualified;
-    }
-    if tables.is_empty() {
-        // A table's column, from a statement that names no table: a FETCH from a cursor, an EXECUTE the gateway
-        // could not follow. Not knowing the table must not loosen masking: the strictest rule for the name.
-        return masker.column_mask_any_table(column);
-    }
-    tables
-        .iter()
-        .map(|t| masker.column_mask(Some(t.rsplit('.').next().unwrap_or(t)), Some(column)))
-        .fold(None::<ColumnMask>, |best, m| match best {
-            Some(b) if rank(b) >= rank(m) => Some(b),
-            _ => Some(m),
-        })
-        .unwrap_or(unqualified)
 }
 
 /// How a binary-format value is read.

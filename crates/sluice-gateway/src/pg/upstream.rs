@@ -276,7 +276,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                 let handling = Handling {
                     statement,
                     masker: None,
-                    tables: Arc::from(Vec::new()),
+                    sources: Arc::default(),
                     refusal: Some(refusal),
                     prepare_undo: None,
                 };
@@ -323,7 +323,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         Ok(Handling {
             statement,
             masker: judgement.masker.clone(),
-            tables: Arc::clone(&judgement.tables),
+            sources: Arc::clone(&judgement.sources),
             refusal,
             prepare_undo,
         })

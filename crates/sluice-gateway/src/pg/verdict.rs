@@ -25,6 +25,7 @@ use sluice_policy::sql::pg::PrepareUndo;
 use sluice_policy::{Decision, Policy, Subject, Target};
 use sluice_record::Verdict;
 
+use super::results::ColumnSources;
 use crate::GatewayError;
 
 /// Most distinct statement texts a session remembers decisions for. Cleared when full: workloads either repeat
@@ -39,8 +40,9 @@ pub(crate) struct Judgement {
     pub decision: Decision,
     /// How results are masked (allowed statements under a mask plan).
     pub masker: Option<Masker>,
-    /// Tables the statement reads, as written; used to resolve column rules (see `results`).
-    pub tables: Arc<[String]>,
+    /// What its result columns come from: the tables it names, and for a masked statement the outputs that carry
+    /// their columns under other names (see `results::sources`).
+    pub sources: Arc<ColumnSources>,
     /// Whether the text prepares or deallocates statements in SQL (see [`Judge::sent`]).
     pub names_statements: bool,
 }
@@ -206,7 +208,8 @@ impl Judge {
             }
             _ => None,
         };
-        let classified = sluice_policy::sql::pg::classify_in(sql, &self.prepared);
+        // What the outputs are computed from is read on the same parse; only a masked statement uses it.
+        let (classified, derived) = sluice_policy::sql::pg::classify_with_lineage(sql, &self.prepared);
         let decision =
             self.policy
                 .decide_text(&self.subject, &self.target, sql, &classified, SystemTime::now());
@@ -232,10 +235,11 @@ impl Judge {
             .items
             .iter()
             .any(|item| matches!(item.tag.as_str(), "PREPARE" | "DEALLOCATE" | "DISCARD"));
+        let derived = if masker.is_some() { derived } else { Vec::new() };
         let judgement = Arc::new(Judgement {
             decision,
             masker,
-            tables: tables.into(),
+            sources: Arc::new(ColumnSources { tables, derived }),
             names_statements,
         });
         let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);

@@ -273,7 +273,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let mut handling = Handling {
             statement: index,
             masker: self.judge.session_masker()?,
-            tables: Arc::clone(&judgement.tables),
+            sources: Arc::clone(&judgement.sources),
             refusal,
             prepare_undo: None,
         };
@@ -317,7 +317,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let handling = Handling {
             statement: index,
             masker: self.judge.session_masker()?,
-            tables: Arc::clone(&judgement.tables),
+            sources: Arc::clone(&judgement.sources),
             refusal: full.then(too_many_reviewed_refusal),
             prepare_undo: None,
         };
@@ -416,7 +416,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
             handling: Handling {
                 statement: reviewed.index,
                 masker: None,
-                tables: Arc::clone(&reviewed.judgement.tables),
+                sources: Arc::clone(&reviewed.judgement.sources),
                 refusal: Some(refusal),
                 prepare_undo: None,
             },

@@ -8,6 +8,7 @@
 
 mod functions;
 mod keywords;
+mod lineage;
 mod names;
 mod prepared;
 mod scan;
@@ -17,6 +18,7 @@ mod tautology;
 mod template;
 mod utility;
 
+pub use lineage::{derived_columns, ColumnRead, DerivedColumn};
 pub use prepared::{PrepareUndo, Prepared, Tracked};
 pub use template::literal_template;
 
@@ -34,6 +36,18 @@ pub fn classify(sql: &str) -> Classified {
 /// Classifies `sql` in a session that prepared `prepared` in SQL: an `EXECUTE` of one of them is classified as the
 /// statement it runs (see [`Prepared`]); otherwise as [`classify`].
 pub fn classify_in(sql: &str, prepared: &Prepared) -> Classified {
+    classify_inner(sql, prepared, None)
+}
+
+/// [`classify_in`] and [`derived_columns`] of the same text, parsed once: what a masked session needs on a
+/// decision-cache miss.
+pub fn classify_with_lineage(sql: &str, prepared: &Prepared) -> (Classified, Vec<DerivedColumn>) {
+    let mut derived = Vec::new();
+    let classified = classify_inner(sql, prepared, Some(&mut derived));
+    (classified, derived)
+}
+
+fn classify_inner(sql: &str, prepared: &Prepared, derived: Option<&mut Vec<DerivedColumn>>) -> Classified {
     let items = match meta_command(sql) {
         Some(item) => vec![item],
         None if sql.len() > super::MAX_INPUT_BYTES => vec![opaque_item(
@@ -43,7 +57,7 @@ pub fn classify_in(sql: &str, prepared: &Prepared) -> Classified {
                 super::MAX_INPUT_BYTES
             ),
         )],
-        None => parse(sql, prepared).unwrap_or_else(|reason| vec![opaque_item(sql, reason)]),
+        None => parse(sql, prepared, derived).unwrap_or_else(|reason| vec![opaque_item(sql, reason)]),
     };
     Classified {
         source: Source::Postgres,
@@ -51,12 +65,20 @@ pub fn classify_in(sql: &str, prepared: &Prepared) -> Classified {
     }
 }
 
-fn parse(sql: &str, prepared: &Prepared) -> Result<Vec<Item>, String> {
+fn parse(
+    sql: &str,
+    prepared: &Prepared,
+    derived: Option<&mut Vec<DerivedColumn>>,
+) -> Result<Vec<Item>, String> {
     // pg_query's Rust layer indexes into the tree it builds; a bug there must not take the gateway down, and a
     // statement we failed to look at must not pass either. Unwinding is caught and reported as opaque.
     let parsed = std::panic::catch_unwind(|| pg_query::parse(sql, 0))
         .map_err(|_| "the SQL parser failed on this input".to_owned())?
         .map_err(|error| format!("does not parse as PostgreSQL: {error}"))?;
+    if let Some(derived) = derived {
+        // Before the loop below follows the text's own PREPAREs: an EXECUTE is read as what was prepared before.
+        *derived = lineage::of_statements(&parsed.protobuf.stmts, prepared);
+    }
     let mut items = Vec::with_capacity(parsed.protobuf.stmts.len());
     // A PREPARE or DEALLOCATE earlier in the same text changes what a later EXECUTE in it runs.
     let mut prepared = std::borrow::Cow::Borrowed(prepared);

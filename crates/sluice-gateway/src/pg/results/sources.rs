@@ -1,0 +1,61 @@
+//! Which column rules a result column falls under.
+//!
+//! RowDescription names each result column and, for a plain table column, gives its table's OID, not its name.
+//! Instead of a catalogue lookup on the data path, the gateway resolves rules against what the statement's text
+//! says (`ColumnSources`, from the classifier): the tables it names, and the outputs that carry their columns under
+//! other names (`sluice_policy::sql::pg::derived_columns`: aliases, expressions, subqueries, CTEs, column alias
+//! lists, whole rows). A result column gets the strictest mask any of them yields, so a join or a computed column
+//! can be masked more than needed, never less.
+
+use sluice_mask::{ColumnMask, Masker};
+use sluice_policy::sql::pg::{ColumnRead, DerivedColumn};
+
+/// What a statement's result columns come from, as its text says.
+#[derive(Debug, Default)]
+pub(crate) struct ColumnSources {
+    /// Tables (and views) the statement names, as written.
+    pub tables: Vec<String>,
+    /// Outputs computed from, or renaming, table columns.
+    pub derived: Vec<DerivedColumn>,
+}
+
+/// The mask of the result column `column`; `table_oid` 0 means it is computed, not a plain table column.
+pub(crate) fn resolve(masker: &Masker, sources: &ColumnSources, column: &str, table_oid: u32) -> ColumnMask {
+    let by_name = if table_oid == 0 && sources.tables.is_empty() {
+        masker.column_mask(None, Some(column))
+    } else {
+        by_column_name(masker, &sources.tables, column)
+    };
+    sources
+        .derived
+        .iter()
+        .filter(|d| match &d.name {
+            Some(name) => name == column,
+            // A name the text cannot tell: it may be any computed column.
+            None => table_oid == 0,
+        })
+        .flat_map(|d| d.reads.iter())
+        .map(|read| match read {
+            ColumnRead::Column(read) => by_column_name(masker, &sources.tables, read),
+            ColumnRead::Row(table) => masker.row_mask(unqualified(table)),
+        })
+        .fold(by_name, Masker::stricter)
+}
+
+/// The strictest mask the column name `column` gets in any of `tables`.
+fn by_column_name(masker: &Masker, tables: &[String], column: &str) -> ColumnMask {
+    if tables.is_empty() {
+        // A table's column, from a statement that names no table: a FETCH from a cursor, an EXECUTE the gateway
+        // could not follow. Not knowing the table must not loosen masking: the strictest rule for the name.
+        return masker.column_mask_any_table(column);
+    }
+    tables
+        .iter()
+        .map(|t| masker.column_mask(Some(unqualified(t)), Some(column)))
+        .reduce(Masker::stricter)
+        .unwrap_or_else(|| masker.column_mask(None, Some(column)))
+}
+
+fn unqualified(table: &str) -> &str {
+    table.rsplit('.').next().unwrap_or(table)
+}
