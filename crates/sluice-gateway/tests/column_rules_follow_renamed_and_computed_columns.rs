@@ -2,7 +2,8 @@
 //! expression, a subquery or CTE under another name, a column alias list, a whole row turned into one value. A
 //! reviewer's first try at getting around column masking is `SELECT salary AS x`; before, the rule was matched
 //! against the result column's name only, and that returned the salaries. Columns the rule does not cover stay
-//! as they are, over the simple and the extended protocol, and the recording holds what the client saw.
+//! as they are, over the simple and the extended protocol and through cursors, and the recording holds what the
+//! client saw.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -122,6 +123,24 @@ fn column_rules_follow_renamed_and_computed_columns() {
             assert_hidden(&doc, "a whole row in binary format");
         }
     });
+
+    // Through cursors: a FETCH names no table and no column, so it is resolved with what the session's DECLAREs
+    // read. psql's FETCH_COUNT wraps every query in a cursor; an explicit one computes a column.
+    let out = h.psql_script("\\set FETCH_COUNT 1\nSELECT id, salary AS pay FROM staff ORDER BY id;\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(shown.starts_with("1|"), "{shown}");
+    assert_hidden(&shown, "psql FETCH_COUNT");
+    let out = h.psql_script(
+        "BEGIN;\n\
+         DECLARE c CURSOR FOR SELECT name, salary * 1 AS x FROM staff ORDER BY id;\n\
+         FETCH ALL FROM c;\n\
+         COMMIT;\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(shown.contains("ada|") && shown.contains("bob|"), "{shown}");
+    assert_hidden(&shown, "DECLARE and FETCH");
 
     // The recording holds the rows as the client saw them.
     assert_hidden(&h.recordings_text(), "recording");

@@ -323,7 +323,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         Ok(Handling {
             statement,
             masker: judgement.masker.clone(),
-            sources: Arc::clone(&judgement.sources),
+            sources: self.judge.sources_for(&judgement),
             refusal,
             prepare_undo,
         })

@@ -45,6 +45,10 @@ pub(crate) struct Judgement {
     pub sources: Arc<ColumnSources>,
     /// Whether the text prepares or deallocates statements in SQL (see [`Judge::sent`]).
     pub names_statements: bool,
+    /// Whether it declares a cursor, whose columns a later FETCH returns (see [`Judge::sources_for`]).
+    pub declares_cursor: bool,
+    /// Whether it fetches from a cursor.
+    pub fetches: bool,
 }
 
 impl Judgement {
@@ -88,6 +92,51 @@ pub(crate) struct Judge {
     reviews: Option<super::review::ReviewContext>,
     /// The statements this session prepared in SQL, which its `EXECUTE`s run (see [`Judge::sent`]).
     prepared: sluice_policy::sql::pg::Prepared,
+    /// What the columns of the cursors this session declared are computed from (see [`Judge::sources_for`]).
+    cursors: CursorLineage,
+}
+
+/// Most renamed or computed cursor columns the judge keeps apart; past that, every column a FETCH returns takes
+/// the strictest mask of everything any cursor read, so a session declaring cursors without end cannot grow it.
+const CURSOR_COLUMNS: usize = 1024;
+
+/// The renamed and computed columns of every cursor the session declared, for its FETCHes: a FETCH names no table
+/// and no column, and psql's `FETCH_COUNT` runs every query as `DECLARE ... CURSOR FOR <query>` and FETCHes.
+#[derive(Debug, Default)]
+struct CursorLineage {
+    derived: Vec<sluice_policy::sql::pg::DerivedColumn>,
+    /// Reads of the columns past [`CURSOR_COLUMNS`].
+    every_column: std::collections::BTreeSet<sluice_policy::sql::pg::ColumnRead>,
+    /// The sources FETCHes get, built once per change.
+    shared: Option<Arc<ColumnSources>>,
+}
+
+impl CursorLineage {
+    fn declared(&mut self, derived: &[sluice_policy::sql::pg::DerivedColumn]) {
+        for column in derived {
+            if self.derived.contains(column) {
+                continue;
+            }
+            if self.derived.len() < CURSOR_COLUMNS {
+                self.derived.push(column.clone());
+            } else {
+                self.every_column.extend(column.reads.iter().cloned());
+            }
+            self.shared = None;
+        }
+    }
+
+    fn sources(&mut self) -> Arc<ColumnSources> {
+        let shared = self.shared.get_or_insert_with(|| {
+            Arc::new(ColumnSources {
+                // A FETCH names no table: names are resolved against every table's rules (see `results`).
+                tables: Vec::new(),
+                derived: self.derived.clone(),
+                every_column: self.every_column.iter().cloned().collect(),
+            })
+        });
+        Arc::clone(shared)
+    }
 }
 
 impl Judge {
@@ -104,6 +153,17 @@ impl Judge {
             last_miss: None,
             reviews: None,
             prepared: sluice_policy::sql::pg::Prepared::default(),
+            cursors: CursorLineage::default(),
+        }
+    }
+
+    /// What the result columns of a statement judged `judgement` come from: its own sources, or for a FETCH,
+    /// those of the cursors the session declared.
+    pub(crate) fn sources_for(&mut self, judgement: &Judgement) -> Arc<ColumnSources> {
+        if judgement.fetches {
+            self.cursors.sources()
+        } else {
+            Arc::clone(&judgement.sources)
         }
     }
 
@@ -112,6 +172,9 @@ impl Judge {
     /// refused text never reaches the target and prepares nothing).
     /// Returns, for a text that is one `PREPARE`, how to take it back if the target refuses it.
     pub(crate) fn sent(&mut self, sql: &str, judgement: &Judgement) -> Option<Arc<PrepareUndo>> {
+        if judgement.declares_cursor {
+            self.cursors.declared(&judgement.sources.derived);
+        }
         if !judgement.names_statements {
             return None;
         }
@@ -208,7 +271,8 @@ impl Judge {
             }
             _ => None,
         };
-        // What the outputs are computed from is read on the same parse; only a masked statement uses it.
+        // What the outputs are computed from is read on the same parse: a masked statement uses it, and so does one
+        // held for review and run under the session's masker once approved.
         let (classified, derived) = sluice_policy::sql::pg::classify_with_lineage(sql, &self.prepared);
         let decision =
             self.policy
@@ -235,11 +299,17 @@ impl Judge {
             .items
             .iter()
             .any(|item| matches!(item.tag.as_str(), "PREPARE" | "DEALLOCATE" | "DISCARD"));
-        let derived = if masker.is_some() { derived } else { Vec::new() };
+        let has_tag = |tag: &str| classified.items.iter().any(|item| item.tag == tag);
         let judgement = Arc::new(Judgement {
+            declares_cursor: has_tag("DECLARE CURSOR"),
+            fetches: has_tag("FETCH"),
             decision,
             masker,
-            sources: Arc::new(ColumnSources { tables, derived }),
+            sources: Arc::new(ColumnSources {
+                tables,
+                derived,
+                every_column: Vec::new(),
+            }),
             names_statements,
         });
         let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -406,5 +476,29 @@ mod tests {
         assert_eq!(config.columns.len(), 1);
         assert_eq!(config.columns[0].table, "users");
         assert!(!config.name_heuristics);
+    }
+
+    #[test]
+    fn cursor_lineage_is_bounded_and_loses_nothing_past_the_bound() {
+        use sluice_policy::sql::pg::{ColumnRead, DerivedColumn};
+        let column = |i: usize| DerivedColumn {
+            name: Some(format!("c{i}")),
+            reads: [ColumnRead::Column(format!("r{i}"))].into_iter().collect(),
+        };
+        let mut cursors = CursorLineage::default();
+        let all: Vec<_> = (0..CURSOR_COLUMNS + 10).map(column).collect();
+        cursors.declared(&all);
+        // Declaring the same again adds nothing.
+        cursors.declared(&all[..5]);
+        let sources = cursors.sources();
+        assert_eq!(sources.derived.len(), CURSOR_COLUMNS);
+        assert_eq!(sources.every_column.len(), 10);
+        assert!(sources
+            .every_column
+            .contains(&ColumnRead::Column(format!("r{}", CURSOR_COLUMNS + 9))));
+        // Built once until something changes.
+        assert!(Arc::ptr_eq(&sources, &cursors.sources()));
+        cursors.declared(&[column(CURSOR_COLUMNS + 20)]);
+        assert!(!Arc::ptr_eq(&sources, &cursors.sources()));
     }
 }

@@ -17,6 +17,8 @@ pub(crate) struct ColumnSources {
     pub tables: Vec<String>,
     /// Outputs computed from, or renaming, table columns.
     pub derived: Vec<DerivedColumn>,
+    /// Reads every result column may carry (a cursor's FETCH after more declarations than the judge keeps apart).
+    pub every_column: Vec<ColumnRead>,
 }
 
 /// The mask of the result column `column`; `table_oid` 0 means it is computed, not a plain table column.
@@ -35,6 +37,7 @@ pub(crate) fn resolve(masker: &Masker, sources: &ColumnSources, column: &str, ta
             None => table_oid == 0,
         })
         .flat_map(|d| d.reads.iter())
+        .chain(&sources.every_column)
         .map(|read| match read {
             ColumnRead::Column(read) => by_column_name(masker, &sources.tables, read),
             ColumnRead::Row(table) => masker.row_mask(unqualified(table)),

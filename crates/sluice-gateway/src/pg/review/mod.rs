@@ -273,7 +273,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let mut handling = Handling {
             statement: index,
             masker: self.judge.session_masker()?,
-            sources: Arc::clone(&judgement.sources),
+            sources: self.judge.sources_for(&judgement),
             refusal,
             prepare_undo: None,
         };
@@ -317,7 +317,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         let handling = Handling {
             statement: index,
             masker: self.judge.session_masker()?,
-            sources: Arc::clone(&judgement.sources),
+            sources: self.judge.sources_for(&judgement),
             refusal: full.then(too_many_reviewed_refusal),
             prepare_undo: None,
         };
