@@ -142,6 +142,48 @@ fn column_rules_follow_renamed_and_computed_columns() {
     assert!(shown.contains("ada|") && shown.contains("bob|"), "{shown}");
     assert_hidden(&shown, "DECLARE and FETCH");
 
+    // COPY TO has no RowDescription: its fields are read by the statement's column list or query outputs, in text
+    // and CSV format (pg_dump names every column); a COPY that does not name them is refused with what to do.
+    let copies = [
+        "\\copy staff (id, name, salary) to stdout",
+        "\\copy (SELECT id, name, salary AS pay FROM staff ORDER BY id) to stdout with (format csv, header)",
+        "\\copy (SELECT id, name, salary * 1 FROM staff) to stdout with csv delimiter ';'",
+    ];
+    for copy in copies {
+        let out = h.psql_script(&format!("{copy}\n"));
+        assert!(out.status.success(), "{copy}: {}", stderr(&out));
+        let shown = stdout(&out);
+        assert!(shown.contains("ada") && shown.contains("bob"), "{copy}: {shown}");
+        assert_hidden(&shown, copy);
+    }
+    let out = h.psql(&["-c", "COPY staff TO STDOUT"]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let error = stderr(&out);
+    assert!(error.contains("name the columns"), "{error}");
+    assert_hidden(&stdout(&out), "COPY without columns");
+    let dump = std::process::Command::new("pg_dump")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PGPASSWORD", &h.token)
+        .args([
+            "-w",
+            "-a",
+            "-t",
+            "staff",
+            "-d",
+            &h.conninfo("alice", "pg-test", "require"),
+        ])
+        .output()
+        .expect("pg_dump runs (Debian package postgresql-client)");
+    assert!(dump.status.success(), "pg_dump: {}", stderr(&dump));
+    let dumped = stdout(&dump);
+    assert!(
+        dumped.contains("COPY public.staff (id, name, salary) FROM stdin;"),
+        "{dumped}"
+    );
+    assert!(dumped.contains("\tada\t"), "{dumped}");
+    assert_hidden(&dumped, "pg_dump");
+
     // The recording holds the rows as the client saw them.
     assert_hidden(&h.recordings_text(), "recording");
     assert!(

@@ -14,10 +14,12 @@ use sluice_wire_pg::{BackendMessage, Format};
 
 use super::expect::BoundValue;
 use crate::GatewayError;
+pub(crate) use copy_fields::CopyFields;
 pub(crate) use sources::ColumnSources;
 
 mod array;
 mod composite;
+mod copy_fields;
 mod number;
 mod sources;
 #[cfg(test)]

@@ -133,6 +133,7 @@ impl CursorLineage {
                 tables: Vec::new(),
                 derived: self.derived.clone(),
                 every_column: self.every_column.iter().cloned().collect(),
+                copy_out: None,
             })
         });
         Arc::clone(shared)
@@ -273,11 +274,11 @@ impl Judge {
         };
         // What the outputs are computed from is read on the same parse: a masked statement uses it, and so does one
         // held for review and run under the session's masker once approved.
-        let (classified, derived) = sluice_policy::sql::pg::classify_with_lineage(sql, &self.prepared);
-        let decision =
+        let (classified, lineage) = sluice_policy::sql::pg::classify_with_lineage(sql, &self.prepared);
+        let mut decision =
             self.policy
                 .decide_text(&self.subject, &self.target, sql, &classified, SystemTime::now());
-        let masker = match &decision {
+        let mut masker = match &decision {
             Decision::AllowWithMask(plan) => Some(self.masker_for(plan)?),
             _ => None,
         };
@@ -300,16 +301,22 @@ impl Judge {
             .iter()
             .any(|item| matches!(item.tag.as_str(), "PREPARE" | "DEALLOCATE" | "DISCARD"));
         let has_tag = |tag: &str| classified.items.iter().any(|item| item.tag == tag);
+        let sources = ColumnSources {
+            tables,
+            derived: lineage.derived,
+            every_column: Vec::new(),
+            copy_out: lineage.copy_out,
+        };
+        if masker.as_ref().is_some_and(|m| sources.copy_needs_columns(m)) {
+            decision = copy_without_columns(&classified);
+            masker = None;
+        }
         let judgement = Arc::new(Judgement {
             declares_cursor: has_tag("DECLARE CURSOR"),
             fetches: has_tag("FETCH"),
             decision,
             masker,
-            sources: Arc::new(ColumnSources {
-                tables,
-                derived,
-                every_column: Vec::new(),
-            }),
+            sources: Arc::new(sources),
             names_statements,
         });
         let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -343,6 +350,25 @@ impl Judge {
         let masker = Masker::new(&mask_config(plan), &self.hash_key)?;
         self.masker = Some((plan.clone(), masker.clone()));
         Ok(masker)
+    }
+}
+
+/// The refusal of a `COPY ... TO STDOUT` that does not name its columns, of a table a column rule covers: its rows
+/// carry no column names, so the rule could not be applied to them.
+fn copy_without_columns(classified: &sluice_policy::facts::Classified) -> Decision {
+    let copy = classified.items.iter().find(|item| item.tag == "COPY");
+    Decision::Deny {
+        rule: "column rules".to_owned(),
+        reason: "a column rule masks columns of this table, and this COPY TO does not name its columns, so sluice \
+                 cannot tell which field of its rows to mask"
+            .to_owned(),
+        item_index: copy.map_or(0, |item| item.index),
+        span: copy.map_or(0..0, |item| item.span.clone()),
+        hint: Some(
+            "name the columns: COPY staff (id, name, salary) TO STDOUT, or \\copy (SELECT id, name, salary FROM staff) \
+             TO ..."
+                .to_owned(),
+        ),
     }
 }
 

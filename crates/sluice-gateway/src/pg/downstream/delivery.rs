@@ -33,6 +33,8 @@ pub(super) struct Delivery {
     pub(super) params: Option<Arc<[Option<String>]>>,
     /// A COPY TO in binary format under masking cannot be masked: refused when the first data arrives.
     pub(super) copy_binary: bool,
+    /// Column rules on the fields of a COPY TO's rows (see `results::copy_fields`).
+    pub(super) copy_fields: Option<results::CopyFields>,
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'_, R, W> {
@@ -71,6 +73,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'_, R, W> {
             started,
             params,
             copy_binary: false,
+            copy_fields: handling
+                .masker
+                .as_ref()
+                .and_then(|m| handling.sources.copy_fields(m)),
         });
     }
 
@@ -141,7 +147,19 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'_, R, W> {
         };
         let masked = match &result.masker {
             Some(_) if result.copy_binary => return Err(GatewayError::Unmaskable { type_oid: 0 }),
-            Some(m) => results::mask_copy(&data.0, m),
+            Some(m) => {
+                let fields = match result.copy_fields.as_mut() {
+                    // A row that does not split as the statement says is not guessed at.
+                    Some(fields) => fields.mask_row(&data.0, m).map_err(|()| {
+                        GatewayError::TargetUnexpected("a COPY row whose fields sluice cannot read")
+                    })?,
+                    None => None,
+                };
+                match fields {
+                    Some(row) => Some(results::mask_copy(&row, m).unwrap_or(row)),
+                    None => results::mask_copy(&data.0, m),
+                }
+            }
             None => None,
         };
         let shown: &[u8] = masked.as_deref().unwrap_or(&data.0);

@@ -8,7 +8,9 @@
 //! can be masked more than needed, never less.
 
 use sluice_mask::{ColumnMask, Masker};
-use sluice_policy::sql::pg::{ColumnRead, DerivedColumn};
+use sluice_policy::sql::pg::{ColumnRead, CopyOut, DerivedColumn};
+
+use super::CopyFields;
 
 /// What a statement's result columns come from, as its text says.
 #[derive(Debug, Default)]
@@ -19,6 +21,45 @@ pub(crate) struct ColumnSources {
     pub derived: Vec<DerivedColumn>,
     /// Reads every result column may carry (a cursor's FETCH after more declarations than the judge keeps apart).
     pub every_column: Vec<ColumnRead>,
+    /// The statement's `COPY ... TO STDOUT`, whose rows carry its columns without a RowDescription.
+    pub copy_out: Option<CopyOut>,
+}
+
+impl ColumnSources {
+    /// How the fields of the statement's COPY rows are masked; `None` when no field is masked whole (content
+    /// detection over the row is then all there is to do) or the columns are not known (the judge refuses such
+    /// a COPY where a column rule could apply).
+    pub(crate) fn copy_fields(&self, masker: &Masker) -> Option<CopyFields> {
+        let copy = self.copy_out.as_ref()?;
+        let columns = copy.columns.as_ref()?;
+        // A query's outputs are computed; a column list names the table's own columns.
+        let table_oid = if copy.from_query { 0 } else { 1 };
+        let masks: Vec<ColumnMask> = columns
+            .iter()
+            .map(|column| resolve(masker, self, column, table_oid))
+            .collect();
+        masks
+            .iter()
+            .any(|m| matches!(m, ColumnMask::Whole(_)))
+            .then(|| CopyFields {
+                format: copy.format,
+                null: copy.null.clone(),
+                masks,
+                header_pending: copy.header,
+            })
+    }
+
+    /// Whether a COPY of unknown columns could carry a column a rule masks whole: a rule names one of the tables.
+    pub(crate) fn copy_needs_columns(&self, masker: &Masker) -> bool {
+        let Some(copy) = &self.copy_out else {
+            return false;
+        };
+        copy.columns.is_none()
+            && self
+                .tables
+                .iter()
+                .any(|t| matches!(masker.row_mask(unqualified(t)), ColumnMask::Whole(_)))
+    }
 }
 
 /// The mask of the result column `column`; `table_oid` 0 means it is computed, not a plain table column.

@@ -180,6 +180,14 @@ impl Found {
                 self.opt(join.quals.as_deref());
             }
             NodeEnum::SelectStmt(select) => self.select(select),
+            // The two statements that send a query's rows under its output names: a COPY TO and a cursor.
+            NodeEnum::CopyStmt(copy) => {
+                if let Some(relation) = copy.relation.as_ref() {
+                    self.range_var(relation);
+                }
+                self.opt(copy.query.as_deref());
+            }
+            NodeEnum::DeclareCursorStmt(declare) => self.opt(declare.query.as_deref()),
             NodeEnum::InsertStmt(insert) => {
                 self.with(insert.with_clause.as_ref());
                 if let Some(relation) = insert.relation.as_ref() {
@@ -595,7 +603,7 @@ fn collect_json_refs(value: &Value, refs: &mut Vec<Vec<String>>) {
 
 /// The name PostgreSQL gives an output without an alias (`FigureColname` in the server's parser).
 #[derive(Debug, PartialEq, Eq)]
-enum Figured {
+pub(super) enum Figured {
     /// A star: expands to columns under their own names.
     Star,
     /// The name, and whether it is a good one (2) or a fallback (`?column?`, a type name: 0 or 1), which decides
@@ -610,7 +618,7 @@ fn unknown_column() -> Figured {
 }
 
 /// `FigureColnameInternal` at the top of a target list, where a trailing star expands instead of naming.
-fn figure(node: &Node) -> Figured {
+pub(super) fn figure(node: &Node) -> Figured {
     match node.node.as_ref() {
         Some(NodeEnum::ColumnRef(column)) if ends_with_star(&column.fields) => Figured::Star,
         Some(NodeEnum::AIndirection(indirection)) if ends_with_star(&indirection.indirection) => {

@@ -6,6 +6,7 @@
 //! to evade. Anything the parser rejects (or that is not SQL at all, such as a psql backslash command) becomes a
 //! single [`Category::Opaque`] item: the server would reject it too, or it is something we cannot see into.
 
+mod copy_out;
 mod functions;
 mod keywords;
 mod lineage;
@@ -18,6 +19,7 @@ mod tautology;
 mod template;
 mod utility;
 
+pub use copy_out::{CopyFormat, CopyOut};
 pub use lineage::{derived_columns, ColumnRead, DerivedColumn};
 pub use prepared::{PrepareUndo, Prepared, Tracked};
 pub use template::literal_template;
@@ -39,15 +41,23 @@ pub fn classify_in(sql: &str, prepared: &Prepared) -> Classified {
     classify_inner(sql, prepared, None)
 }
 
-/// [`classify_in`] and [`derived_columns`] of the same text, parsed once: what a masked session needs on a
-/// decision-cache miss.
-pub fn classify_with_lineage(sql: &str, prepared: &Prepared) -> (Classified, Vec<DerivedColumn>) {
-    let mut derived = Vec::new();
-    let classified = classify_inner(sql, prepared, Some(&mut derived));
-    (classified, derived)
+/// Where a statement's result columns come from, for column rules (see [`derived_columns`] and [`CopyOut`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lineage {
+    /// Outputs that carry table columns under another name.
+    pub derived: Vec<DerivedColumn>,
+    /// The text's `COPY ... TO STDOUT`, if any.
+    pub copy_out: Option<CopyOut>,
 }
 
-fn classify_inner(sql: &str, prepared: &Prepared, derived: Option<&mut Vec<DerivedColumn>>) -> Classified {
+/// [`classify_in`] and the text's [`Lineage`], parsed once: what a masked session needs on a decision-cache miss.
+pub fn classify_with_lineage(sql: &str, prepared: &Prepared) -> (Classified, Lineage) {
+    let mut lineage = Lineage::default();
+    let classified = classify_inner(sql, prepared, Some(&mut lineage));
+    (classified, lineage)
+}
+
+fn classify_inner(sql: &str, prepared: &Prepared, lineage: Option<&mut Lineage>) -> Classified {
     let items = match meta_command(sql) {
         Some(item) => vec![item],
         None if sql.len() > super::MAX_INPUT_BYTES => vec![opaque_item(
@@ -57,7 +67,7 @@ fn classify_inner(sql: &str, prepared: &Prepared, derived: Option<&mut Vec<Deriv
                 super::MAX_INPUT_BYTES
             ),
         )],
-        None => parse(sql, prepared, derived).unwrap_or_else(|reason| vec![opaque_item(sql, reason)]),
+        None => parse(sql, prepared, lineage).unwrap_or_else(|reason| vec![opaque_item(sql, reason)]),
     };
     Classified {
         source: Source::Postgres,
@@ -65,19 +75,16 @@ fn classify_inner(sql: &str, prepared: &Prepared, derived: Option<&mut Vec<Deriv
     }
 }
 
-fn parse(
-    sql: &str,
-    prepared: &Prepared,
-    derived: Option<&mut Vec<DerivedColumn>>,
-) -> Result<Vec<Item>, String> {
+fn parse(sql: &str, prepared: &Prepared, lineage: Option<&mut Lineage>) -> Result<Vec<Item>, String> {
     // pg_query's Rust layer indexes into the tree it builds; a bug there must not take the gateway down, and a
     // statement we failed to look at must not pass either. Unwinding is caught and reported as opaque.
     let parsed = std::panic::catch_unwind(|| pg_query::parse(sql, 0))
         .map_err(|_| "the SQL parser failed on this input".to_owned())?
         .map_err(|error| format!("does not parse as PostgreSQL: {error}"))?;
-    if let Some(derived) = derived {
+    if let Some(lineage) = lineage {
         // Before the loop below follows the text's own PREPAREs: an EXECUTE is read as what was prepared before.
-        *derived = lineage::of_statements(&parsed.protobuf.stmts, prepared);
+        lineage.derived = lineage::of_statements(&parsed.protobuf.stmts, prepared);
+        lineage.copy_out = copy_out::of_statements(&parsed.protobuf.stmts);
     }
     let mut items = Vec::with_capacity(parsed.protobuf.stmts.len());
     // A PREPARE or DEALLOCATE earlier in the same text changes what a later EXECUTE in it runs.

@@ -210,15 +210,20 @@ fn an_execute_reads_as_the_statement_it_runs() {
 
 #[test]
 fn constructs_walked_through_their_serialised_form_keep_their_aliases() {
-    // DECLARE is not walked by hand: its query's outputs are found through the serialised tree.
+    // CREATE TABLE AS is not walked by hand: its query's outputs are found through the serialised tree, and
+    // those without an alias are reported without a name.
     assert_eq!(
-        derived("DECLARE c CURSOR FOR SELECT salary AS pay FROM staff"),
-        [one("pay", &["c:salary"])]
+        derived("CREATE TABLE t AS SELECT salary AS pay, salary + 1 FROM staff"),
+        [(None, vec!["c:salary".to_owned()]), one("pay", &["c:salary"])]
     );
-    // Unnamed there: reported without a name.
+    // A cursor's and a COPY's query are walked by hand: names as PostgreSQL gives them.
     assert_eq!(
         derived("DECLARE c CURSOR FOR SELECT salary + 1 FROM staff"),
-        [(None, vec!["c:salary".to_owned()])]
+        [one("?column?", &["c:salary"])]
+    );
+    assert_eq!(
+        derived("COPY (SELECT id, salary * 2 FROM staff) TO STDOUT"),
+        [one("?column?", &["c:salary"])]
     );
     assert_eq!(
         derived("SELECT sum(salary) OVER (PARTITION BY id) FROM staff"),
