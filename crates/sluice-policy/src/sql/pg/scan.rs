@@ -57,6 +57,13 @@ pub(crate) fn scan(node: &Node) -> Scan {
     found
 }
 
+/// Every column reference below a serialised node, as name parts (the serde walk alone).
+pub(super) fn json_columns(value: &Value) -> Vec<Vec<String>> {
+    let mut found = Scan::default();
+    found.walk_json(value, false);
+    found.columns
+}
+
 impl Scan {
     fn nodes(&mut self, nodes: &[Node]) {
         for node in nodes {

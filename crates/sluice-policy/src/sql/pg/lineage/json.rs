@@ -101,38 +101,5 @@ fn json_names(list: Option<&Value>) -> Vec<String> {
 
 /// Every column reference below a serialised node.
 fn json_refs(value: &Value) -> Vec<Vec<String>> {
-    let mut refs = Vec::new();
-    collect_json_refs(value, &mut refs);
-    refs
-}
-
-fn collect_json_refs(value: &Value, refs: &mut Vec<Vec<String>>) {
-    match value {
-        Value::Object(map) => {
-            for (key, inner) in map {
-                if key == "ColumnRef" {
-                    let parts = inner
-                        .get("fields")
-                        .and_then(Value::as_array)
-                        .map(|fields| {
-                            fields
-                                .iter()
-                                .map(|field| {
-                                    field
-                                        .pointer("/node/String/sval")
-                                        .and_then(Value::as_str)
-                                        .unwrap_or("*")
-                                        .to_owned()
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    refs.push(parts);
-                }
-                collect_json_refs(inner, refs);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| collect_json_refs(item, refs)),
-        _ => {}
-    }
+    super::super::scan::json_columns(value)
 }
