@@ -139,6 +139,10 @@ impl Found {
 
     /// Walks the node types of ordinary queries by hand, anything else through its serialised form.
     fn walk(&mut self, node: &NodeEnum) {
+        // Expressions made only of expressions: their children, as `scan` sees them.
+        if super::scan::for_each_expression_child(node, &mut |child| self.node(child)) {
+            return;
+        }
         match node {
             NodeEnum::ColumnRef(_)
             | NodeEnum::AConst(_)
@@ -214,11 +218,6 @@ impl Found {
                 self.opt(delete.where_clause.as_deref());
                 self.returning(delete.returning_clause.as_ref());
             }
-            NodeEnum::AExpr(expr) => {
-                self.opt(expr.lexpr.as_deref());
-                self.opt(expr.rexpr.as_deref());
-            }
-            NodeEnum::BoolExpr(expr) => self.nodes(&expr.args),
             NodeEnum::FuncCall(call) => {
                 self.nodes(&call.args);
                 self.nodes(&call.agg_order);
@@ -228,33 +227,6 @@ impl Found {
                     self.nodes(&window.order_clause);
                 }
             }
-            NodeEnum::TypeCast(cast) => self.opt(cast.arg.as_deref()),
-            NodeEnum::CollateClause(collate) => self.opt(collate.arg.as_deref()),
-            NodeEnum::SubLink(link) => {
-                self.opt(link.testexpr.as_deref());
-                self.opt(link.subselect.as_deref());
-            }
-            NodeEnum::CaseExpr(case) => {
-                self.opt(case.arg.as_deref());
-                self.nodes(&case.args);
-                self.opt(case.defresult.as_deref());
-            }
-            NodeEnum::CaseWhen(when) => {
-                self.opt(when.expr.as_deref());
-                self.opt(when.result.as_deref());
-            }
-            NodeEnum::CoalesceExpr(expr) => self.nodes(&expr.args),
-            NodeEnum::MinMaxExpr(expr) => self.nodes(&expr.args),
-            NodeEnum::NullTest(test) => self.opt(test.arg.as_deref()),
-            NodeEnum::BooleanTest(test) => self.opt(test.arg.as_deref()),
-            NodeEnum::AArrayExpr(array) => self.nodes(&array.elements),
-            NodeEnum::RowExpr(row) => self.nodes(&row.args),
-            NodeEnum::AIndirection(indirection) => {
-                self.opt(indirection.arg.as_deref());
-                self.nodes(&indirection.indirection);
-            }
-            NodeEnum::List(list) => self.nodes(&list.items),
-            NodeEnum::SortBy(sort) => self.opt(sort.node.as_deref()),
             other => match serde_json::to_value(other) {
                 Ok(value) => self.walk_json(&value),
                 // Serialising plain data cannot fail; if it did, an output without a name makes every computed

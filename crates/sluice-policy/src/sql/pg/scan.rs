@@ -64,6 +64,65 @@ pub(super) fn json_columns(value: &Value) -> Vec<Vec<String>> {
     found.columns
 }
 
+/// Calls `f` on each child of `node` if it is one of the expression node types that only hold other expressions
+/// (no relation, call, column or statement of its own), and says whether it was. Shared by the walks that descend
+/// through expressions (this one and `lineage`), so both see the same children.
+pub(super) fn for_each_expression_child(node: &NodeEnum, f: &mut impl FnMut(&Node)) -> bool {
+    let opt = |node: Option<&Node>, f: &mut dyn FnMut(&Node)| {
+        if let Some(node) = node {
+            f(node);
+        }
+    };
+    match node {
+        NodeEnum::AExpr(expr) => {
+            opt(expr.lexpr.as_deref(), f);
+            opt(expr.rexpr.as_deref(), f);
+        }
+        NodeEnum::BoolExpr(expr) => expr.args.iter().for_each(&mut *f),
+        NodeEnum::TypeCast(cast) => {
+            opt(cast.arg.as_deref(), f);
+            if let Some(type_name) = cast.type_name.as_ref() {
+                type_name.typmods.iter().for_each(&mut *f);
+            }
+        }
+        NodeEnum::List(list) => list.items.iter().for_each(&mut *f),
+        NodeEnum::SubLink(link) => {
+            opt(link.testexpr.as_deref(), f);
+            opt(link.subselect.as_deref(), f);
+        }
+        NodeEnum::SortBy(sort) => opt(sort.node.as_deref(), f),
+        NodeEnum::CaseExpr(case) => {
+            opt(case.arg.as_deref(), f);
+            case.args.iter().for_each(&mut *f);
+            opt(case.defresult.as_deref(), f);
+        }
+        NodeEnum::CaseWhen(when) => {
+            opt(when.expr.as_deref(), f);
+            opt(when.result.as_deref(), f);
+        }
+        NodeEnum::CoalesceExpr(expr) => expr.args.iter().for_each(&mut *f),
+        NodeEnum::MinMaxExpr(expr) => expr.args.iter().for_each(&mut *f),
+        NodeEnum::NullTest(test) => opt(test.arg.as_deref(), f),
+        NodeEnum::BooleanTest(test) => opt(test.arg.as_deref(), f),
+        NodeEnum::AArrayExpr(array) => array.elements.iter().for_each(&mut *f),
+        NodeEnum::AIndirection(indirection) => {
+            opt(indirection.arg.as_deref(), f);
+            indirection.indirection.iter().for_each(&mut *f);
+        }
+        NodeEnum::AIndices(indices) => {
+            opt(indices.lidx.as_deref(), f);
+            opt(indices.uidx.as_deref(), f);
+        }
+        NodeEnum::RowExpr(row) => row.args.iter().for_each(&mut *f),
+        NodeEnum::GroupingSet(set) => set.content.iter().for_each(&mut *f),
+        NodeEnum::CollateClause(collate) => opt(collate.arg.as_deref(), f),
+        NodeEnum::NamedArgExpr(arg) => opt(arg.arg.as_deref(), f),
+        NodeEnum::MultiAssignRef(assign) => opt(assign.source.as_deref(), f),
+        _ => return false,
+    }
+    true
+}
+
 impl Scan {
     fn nodes(&mut self, nodes: &[Node]) {
         for node in nodes {
@@ -84,6 +143,9 @@ impl Scan {
     }
 
     fn walk_enum(&mut self, node: &NodeEnum, is_root: bool) {
+        if for_each_expression_child(node, &mut |child| self.node(child)) {
+            return;
+        }
         match node {
             NodeEnum::AConst(_)
             | NodeEnum::ParamRef(_)
@@ -110,25 +172,9 @@ impl Scan {
             NodeEnum::RangeVar(relation) => self.relations.push(Relation {
                 name: super::names::range_var(relation),
             }),
-            NodeEnum::AExpr(expr) => {
-                self.opt(expr.lexpr.as_deref());
-                self.opt(expr.rexpr.as_deref());
-            }
-            NodeEnum::BoolExpr(expr) => self.nodes(&expr.args),
-            NodeEnum::TypeCast(cast) => {
-                self.opt(cast.arg.as_deref());
-                if let Some(type_name) = cast.type_name.as_ref() {
-                    self.nodes(&type_name.typmods);
-                }
-            }
             NodeEnum::ResTarget(target) => {
                 self.opt(target.val.as_deref());
                 self.nodes(&target.indirection);
-            }
-            NodeEnum::List(list) => self.nodes(&list.items),
-            NodeEnum::SubLink(link) => {
-                self.opt(link.testexpr.as_deref());
-                self.opt(link.subselect.as_deref());
             }
             NodeEnum::RangeSubselect(range) => self.opt(range.subquery.as_deref()),
             NodeEnum::RangeFunction(range) => self.nodes(&range.functions),
@@ -137,35 +183,7 @@ impl Scan {
                 self.opt(join.rarg.as_deref());
                 self.opt(join.quals.as_deref());
             }
-            NodeEnum::SortBy(sort) => self.opt(sort.node.as_deref()),
-            NodeEnum::CaseExpr(case) => {
-                self.opt(case.arg.as_deref());
-                self.nodes(&case.args);
-                self.opt(case.defresult.as_deref());
-            }
-            NodeEnum::CaseWhen(when) => {
-                self.opt(when.expr.as_deref());
-                self.opt(when.result.as_deref());
-            }
-            NodeEnum::CoalesceExpr(expr) => self.nodes(&expr.args),
-            NodeEnum::MinMaxExpr(expr) => self.nodes(&expr.args),
-            NodeEnum::NullTest(test) => self.opt(test.arg.as_deref()),
-            NodeEnum::BooleanTest(test) => self.opt(test.arg.as_deref()),
-            NodeEnum::AArrayExpr(array) => self.nodes(&array.elements),
-            NodeEnum::AIndirection(indirection) => {
-                self.opt(indirection.arg.as_deref());
-                self.nodes(&indirection.indirection);
-            }
-            NodeEnum::AIndices(indices) => {
-                self.opt(indices.lidx.as_deref());
-                self.opt(indices.uidx.as_deref());
-            }
-            NodeEnum::RowExpr(row) => self.nodes(&row.args),
-            NodeEnum::GroupingSet(set) => self.nodes(&set.content),
             NodeEnum::WindowDef(window) => self.window(window),
-            NodeEnum::CollateClause(collate) => self.opt(collate.arg.as_deref()),
-            NodeEnum::NamedArgExpr(arg) => self.opt(arg.arg.as_deref()),
-            NodeEnum::MultiAssignRef(assign) => self.opt(assign.source.as_deref()),
             NodeEnum::LockingClause(_) => self.row_locks = true,
             NodeEnum::SelectStmt(select) => self.select(select),
             NodeEnum::InsertStmt(insert) => {
