@@ -57,28 +57,19 @@ fn listener_environment_overrides_win_over_the_file() {
     let config = Config::load_with(&Overrides::default(), &env).unwrap();
     assert!(config.listeners.ssh.is_none() && config.listeners.postgres.is_none());
 
-    let env = Environment::from_pairs([("SLUICE_SSH_ENABLED", "maybe")]);
-    let text = Config::load_with(&Overrides::default(), &env)
-        .unwrap_err()
-        .to_string();
+    let text = env_error("SLUICE_SSH_ENABLED", "maybe");
     assert!(
         text.starts_with("environment variable SLUICE_SSH_ENABLED: listeners.ssh.enabled:"),
         "{text}"
     );
 
-    let env = Environment::from_pairs([("SLUICE_SSH_LISTEN", "12222")]);
-    let text = Config::load_with(&Overrides::default(), &env)
-        .unwrap_err()
-        .to_string();
+    let text = env_error("SLUICE_SSH_LISTEN", "12222");
     assert!(
         text.starts_with("environment variable SLUICE_SSH_LISTEN: listeners.ssh.listen:"),
         "{text}"
     );
 
-    let env = Environment::from_pairs([("SLUICE_POSTGRES_ALLOW_LOOPBACK_CLEARTEXT", "yes please")]);
-    let text = Config::load_with(&Overrides::default(), &env)
-        .unwrap_err()
-        .to_string();
+    let text = env_error("SLUICE_POSTGRES_ALLOW_LOOPBACK_CLEARTEXT", "yes please");
     assert!(
         text.contains(
             "SLUICE_POSTGRES_ALLOW_LOOPBACK_CLEARTEXT: listeners.postgres.allow_loopback_cleartext:"
@@ -138,10 +129,7 @@ fn ssh_listener_must_not_share_a_port() {
     );
     assert!(text.contains("PostgreSQL"), "{text}");
 
-    let env = Environment::from_pairs([("SLUICE_SSH_LISTEN", "127.0.0.1:8009")]);
-    let text = Config::load_with(&Overrides::default(), &env)
-        .unwrap_err()
-        .to_string();
+    let text = env_error("SLUICE_SSH_LISTEN", "127.0.0.1:8009");
     assert!(
         text.starts_with("environment variable SLUICE_SSH_LISTEN: listeners.ssh.listen:"),
         "{text}"
@@ -161,4 +149,12 @@ fn listener_unknown_keys_are_refused() {
     let text = result.unwrap_err().to_string();
     assert!(text.starts_with(&format!("{}:2:", path.display())), "{text}");
     assert!(text.contains("host_key_file"), "{text}");
+}
+
+/// The error loading the configuration with the one environment variable `name` set to `value`.
+fn env_error(name: &str, value: &str) -> String {
+    let env = Environment::from_pairs([(name, value)]);
+    Config::load_with(&Overrides::default(), &env)
+        .unwrap_err()
+        .to_string()
 }
