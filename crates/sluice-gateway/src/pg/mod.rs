@@ -16,6 +16,7 @@ mod record;
 mod results;
 mod review;
 mod session;
+mod shown;
 mod startup;
 mod stream;
 mod target;

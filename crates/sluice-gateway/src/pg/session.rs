@@ -433,7 +433,7 @@ async fn relay(
             recorder: recorder.clone(),
             drain: ctx.drain.clone(),
             next_statement: 0,
-            statement_masker: session_masker.clone(),
+            statement_texts: super::shown::StatementTexts::new(session_masker.clone()),
         };
         let downstream = Downstream::new(
             &mut target_read,

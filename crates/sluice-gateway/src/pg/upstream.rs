@@ -64,10 +64,9 @@ pub(crate) struct Upstream<'a, R, W> {
     pub drain: Drain,
     /// Next statement index.
     pub next_statement: u64,
-    /// Masks sensitive values in statement texts before they are recorded (a card number typed into an INSERT
-    /// must not end up in the recording any more than one read from a table); the session's masker, if the
-    /// policy masks this session.
-    pub statement_masker: Option<sluice_mask::Masker>,
+    /// Statement texts as recorded: masked with the session's masker, if the policy masks this session (a card
+    /// number typed into an INSERT must not end up in the recording any more than one read from a table).
+    pub statement_texts: super::shown::StatementTexts,
 }
 
 /// Why the client-facing half stopped without an error.
@@ -330,17 +329,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     }
 
     fn record_statement(
-        &self,
+        &mut self,
         index: u64,
         text: &str,
         verdict: sluice_record::Verdict,
         rule: Option<String>,
         decision_us: u64,
     ) -> Result<(), GatewayError> {
-        let text = match &self.statement_masker {
-            Some(masker) => masker.mask_text(text).into_owned(),
-            None => text.to_owned(),
-        };
+        let text = self.statement_texts.shown(text);
         self.recorder.append_statement(Statement {
             index,
             text,
