@@ -47,18 +47,19 @@ impl StatementTexts {
         }
     }
 
-    /// The session's statement masker.
-    pub(crate) fn masker(&self) -> Option<&Masker> {
-        self.masker.as_ref()
+    /// `text` masked with the session's statement masker, nothing remembered: for texts that do not repeat (a
+    /// parameter value, a justification) and for statement texts not worth keeping.
+    pub(crate) fn masked(&self, text: &str) -> String {
+        match &self.masker {
+            Some(masker) => masker.mask_text(text).into_owned(),
+            None => text.to_owned(),
+        }
     }
 
     /// `text` (a statement text) as the recording shows it.
     pub(crate) fn shown(&mut self, text: &str) -> String {
-        let Some(masker) = &self.masker else {
-            return text.to_owned();
-        };
-        if text.len() > MAX_TEXT {
-            return masker.mask_text(text).into_owned();
+        if self.masker.is_none() || text.len() > MAX_TEXT {
+            return self.masked(text);
         }
         let hash = self.hasher.hash_one(text);
         if let Some((known, shown)) = self.repeated.get(&hash) {
@@ -66,7 +67,7 @@ impl StatementTexts {
                 return String::from(&**shown);
             }
         }
-        let shown = masker.mask_text(text).into_owned();
+        let shown = self.masked(text);
         if self.seen.remove(&hash) {
             if self.repeated.len() >= MAX_REPEATED {
                 self.repeated.clear();

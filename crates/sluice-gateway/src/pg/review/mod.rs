@@ -473,10 +473,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
     /// `text` (a statement, a parameter value, a justification) as the recording and reviews show it: masked with
     /// the session's statement masker, as it is when the policy masks nothing.
     fn masked(&self, text: &str) -> String {
-        match self.statement_texts.masker() {
-            Some(masker) => masker.mask_text(text).into_owned(),
-            None => text.to_owned(),
-        }
+        self.statement_texts.masked(text)
     }
 
     /// Records a statement held (or prepared) for review, its text masked like every recorded statement text.
