@@ -93,7 +93,7 @@ pub fn chain_hash(prev: &Hash, canonical: &[u8]) -> Hash {
 pub(crate) fn seal_into(record: &RecordRef<'_>, line: &mut Vec<u8>) -> Result<Hash, RecordError> {
     line.clear();
     write_head(record, line);
-    serde_json::to_writer(&mut *line, record.event)?;
+    crate::json::write_event(record.event, line)?;
     line.push(b'}');
     let hash = chain_hash(record.prev, line);
     // serde_json always ends an object with `}`; replace it with the hash member and close again.

@@ -15,6 +15,7 @@ mod base64_bytes;
 mod chain;
 mod error;
 mod event;
+mod json;
 mod layout;
 mod replay;
 mod segment_file;
