@@ -6,7 +6,7 @@
 //! been written to the client, so a slow client slows the target read and a session holds at most one chunk
 //! plus one message. Frames that need no change are forwarded as received.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,12 +20,13 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::expect::{Expect, Handling};
+use super::fast_hash::FastMap;
 use super::messages::put;
 use super::record::Recorder;
 use super::results::{self, Column, ColumnSources};
 use super::stream::read_some;
 use super::upstream::Shared;
-use crate::runtime::Drain;
+use crate::runtime::{Drain, OnWake};
 use crate::GatewayError;
 
 mod delivery;
@@ -72,8 +73,8 @@ pub(crate) struct Downstream<'a, R, W> {
     pub session_masker: Option<Masker>,
     pub row_cap: u64,
     queue: VecDeque<Expect>,
-    statements: HashMap<String, Prepared>,
-    portals: HashMap<String, Portal>,
+    statements: FastMap<String, Prepared>,
+    portals: FastMap<String, Portal>,
     result: Option<Delivery>,
     /// The client has left and a write to it failed: answers still due are recorded, not sent.
     client_unreachable: bool,
@@ -120,8 +121,8 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             session_masker,
             row_cap,
             queue: VecDeque::new(),
-            statements: HashMap::new(),
-            portals: HashMap::new(),
+            statements: FastMap::default(),
+            portals: FastMap::default(),
             result: None,
             client_unreachable: false,
             last_finished: None,
@@ -131,6 +132,9 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
 
     pub(crate) async fn run(mut self) -> Result<(), GatewayError> {
         let mut out = BytesMut::with_capacity(OUT_HIGH_WATER);
+        // Waited for across the loop and polled only when notified (see `OnWake`): the loop turns at every answer.
+        let shared = Arc::clone(&self.shared);
+        let mut notices = OnWake::new(shared.held_notices.ready());
         loop {
             // A notice queued by a hold ("running under approval ...") was queued before its statement went to the
             // target, so it goes out before any answer read after it: a client that stops reading at
@@ -160,7 +164,8 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
             let n = tokio::select! {
                 read = read_some(self.target, &mut self.buf, READ_CHUNK) => read.map_err(GatewayError::TargetIo)?,
                 // A held statement's notice (see `review`): written at once, between answers.
-                () = self.shared.held_notices.ready() => {
+                () = &mut notices => {
+                    notices.set(shared.held_notices.ready());
                     for notice in self.shared.held_notices.take() {
                         put(&mut out, &BackendMessage::NoticeResponse(notice));
                     }

@@ -11,6 +11,7 @@ mod auth;
 mod cancel;
 mod downstream;
 mod expect;
+mod fast_hash;
 mod messages;
 mod record;
 mod results;

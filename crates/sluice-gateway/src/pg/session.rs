@@ -272,7 +272,8 @@ async fn ready(
     };
     let outcome = tokio::select! {
         outcome = relayed => outcome,
-        reason = crate::access::withdrawn(deps.store.clone(), admission) => {
+        // Polled only when its timer fires, not on each of the session's wake-ups (see `OnWake`).
+        reason = crate::runtime::OnWake::new(crate::access::withdrawn(deps.store.clone(), admission)) => {
             tracing::info!(reason = reason.describe(), user = %user.name, "ending a session whose access was withdrawn");
             Err(GatewayError::AccessWithdrawn {
                 connection: authorized.connection.name.clone(),

@@ -11,11 +11,11 @@
 //! (hash styles use the gateway's key, not randomness). A remembered text is compared in full before its masked
 //! form is used, so two texts with one hash are masked each on their own.
 
-use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher as _;
 
 use sluice_mask::Masker;
+
+use super::fast_hash::{FastMap, FastSet, FastState};
 
 /// Texts longer than this are masked every time (they rarely repeat and would pin memory).
 const MAX_TEXT: usize = 1024;
@@ -29,11 +29,11 @@ const MAX_REPEATED: usize = 256;
 #[derive(Debug)]
 pub(crate) struct StatementTexts {
     masker: Option<Masker>,
-    hasher: RandomState,
+    hasher: FastState,
     /// Hashes of texts seen once.
-    seen: HashSet<u64>,
+    seen: FastSet<u64>,
     /// Texts seen more than once, by hash: the text and its masked form.
-    repeated: HashMap<u64, (Box<str>, Box<str>)>,
+    repeated: FastMap<u64, (Box<str>, Box<str>)>,
 }
 
 impl StatementTexts {
@@ -41,9 +41,9 @@ impl StatementTexts {
     pub(crate) fn new(masker: Option<Masker>) -> StatementTexts {
         StatementTexts {
             masker,
-            hasher: RandomState::new(),
-            seen: HashSet::new(),
-            repeated: HashMap::new(),
+            hasher: FastState::default(),
+            seen: FastSet::default(),
+            repeated: FastMap::default(),
         }
     }
 

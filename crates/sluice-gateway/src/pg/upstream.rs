@@ -18,7 +18,7 @@ use super::messages::{refusal, unsupported_refusal};
 use super::record::Recorder;
 use super::stream::read_some;
 use super::verdict::Judge;
-use crate::runtime::Drain;
+use crate::runtime::{Drain, OnWake};
 use crate::GatewayError;
 
 /// Most answers the gateway tracks at once for one session. A client pipelining more without reading answers
@@ -83,8 +83,14 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         // answers are due, a deadline pushed on each time it passes writes what is recorded anyway, so a live
         // replay shows a long statement and a crash of the gateway does not lose one that was sent. It costs a
         // write per second at most, nothing per statement, and no wake-up while nothing is due.
-        let write_running = tokio::time::sleep(WRITE_RUNNING_AFTER);
-        tokio::pin!(write_running);
+        // It and the drain signal wait across the loop and are polled only when woken (see `OnWake`): the loop
+        // turns at every message.
+        let mut write_running = OnWake::new(tokio::time::sleep(WRITE_RUNNING_AFTER));
+        let drain = self.drain.clone();
+        let mut draining = OnWake::new(async move {
+            let mut drain = drain;
+            drain.draining().await;
+        });
         loop {
             match self.handle_buffered(&mut out).await {
                 Ok(None) => {}
@@ -110,12 +116,10 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
                     }
                     self.shared.bytes_from_client.fetch_add(n as u64, Ordering::Relaxed);
                 }
-                () = self.drain.draining(), if idle => return Err(GatewayError::ShuttingDown),
+                () = &mut draining, if idle => return Err(GatewayError::ShuttingDown),
                 () = &mut write_running, if !idle => {
                     self.recorder.flush()?;
-                    write_running
-                        .as_mut()
-                        .reset(tokio::time::Instant::now() + WRITE_RUNNING_AFTER);
+                    write_running.set(tokio::time::sleep(WRITE_RUNNING_AFTER));
                 }
             }
         }

@@ -15,7 +15,6 @@
 //! in SQL (`sluice_policy::sql::pg::Prepared`, fed with every text sent) and both caches are emptied whenever a
 //! name is prepared or deallocated.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -25,6 +24,7 @@ use sluice_policy::sql::pg::PrepareUndo;
 use sluice_policy::{Decision, Policy, Subject, Target};
 use sluice_record::Verdict;
 
+use super::fast_hash::FastMap;
 use super::results::ColumnSources;
 use crate::GatewayError;
 
@@ -81,9 +81,9 @@ pub(crate) struct Judge {
     /// The last compiled plan and its masker: every allowed statement of a session carries the same plan.
     masker: Option<(MaskPlan, Masker)>,
     /// Shared judgements: a cache hit costs one reference count, not a copy of the decision and mask plan.
-    cache: HashMap<Box<str>, Arc<Judgement>>,
+    cache: FastMap<Box<str>, Arc<Judgement>>,
     /// Allow judgements by statement template; `None` when pattern rules make decisions depend on the exact text.
-    templates: Option<HashMap<Box<[u8]>, Arc<Judgement>>>,
+    templates: Option<FastMap<Box<[u8]>, Arc<Judgement>>>,
     /// The text and decision time of the latest judgement that missed the cache. `review` judges each statement
     /// to see whether it must be held and the normal path judges it again to record it: that second, cached call
     /// reports the real decision time instead of 0.
@@ -142,7 +142,7 @@ impl CursorLineage {
 
 impl Judge {
     pub(crate) fn new(policy: Arc<Policy>, subject: Subject, target: Target, hash_key: Vec<u8>) -> Judge {
-        let templates = (!policy.reads_raw_text(&subject, &target)).then(HashMap::new);
+        let templates = (!policy.reads_raw_text(&subject, &target)).then(FastMap::default);
         Judge {
             templates,
             policy,
@@ -150,7 +150,7 @@ impl Judge {
             target,
             hash_key,
             masker: None,
-            cache: HashMap::new(),
+            cache: FastMap::default(),
             last_miss: None,
             reviews: None,
             prepared: sluice_policy::sql::pg::Prepared::default(),

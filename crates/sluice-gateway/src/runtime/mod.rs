@@ -13,7 +13,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+mod gate;
 mod loops;
+pub(crate) use gate::OnWake;
 pub use loops::SessionLoops;
 
 /// The drain signal sessions watch: `true` once the gateway is shutting down.
