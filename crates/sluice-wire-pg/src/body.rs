@@ -123,9 +123,13 @@ impl Reader {
     }
 
     /// A NUL-terminated string that must be UTF-8.
+    /// Read in place: no reference-counted slice is taken for bytes that are copied into the `String` anyway.
     pub(crate) fn cstr(&mut self, field: &'static str) -> Result<String, Error> {
-        let raw = self.cstr_bytes(field)?;
-        utf8(&raw, self.message, field)
+        let (rest, message) = (self.remaining_slice(), self.message);
+        let nul = memchr::memchr(0, rest).ok_or(Error::MissingNul { message, field })?;
+        let text = utf8(rest.get(..nul).unwrap_or_default(), message, field)?;
+        self.pos += nul + 1;
+        Ok(text)
     }
 
     /// A list of Int16 format codes preceded by an Int16 count.

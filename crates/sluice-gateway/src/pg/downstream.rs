@@ -17,9 +17,8 @@ use sluice_record::{Event, NoticeEvent};
 use sluice_wire_pg::frontend::Target;
 use sluice_wire_pg::{BackendDecoder, BackendMessage, Format, Frame, TransactionStatus};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
-use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::expect::{Expect, Handling};
+use super::expect::{Expect, ExpectQueue, Handling};
 use super::fast_hash::FastMap;
 use super::messages::put;
 use super::record::Recorder;
@@ -65,7 +64,7 @@ pub(crate) struct Downstream<'a, R, W> {
     pub buf: BytesMut,
     pub decoder: BackendDecoder,
     pub client: &'a mut W,
-    pub expect: UnboundedReceiver<Expect>,
+    pub expect: Arc<ExpectQueue>,
     pub shared: Arc<Shared>,
     pub recorder: Recorder,
     pub drain: Drain,
@@ -102,7 +101,7 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         buf: BytesMut,
         decoder: BackendDecoder,
         client: &'a mut W,
-        expect: UnboundedReceiver<Expect>,
+        expect: Arc<ExpectQueue>,
         shared: Arc<Shared>,
         recorder: Recorder,
         drain: Drain,
@@ -220,10 +219,11 @@ impl<'a, R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Downstream<'a, R, W> {
         Ok(())
     }
 
-    /// The entry the next answer belongs to.
+    /// The entry the next answer belongs to. The shared queue is read only when the local one is empty: what it
+    /// holds was pushed after everything here, so it cannot come first.
     fn head(&mut self) -> Option<&Expect> {
-        while let Ok(entry) = self.expect.try_recv() {
-            self.queue.push_back(entry);
+        if self.queue.is_empty() {
+            self.expect.take_into(&mut self.queue);
         }
         self.queue.front()
     }

@@ -419,7 +419,7 @@ async fn relay(
         .map_err(GatewayError::ClientIo)?;
     client.stream.flush().await.map_err(GatewayError::ClientIo)?;
 
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let expect = Arc::new(super::expect::ExpectQueue::default());
     let (mut client_read, mut client_write) = tokio::io::split(&mut client.stream);
     let (mut target_read, mut target_write) = tokio::io::split(&mut target_stream);
     let outcome = {
@@ -428,7 +428,7 @@ async fn relay(
             buf: std::mem::take(&mut client.buf),
             decoder: client.decoder.clone(),
             target: &mut target_write,
-            expect: tx,
+            expect: Arc::clone(&expect),
             shared: Arc::clone(shared),
             judge,
             recorder: recorder.clone(),
@@ -441,7 +441,7 @@ async fn relay(
             target_buf,
             target_decoder,
             &mut client_write,
-            rx,
+            expect,
             Arc::clone(shared),
             recorder,
             ctx.drain.clone(),

@@ -11,9 +11,8 @@ use sluice_record::Statement;
 use sluice_wire_pg::frontend::{Parse, Query};
 use sluice_wire_pg::{Frame, FrontendDecoder, FrontendMessage};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
-use tokio::sync::mpsc::UnboundedSender;
 
-use super::expect::{BoundValue, Expect, Handling, SENTINEL_SQL};
+use super::expect::{BoundValue, Expect, ExpectQueue, Handling, SENTINEL_SQL};
 use super::messages::{refusal, unsupported_refusal};
 use super::record::Recorder;
 use super::stream::read_some;
@@ -57,7 +56,7 @@ pub(crate) struct Upstream<'a, R, W> {
     pub buf: BytesMut,
     pub decoder: FrontendDecoder,
     pub target: &'a mut W,
-    pub expect: UnboundedSender<Expect>,
+    pub expect: Arc<ExpectQueue>,
     pub shared: Arc<Shared>,
     pub judge: Judge,
     pub recorder: Recorder,
@@ -155,8 +154,7 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Upstream<'_, R, W> {
         if self.shared.pending.fetch_add(1, Ordering::AcqRel) >= MAX_PENDING {
             return Err(GatewayError::TooManyPending);
         }
-        // The receiver only goes away when the session is ending; the error surfaces from the other half.
-        let _ = self.expect.send(entry);
+        self.expect.push(entry);
         Ok(())
     }
 
