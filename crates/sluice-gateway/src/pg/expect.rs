@@ -72,18 +72,11 @@ impl BoundValue {
     ///
     /// The entry holding them waits for the target's BindComplete, while the client-facing half already reads the
     /// client's next bytes into the same buffer: a slice of it kept alive makes that read allocate a fresh buffer
-    /// (16 KiB) every time. Small values are copied into one allocation of their own instead; large ones stay
-    /// slices, where a copy would cost more than the buffer.
+    /// (16 KiB) every time. Small values are copied instead; large ones stay slices, where a copy would cost more
+    /// than the buffer.
     pub(crate) fn of(bind: &sluice_wire_pg::frontend::Bind) -> Vec<BoundValue> {
         let total: usize = bind.params.iter().flatten().map(bytes::Bytes::len).sum();
-        let own = (total <= COPIED_VALUES).then(|| {
-            let mut all = bytes::BytesMut::with_capacity(total);
-            for value in bind.params.iter().flatten() {
-                all.extend_from_slice(value);
-            }
-            all.freeze()
-        });
-        let mut at = 0;
+        let copy = total <= COPIED_VALUES;
         bind.params
             .iter()
             .enumerate()
@@ -93,13 +86,12 @@ impl BoundValue {
                     [one] => *one,
                     many => many.get(i).copied().unwrap_or(Format::Binary),
                 },
-                value: value.as_ref().map(|v| match &own {
-                    Some(own) => {
-                        let copied = own.slice(at..at + v.len());
-                        at += v.len();
-                        copied
+                value: value.as_ref().map(|v| {
+                    if copy {
+                        bytes::Bytes::copy_from_slice(v)
+                    } else {
+                        v.clone()
                     }
-                    None => v.clone(),
                 }),
             })
             .collect()
