@@ -95,35 +95,28 @@ fn row_batch(batch: &RowBatch, out: &mut Vec<u8>) {
 /// `,"columns":[...]` (absent when empty, as `skip_serializing_if` says) and `,"rows":[[...],...]`.
 fn columns_and_rows(columns: &[String], rows: &[Vec<Option<String>>], out: &mut Vec<u8>) {
     if !columns.is_empty() {
-        out.extend_from_slice(b",\"columns\":[");
-        for (i, c) in columns.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            string(c, out);
-        }
-        out.push(b']');
+        out.extend_from_slice(b",\"columns\":");
+        array(columns, out, |c, out| string(c, out));
     }
-    out.extend_from_slice(b",\"rows\":[");
-    for (i, row) in rows.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        nullable_strings(row, out);
-    }
-    out.push(b']');
+    out.extend_from_slice(b",\"rows\":");
+    array(rows, out, |row, out| nullable_strings(row, out));
 }
 
 fn nullable_strings(values: &[Option<String>], out: &mut Vec<u8>) {
+    array(values, out, |v, out| match v {
+        Some(s) => string(s, out),
+        None => out.extend_from_slice(b"null"),
+    });
+}
+
+/// `[a,b,...]`, each item written by `item`.
+fn array<T>(items: &[T], out: &mut Vec<u8>, item: impl Fn(&T, &mut Vec<u8>)) {
     out.push(b'[');
-    for (i, v) in values.iter().enumerate() {
+    for (i, x) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        match v {
-            Some(s) => string(s, out),
-            None => out.extend_from_slice(b"null"),
-        }
+        item(x, out);
     }
     out.push(b']');
 }
