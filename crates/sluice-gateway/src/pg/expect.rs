@@ -20,7 +20,7 @@ use sluice_wire_pg::Format;
 ///
 /// Both halves run in one task (`session::relay` selects over them), so the lock is never contended, and the
 /// target-facing half never waits on the queue: it takes what is there when an answer arrives. A channel did the
-/// same with more bookkeeping per entry (its atomics and blocks: about 500 instructions per `-M extended`
+/// same with more bookkeeping per entry (its atomics and blocks: about 1,000 instructions per `-M extended`
 /// transaction of five entries, under callgrind).
 #[derive(Debug, Default)]
 pub(crate) struct ExpectQueue(Mutex<VecDeque<Expect>>);
